@@ -1,0 +1,118 @@
+"""Command line: `python -m probe` (softflowd-like options).
+
+  python -m probe -r FILE -n HOST:PORT [...]         offline, on a capture file
+  python -m probe -i IF [-i IF] -n HOST:PORT [...]   live, on interfaces
+  python -m probe ctl PATH stats|show|timeouts|flush a running probe's control socket
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import quirks as Q
+from .engine import Config
+
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line, exit 2
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def _uint(limit: int):
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) > limit:
+            raise argparse.ArgumentTypeError(f"expected an integer 0..{limit}, got {text!r}")
+        return int(text)
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m probe",
+                description="NetFlow v5 probe with FreeBSD ng_netflow semantics.")
+    src = p.add_argument_group("input (one of)")
+    src.add_argument("-r", "--read", metavar="FILE", help="offline: read a pcap/pcapng file")
+    src.add_argument("-i", "--interface", action="append", default=[], metavar="IF",
+                     help="live: capture on this interface (repeatable)")
+    p.add_argument("-n", "--collector", action="append", default=[], type=parse_hostport,
+                   metavar="HOST:PORT", help="send every datagram here (repeatable)")
+    p.add_argument("--print", action="store_true", dest="print_records",
+                   help="write each exported record to stdout as a JSON line")
+    t = p.add_argument_group("cache")
+    t.add_argument("--active-timeout", type=_seconds, default=1800.0, metavar="S")
+    t.add_argument("--inactive-timeout", type=_seconds, default=15.0, metavar="S")
+    t.add_argument("--scan-interval", type=_seconds, default=1.0, metavar="S")
+    t.add_argument("--max-flows", type=_uint(1 << 30), default=262144, metavar="N")
+    t.add_argument("--no-icmp-ports", action="store_true",
+                   help="leave ICMP ports 0 (as r135400) instead of type*256+code")
+    e = p.add_argument_group("export")
+    e.add_argument("--engine-type", type=_uint(255), default=0, metavar="N")
+    e.add_argument("--engine-id", type=_uint(255), default=0, metavar="N")
+    e.add_argument("--export-rate", type=_uint(10_000_000), default=5000, metavar="N",
+                   help="offline: at most N datagrams/s, so collectors keep up (0: no limit)")
+    r = p.add_argument_group("routes and interfaces")
+    r.add_argument("--ifindex", action="append", default=[], metavar="N|NAME=N",
+                   help="offline: input ifindex for the file; live: NAME=N override")
+    r.add_argument("--route", action="append", default=[], metavar="PREFIX[,via=GW][,dev=N]",
+                   help="offline: a static route for enrichment (repeatable)")
+    r.add_argument("--routes-file", metavar="FILE", help="offline: one --route value per line")
+    q = p.add_argument_group("historic bugs (see docs/field-bugs.md)")
+    q.add_argument("--quirk", action="append", default=[], choices=Q.ALL, metavar="ID",
+                   help=f"reproduce one r135400 bug: {', '.join(Q.ALL)}")
+    q.add_argument("--compat", choices=sorted(Q.COMPAT), help="switch on every quirk of a release")
+    try:
+        from .live.daemon import add_live_arguments
+    except ImportError:  # live mode needs Linux AF_PACKET
+        pass
+    else:
+        add_live_arguments(p)
+    return p
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    return Config(
+        inactive_ms=round(args.inactive_timeout * 1000),
+        active_ms=round(args.active_timeout * 1000),
+        scan_ms=max(1, round(args.scan_interval * 1000)),
+        max_flows=args.max_flows,
+        engine_type=args.engine_type,
+        engine_id=args.engine_id,
+        icmp_ports=not args.no_icmp_ports,
+        quirks=Q.parse(args.quirk, args.compat),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "ctl":
+        from .live.ctl import main as ctl_main
+        return ctl_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if bool(args.read) == bool(args.interface):
+        parser.error("give either -r FILE (offline) or -i IF (live)")
+    if not args.collector and not args.print_records:
+        parser.error("nowhere to export: give -n HOST:PORT and/or --print")
+    if args.read:
+        from .offline_cli import run
+        return run(args, parser)
+    from .live.daemon import run_daemon
+    return run_daemon(args)

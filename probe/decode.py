@@ -1,0 +1,106 @@
+"""Frame -> Packet facts. Never raises on input from the wire.
+
+`decode(frame, linktype, ifindex)` returns a `Packet`, or a short string that
+names why the frame is not accounted (the caller counts it by that reason).
+"""
+from __future__ import annotations
+
+from struct import unpack_from
+
+from .packet import FlowKey, Packet
+
+# pcap link types this probe reads
+DLT_EN10MB = 1
+DLT_RAW = 101  # raw IP, as libpcap writes it on every platform
+DLT_RAW_BSD = 12  # some writers use the old BSD value
+DLT_IPV4 = 228
+DLT_LINUX_SLL = 113
+DLT_LINUX_SLL2 = 276
+LINKTYPES = {DLT_EN10MB, DLT_RAW, DLT_RAW_BSD, DLT_IPV4, DLT_LINUX_SLL, DLT_LINUX_SLL2}
+
+ETH_IPV4 = 0x0800
+VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
+IP_OFFMASK = 0x1FFF
+TCP, UDP, ICMP = 6, 17, 1
+L4_HEADER = {TCP: 14, UDP: 4}  # bytes needed for ports (+ TCP flags)
+
+
+def decode(frame: bytes, linktype: int, ifindex: int, icmp_ports: bool = True) -> Packet | str:
+    """Decode one captured frame into the facts of its IPv4 packet."""
+    n = len(frame)
+    if linktype == DLT_EN10MB:
+        if n < 14:
+            return "short_link_header"
+        ethertype = (frame[12] << 8) | frame[13]
+        off = 14
+        tags = 0
+        while ethertype in VLAN_TAGS:
+            tags += 1
+            if tags > 2:
+                return "too_many_vlan_tags"
+            if n < off + 4:
+                return "short_link_header"
+            ethertype = (frame[off + 2] << 8) | frame[off + 3]
+            off += 4
+        if ethertype != ETH_IPV4:
+            return "not_ipv4"
+    elif linktype in (DLT_RAW, DLT_RAW_BSD, DLT_IPV4):
+        off = 0
+    elif linktype == DLT_LINUX_SLL:
+        if n < 16:
+            return "short_link_header"
+        if ((frame[14] << 8) | frame[15]) != ETH_IPV4:
+            return "not_ipv4"
+        off = 16
+    elif linktype == DLT_LINUX_SLL2:
+        if n < 20:
+            return "short_link_header"
+        if ((frame[0] << 8) | frame[1]) != ETH_IPV4:
+            return "not_ipv4"
+        off = 20
+    else:
+        return "unsupported_linktype"
+    return decode_ipv4(frame, off, ifindex, icmp_ports)
+
+
+def decode_ipv4(buf: bytes, off: int, ifindex: int, icmp_ports: bool = True) -> Packet | str:
+    n = len(buf)
+    if n < off + 20:
+        return "short_ip_header" if n > off else "empty_ip"
+    vihl = buf[off]
+    if vihl >> 4 != 4:
+        return "not_ipv4" if vihl >> 4 == 6 else "bad_ip_version"
+    hlen = (vihl & 0x0F) * 4
+    if hlen < 20:
+        return "bad_ihl"
+    if n < off + hlen:
+        return "short_ip_header"  # options cut off by the capture
+    tos, total, frag, proto, src, dst = _IP(buf, off)
+    if total < hlen:
+        return "bad_total_length"
+    sport = dport = flags = 0
+    truncated = False
+    if not frag & IP_OFFMASK:  # later fragments: ports 0, own flow (as ng_netflow)
+        l4 = off + hlen
+        # what the packet holds (by its length) and what the capture kept
+        have = min(total - hlen, n - l4)
+        need = L4_HEADER.get(proto)
+        if need is not None:
+            if have < need:
+                truncated = True
+            else:
+                sport = (buf[l4] << 8) | buf[l4 + 1]
+                dport = (buf[l4 + 2] << 8) | buf[l4 + 3]
+                if proto == TCP:
+                    flags = buf[l4 + 13]
+        elif proto == ICMP and icmp_ports:
+            if have < 2:
+                truncated = True
+            else:
+                dport = (buf[l4] << 8) | buf[l4 + 1]  # type*256 + code
+    return Packet(FlowKey(src, dst, sport, dport, proto, tos, ifindex), total, flags, truncated)
+
+
+def _IP(buf: bytes, off: int) -> tuple[int, int, int, int, int, int]:
+    _, tos, total, _, frag, _, proto, _, src, dst = unpack_from("!BBHHHBBHII", buf, off)
+    return tos, total, frag, proto, src, dst

@@ -1,0 +1,141 @@
+"""Read pcap and pcapng files: (timestamp ns, linktype, frame) per packet.
+
+Pure parsing over a binary file object. Problems in the file raise
+`PcapError` with the offset, so the CLI can print one clear line.
+"""
+from __future__ import annotations
+
+import struct
+from typing import BinaryIO, Iterator, NamedTuple
+
+
+class PcapError(Exception):
+    pass
+
+
+class Frame(NamedTuple):
+    ts_ns: int
+    linktype: int
+    data: bytes
+    interface: int  # pcapng interface id (0 in classic pcap)
+
+
+PCAP_MAGICS = {
+    0xA1B2C3D4: 1000,  # microseconds
+    0xA1B23C4D: 1,  # nanoseconds
+}
+PCAPNG_SHB = 0x0A0D0D0A
+BYTE_ORDER_MAGIC = 0x1A2B3C4D
+
+
+def read(f: BinaryIO) -> Iterator[Frame]:
+    head = f.read(4)
+    if len(head) < 4:
+        raise PcapError("file too short for a capture header")
+    reader = _read_pcapng if struct.unpack("<I", head)[0] == PCAPNG_SHB else _read_pcap
+    try:
+        yield from reader(f, head)
+    except struct.error as exc:  # a block shorter than its own fields
+        raise PcapError(f"malformed capture file: {exc}") from None
+
+
+def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
+    for endian in "<>":
+        magic = struct.unpack(endian + "I", head)[0]
+        if magic in PCAP_MAGICS:
+            scale = PCAP_MAGICS[magic]
+            break
+    else:
+        raise PcapError(f"not a pcap or pcapng file (magic {head.hex()})")
+    rest = f.read(20)
+    if len(rest) < 20:
+        raise PcapError("truncated pcap file header")
+    _, _, _, _, snaplen, linktype = struct.unpack(endian + "HHiIII", rest)
+    linktype &= 0x0FFFFFFF  # upper bits hold FCS info
+    rec = struct.Struct(endian + "IIII")
+    offset = 24
+    while True:
+        hdr = f.read(16)
+        if not hdr:
+            return
+        if len(hdr) < 16:
+            raise PcapError(f"truncated record header at offset {offset}")
+        sec, frac, caplen, _ = rec.unpack(hdr)
+        if caplen > max(snaplen, 262144) + 65536:
+            raise PcapError(f"implausible record length {caplen} at offset {offset}")
+        data = f.read(caplen)
+        if len(data) < caplen:
+            raise PcapError(f"truncated packet data at offset {offset}")
+        yield Frame(sec * 1_000_000_000 + frac * scale, linktype, data, 0)
+        offset += 16 + caplen
+
+
+def _read_pcapng(f: BinaryIO, head: bytes) -> Iterator[Frame]:
+    endian = "<"
+    interfaces: list[tuple[int, int]] = []  # (linktype, ticks per second)
+    offset = 0
+    block_type_raw = head
+    while True:
+        if block_type_raw is None:
+            block_type_raw = f.read(4)
+            if not block_type_raw:
+                return
+            if len(block_type_raw) < 4:
+                raise PcapError(f"truncated block at offset {offset}")
+        length_raw = f.read(4)
+        if len(length_raw) < 4:
+            raise PcapError(f"truncated block at offset {offset}")
+        if struct.unpack("<I", block_type_raw)[0] == PCAPNG_SHB:
+            bom = f.read(4)
+            if len(bom) < 4:
+                raise PcapError(f"truncated section header at offset {offset}")
+            endian = "<" if struct.unpack("<I", bom)[0] == BYTE_ORDER_MAGIC else ">"
+            if struct.unpack(endian + "I", bom)[0] != BYTE_ORDER_MAGIC:
+                raise PcapError(f"bad byte-order magic at offset {offset}")
+            interfaces = []
+            body_prefix = bom
+        else:
+            body_prefix = b""
+        btype = struct.unpack(endian + "I", block_type_raw)[0]
+        length = struct.unpack(endian + "I", length_raw)[0]
+        if length < 12 or length % 4:
+            raise PcapError(f"bad block length {length} at offset {offset}")
+        body = body_prefix + f.read(length - 8 - len(body_prefix))
+        if len(body) < length - 8:
+            raise PcapError(f"truncated block at offset {offset}")
+        body = body[:-4]  # trailing length copy
+        if btype == 1:  # interface description
+            linktype, _, _ = struct.unpack_from(endian + "HHI", body)
+            interfaces.append((linktype, _tsresol(body[8:], endian)))
+        elif btype in (6, 2):  # enhanced packet, obsolete packet
+            if btype == 6:
+                iface, hi, lo, caplen, _ = struct.unpack_from(endian + "IIIII", body)
+            else:
+                iface, _, hi, lo, caplen, _ = struct.unpack_from(endian + "HHIIII", body)
+            if iface >= len(interfaces):
+                raise PcapError(f"packet for unknown interface {iface} at offset {offset}")
+            linktype, ticks = interfaces[iface]
+            data = body[20:20 + caplen]  # both layouts: 20 bytes before the data
+            ts = (hi << 32) | lo
+            yield Frame(ts * 1_000_000_000 // ticks, linktype, data, iface)
+        elif btype == 3:  # simple packet: no timestamp
+            if not interfaces:
+                raise PcapError(f"simple packet before any interface at offset {offset}")
+            (origlen,) = struct.unpack_from(endian + "I", body)
+            yield Frame(0, interfaces[0][0], body[4:4 + origlen], 0)
+        offset += length
+        block_type_raw = None
+
+
+def _tsresol(options: bytes, endian: str) -> int:
+    """Ticks per second from an IDB's if_tsresol option (default microseconds)."""
+    pos = 0
+    while pos + 4 <= len(options):
+        code, olen = struct.unpack_from(endian + "HH", options, pos)
+        if code == 0:
+            break
+        if code == 9 and olen >= 1:
+            v = options[pos + 4]
+            return 2 ** (v & 0x7F) if v & 0x80 else 10 ** v
+        pos += 4 + ((olen + 3) & ~3)
+    return 1_000_000

@@ -1,0 +1,53 @@
+"""Counters of one probe run, shared by offline mode and the control socket."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Stats:
+    packets: int = 0  # IPv4 packets accounted in flows
+    octets: int = 0
+    frames: int = 0  # frames seen, accounted or not
+    skipped: Counter = field(default_factory=Counter)  # frames not accounted, by reason
+    truncated: int = 0  # accounted with ports 0: L4 header cut short
+    flows_created: int = 0
+    exported: Counter = field(default_factory=Counter)  # flows exported, by reason
+    evictions: int = 0  # flows pushed out by cache pressure
+    datagrams_sent: int = 0
+    records_sent: int = 0
+    send_errors: int = 0
+    send_retries: int = 0
+    ring_drops: int = 0  # kernel PACKET_STATISTICS drops (live capture)
+    active_flows: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "frames": self.frames,
+            "packets": self.packets,
+            "octets": self.octets,
+            "skipped": dict(sorted(self.skipped.items())),
+            "truncated": self.truncated,
+            "flows_created": self.flows_created,
+            "flows_exported": sum(self.exported.values()),
+            "exported": dict(sorted(self.exported.items())),
+            "evictions": self.evictions,
+            "active_flows": self.active_flows,
+            "datagrams_sent": self.datagrams_sent,
+            "records_sent": self.records_sent,
+            "send_errors": self.send_errors,
+            "send_retries": self.send_retries,
+            "ring_drops": self.ring_drops,
+        }
+
+    def summary(self) -> str:
+        d = self.as_dict()
+        lines = []
+        for name, value in d.items():
+            if isinstance(value, dict):
+                inner = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+                lines.append(f"{name:>15}: {inner}")
+            else:
+                lines.append(f"{name:>15}: {value}")
+        return "\n".join(lines)
