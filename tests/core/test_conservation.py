@@ -1,0 +1,43 @@
+"""Property: whatever the timeouts and cache size, exported totals per key
+equal what went in (nothing lost, nothing counted twice)."""
+from collections import Counter
+
+from hypothesis import given, settings, strategies as st
+
+from probe.engine import Config, Probe
+from probe.packet import FlowKey, Packet
+
+keys = st.builds(FlowKey, st.sampled_from([1, 2, 3]), st.sampled_from([4, 5]),
+                 st.integers(0, 3), st.integers(0, 2), st.sampled_from([1, 6, 17]),
+                 st.sampled_from([0, 8]), st.sampled_from([1, 2]))
+packets = st.lists(st.tuples(keys, st.integers(20, 65535), st.integers(0, 63),
+                             st.integers(0, 3000)), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(packets, st.integers(1, 20), st.integers(1, 5000), st.integers(1, 5000),
+       st.integers(1, 2000))
+def test_totals_per_key_are_exact(stream, max_flows, active, inactive, scan):
+    start = 10_000
+    p = Probe(Config(max_flows=max_flows, active_ms=active, inactive_ms=inactive, scan_ms=scan),
+              start_ms=start)
+    want_p, want_o = Counter(), Counter()
+    now = start
+    for key, octets, flags, dt in stream:
+        now += dt
+        p.handle_packet(Packet(key, octets, flags), now)
+        want_p[key] += 1
+        want_o[key] += octets
+        assert len(p.flows()) <= max_flows
+    p.flush(now + 1)
+    got_p, got_o = Counter(), Counter()
+    seq = 0
+    for d in p.datagrams_to_send():
+        assert int.from_bytes(d.data[16:20], "big") == seq
+        seq += len(d.records)
+        for r in d.records:
+            k = FlowKey(r.src, r.dst, r.sport, r.dport, r.proto, r.tos, r.input)
+            got_p[k] += r.packets
+            got_o[k] += r.octets
+            assert r.first <= r.last
+    assert got_p == want_p and got_o == want_o
