@@ -22,7 +22,7 @@ ETH_IPV4 = 0x0800
 VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
 IP_OFFMASK = 0x1FFF
 TCP, UDP, ICMP = 6, 17, 1
-L4_HEADER = {TCP: 14, UDP: 4}  # bytes needed for ports (+ TCP flags)
+L4_HEADER = {TCP: 20, UDP: 8}  # a header shorter than this is "truncated" (as the seed)
 
 
 def decode(frame: bytes, linktype: int, ifindex: int, icmp_ports: bool = True) -> Packet | str:

@@ -1,0 +1,127 @@
+"""`python -m probe ctl PATH stats|show|timeouts|flush`: the control socket's client.
+
+Like softflowctl/flowctl. Prints a readable answer, or the raw reply with
+--json. A missing socket or a probe that is gone is one line on stderr and
+exit status 2; a request the probe refused is exit status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+
+TIMEOUT_S = 10.0
+
+
+class CtlError(Exception):
+    pass
+
+
+def request(path: str, req: dict, timeout: float = TIMEOUT_S) -> dict:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        try:
+            sock.connect(path)
+        except FileNotFoundError:
+            raise CtlError(f"no control socket at {path} (is the probe running?)") from None
+        except ConnectionRefusedError:
+            raise CtlError(f"the probe behind {path} is gone (connection refused)") from None
+        except PermissionError:
+            raise CtlError(f"permission denied on {path} (the control socket is root only)") from None
+        except OSError as exc:
+            raise CtlError(f"cannot connect to {path}: {exc.strerror}") from None
+        try:
+            sock.sendall(json.dumps(req).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(1 << 16)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError as exc:
+            raise CtlError(f"the probe at {path} did not answer: {exc.strerror or exc}") from None
+    finally:
+        sock.close()
+    if not data:
+        raise CtlError(f"the probe at {path} closed the connection without an answer")
+    return json.loads(data)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="the probe's control socket (its --control)")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON reply")
+    sub = parser.add_subparsers(dest="ctl_cmd", required=True, metavar="COMMAND")
+    sub.add_parser("stats", help="all counters, ring drops included")
+    show = sub.add_parser("show", help="the flow cache, like flowctl show")
+    show.add_argument("--limit", type=int, default=0, help="at most N flows (0: all)")
+    tmo = sub.add_parser("timeouts", help="set timeouts (take effect at once)")
+    tmo.add_argument("--active", type=float, metavar="S")
+    tmo.add_argument("--inactive", type=float, metavar="S")
+    sub.add_parser("flush", help="expire every flow and send it now")
+
+
+def add_parser(subparsers, name: str = "ctl") -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(name, help="talk to a running live probe")
+    add_arguments(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    req: dict = {"cmd": args.ctl_cmd}
+    if args.ctl_cmd == "show":
+        req["limit"] = args.limit
+    elif args.ctl_cmd == "timeouts":
+        if args.active is None and args.inactive is None:
+            print("probe ctl: timeouts needs --active and/or --inactive", file=sys.stderr)
+            return 2
+        req.update(active=args.active, inactive=args.inactive)
+    try:
+        reply = request(args.path, req)
+    except CtlError as exc:
+        print(f"probe ctl: {exc}", file=sys.stderr)
+        return 2
+    if not reply.get("ok"):
+        print(f"probe ctl: {reply.get('error', 'refused')}", file=sys.stderr)
+        return 1
+    print(json.dumps(reply, indent=1) if args.json else _text(args.ctl_cmd, reply))
+    return 0
+
+
+def _text(cmd: str, reply: dict) -> str:
+    if cmd == "stats":
+        lines = []
+        for name, value in reply["stats"].items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+            lines.append(f"{name:>15}: {value}")
+        return "\n".join(lines)
+    if cmd == "show":
+        head = (f"{'SrcIf':>5} {'SrcIPaddress':<15} {'DstIf':>5} {'DstIPaddress':<15} {'Pr':>3} "
+                f"{'SrcP':>5} {'DstP':>5} {'Pkts':>8} {'Bytes':>10} {'Flg':>4} {'NextHop':<15} "
+                f"{'SM':>2} {'DM':>2} {'Age':>7} {'Idle':>6}")
+        rows = [head] + [
+            f"{f['in_ifindex']:>5} {f['src']:<15} {f['out_ifindex']:>5} {f['dst']:<15} "
+            f"{f['proto']:>3} {f['sport']:>5} {f['dport']:>5} {f['packets']:>8} {f['octets']:>10} "
+            f"{f['tcp_flags']:>#4x} {f['next_hop']:<15} {f['src_mask']:>2} {f['dst_mask']:>2} "
+            f"{f['age_ms'] / 1000:>7.1f} {f['idle_ms'] / 1000:>6.1f}"
+            for f in reply["flows"]]
+        rows.append(f"{reply['total']} flows" + (f" ({len(reply['flows'])} shown)"
+                                                  if len(reply["flows"]) < reply["total"] else ""))
+        return "\n".join(rows)
+    if cmd == "timeouts":
+        return f"active {reply['active_s']:g} s, inactive {reply['inactive_s']:g} s"
+    if cmd == "flush":
+        return f"flushed {reply['flushed']} flows, {reply['datagrams']} datagrams sent"
+    return json.dumps(reply)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="probe ctl", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""The live probe's event loop: capture + kernel routes + control socket -> Probe -> UDP.
+
+One thread, one poll(): its timeout is the time to the probe's next scan.
+Each turn drains route events first (so a route change that happened
+before a frame was captured applies to that frame's new flow; see
+kernel_routes for the limit of this), then feeds
+the captured frames, runs the due scans and sends what the probe built.
+SIGTERM/SIGINT: every flow is expired and sent, the statistics go to
+stderr, exit status 0.
+
+Clock: unix ms (the v5 header's unix_secs) advanced by the monotonic
+clock, so a step of the wall clock does not expire or age flows. A frame
+is accounted at its kernel timestamp, never later than the loop's clock
+(the probe itself never lets time go back).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import signal
+import sys
+import time
+
+from .. import quirks as Q
+from ..engine import Probe
+from .capture import DLT_EN10MB, Capture
+from .control import ControlError, ControlServer, flow_view
+from .ifindex import IfindexMap, parse_override
+from .kernel_routes import KernelRoutes
+from .sender import Sender
+
+
+def add_live_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options only live mode has (the common ones are probe.cli's)."""
+    g = parser.add_argument_group("live")
+    g.add_argument("--control", metavar="PATH",
+                   help="live: control socket (root only) for `python -m probe ctl PATH ...`")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self._unix0 = time.time_ns() // 1_000_000
+        self._mono0 = time.monotonic_ns()
+
+    def now_ms(self) -> int:
+        return self._unix0 + (time.monotonic_ns() - self._mono0) // 1_000_000
+
+
+class Daemon:
+    def __init__(self, *, config, interfaces: list[str], collectors: list[tuple[str, int]],
+                 overrides: dict[str, int], control: str | None = None,
+                 print_records: bool = False, log=None) -> None:
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.clock = Clock()
+        self.print_records = print_records
+        self.stopping = False
+        self._closers: list = []
+        try:
+            self.ifmap = IfindexMap(overrides, truncate=Q.IFINDEX_OVERFLOW in config.quirks,
+                                    warn=self.log)
+            self.routes = self._own(KernelRoutes(self.ifmap))
+            self.capture = self._own(Capture(interfaces))
+            self.probe = Probe(config, routes=self.routes, start_ms=self.clock.now_ms())
+            self.sender = self._own(Sender(collectors, self.probe.stats))
+            self.control = self._own(ControlServer(control, self.handle_request)) if control else None
+        except BaseException:
+            self.close()
+            raise
+        self.log("probe: capturing on " + ", ".join(
+            self._describe(name, idx) for name, idx in self.capture.ifindexes.items()))
+
+    def _describe(self, name: str, idx: int) -> str:
+        exported = self.ifmap.map(idx)
+        return f"{name} (ifindex {idx}" + (f", exported as {exported})" if exported != idx else ")")
+
+    def _own(self, thing):
+        self._closers.append(thing)
+        return thing
+
+    # -- the loop ----------------------------------------------------------
+
+    def run(self) -> None:
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._closers.append(_Fd(wake_r))
+        self._closers.append(_Fd(wake_w))
+        old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        old = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        poller = select.poll()
+        for fd in (self.capture.fileno(), self.routes.fileno(), wake_r):
+            poller.register(fd, select.POLLIN)
+        if self.control:
+            poller.register(self.control.fileno(), select.POLLIN)
+        try:
+            while not self.stopping:
+                timeout = max(0, self.probe.next_timer_ms() - self.clock.now_ms())
+                ready = {fd for fd, _ in poller.poll(timeout)}
+                self.turn()
+                if self.control and self.control.fileno() in ready:
+                    self.control.handle_ready()
+                if wake_r in ready:
+                    _drain(wake_r)
+            self.shutdown()
+        finally:
+            signal.set_wakeup_fd(old_wakeup)
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+    def turn(self) -> None:
+        """One pass: route events, captured frames, due scans, sending."""
+        self.routes.poll()
+        self.feed(self.capture.read_batch())
+        now = self.clock.now_ms()
+        if now >= self.probe.next_timer_ms():
+            self.probe.handle_timer(now)
+        self.send()
+
+    def feed(self, batch) -> None:
+        if not batch:
+            return
+        now = self.clock.now_ms()
+        probe, ifmap = self.probe, self.ifmap.map
+        for ifindex, ts_ns, frame in batch:
+            probe.handle_frame(frame, DLT_EN10MB, ifmap(ifindex), min(ts_ns // 1_000_000, now))
+
+    def send(self) -> int:
+        sent = 0
+        for datagram in self.probe.datagrams_to_send():
+            self.sender.send(datagram.data)
+            sent += 1
+            if self.print_records:
+                for record in datagram.records:
+                    print(record.as_json())
+        if sent and self.print_records:
+            sys.stdout.flush()
+        return sent
+
+    def _on_signal(self, signum, frame) -> None:
+        self.stopping = True
+
+    def shutdown(self) -> None:
+        # frames captured before the signal belong to this run: let the kernel
+        # retire the block it is filling, then read the ring to the end
+        time.sleep(3 * self.capture.retire_ms / 1000)
+        self.routes.poll()
+        while batch := self.capture.read_batch():
+            self.feed(batch)
+        self.probe.flush(self.clock.now_ms(), "shutdown")
+        self.send()
+        self.sync_stats()
+        self.log(self.probe.stats.summary())
+
+    def sync_stats(self) -> int:
+        """Copy the kernel's ring counters into the stats; returns ring packets."""
+        stats = self.probe.stats
+        packets, stats.ring_drops = self.capture.stats()
+        stats.active_flows = len(self.probe.flows())
+        return packets
+
+    # -- the control socket ------------------------------------------------
+
+    def handle_request(self, req: dict) -> dict:
+        cmd = req["cmd"]
+        now = self.clock.now_ms()
+        if cmd == "stats":
+            packets = self.sync_stats()
+            return {"stats": {**self.probe.stats.as_dict(), "ring_packets": packets,
+                              "send_lost": self.sender.lost,
+                              "route_refreshes": self.routes.refreshes}}
+        if cmd == "show":
+            flows = self.probe.flows()
+            try:
+                limit = int(req.get("limit") or 0) or len(flows)
+            except (TypeError, ValueError):
+                raise ControlError("show: limit must be a number") from None
+            return {"flows": [flow_view(f, now) for f in flows[:limit]], "total": len(flows)}
+        if cmd == "timeouts":
+            try:
+                active, inactive = (None if req.get(k) is None else round(float(req[k]) * 1000)
+                                    for k in ("active", "inactive"))
+                self.probe.set_timeouts(active_ms=active, inactive_ms=inactive)
+            except (TypeError, ValueError) as exc:
+                raise ControlError(f"timeouts: {exc}") from None
+            cache = self.probe.cache
+            return {"active_s": cache.active_ms / 1000, "inactive_s": cache.inactive_ms / 1000}
+        if cmd == "flush":
+            flushed = len(self.probe.flows())
+            self.probe.flush(now, "flush")
+            return {"flushed": flushed, "datagrams": self.send()}
+        raise ControlError(f"unknown command {cmd!r} (stats, show, timeouts, flush)")
+
+    def close(self) -> None:
+        for thing in reversed(self._closers):
+            thing.close()
+        self._closers.clear()
+
+
+class _Fd:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def run_daemon(args: argparse.Namespace) -> int:
+    """Live mode for probe.cli: options parsed there (plus add_live_arguments')."""
+    from ..cli import config_from
+
+    try:
+        config = config_from(args)
+        overrides = dict(parse_override(text) for text in args.ifindex)
+        daemon = Daemon(config=config, interfaces=args.interface, collectors=args.collector,
+                        overrides=overrides, control=getattr(args, "control", None),
+                        print_records=getattr(args, "print_records", False))
+    except (ValueError, OSError, ControlError) as exc:
+        print(f"probe: {exc}", file=sys.stderr)
+        return 2
+    try:
+        daemon.run()
+    finally:
+        daemon.close()
+    return 0

@@ -1,0 +1,1 @@
+"""The testbed: topology -> lab -> traffic -> collector -> expect -> report."""

@@ -1,0 +1,18 @@
+"""The referee: an independent NetFlow v5 collector (imports nothing from probe/).
+
+v5 (decode) -> sequence (per-exporter accounting) -> checks (findings) ->
+records -> collector (the pure `Collector`) -> result (queries); jsonl/load
+write and read a run; live/cli are the socket and `python -m testbed collect`;
+process starts one as a subprocess (in a lab host's namespace).
+"""
+from testbed.collector.checks import CheckConfig
+from testbed.collector.collector import Collector, Received
+from testbed.collector.load import load_jsonl
+from testbed.collector.model import DatagramInfo, Finding, FiveTuple, FlowRecord, Header, Malformed
+from testbed.collector.process import CollectorProcess, mnexec_prefix, start_collector
+from testbed.collector.result import CollectorResult, FindingAt, Summary, Totals
+from testbed.collector.sequence import ExporterReport, SequenceTracker
+
+__all__ = ["CheckConfig", "Collector", "CollectorProcess", "CollectorResult", "DatagramInfo", "ExporterReport",
+           "Finding", "FindingAt", "FiveTuple", "FlowRecord", "Header", "Malformed", "Received",
+           "SequenceTracker", "Summary", "Totals", "load_jsonl", "mnexec_prefix", "start_collector"]

@@ -1,0 +1,114 @@
+"""What a collector run produced, with the queries the testbed's checks ask.
+
+`find(**where)` matches FlowRecord fields: a value to compare, or a callable
+predicate, e.g. `result.find(dst="10.0.2.1", proto=17, output=3)` or
+`result.find(src_mask=lambda m: m != 24)`. Records of duplicate datagrams are
+left out of queries and totals unless asked (the sequence report counts them).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, NamedTuple
+
+from testbed.collector.model import DUPLICATE, DatagramInfo, FiveTuple, FlowRecord, Malformed
+from testbed.collector.sequence import ExporterReport
+
+_RECORD_FIELDS = frozenset(f.name for f in fields(FlowRecord))
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    datagrams: int  # valid ones, duplicates included
+    records: int
+    malformed: dict[str, int]  # reason -> datagrams
+    findings: dict[str, int]  # code -> occurrences
+    sequence: tuple[ExporterReport, ...]
+
+    @property
+    def malformed_total(self) -> int:
+        return sum(self.malformed.values())
+
+    @property
+    def records_lost(self) -> int:
+        return sum(r.records_lost for r in self.sequence)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    records: int = 0
+    packets: int = 0
+    octets: int = 0
+    start_ms: int | None = None  # earliest flow start
+    end_ms: int | None = None  # latest flow end
+
+    def add(self, r: FlowRecord) -> Totals:
+        return Totals(self.records + 1, self.packets + r.packets, self.octets + r.octets,
+                      r.start_ms if self.start_ms is None else min(self.start_ms, r.start_ms),
+                      r.end_ms if self.end_ms is None else max(self.end_ms, r.end_ms))
+
+
+class FindingAt(NamedTuple):
+    code: str
+    detail: str
+    exporter: str
+    recv_ms: int
+    flow_sequence: int
+    record: FlowRecord | None  # None: a finding about the datagram header
+
+
+@dataclass
+class CollectorResult:
+    records: list[FlowRecord]
+    datagrams: list[DatagramInfo]
+    malformed: list[Malformed]
+    summary: Summary
+    complete: bool = True  # False: no summary line in the JSONL (collector killed), summary rebuilt
+    live: dict[str, Any] = field(default_factory=dict)  # socket facts of a live run (drops, rcvbuf, ...)
+
+    @property
+    def sequence(self) -> tuple[ExporterReport, ...]:
+        return self.summary.sequence
+
+    def exporter_report(self, exporter: str, engine_type: int = 0, engine_id: int = 0) -> ExporterReport | None:
+        return next((r for r in self.sequence if r.key == (exporter, engine_type, engine_id)), None)
+
+    def find(self, include_duplicates: bool = False, **where: Any) -> list[FlowRecord]:
+        unknown = set(where) - _RECORD_FIELDS
+        if unknown:
+            raise TypeError(f"no FlowRecord field {sorted(unknown)}; fields: {sorted(_RECORD_FIELDS)}")
+        tests = [(k, v if callable(v) else (lambda x, v=v: x == v)) for k, v in where.items()]
+        return [r for r in self.records
+                if (include_duplicates or r.seq_status != DUPLICATE)
+                and all(test(getattr(r, k)) for k, test in tests)]
+
+    def one(self, **where: Any) -> FlowRecord:
+        """The single record matching; LookupError naming how many did otherwise."""
+        found = self.find(**where)
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} records match {where}, expected 1")
+        return found[0]
+
+    def total(self, include_duplicates: bool = False, **where: Any) -> Totals:
+        t = Totals()
+        for r in self.find(include_duplicates, **where):
+            t = t.add(r)
+        return t
+
+    def totals(self, include_duplicates: bool = False, **where: Any) -> dict[FiveTuple, Totals]:
+        """Totals per 5-tuple (src, dst, sport, dport, proto) over the matching records."""
+        out: dict[FiveTuple, Totals] = {}
+        for r in self.find(include_duplicates, **where):
+            out[r.five_tuple] = out.get(r.five_tuple, Totals()).add(r)
+        return out
+
+    def findings(self, code: str | Callable[[str], bool] | None = None) -> list[FindingAt]:
+        """Every finding, header ones first within a datagram, in arrival order."""
+        match = code if callable(code) else (lambda c: code is None or c == code)
+        out, i = [], 0
+        for d in self.datagrams:  # records are stored datagram by datagram, in order
+            mine = self.records[i:i + d.header.count]
+            i += d.header.count
+            for where, found in [(None, d.findings)] + [(r, r.findings) for r in mine]:
+                out += [FindingAt(f.code, f.detail, d.exporter, d.recv_ms, d.header.flow_sequence, where)
+                        for f in found if match(f.code)]
+        return out

@@ -1,0 +1,60 @@
+"""What a check needs to know about the lab, as plain data (no live lab needed).
+
+The runner fills this from the built lab; tests fill it by hand. Names are
+resolved here so checks can say `in_if: r1:eth1` and `next_hop: r2`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Context:
+    # node name -> its addresses (dotted), first one is its main address
+    addresses: dict[str, list[str]] = field(default_factory=dict)
+    # "node:ifname" -> ifindex as the probe should export it
+    ifindexes: dict[str, int] = field(default_factory=dict)
+    # "node:ifname" -> the kernel's real ifindex (for messages)
+    kernel_ifindexes: dict[str, int] = field(default_factory=dict)
+    # (router, next-hop node) -> the next hop's address on their shared link
+    next_hops: dict[tuple[str, str], str] = field(default_factory=dict)
+    # router -> list of (prefix, via, dev) in its routing table, for messages
+    routes: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # FlowId -> FlowTruth from the traffic that was sent
+    truth: dict = field(default_factory=dict)
+    # step index -> unix time the step ended
+    step_times: dict[int, float] = field(default_factory=dict)
+    probe_router: str = ""
+
+    def addrs(self, ref: str | None) -> set[str] | None:
+        if ref is None:
+            return None
+        if ref in self.addresses:
+            return set(self.addresses[ref])
+        return {ref}
+
+    def ifindex(self, ref: str) -> int:
+        if ref not in self.ifindexes:
+            raise KeyError(f"unknown interface {ref!r}")
+        return self.ifindexes[ref]
+
+    def next_hop(self, ref: str, router: str | None = None) -> str:
+        if ref in self.addresses:
+            router = router or self.probe_router
+            return self.next_hops.get((router, ref), self.addresses[ref][0])
+        return ref
+
+    def route_for(self, router: str, addr: str) -> str:
+        """The route of `router` that covers `addr`, as text for a message."""
+        import ipaddress
+        best = None
+        a = ipaddress.IPv4Address(addr)
+        for prefix, via, dev in self.routes.get(router, []):
+            net = ipaddress.IPv4Network(prefix, strict=False)
+            if a in net and (best is None or net.prefixlen > best[0].prefixlen):
+                best = (net, via, dev)
+        if best is None:
+            return f"{router} has no route to {addr}"
+        net, via, dev = best
+        how = f" via {via}" if via else ""
+        return f"{router} route {net}{how}" + (f" dev {dev}" if dev else "")

@@ -1,0 +1,1 @@
+"""Traffic: steps of a lab file -> packets planned per node -> players that send them."""

@@ -1,0 +1,109 @@
+"""Control socket protocol: JSON lines, root only (0600), clear client errors."""
+from __future__ import annotations
+
+import os
+import select
+import socket
+import stat
+import threading
+
+import pytest
+
+from probe.live import ctl
+from probe.live.control import ControlError, ControlServer
+
+
+@pytest.fixture
+def server(tmp_path):
+    calls = []
+
+    def handler(req):
+        calls.append(req)
+        if req["cmd"] == "stats":
+            return {"stats": {"packets": 3, "exported": {"inactive": 2}}}
+        if req["cmd"] == "timeouts":
+            return {"active_s": req["active"] or 1800, "inactive_s": req["inactive"] or 15}
+        if req["cmd"] == "flush":
+            return {"flushed": 4, "datagrams": 1}
+        if req["cmd"] == "show":
+            return {"total": 1, "flows": [dict(
+                src="10.0.0.1", dst="10.0.0.2", sport=1, dport=2, proto=17, tos=0, in_ifindex=2,
+                out_ifindex=3, next_hop="0.0.0.0", src_mask=24, dst_mask=24, packets=5, octets=500,
+                tcp_flags=0, age_ms=1500, idle_ms=200)]}
+        raise ControlError(f"unknown command {req['cmd']!r}")
+
+    path = str(tmp_path / "ctl.sock")
+    srv = ControlServer(path, handler)
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            if select.select([srv], [], [], 0.05)[0]:
+                srv.handle_ready()
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    yield path, calls
+    stop.set()
+    t.join()
+    srv.close()
+
+
+def test_socket_is_root_only(server):
+    path, _ = server
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_requests_and_replies(server, capsys):
+    path, calls = server
+    assert ctl.request(path, {"cmd": "stats"}) == {
+        "ok": True, "stats": {"packets": 3, "exported": {"inactive": 2}}}
+    assert ctl.main([path, "timeouts", "--active", "60", "--inactive", "2"]) == 0
+    assert calls[-1] == {"cmd": "timeouts", "active": 60.0, "inactive": 2.0}
+    assert capsys.readouterr().out == "active 60 s, inactive 2 s\n"
+    assert ctl.main([path, "show"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:4] == ["SrcIf", "SrcIPaddress", "DstIf", "DstIPaddress"]
+    assert out[1].split()[:8] == ["2", "10.0.0.1", "3", "10.0.0.2", "17", "1", "2", "5"]
+    assert out[-1] == "1 flows"
+    assert ctl.main([path, "flush"]) == 0
+    assert "flushed 4 flows" in capsys.readouterr().out
+    assert ctl.main([path, "--json", "stats"]) == 0
+    assert '"packets": 3' in capsys.readouterr().out
+
+
+def test_bad_requests_get_errors_not_a_dead_probe(server):
+    path, _ = server
+    for raw in (b"not json\n", b"[1]\n", b'{"cmd": "reboot"}\n'):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(path)
+        s.sendall(raw)
+        reply = s.makefile().readline()
+        s.close()
+        assert '"ok":false' in reply
+    assert ctl.request(path, {"cmd": "stats"})["ok"]
+
+
+def test_missing_socket_and_gone_probe_are_exit_2_one_line(tmp_path, capsys):
+    missing = str(tmp_path / "nothing.sock")
+    assert ctl.main([missing, "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no control socket" in err
+    stale = str(tmp_path / "stale.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(stale)
+    s.close()  # the file stays, nobody listens: a probe that died
+    assert ctl.main([stale, "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "gone" in err
+
+
+def test_stale_socket_is_replaced_live_one_is_not(tmp_path, server):
+    stale = str(tmp_path / "stale.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(stale)
+    s.close()
+    ControlServer(stale, lambda req: {}).close()  # took over the dead probe's path
+    assert not os.path.exists(stale)  # and removed it on close
+    with pytest.raises(ControlError, match="another probe"):
+        ControlServer(server[0], lambda req: {})

@@ -1,0 +1,41 @@
+"""`python -m probe ctl PATH ...` against a running live probe."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+
+def _ctl(probe, *args):
+    return subprocess.run([sys.executable, "-m", "probe", "ctl", probe.control, *args],
+                          capture_output=True, text=True, timeout=10)
+
+
+def test_show_timeouts_stats_flush(rlab, collector, start_probe):
+    probe = start_probe([collector.address], "--inactive-timeout", "60")
+    rlab.send("h1", [rlab.frame("h1", "10.1.1.2", "20.5.5.5", sport=8001)] * 4)
+    time.sleep(0.05)
+    show = _ctl(probe, "show")
+    assert show.returncode == 0, show.stderr
+    [row] = [line.split() for line in show.stdout.splitlines() if "20.5.5.5" in line]
+    r1, r2 = rlab.exported[rlab.rif["h1"]], rlab.exported[rlab.rif["h2"]]
+    assert row[:8] == [str(r1), "10.1.1.2", str(r2), "20.5.5.5", "17", "8001", "2000", "4"]
+    assert row[10:13] == ["10.2.2.2", "24", "8"]  # next hop, src mask, dst mask
+
+    t0 = time.time()
+    assert _ctl(probe, "timeouts", "--inactive", "1").stdout.strip() == "active 1800 s, inactive 1 s"
+    [rec] = collector.receive(4, until=len)
+    assert rec["packets"] == 4 and time.time() - t0 < 3  # the new timeout applied at once
+
+    rlab.send("h1", [rlab.frame("h1", "10.1.1.2", "20.5.5.5", sport=8002)])
+    time.sleep(0.05)
+    flush = _ctl(probe, "flush")
+    assert flush.returncode == 0 and flush.stdout.startswith("flushed 1 flows")
+    assert [r["sport"] for r in collector.receive(2, until=lambda r: len(r) >= 2)] == [8001, 8002]
+
+    stats = _ctl(probe, "stats").stdout
+    for name in ("ring_drops: 0", "packets: 5", "send_errors: 0", "records_sent: 2"):
+        assert name in stats, stats
+    probe.stop()
+    gone = _ctl(probe, "stats")
+    assert gone.returncode == 2 and gone.stderr.count("\n") == 1 and "no control socket" in gone.stderr
