@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import time
 
 from .cli import config_from
 from .engine import Probe
+from .live.sender import Sender
 from .export import Datagram
 from .offline import run_file
 from .pcapfile import PcapError
@@ -40,35 +40,24 @@ def _ifindex(args: argparse.Namespace) -> int:
     return value
 
 
-class PacedUdp:
-    """Send each datagram to every collector, at most `rate` datagrams/s.
+class Pacer:
+    """At most `rate` datagrams per second (0: no limit).
 
     A capture file replays minutes of traffic in a second; pacing keeps the
     collector's socket buffer from overflowing (it would drop silently).
     """
 
-    def __init__(self, collectors: list[tuple[str, int]], rate: int, stats) -> None:
-        self.targets = [socket.getaddrinfo(h, p, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
-                        for h, p in collectors]
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def __init__(self, rate: int) -> None:
         self.interval = 1.0 / rate if rate else 0.0
-        self.stats = stats
         self._due = time.monotonic()
 
-    def __call__(self, d: Datagram) -> None:
-        for target in self.targets:
-            if self.interval:
-                wait = self._due - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-                self._due = max(self._due, time.monotonic() - 0.05) + self.interval
-            try:
-                self.sock.sendto(d.data, target)
-            except OSError:
-                self.stats.send_errors += 1
-
-    def close(self) -> None:
-        self.sock.close()
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        wait = self._due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._due = max(self._due, time.monotonic() - 0.05) + self.interval
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -87,14 +76,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     sender = None
     try:
         if args.collector:
-            sender = PacedUdp(args.collector, args.export_rate, stats)
+            sender = Sender(args.collector, stats)
+        pacer = Pacer(args.export_rate)
 
         def send(d: Datagram) -> None:
             if args.print_records:
                 for r in d.records:
                     print(r.as_json())
             if sender:
-                sender(d)
+                pacer.wait()
+                sender.send(d.data)
 
         with f:
             probe = run_file(f, make_probe, send, ifindex)

@@ -19,6 +19,7 @@ class Stats:
     records_sent: int = 0
     send_errors: int = 0
     send_retries: int = 0
+    send_lost: int = 0  # datagrams given up on (per collector) after retrying
     ring_drops: int = 0  # kernel PACKET_STATISTICS drops (live capture)
     active_flows: int = 0
 
@@ -38,6 +39,7 @@ class Stats:
             "records_sent": self.records_sent,
             "send_errors": self.send_errors,
             "send_retries": self.send_retries,
+            "send_lost": self.send_lost,
             "ring_drops": self.ring_drops,
         }
 

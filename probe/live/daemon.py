@@ -165,7 +165,6 @@ class Daemon:
         if cmd == "stats":
             packets = self.sync_stats()
             return {"stats": {**self.probe.stats.as_dict(), "ring_packets": packets,
-                              "send_lost": self.sender.lost,
                               "route_refreshes": self.routes.refreshes}}
         if cmd == "show":
             flows = self.probe.flows()

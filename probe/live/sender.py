@@ -75,6 +75,7 @@ class Sender:
                         self.stats.send_errors += 1
                         continue  # maybe an earlier datagram's ICMP: once more
                 self.lost += 1
+                self.stats.send_lost += 1
                 return False
 
     def close(self) -> None:

@@ -1,0 +1,224 @@
+"""`with Lab(topology) as lab:` - build a lab from a Topology, always tear it down.
+
+Every name a run creates carries its run id (`nf` + 4 hex digits): the
+Mininet node names (their shells show `mininet:<run>-<node>` in ps), the
+state file /run/netflow-lab/<run>.json and the temporary workdir. Cleanup
+runs on success, exceptions, Ctrl-C and SIGTERM/SIGHUP; after SIGKILL,
+`python -m testbed clean` finishes the job from the state file.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import signal
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from mininet.node import Node as MininetNode
+
+from ..topology import Route, Topology, split_ref
+from . import build, ifindex
+from .clean import teardown
+from .node import LabError, LabNode
+from .state import STATE_DIR, StateFile
+
+RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
+CATCH = (signal.SIGTERM, signal.SIGHUP)
+
+
+@dataclass(frozen=True)
+class IfRef:
+    """An interface ref resolved in the built lab."""
+
+    node: str
+    ifname: str
+    ifindex: int
+
+
+def new_run_id() -> str:
+    return "nf" + secrets.token_hex(2)
+
+
+def _reap(node: LabNode) -> None:
+    """Wait for our children; kill any teardown missed (an unreaped child's PID is still ours)."""
+    for proc in [*node.procs, node.mn.shell]:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    node.mn.cleanup()  # closes the shell's pty
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds through `with Lab(...)`, which cleans up
+
+
+class Lab:
+    def __init__(self, topology: Topology, run_id: str | None = None,
+                 workdir: str | Path | None = None, state_dir: str | Path = STATE_DIR):
+        if run_id is not None and not RUN_ID.match(run_id):
+            raise ValueError(f"bad run id {run_id!r}: up to 16 of a-z, 0-9 and '-'")
+        self.topology = topology
+        self.run_id = run_id
+        self.workdir = Path(workdir) if workdir else None
+        self.state_dir = Path(state_dir)
+        self.state: StateFile | None = None
+        self.nodes: dict[str, LabNode] = {}
+        self._segments: dict[int, LabNode] = {}  # link index -> bridge node
+        self._routes: dict[str, list[Route]] = {}  # node -> routes we keep installed
+        self._old_handlers: dict[int, object] = {}
+        self._closed = False
+
+    # -- lifecycle ----------------------------------------------------------
+    def __enter__(self) -> "Lab":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> "Lab":
+        """Build everything; on any failure, tear down what was built and re-raise."""
+        if self.state is not None or self._closed:
+            raise LabError("a Lab is built once; make a new one")
+        self._catch_signals()
+        try:
+            self._reserve()
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        """Stop processes, nodes and namespaces this run made. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        masked = self._mask_signals()  # a second Ctrl-C must not cut the cleanup short
+        try:
+            if self.state is not None:
+                teardown(self.state)  # the same path `python -m testbed clean` takes
+        finally:
+            try:
+                for node in [*self.nodes.values(), *self._segments.values()]:
+                    _reap(node)
+            finally:
+                self._restore_signals(masked)
+                self._restore_signals(self._old_handlers)
+
+    def _catch_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in CATCH:
+            if signal.getsignal(sig) is signal.SIG_DFL:  # leave the caller's handlers alone
+                self._old_handlers[sig] = signal.signal(sig, _exit_on_signal)
+
+    def _mask_signals(self) -> dict[int, object]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, *CATCH)}
+
+    @staticmethod
+    def _restore_signals(handlers: dict[int, object]) -> None:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        handlers.clear()
+
+    def _reserve(self) -> None:
+        """Pick a run id (reserved by creating its state file) and the workdir."""
+        for _ in range(20):
+            run_id = self.run_id or new_run_id()
+            try:
+                self.state = StateFile.create(self.state_dir, run_id, lab=self.topology.name,
+                                              topology=self.topology.source)
+                break
+            except FileExistsError:
+                if self.run_id:
+                    raise LabError(f"run id {run_id} is in use ({self.state_dir}/{run_id}.json)")
+        else:
+            raise LabError(f"no free run id in {self.state_dir}")
+        self.run_id = run_id
+        owned = self.workdir is None
+        if owned:
+            self.workdir = Path(tempfile.mkdtemp(prefix=f"netflow-lab-{run_id}-"))
+        else:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        self.state.data.update(workdir=str(self.workdir), workdir_owned=owned)
+        self.state.save()
+
+    def _node(self, name: str, spec) -> LabNode:
+        mn = MininetNode(f"{self.run_id}-{name}")
+        self.state.add_node(name, mn.pid, f"mininet:{mn.name}")
+        return LabNode(name, mn, spec, self.workdir, self.state.add_process)
+
+    def _build(self) -> None:
+        topo = self.topology
+        for spec in topo.nodes.values():
+            self.nodes[spec.name] = node = self._node(spec.name, spec)
+            build.settle_node(node, spec.is_router)
+        for link in topo.links:
+            if link.is_segment:
+                self._segments[link.index] = seg = self._node(f"link{link.index}.br", None)
+                build.make_bridge(seg)
+        plan = ifindex.plan(topo)
+        for link in topo.links:
+            build.make_link(link, self.nodes, self._segments.get(link.index), plan,
+                            self.state.add_interface)
+        for spec in topo.nodes.values():
+            for i in spec.interfaces:
+                if i.link is None:
+                    build.make_dummy(self.nodes[spec.name], i.name, plan[i.ref])
+                    self.state.add_interface(spec.name, i.name, plan[i.ref])
+        build.configure(topo, self.nodes, self._segments)
+        build.add_routes(topo, self.nodes)
+        self._routes = {n: list(spec.routes) for n, spec in topo.nodes.items()}
+
+    # -- looking things up --------------------------------------------------
+    def node(self, name: str) -> LabNode:
+        return self.nodes[name]
+
+    def interface(self, ref: str) -> IfRef:
+        """'r1:eth1' -> IfRef('r1', 'eth1', <the kernel's ifindex>)."""
+        self.topology.interface(ref)  # KeyError for a ref the file does not have
+        node, ifname = split_ref(ref)
+        return IfRef(node, ifname, self.nodes[node].ifindex(ifname))
+
+    def address_of(self, node: str, on_link_with: str | None = None) -> str:
+        """A node's address (on the link it shares with `on_link_with`), as a string."""
+        return str(self.topology.address_of(node, on_link_with))
+
+    # -- changing things ----------------------------------------------------
+    def _link_ends(self, ref: str) -> list[tuple[LabNode, str]]:
+        """The interface and its other end (a peer's interface, or its bridge port)."""
+        iface = self.topology.interface(ref)
+        if iface.link is None:
+            return [(self.nodes[iface.node], iface.name)]
+        link = self.topology.links[iface.link]
+        if link.is_segment:
+            k = link.endpoints.index(ref)
+            return [(self.nodes[iface.node], iface.name),
+                    (self._segments[link.index], build.port_name(k))]
+        return [(self.nodes[split_ref(r)[0]], split_ref(r)[1]) for r in link.endpoints]
+
+    def link_down(self, ref: str) -> None:
+        """Take the link of interface `ref` down at both ends (the kernel drops its routes)."""
+        for node, ifname in self._link_ends(ref):
+            node.run(["ip", "link", "set", "dev", ifname, "down"])
+
+    def link_up(self, ref: str) -> None:
+        """Bring it back, and re-install the static routes the kernel dropped with it."""
+        for node, ifname in self._link_ends(ref):
+            node.run(["ip", "link", "set", "dev", ifname, "up"])
+            for route in self._routes.get(node.name, []):
+                if route.dev == ifname:
+                    node.run(["ip", "route", "replace", *route.iproute_args()])
+
+    def route(self, node: str, action: str, route: Route) -> None:
+        """`ip route add|delete|change|replace` in `node`; link_up re-installs what is kept."""
+        if action not in ("add", "delete", "change", "replace"):
+            raise ValueError(f"unknown route action {action!r}")
+        self.nodes[node].run(["ip", "route", action, *route.iproute_args()])
+        kept = [r for r in self._routes.setdefault(node, [])
+                if (r.prefix, r.metric) != (route.prefix, route.metric)]
+        self._routes[node] = kept if action == "delete" else kept + [route]

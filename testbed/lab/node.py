@@ -1,0 +1,104 @@
+"""One lab node: a Mininet node (a shell in its own network namespace) plus helpers.
+
+`cmd()` is Mininet's (a shell line, its output); `run()` runs one command in
+the node and raises on failure; `popen()` starts a background process there
+and records its PID in the run's state file so a crash can be cleaned up.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from itertools import count
+from pathlib import Path
+from typing import Callable
+
+from mininet.node import Node as MininetNode
+
+from ..topology import Node as NodeSpec
+
+
+class LabError(RuntimeError):
+    """A lab could not be built or changed (the message says which command failed)."""
+
+
+class LabNode:
+    def __init__(self, name: str, mn: MininetNode, spec: NodeSpec | None,
+                 workdir: Path, on_spawn: Callable[[str, int, list[str]], None]):
+        self.name = name
+        self.spec = spec  # None for the hidden bridge node of a shared segment
+        self.mn = mn
+        self._workdir, self._on_spawn, self._logs = workdir, on_spawn, count(1)
+        self.procs: list[subprocess.Popen] = []  # started by popen(); reaped by Lab.close()
+
+    @property
+    def pid(self) -> int:
+        """PID of the node's shell; `mnexec -a PID cmd` runs cmd in the node."""
+        return self.mn.pid
+
+    def __repr__(self) -> str:
+        return f"<LabNode {self.name} pid={self.pid}>"
+
+    def cmd(self, command: str) -> str:
+        """Run a shell line in the node and return its output (Mininet's `node.cmd`)."""
+        return self.mn.cmd(command)
+
+    def run(self, argv: list[str] | str, check: bool = True,
+            input: str | None = None) -> subprocess.CompletedProcess:
+        """Run one command in the node and wait; LabError (with its stderr) if it fails."""
+        argv = shlex.split(argv) if isinstance(argv, str) else [str(a) for a in argv]
+        done = subprocess.run(["mnexec", "-a", str(self.pid), *argv], input=input,
+                              capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise LabError(f"{self.name}: {shlex.join(argv)}: "
+                           f"{(done.stderr or done.stdout).strip() or f'exit {done.returncode}'}")
+        return done
+
+    def popen(self, args: list[str] | str, **kwargs) -> subprocess.Popen:
+        """Start a process in the node (in its own session); its PID goes in the state file.
+
+        Without stdout=, its output (stdout and stderr) goes to a log file in the
+        lab's workdir; the path is in `proc.log_path`.
+        """
+        argv = shlex.split(args) if isinstance(args, str) else [str(a) for a in args]
+        log = None
+        if "stdout" not in kwargs:
+            prog = os.path.basename(argv[0]) if argv else "proc"
+            log = self._workdir / f"{self.name}.{prog}.{next(self._logs)}.log"
+            kwargs["stdout"] = open(log, "wb")  # noqa: SIM115 - handed to the child
+            kwargs.setdefault("stderr", subprocess.STDOUT)
+        kwargs.setdefault("stderr", subprocess.PIPE)
+        try:
+            proc = self.mn.popen(argv, **kwargs)
+        finally:
+            if log is not None:
+                kwargs["stdout"].close()  # the child has its own copy
+        proc.log_path = log
+        self.procs.append(proc)
+        self._on_spawn(self.name, proc.pid, argv)
+        return proc
+
+    def links(self) -> list[dict]:
+        """`ip -j link` in the node."""
+        return json.loads(self.run(["ip", "-j", "link"]).stdout)
+
+    def ifindex(self, ifname: str) -> int:
+        """The kernel's ifindex of `ifname` in this node's namespace."""
+        out = self.run(["ip", "-j", "link", "show", "dev", ifname]).stdout
+        return json.loads(out)[0]["ifindex"]
+
+    def addrs(self, ifname: str) -> list[str]:
+        """IPv4 addresses of `ifname` as 'A.B.C.D/LEN', in kernel order."""
+        out = self.run(["ip", "-j", "-4", "addr", "show", "dev", ifname]).stdout
+        info = json.loads(out)
+        return [f"{a['local']}/{a['prefixlen']}" for i in info for a in i.get("addr_info", [])]
+
+    def addr(self, ifname: str) -> str | None:
+        """The first IPv4 address of `ifname`, without prefix length (None if it has none)."""
+        found = self.addrs(ifname)
+        return found[0].split("/")[0] if found else None
+
+    def routes(self) -> list[dict]:
+        """`ip -j route` in the node (main table)."""
+        return json.loads(self.run(["ip", "-j", "route"]).stdout)

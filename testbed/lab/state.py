@@ -1,0 +1,90 @@
+"""The state file of a run: what it created, so a crash can be cleaned up later.
+
+/run/netflow-lab/<run-id>.json is created (exclusively: it also reserves the
+run id) before anything else, and rewritten atomically after each thing the
+run creates. Format (version 1):
+
+    {"version": 1, "run_id": "nf3a9c", "lab": "quickstart",
+     "topology": "topologies/quickstart.yaml", "created": 1700000000.0,
+     "owner": {"pid": 4242, "start": 123456},          # the Python process running the lab
+     "workdir": "/tmp/netflow-lab-nf3a9c-x", "workdir_owned": true,
+     "nodes": {"r1": {"pid": 4250, "start": 123460, "netns": 4026532999,
+                      "marker": "mininet:nf3a9c-r1"}},  # the node's shell (holds its netns)
+     "interfaces": [{"node": "r1", "name": "eth0", "ifindex": 2}],
+     "processes": [{"node": "r1", "pid": 4300, "start": 123500, "argv": ["python3", "-m", "probe"]}]}
+
+PIDs come with their start time (clock ticks since boot, /proc/PID/stat field
+22): cleanup signals a PID only if both still match.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from . import procs
+
+STATE_DIR = Path("/run/netflow-lab")
+VERSION = 1
+
+
+class StateFile:
+    def __init__(self, path: Path, data: dict):
+        self.path, self.data = path, data
+
+    @classmethod
+    def create(cls, state_dir: Path, run_id: str, **info) -> "StateFile":
+        """Reserve `run_id` (FileExistsError if another run has it) and write the header."""
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path = state_dir / f"{run_id}.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.close(fd)
+        me = os.getpid()
+        data = {"version": VERSION, "run_id": run_id, "created": time.time(),
+                "owner": {"pid": me, "start": procs.start_time(me)}, **info,
+                "nodes": {}, "interfaces": [], "processes": []}
+        state = cls(path, data)
+        state.save()
+        return state
+
+    @classmethod
+    def read(cls, path: Path) -> "StateFile":
+        return cls(path, json.loads(path.read_text()))
+
+    def save(self) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp.write_text(json.dumps(self.data, indent=1))
+        os.replace(tmp, self.path)  # readers never see half a file
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def owner_alive(self) -> bool:
+        owner = self.data.get("owner", {})
+        return owner.get("pid") != os.getpid() and procs.alive(owner.get("pid", 0),
+                                                                owner.get("start"))
+
+    def add_node(self, name: str, pid: int, marker: str) -> None:
+        self.data["nodes"][name] = {"pid": pid, "start": procs.start_time(pid),
+                                    "netns": procs.netns_inode(pid), "marker": marker}
+        self.save()
+
+    def add_interface(self, node: str, name: str, ifindex: int) -> None:
+        self.data["interfaces"].append({"node": node, "name": name, "ifindex": ifindex})
+        self.save()
+
+    def add_process(self, node: str, pid: int, argv: list[str]) -> None:
+        self.data["processes"].append({"node": node, "pid": pid,
+                                       "start": procs.start_time(pid), "argv": argv})
+        self.save()
+
+
+def all_states(state_dir: Path) -> list[StateFile]:
+    out = []
+    for path in sorted(state_dir.glob("*.json")) if state_dir.is_dir() else []:
+        try:
+            out.append(StateFile.read(path))
+        except (OSError, ValueError):
+            out.append(StateFile(path, {}))  # unreadable: reported by clean, left alone
+    return out

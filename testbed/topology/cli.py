@@ -1,0 +1,53 @@
+"""`python -m testbed validate FILE...`: check lab files without root or building anything.
+
+Exit 0 if every file is valid, 2 otherwise; one line per problem on stderr,
+`file:line: yaml.path: message`, so editors can jump to it.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import TopologyError
+from .load import load
+
+INVALID = 2
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("validate", help="check lab files (no root needed)",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("files", nargs="+", metavar="FILE", help="a lab file (YAML)")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    for name in args.files:
+        try:
+            topo = load(name)
+        except TopologyError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            status = INVALID
+            continue
+        except OSError as exc:
+            print(f"{name}: {exc.strerror}", file=sys.stderr)
+            status = INVALID
+            continue
+        counts = [(len(topo.nodes), "node"), (len(topo.links), "link"), (len(topo.probes), "probe"),
+                  (len(topo.traffic), "step"), (len(topo.expect), "check")]
+        print(f"{name}: ok: {topo.name}: " + ", ".join(f"{n} {w}{'s' * (n != 1)}" for n, w in counts))
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m testbed")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
