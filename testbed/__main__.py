@@ -5,8 +5,11 @@ import argparse
 import sys
 
 from testbed.collector import cli as collect_cli
+from testbed.lab import cli as lab_cli
+from testbed.run import cli as run_cli
+from testbed.topology import cli as topology_cli
 
-SUBCOMMANDS = (collect_cli,)  # each has add_parser(subparsers), which sets func=run(args) -> int
+SUBCOMMANDS = (run_cli, topology_cli, collect_cli, lab_cli)  # each has add_parser(subparsers), which sets func=run(args) -> int
 
 
 def main(argv: list[str] | None = None) -> int:

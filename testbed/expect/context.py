@@ -16,33 +16,19 @@ class Context:
     ifindexes: dict[str, int] = field(default_factory=dict)
     # "node:ifname" -> the kernel's real ifindex (for messages)
     kernel_ifindexes: dict[str, int] = field(default_factory=dict)
-    # (router, next-hop node) -> the next hop's address on their shared link
-    next_hops: dict[tuple[str, str], str] = field(default_factory=dict)
     # router -> list of (prefix, via, dev) in its routing table, for messages
     routes: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     # FlowId -> FlowTruth from the traffic that was sent
     truth: dict = field(default_factory=dict)
-    # step index -> unix time the step ended
-    step_times: dict[int, float] = field(default_factory=dict)
+    # step name -> unix time the step ended; step name -> its index
+    step_times: dict[str, float] = field(default_factory=dict)
+    step_index: dict[str, int] = field(default_factory=dict)
     probe_router: str = ""
-
-    def addrs(self, ref: str | None) -> set[str] | None:
-        if ref is None:
-            return None
-        if ref in self.addresses:
-            return set(self.addresses[ref])
-        return {ref}
 
     def ifindex(self, ref: str) -> int:
         if ref not in self.ifindexes:
             raise KeyError(f"unknown interface {ref!r}")
         return self.ifindexes[ref]
-
-    def next_hop(self, ref: str, router: str | None = None) -> str:
-        if ref in self.addresses:
-            router = router or self.probe_router
-            return self.next_hops.get((router, ref), self.addresses[ref][0])
-        return ref
 
     def route_for(self, router: str, addr: str) -> str:
         """The route of `router` that covers `addr`, as text for a message."""

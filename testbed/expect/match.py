@@ -1,35 +1,38 @@
-"""Select records and sent flows by the `match:` of a check."""
+"""Select records and sent flows by a check's `match:` (a topology Match)."""
 from __future__ import annotations
+
+from ipaddress import IPv4Address
 
 from .context import Context
 
-PROTO_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1}
-
-
-def proto_number(value) -> int:
-    if isinstance(value, str):
-        return PROTO_NUMBERS[value.lower()] if not value.isdigit() else int(value)
-    return int(value)
-
 
 class Matcher:
-    def __init__(self, match: dict, ctx: Context) -> None:
-        self.src = ctx.addrs(match.get("src"))
-        self.dst = ctx.addrs(match.get("dst"))
-        self.sport = match.get("sport")
-        self.dport = match.get("dport")
-        self.proto = proto_number(match["proto"]) if "proto" in match else None
-        self.tos = match.get("tos")
-        self.text = ", ".join(f"{k}={v}" for k, v in match.items()) or "any flow"
+    def __init__(self, match, text: str = "") -> None:
+        self.m = match
+        self.text = text or "any flow"
+
+    @staticmethod
+    def _in(addr: str, nets) -> bool:
+        a = IPv4Address(addr)
+        return any(a in n for n in nets)
 
     def __call__(self, r) -> bool:
         """`r` is a collector record or a sent FlowId (same field names)."""
-        return ((self.src is None or r.src in self.src)
-                and (self.dst is None or r.dst in self.dst)
-                and (self.sport is None or r.sport == self.sport)
-                and (self.dport is None or r.dport == self.dport)
-                and (self.proto is None or r.proto == self.proto)
-                and (self.tos is None or r.tos == self.tos))
+        m = self.m
+        if m is None:
+            return True
+        return ((m.src is None or self._in(r.src, m.src))
+                and (m.dst is None or self._in(r.dst, m.dst))
+                and (m.sport is None or r.sport == m.sport)
+                and (m.dport is None or r.dport == m.dport)
+                and (m.proto is None or r.proto == m.proto)
+                and (m.tos is None or r.tos == m.tos))
+
+
+def matcher_for(check) -> Matcher:
+    raw = check.raw.get("match") if getattr(check, "raw", None) else None
+    text = ", ".join(f"{k}={v}" for k, v in raw.items()) if isinstance(raw, dict) else ""
+    return Matcher(check.match, text)
 
 
 def sent_flows(matcher: Matcher, ctx: Context) -> list:

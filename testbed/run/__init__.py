@@ -1,0 +1,1 @@
+"""`python -m testbed run topo.yaml`: build -> collectors -> probes -> traffic -> wait -> stop -> verdicts."""

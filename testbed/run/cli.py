@@ -1,0 +1,64 @@
+"""`python -m testbed run topo.yaml [--junit F] [--artifacts DIR]`.
+
+Exit status: 0 every check passed, 1 a check failed, 2 the file is invalid
+or the lab could not be built or run.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from ..lab.node import LabError
+from ..report import artifacts, junit, table
+from ..topology import TopologyError, load
+from .runner import Run
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("run", help="build a lab, run its traffic and checks, report")
+    p.add_argument("topology", help="the lab file (YAML)")
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per check")
+    p.add_argument("--artifacts", metavar="DIR",
+                   help="keep records, probe statistics, sequence report, captures and logs here")
+    p.add_argument("--quirk-on", action="store_true",
+                   help="field-bug labs: run the probe with the quirk the file reproduces")
+    p.add_argument("--probe-arg", action="append", default=[], metavar="ARG",
+                   help="one more argument for every probe (repeatable)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        topo = load(args.topology)
+    except TopologyError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{args.topology}: {exc.strerror}", file=sys.stderr)
+        return 2
+    extra = list(args.probe_arg)
+    if args.quirk_on:
+        quirk = (topo.reproduces or {}).get("quirk") if hasattr(topo, "reproduces") else None
+        if not quirk:
+            print(f"{args.topology}: --quirk-on: the file names no quirk (reproduces: quirk: ID)",
+                  file=sys.stderr)
+            return 2
+        extra += ["--quirk", quirk]
+    say = lambda line: print(line, flush=True)  # noqa: E731
+    try:
+        result = Run(topo, say=say, extra_probe_args=tuple(extra)).execute()
+    except (LabError, RuntimeError, OSError) as exc:
+        print(f"lab {topo.name} could not run: {exc}", file=sys.stderr)
+        return 2
+    except Exception:
+        traceback.print_exc()
+        return 2
+    print(table.render(result, color=sys.stdout.isatty()))
+    if args.junit:
+        junit.write(result, args.junit)
+    if args.artifacts:
+        artifacts.write(result, Path(args.artifacts))
+    return 0 if result.passed else 1

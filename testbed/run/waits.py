@@ -1,0 +1,48 @@
+"""How long a run waits after its traffic: as long as the checks need, no longer.
+
+Each `exported_within` check has a deadline (its reference time + the top of
+its window). The run polls the collector's output and stops waiting when
+every such check has its records, or when the last deadline has passed.
+"""
+from __future__ import annotations
+
+import time
+
+from ..collector import load_jsonl
+from ..expect.match import matcher_for, sent_flows
+
+MARGIN_S = 0.5
+POLL_S = 0.2
+
+
+def deadlines(checks, ctx) -> list[tuple[object, float]]:
+    out = []
+    for c in checks:
+        if c.kind != "exported_within":
+            continue
+        _, hi = c.get("window")
+        if c.get("after") is not None:
+            ref = ctx.step_times.get(c.get("after"))
+        else:
+            sent = [t.last for t in sent_flows(matcher_for(c), ctx) if t.last is not None]
+            ref = max(sent) if sent else None
+        if ref is not None:
+            out.append((c, ref + hi + MARGIN_S))
+    return out
+
+
+def wait_for_exports(checks, ctx, jsonl_paths, say=print) -> float:
+    """Block until the timed checks are satisfied or due; returns seconds waited."""
+    pending = deadlines(checks, ctx)
+    if not pending:
+        return 0.0
+    began = time.time()
+    last_deadline = max(d for _, d in pending)
+    say(f"        waiting up to {max(0.0, last_deadline - began):.1f} s for timed exports "
+        f"({', '.join(c.name for c, _ in pending)})")
+    while time.time() < last_deadline:
+        records = [r for p in jsonl_paths if p.exists() for r in load_jsonl(p).records]
+        if all(any(matcher_for(c)(r) for r in records) for c, _ in pending):
+            break
+        time.sleep(POLL_S)
+    return time.time() - began
