@@ -17,6 +17,22 @@ TCP, ICMP = 6, 1
 PORTED = frozenset({6, 17, 33, 132, 136})
 MIN_IP_HEADER = 20
 SAMPLING_MODES = {0: "none", 1: "deterministic", 2: "random"}
+# Every finding code the collector can report (lab files name them in `codes:`).
+CODES = frozenset({
+    "export-time-skew",
+    "first-after-last",
+    "icmp-src-port",
+    "last-after-uptime",
+    "mask-over-32",
+    "nonzero-padding",
+    "octets-below-ip-header",
+    "ports-without-ports",
+    "sampling-mode-reserved",
+    "tcp-flags-not-tcp",
+    "tcp-flags-zero",
+    "uptime-drift",
+    "zero-packets",
+})
 
 
 @dataclass(frozen=True, slots=True)

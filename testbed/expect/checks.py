@@ -116,6 +116,9 @@ def check_exported_within(check, observed, ctx: Context) -> Verdict:
                                            f"within {hi:g} s after {what}"])
     delay = max(r.recv_ms for r in mine) / 1000 - ref
     problems = []
+    if sent and sum(r.packets for r in mine) < sum(t.packets for t in sent):
+        problems.append(f"only {sum(r.packets for r in mine)} of {sum(t.packets for t in sent)} "
+                        "packets were exported by then")
     if not lo <= delay <= hi:
         problems.append(f"export delay: expected {lo:g}..{hi:g} s after {what}, got {delay:.2f} s")
     if check.get("records") is not None:

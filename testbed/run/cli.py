@@ -10,10 +10,6 @@ import sys
 import traceback
 from pathlib import Path
 
-from ..lab.node import LabError
-from ..report import artifacts, junit, table
-from ..topology import TopologyError, load
-from .runner import Run
 
 
 def add_parser(subparsers) -> None:
@@ -30,6 +26,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the referee (`testbed collect`) must not load the probe's modules
+    from ..lab.node import LabError
+    from ..report import artifacts, junit, table
+    from ..topology import TopologyError, load
+    from .runner import Run
+
     try:
         topo = load(args.topology)
     except TopologyError as exc:
@@ -41,12 +43,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     extra = list(args.probe_arg)
     if args.quirk_on:
-        quirk = (topo.reproduces or {}).get("quirk") if hasattr(topo, "reproduces") else None
-        if not quirk:
+        if topo.reproduces is None:
             print(f"{args.topology}: --quirk-on: the file names no quirk (reproduces: quirk: ID)",
                   file=sys.stderr)
             return 2
-        extra += ["--quirk", quirk]
+        extra += ["--quirk", topo.reproduces.quirk]
     say = lambda line: print(line, flush=True)  # noqa: E731
     try:
         result = Run(topo, say=say, extra_probe_args=tuple(extra)).execute()

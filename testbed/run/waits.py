@@ -42,7 +42,18 @@ def wait_for_exports(checks, ctx, jsonl_paths, say=print) -> float:
         f"({', '.join(c.name for c, _ in pending)})")
     while time.time() < last_deadline:
         records = [r for p in jsonl_paths if p.exists() for r in load_jsonl(p).records]
-        if all(any(matcher_for(c)(r) for r in records) for c, _ in pending):
+        if all(complete(c, records, ctx) for c, _ in pending):
             break
         time.sleep(POLL_S)
     return time.time() - began
+
+
+def complete(check, records, ctx) -> bool:
+    """Every packet the traffic sent for the check's flows has been exported
+    (any matching record, when the traffic is not known packet by packet)."""
+    m = matcher_for(check)
+    mine = [r for r in records if m(r)]
+    sent = sent_flows(m, ctx)
+    if not sent:
+        return bool(mine)
+    return sum(r.packets for r in mine) >= sum(t.packets for t in sent)

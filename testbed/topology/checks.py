@@ -16,14 +16,15 @@ from .yamltree import Y
 
 COMMON = ("name", "kind", "probe", "message")
 _RECORD = ("in_if", "out_if", "next_hop", "src_mask", "dst_mask", "tcp_flags",
-           "packets", "octets", "records", "window", "after")
+           "packets", "octets", "records", "duration")
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # kind -> (required, optional)
     "flow": (("match",), _RECORD),
     "exported_within": (("match", "window"), ("records", "after")),
     "active_split": (("match",), ("records", "packets", "octets", "window", "after")),
     "sequence": ((), ()),
     "no_malformed": ((), ()),
-    "conservation": (("match",), ("packets", "octets", "step")),
+    "conservation": ((), ("match", "step")),
+    "findings": ((), ("codes",)),
 }
 MATCH_FIELDS = ("src", "dst", "sport", "dport", "proto", "tos")
 
@@ -111,8 +112,10 @@ def _field(r: Reader, known: Known, probe: Probe | None, step_names: set[str],
         return r.tcp_flags(y)
     if key in ("packets", "octets", "records"):
         return r.count_range(y, key)
-    if key == "window":
+    if key in ("window", "duration"):
         return r.window(y)
+    if key == "codes":
+        return _codes(r, y)
     # after / step: the name of a traffic step
     if isinstance(y.value, str) and y.value in step_names:
         return y.value
@@ -150,3 +153,17 @@ def _next_hop(r: Reader, known: Known, probe: Probe | None, y: Y) -> IPv4Address
     except ValueError:
         r.error(y, f"next hop {text!r} is neither a node nor an IPv4 address")
         return None
+
+
+def _codes(r: Reader, y: Y) -> tuple[str, ...] | None:
+    """Finding codes of the reference collector, e.g. [tcp-flags-zero, uptime-drift]."""
+    from testbed.collector.checks import CODES
+    names = [i.value for i in y] if y.is_seq else None
+    if not names or not all(isinstance(n, str) for n in names):
+        r.error(y, f"expected a list of finding codes, got {y.plain()!r}")
+        return None
+    bad = [n for n in names if n not in CODES]
+    if bad:
+        r.error(y, f"unknown finding code {bad[0]!r} (known: {', '.join(sorted(CODES))})")
+        return None
+    return tuple(names)

@@ -15,12 +15,13 @@ from .fields import Reader
 from .model import Node, Topology, frozen_map
 from .network import read_network
 from .probes import read_collectors, read_probes
+from .reproduces import read_reproduces
 from .refs import Known
 from .routes import read_routes
 from .steps import read_traffic
 from .yamltree import parse
 
-SECTIONS = ("description", "pools", "links", "collectors", "probes", "traffic", "expect")
+SECTIONS = ("description", "reproduces", "pools", "links", "collectors", "probes", "traffic", "expect")
 
 
 def load(path: str | Path) -> Topology:
@@ -73,4 +74,5 @@ def _read(text: str, source: str, base_dir: Path, problems: Problems) -> Topolog
     steps = {y.value["name"].value for y in top.get("traffic") or () if y.is_map  # also the
              and "name" in y.value and isinstance(y.value["name"].value, str)}  # broken ones
     expect = read_expect(r, top["expect"], known, steps) if "expect" in top else ()
-    return replace(topo, traffic=traffic, expect=expect)
+    reproduces = read_reproduces(r, top["reproduces"], expect) if "reproduces" in top else None
+    return replace(topo, traffic=traffic, expect=expect, reproduces=reproduces)

@@ -197,6 +197,16 @@ class Check:
         return self.args.get(key, default)
 
 
+@dataclass(frozen=True)
+class Reproduces:
+    """`reproduces:` of a field-bug lab: run with `--quirk-on`, these checks must fail."""
+
+    quirk: str
+    checks: tuple[str, ...]  # the checks named for the bug
+    symptom: str = ""
+    line: int = 0
+
+
 def frozen_map(d: Mapping) -> Mapping:
     return MappingProxyType(dict(d))
 
@@ -212,6 +222,7 @@ class Topology:
     traffic: tuple[Step, ...] = ()
     expect: tuple[Check, ...] = ()
     description: str = ""
+    reproduces: Reproduces | None = None  # field-bug labs: the quirk that makes them fail
 
     def node(self, name: str) -> Node:
         return self.nodes[name]

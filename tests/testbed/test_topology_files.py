@@ -71,13 +71,13 @@ def test_quickstart_model():
     p = t.probes["p1"]
     assert p.argv()[:6] == ["-i", "eth0", "-i", "eth1", "-n", "10.255.0.2:2055"]
     assert (p.active_timeout, p.inactive_timeout, p.engine_id) == (60.0, 5.0, 1)
-    assert [s.kind for s in t.traffic] == ["tcp", "udp", "ping", "wait"]
+    assert [s.kind for s in t.traffic] == ["tcp", "udp", "ping"]
     assert t.traffic[1].args["tos"] == 16 and t.traffic[0].get("close") == "fin"
     flow = t.expect[0]
     assert (flow.probe, flow.get("in_if"), flow.get("next_hop")) == ("p1", "r1:eth0",
-                                                                     IPv4Address("10.0.2.10"))
+                                                                     IPv4Address("0.0.0.0"))
     assert flow.get("tcp_flags") == 0x1B and flow.match.proto == 6 and flow.match.dport == 80
-    assert t.expect[1].get("packets") == (20, 20) and t.expect[3].get("window") == (5.0, 8.0)
+    assert t.expect[1].get("packets") == (20, 20) and t.expect[4].get("window") == (5.0, 7.0)
 
 
 def test_routed_model():
@@ -118,7 +118,7 @@ links: [h1:eth0 -- h2:eth0]
     with pytest.raises(TopologyError) as exc:
         loads(text, "m.yaml")
     assert [str(p) for p in exc.value.problems] == [
-        "m.yaml:2: x-host: unknown field 'x-host' (known: name, nodes, description, pools, links, "
+        "m.yaml:2: x-host: unknown field 'x-host' (known: name, nodes, description, reproduces, pools, links, "
         "collectors, probes, traffic, expect)",
         "m.yaml:9: nodes.h2.interface: unknown field 'interface' (did you mean 'interfaces'?)"]
 
