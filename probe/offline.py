@@ -14,17 +14,19 @@ def run_file(f: BinaryIO, make_probe: Callable[[int], Probe],
     then flush. `send` gets each datagram as soon as the probe builds it."""
     probe: Probe | None = None
     now = 0
-    for frame in read(f):
-        now = frame.ts_ns // 1_000_000
-        if probe is None:
+    try:
+        for frame in read(f):
+            now = frame.ts_ns // 1_000_000
+            if probe is None:
+                probe = make_probe(now)
+            probe.handle_frame(frame.data, frame.linktype, ifindex, now)
+            if probe.exporter.out:
+                for d in probe.datagrams_to_send():
+                    send(d)
+    finally:  # a file cut short (PcapError) still exports what was read
+        if probe is None:  # an empty capture still gets a probe (and statistics)
             probe = make_probe(now)
-        probe.handle_frame(frame.data, frame.linktype, ifindex, now)
-        if probe.exporter.out:
-            for d in probe.datagrams_to_send():
-                send(d)
-    if probe is None:  # an empty capture still gets a probe (and statistics)
-        probe = make_probe(now)
-    probe.flush(now, "shutdown")
-    for d in probe.datagrams_to_send():
-        send(d)
+        probe.flush(now, "shutdown")
+        for d in probe.datagrams_to_send():
+            send(d)
     return probe

@@ -88,16 +88,19 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 sender.send(d.data)
 
         with f:
-            probe = run_file(f, make_probe, send, ifindex)
+            run_file(f, make_probe, send, ifindex)
+        status, error = 0, None
     except PcapError as exc:
-        print(f"python -m probe: error: {args.read}: {exc}", file=sys.stderr)
-        return 2
+        status = 2
+        error = (f"python -m probe: error: {args.read}: {exc} "
+                 f"(exported the {stats.packets} packets read before it)")
     except OSError as exc:
-        print(f"python -m probe: error: {exc}", file=sys.stderr)
-        return 2
+        status, error = 2, f"python -m probe: error: {exc}"
     finally:
         if sender:
             sender.close()
-    out = sys.stderr if args.print_records else sys.stdout
-    print(probe.stats.summary(), file=out)
-    return 0
+    if not error or stats.frames:  # a file that is no capture at all: just the error
+        print(stats.summary(), file=sys.stderr if args.print_records else sys.stdout)
+    if error:
+        print(error, file=sys.stderr)
+    return status
