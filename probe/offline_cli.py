@@ -57,7 +57,8 @@ class Pacer:
         wait = self._due - time.monotonic()
         if wait > 0:
             time.sleep(wait)
-        self._due = max(self._due, time.monotonic() - 0.05) + self.interval
+        # no credit for idle time: a burst would overrun a collector's buffer
+        self._due = max(self._due, time.monotonic()) + self.interval
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

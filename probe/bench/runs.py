@@ -1,0 +1,128 @@
+"""Timed runs over one capture: the probe's engine in-process, its offline mode
+in-process, its real CLI end to end, and softflowd -r on the same file."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import NamedTuple
+
+from ..engine import Config, Probe
+from ..offline import run_file
+from ..pcapfile import read
+
+
+class Result(NamedTuple):
+    name: str
+    packets: int
+    seconds: float
+    peak_rss_kb: int = 0  # of the child process; 0 when run in-process
+    records: int = -1  # v5 records that reached the sink; -1 when not sent
+
+    @property
+    def pps(self) -> float:
+        return self.packets / self.seconds
+
+
+def load_frames(path: str) -> list[tuple[int, int, bytes]]:
+    """(ms, linktype, frame) of every packet, read before timing the engine."""
+    with open(path, "rb") as f:
+        return [(fr.ts_ns // 1_000_000, fr.linktype, fr.data) for fr in read(f)]
+
+
+def drive(frames: list[tuple[int, int, bytes]]) -> Probe:
+    """The engine alone: decode + cache + export; datagrams are built and dropped."""
+    probe = Probe(Config(), start_ms=frames[0][0] if frames else 0)
+    handle, exporter = probe.handle_frame, probe.exporter
+    now = 0
+    for now, linktype, data in frames:
+        handle(data, linktype, 0, now)
+        if exporter.out:
+            probe.datagrams_to_send()
+    probe.flush(now, "shutdown")
+    probe.datagrams_to_send()
+    return probe
+
+
+def engine(frames) -> Result:
+    t = time.perf_counter()
+    probe = drive(frames)
+    return Result("probe engine (Probe.handle_frame)", probe.stats.frames,
+                  time.perf_counter() - t)
+
+
+def offline_inprocess(path: str) -> Result:
+    t = time.perf_counter()
+    with open(path, "rb") as f:
+        probe = run_file(f, lambda start: Probe(Config(), start_ms=start), lambda d: None)
+    return Result("probe offline.run_file (+ pcap read)", probe.stats.frames,
+                  time.perf_counter() - t)
+
+
+def _timed_child(argv: list[str], timeout: float = 600) -> tuple[float, int, str]:
+    """Run to completion: (wall seconds, peak RSS kB, stdout+stderr). The peak is
+    sampled every millisecond, so it can miss the last millisecond's growth."""
+    with tempfile.TemporaryFile("w+") as out:
+        t = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        deadline = t + timeout
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _hwm_kb(proc.pid))
+            if time.perf_counter() > deadline:
+                proc.kill()
+                proc.wait()
+                raise RuntimeError(f"{' '.join(argv)}: no exit after {timeout} s")
+            time.sleep(0.001)
+        seconds = time.perf_counter() - t
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{text}")
+    return seconds, peak, text
+
+
+def _hwm_kb(pid: int) -> int:
+    """The process's peak RSS so far (VmHWM). Not rusage: a child's ru_maxrss
+    includes the parent's memory it was forked from."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cli(path: str, sink, packets: int, *extra: str) -> Result:
+    sink.reset()
+    argv = [sys.executable, "-m", "probe", "-r", path, "-n", f"127.0.0.1:{sink.port}", *extra]
+    seconds, rss, _ = _timed_child(argv)
+    sink.settle()
+    label = " ".join(("probe CLI", *extra)) if extra else "probe CLI (paced 5000 dgram/s)"
+    return Result(label + " end to end", packets, seconds, rss, sink.records)
+
+
+def softflowd(path: str, sink, packets: int, max_flows: int = 262_144) -> Result:
+    """softflowd -r: reads the whole file, exports at EOF. -m: softflowd's default
+    (8192) would force-expire most flows of a big file; 262144 is the probe's default.
+
+    `-c none`: softflowd 1.1.0 with -r and a control socket tests the socket's
+    poll result without polling (uninitialised struct pollfd) and can block in
+    accept() forever. -r alone disables the socket; -c PATH after it re-enables it.
+    """
+    sink.reset()
+    with tempfile.TemporaryDirectory() as d:
+        argv = ["softflowd", "-r", path, "-n", f"127.0.0.1:{sink.port}", "-v", "5", "-d",
+                "-m", str(max_flows), "-c", "none", "-p", os.path.join(d, "pid")]
+        seconds, rss, text = _timed_child(argv, timeout=600)
+    sink.settle()
+    seen = [line for line in text.splitlines() if line.startswith("Packets processed:")]
+    if seen != [f"Packets processed: {packets}"]:
+        raise RuntimeError(f"softflowd did not process {packets} packets:\n{text}")
+    return Result(f"softflowd -r (-m {max_flows}) end to end", packets, seconds, rss,
+                  sink.records)
