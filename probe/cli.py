@@ -60,10 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print", action="store_true", dest="print_records",
                    help="write each exported record to stdout as a JSON line")
     t = p.add_argument_group("cache")
-    t.add_argument("--active-timeout", type=_seconds, default=1800.0, metavar="S")
-    t.add_argument("--inactive-timeout", type=_seconds, default=15.0, metavar="S")
-    t.add_argument("--scan-interval", type=_seconds, default=1.0, metavar="S")
-    t.add_argument("--max-flows", type=_uint(1 << 30), default=262144, metavar="N")
+    t.add_argument("--active-timeout", type=_seconds, default=1800.0, metavar="S",
+                   help="export a flow older than S seconds (default 1800)")
+    t.add_argument("--inactive-timeout", type=_seconds, default=15.0, metavar="S",
+                   help="export a flow idle for more than S seconds (default 15)")
+    t.add_argument("--scan-interval", type=_seconds, default=1.0, metavar="S",
+                   help="expiry scan period; partial datagrams leave with each scan (default 1)")
+    t.add_argument("--max-flows", type=_uint(1 << 30), default=262144, metavar="N",
+                   help="cache size; when full, the least recently used flow is exported "
+                        "(default 262144)")
     t.add_argument("--no-icmp-ports", action="store_true",
                    help="leave ICMP ports 0 (as r135400) instead of type*256+code")
     e = p.add_argument_group("export")
