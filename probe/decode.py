@@ -5,7 +5,7 @@ names why the frame is not accounted (the caller counts it by that reason).
 """
 from __future__ import annotations
 
-from struct import unpack_from
+from struct import Struct
 
 from .packet import FlowKey, Packet
 
@@ -75,7 +75,7 @@ def decode_ipv4(buf: bytes, off: int, ifindex: int, icmp_ports: bool = True) -> 
         return "bad_ihl"
     if n < off + hlen:
         return "short_ip_header"  # options cut off by the capture
-    tos, total, frag, proto, src, dst = _IP(buf, off)
+    _, tos, total, _, frag, _, proto, _, src, dst = _IP(buf, off)
     if total < hlen:
         return "bad_total_length"
     sport = dport = flags = 0
@@ -101,6 +101,4 @@ def decode_ipv4(buf: bytes, off: int, ifindex: int, icmp_ports: bool = True) -> 
     return Packet(FlowKey(src, dst, sport, dport, proto, tos, ifindex), total, flags, truncated)
 
 
-def _IP(buf: bytes, off: int) -> tuple[int, int, int, int, int, int]:
-    _, tos, total, _, frag, _, proto, _, src, dst = unpack_from("!BBHHHBBHII", buf, off)
-    return tos, total, frag, proto, src, dst
+_IP = Struct("!BBHHHBBHII").unpack_from  # the IPv4 header, one C call
