@@ -40,6 +40,10 @@ class FlowCache:
         # when a quirk needs what the previous user left behind.
         self._recycle = Q.FIRST_FLAGS_LOST in quirks or Q.STALE_ROUTE_FIELDS in quirks
         self._ghosts: list[tuple[int, int, int, int, int]] = []
+        # ...and an entry expired by a packet sat on its expire list, still
+        # used, until the next run freed it (lines 170-178, 655-673).
+        self._seed_lists = self._recycle or Q.CACHE_FULL_DROPS in quirks
+        self._unfreed: list[tuple[int, int, int, int, int]] = []
 
     def __len__(self) -> int:
         return len(self._by_last)
@@ -61,15 +65,15 @@ class FlowCache:
         flow.tcp_flags |= pkt.tcp_flags
         flow.last = now
         if pkt.tcp_flags & (TH_FIN | TH_RST):
-            self._expire(flow, "tcp_fin_rst")
+            self._expire(flow, "tcp_fin_rst", by_packet=True)
         elif now - flow.first > self.active_ms:
-            self._expire(flow, "active")
+            self._expire(flow, "active", by_packet=True)
         elif flow.octets >= OCTETS_LIMIT:
-            self._expire(flow, "counter_overflow")
+            self._expire(flow, "counter_overflow", by_packet=True)
         return True
 
     def _add_new(self, pkt: Packet, now: int) -> bool:
-        if len(self._by_last) >= self.max_flows:
+        if len(self._by_last) + len(self._unfreed) >= self.max_flows:
             if Q.CACHE_FULL_DROPS in self.quirks:
                 return False  # r135400: ENOMEM, the packet is silently lost
             self.stats.evictions += 1
@@ -86,7 +90,7 @@ class FlowCache:
             return True  # r135400 neither stored these flags nor checked FIN/RST
         flow.tcp_flags = pkt.tcp_flags
         if pkt.tcp_flags & (TH_FIN | TH_RST):
-            self._expire(flow, "tcp_fin_rst")
+            self._expire(flow, "tcp_fin_rst", by_packet=True)
         return True
 
     def _fill_route(self, flow: Flow) -> None:
@@ -117,18 +121,26 @@ class FlowCache:
 
     # -- expiry ------------------------------------------------------------
 
-    def _expire(self, flow: Flow, reason: str) -> None:
+    def _expire(self, flow: Flow, reason: str, by_packet: bool = False) -> None:
         key = flow.key
         del self._by_last[key]
         del self._by_first[key]
         self.expired.append((flow, reason))
         self.stats.exported[reason] += 1
-        if self._recycle:
-            self._ghosts.append((flow.tcp_flags, flow.out_ifindex, flow.next_hop,
-                                 flow.src_mask, flow.dst_mask))
+        if self._seed_lists:
+            ghost = (flow.tcp_flags, flow.out_ifindex, flow.next_hop, flow.src_mask, flow.dst_mask)
+            (self._unfreed if by_packet else self._ghosts).append(ghost)
+
+    def _free_expire_list(self) -> None:
+        # The seed takes its expire list from the head (newest first) and
+        # pushes each entry on the free list's head: the oldest is reused first.
+        self._ghosts.extend(reversed(self._unfreed))
+        self._unfreed.clear()
 
     def scan(self, now: int) -> None:
         """The periodic expiry run (the seed's ng_netflow_expire)."""
+        if self._unfreed:
+            self._free_expire_list()
         if Q.IDLE_LARGE_FLOWS_STUCK in self.quirks:
             self._scan_r135400(now)
             return
@@ -147,7 +159,7 @@ class FlowCache:
 
     def _scan_r135400(self, now: int) -> None:
         # Below the low-water mark, inactive flows of more than 4 packets are
-        # kept, and the active timeout is never looked at here (lines 672-712).
+        # kept, and the active timeout is never looked at here (lines 676-717).
         lowat = self.max_flows * 3 // 4
         used = len(self._by_last)
         for flow in list(self._by_last.values()):
@@ -156,7 +168,9 @@ class FlowCache:
                 break
             if inactive and (flow.packets <= 4 or used > lowat):
                 self._expire(flow, "inactive")
-                used -= 1
+                # `used = free_flow()`: it returns nfinfo_used before its
+                # decrement (line 154), so the count lags one flow behind
+                used = len(self._by_last) + 1
 
     def expire_all(self, reason: str) -> None:
         for flow in list(self._by_first.values()):

@@ -69,7 +69,9 @@ class Probe:
         if now >= self._next_scan:
             self.handle_timer(now)
         if pkt.truncated:
-            if self._drop_truncated:  # r135400 returned EINVAL: not accounted
+            # r135400 returned EINVAL (not accounted) for a TCP or UDP header
+            # cut short; it never looked into ICMP, so those were accounted
+            if self._drop_truncated and pkt.key.proto in (6, 17):
                 self.stats.skipped["truncated_l4_header"] += 1
                 return
             self.stats.truncated += 1

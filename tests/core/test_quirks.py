@@ -24,9 +24,10 @@ def test_first_flags_lost_inherits_previous_user_flags():
     p = make_probe(T0, quirks=frozenset({Q.FIRST_FLAGS_LOST}))
     p.handle_packet(pkt(sport=1, flags=SYN), T0)
     p.handle_packet(pkt(sport=1, flags=FIN | ACK), T0 + 1)  # FIN on a later packet still expires
-    p.handle_packet(pkt(sport=7, dport=53, proto=17), T0 + 2)  # reuses the freed entry
-    p.handle_packet(pkt(sport=9, flags=SYN), T0 + 3)
-    p.flush(T0 + 4)
+    p.handle_timer(T0 + 1000)  # the next run frees its entry
+    p.handle_packet(pkt(sport=7, dport=53, proto=17), T0 + 1001)  # reuses the freed entry
+    p.handle_packet(pkt(sport=9, flags=SYN), T0 + 1002)
+    p.flush(T0 + 1003)
     recs = {r.sport: r for r in records(p)}
     assert recs[1].tcp_flags == FIN | ACK  # the first SYN was never stored
     assert recs[7].tcp_flags == FIN | ACK  # a UDP flow showing FIN/ACK
@@ -107,8 +108,9 @@ def test_stale_route_fields(quirk, expect):
     quirks = frozenset({quirk}) if quirk else frozenset()
     p = make_probe(T0, routes=_routes(), quirks=quirks)
     p.handle_packet(pkt(dst="10.0.2.2", flags=FIN), T0)  # via a gateway, expires
-    p.handle_packet(pkt(dst="192.0.2.1", sport=5), T0 + 1)  # no route: reuses the entry
-    p.flush(T0 + 2)
+    p.handle_timer(T0 + 1000)  # the next run frees its entry
+    p.handle_packet(pkt(dst="192.0.2.1", sport=5), T0 + 1001)  # no route: reuses the entry
+    p.flush(T0 + 1002)
     r = [r for r in records(p) if r.sport == 5][0]
     assert (r.output, r.next_hop, r.dst_mask) == expect
 
