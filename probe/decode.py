@@ -98,7 +98,10 @@ def decode_ipv4(buf: bytes, off: int, ifindex: int, icmp_ports: bool = True) -> 
                 truncated = True
             else:
                 dport = (buf[l4] << 8) | buf[l4 + 1]  # type*256 + code
-    return Packet(FlowKey(src, dst, sport, dport, proto, tos, ifindex), total, flags, truncated)
+    # tuple.__new__ builds the named tuples without a Python-level __new__ call
+    return _new(Packet, (_new(FlowKey, (src, dst, sport, dport, proto, tos, ifindex)),
+                         total, flags, truncated))
 
 
 _IP = Struct("!BBHHHBBHII").unpack_from  # the IPv4 header, one C call
+_new = tuple.__new__

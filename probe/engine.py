@@ -65,7 +65,9 @@ class Probe:
         self.handle_packet(pkt, now_ms)
 
     def handle_packet(self, pkt: Packet, now_ms: int) -> None:
-        now = self._clock(now_ms)
+        if now_ms > self._now:  # the clock never steps back (see _clock)
+            self._now = now_ms
+        now = self._now
         if now >= self._next_scan:
             self.handle_timer(now)
         if pkt.truncated:
@@ -75,10 +77,10 @@ class Probe:
                 self.stats.skipped["truncated_l4_header"] += 1
                 return
             self.stats.truncated += 1
-        cache = self.cache
+        cache, stats = self.cache, self.stats
         if cache.add(pkt, now):
-            self.stats.packets += 1
-            self.stats.octets += pkt.octets
+            stats.packets += 1
+            stats.octets += pkt.octets
         if cache.expired:
             self._export(now)
 

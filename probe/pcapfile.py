@@ -25,6 +25,7 @@ PCAP_MAGICS = {
     0xA1B23C4D: 1,  # nanoseconds
 }
 PCAPNG_SHB = 0x0A0D0D0A
+CHUNK = 1 << 20
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 
@@ -52,22 +53,29 @@ def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
         raise PcapError("truncated pcap file header")
     _, _, _, _, snaplen, linktype = struct.unpack(endian + "HHiIII", rest)
     linktype &= 0x0FFFFFFF  # upper bits hold FCS info
-    rec = struct.Struct(endian + "IIII")
-    offset = 24
+    rec = struct.Struct(endian + "IIII").unpack_from
+    limit = max(snaplen, 262144) + 65536
+    offset = 24  # of buf[0] in the file
+    buf, pos = b"", 0
     while True:
-        hdr = f.read(16)
-        if not hdr:
-            return
-        if len(hdr) < 16:
-            raise PcapError(f"truncated record header at offset {offset}")
-        sec, frac, caplen, _ = rec.unpack(hdr)
-        if caplen > max(snaplen, 262144) + 65536:
+        if len(buf) - pos < 16:  # refill: one read per chunk, not two per packet
+            buf, pos = buf[pos:] + f.read(CHUNK), 0
+            if not buf:
+                return
+            if len(buf) < 16:
+                raise PcapError(f"truncated record header at offset {offset}")
+        sec, frac, caplen, _ = rec(buf, pos)
+        if caplen > limit:
             raise PcapError(f"implausible record length {caplen} at offset {offset}")
-        data = f.read(caplen)
-        if len(data) < caplen:
-            raise PcapError(f"truncated packet data at offset {offset}")
-        yield Frame(sec * 1_000_000_000 + frac * scale, linktype, data, 0)
-        offset += 16 + caplen
+        end = pos + 16 + caplen
+        if end > len(buf):
+            buf, pos = buf[pos:] + f.read(max(CHUNK, caplen + 16)), 0
+            end = 16 + caplen
+            if end > len(buf):
+                raise PcapError(f"truncated packet data at offset {offset}")
+        yield Frame(sec * 1_000_000_000 + frac * scale, linktype, buf[pos + 16:end], 0)
+        offset += end - pos
+        pos = end
 
 
 def _read_pcapng(f: BinaryIO, head: bytes) -> Iterator[Frame]:
