@@ -53,8 +53,8 @@ def check_flow(check, observed, ctx: Context) -> Verdict:
         ref = check.get(key)
         if ref is None:
             continue
-        if isinstance(ref, int):
-            same(field, ref)
+        if isinstance(ref, int):  # a literal index; for out_if 0, say what the route is
+            same(field, ref, ctx.route_for(router, mine[0].dst) if key == "out_if" and not ref else "")
         else:
             kernel = ctx.kernel_ifindexes.get(ref)
             want = ctx.ifindex(ref)
@@ -174,7 +174,9 @@ def check_conservation(check, observed, ctx: Context) -> Verdict:
     shown = problems[:6] + ([f"... and {len(problems) - 6} more flows"] if len(problems) > 6 else [])
     if problems:
         shown.insert(0, f"{len(problems)} of {len(flows)} flows differ; {lost_p} packets missing")
-    text = f"{len(flows)} flows, {sum(t.packets for t in flows)} packets: exported exactly"
+    sent_p = sum(t.packets for t in flows)
+    text = (f"{len(flows)} flows, {sent_p} packets: exported exactly" if not problems else
+            f"{len(flows)} flows, {sent_p} packets sent; {sent_p - lost_p} of them exported")
     return _verdict(check, not problems, text, shown)
 
 
@@ -186,11 +188,15 @@ def check_sequence(check, observed, ctx: Context) -> Verdict:
     for e in report:
         who = f"{e.exporter} engine {e.engine_type}/{e.engine_id}"
         for attr, what in (("records_lost", "records lost"), ("duplicates", "duplicate datagrams"),
-                           ("reordered", "reordered datagrams"), ("resets", "exporter resets")):
+                           ("reordered", "reordered datagrams")):
             if getattr(e, attr):
                 problems.append(f"{who}: {getattr(e, attr)} {what}")
+    resets = sum(e.resets for e in report)
+    if resets > ctx.restarts:  # a probe the traffic restarted starts its sequence again
+        problems.append(f"{resets} exporter resets, but the traffic restarted the probe "
+                        f"{ctx.restarts} time(s)")
     text = "; ".join(f"{e.exporter}: {e.datagrams} datagrams, {e.records} records, contiguous"
-                     for e in report)
+                     + (f" ({e.resets} restart)" if e.resets else "") for e in report)
     return _verdict(check, not problems, text, problems)
 
 

@@ -24,6 +24,9 @@ class Context:
     step_times: dict[str, float] = field(default_factory=dict)
     step_index: dict[str, int] = field(default_factory=dict)
     probe_router: str = ""
+    # how many times the traffic (re)started this probe after its first start:
+    # each restart may show as one exporter reset in the sequence report
+    restarts: int = 0
 
     def ifindex(self, ref: str) -> int:
         if ref not in self.ifindexes:

@@ -22,6 +22,9 @@ def add_parser(subparsers) -> None:
                    help="field-bug labs: run the probe with the quirk the file reproduces")
     p.add_argument("--probe-arg", action="append", default=[], metavar="ARG",
                    help="one more argument for every probe (repeatable)")
+    p.add_argument("--run-id", help="use this run id (default: a new random one)")
+    p.add_argument("--state-dir", type=Path, default=None,
+                   help="where the run's state file goes (default /run/netflow-lab)")
     p.set_defaults(func=run)
 
 
@@ -49,8 +52,14 @@ def run(args: argparse.Namespace) -> int:
             return 2
         extra += ["--quirk", topo.reproduces.quirk]
     say = lambda line: print(line, flush=True)  # noqa: E731
+    folder = Path(args.artifacts) if args.artifacts else None
+    kw = {"state_dir": args.state_dir} if args.state_dir else {}
     try:
-        result = Run(topo, say=say, extra_probe_args=tuple(extra)).execute()
+        # with --artifacts, the lab's workdir (collector output, logs, traffic plans)
+        # is kept inside the folder, and captures are taken
+        result = Run(topo, say=say, extra_probe_args=tuple(extra), run_id=args.run_id,
+                     keep_workdir=folder / artifacts.WORKDIR if folder else None,
+                     capture_dir=folder / artifacts.PCAPS if folder else None, **kw).execute()
     except (LabError, RuntimeError, OSError) as exc:
         print(f"lab {topo.name} could not run: {exc}", file=sys.stderr)
         return 2
@@ -60,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     print(table.render(result, color=sys.stdout.isatty()))
     if args.junit:
         junit.write(result, args.junit)
-    if args.artifacts:
-        artifacts.write(result, Path(args.artifacts))
+    if folder:
+        artifacts.write(result, folder)
+        print(f"artifacts: {folder}/ (index in {folder / artifacts.INDEX})")
     return 0 if result.passed else 1

@@ -10,22 +10,21 @@ V5_MAX = 0xFFFF
 def exported_ifindexes(links: dict[str, int], probe_args: tuple[str, ...]) -> dict[str, int]:
     """What the probe must export for each interface, by its documented rule
     (probe/live/ifindex.py): overrides; <= 65535 as is; above, a free index
-    counting down from 65535 in ifindex order; quirk ifindex-overflow: & 0xFFFF."""
+    counting down from 65535 in ifindex order. The expectation never follows
+    a quirk: with `--quirk ifindex-overflow` (index & 0xFFFF) the check must
+    fail, or no lab could catch that bug."""
     overrides: dict[str, int] = {}
     args = list(probe_args)
     for i, a in enumerate(args):
         if a == "--ifindex" and i + 1 < len(args) and "=" in args[i + 1]:
             name, _, n = args[i + 1].partition("=")
             overrides[name] = int(n)
-    truncate = "ifindex-overflow" in args or "r135400" in args
     out: dict[str, int] = {}
     for name, idx in links.items():
         if name in overrides:
             out[name] = overrides[name]
         elif idx <= V5_MAX:
             out[name] = idx
-        elif truncate:
-            out[name] = idx & V5_MAX
     taken = set(out.values()) | {i for i in links.values() if i <= V5_MAX}
     for name, idx in sorted(links.items(), key=lambda kv: kv[1]):
         if name not in out:
@@ -35,9 +34,13 @@ def exported_ifindexes(links: dict[str, int], probe_args: tuple[str, ...]) -> di
     return out
 
 
-def build_context(lab, probe_spec) -> Context:
+def build_context(lab, probe_spec, shared: Context | None = None) -> Context:
+    """The checks' view of one probe. With `shared`, the new context shares its
+    traffic truth and step times (one run, several probes)."""
     topo = lab.topology
     ctx = Context(probe_router=probe_spec.node)
+    if shared is not None:
+        ctx.truth, ctx.step_times, ctx.step_index = shared.truth, shared.step_times, shared.step_index
     for node in topo.nodes.values():
         ctx.addresses[node.name] = [str(a.ip) for a in node.addresses]
     router = lab.node(probe_spec.node)
@@ -47,12 +50,16 @@ def build_context(lab, probe_spec) -> Context:
         ref = f"{probe_spec.node}:{name}"
         ctx.kernel_ifindexes[ref] = idx
         ctx.ifindexes[ref] = exported[name]
-    for route in router.routes():
-        prefix = "0.0.0.0/0" if route.get("dst") == "default" else route.get("dst", "")
-        if "/" not in prefix:
-            prefix += "/32"
-        ctx.routes.setdefault(probe_spec.node, []).append(
-            (prefix, route.get("gateway", ""), route.get("dev", "") or route.get("type", "")))
+    refresh_routes(lab, ctx)
     return ctx
 
 
+def refresh_routes(lab, ctx: Context) -> None:
+    """Copy the router's routing table (for messages); again after route steps."""
+    table = []
+    for route in lab.node(ctx.probe_router).routes():
+        prefix = "0.0.0.0/0" if route.get("dst") == "default" else route.get("dst", "")
+        if "/" not in prefix:
+            prefix += "/32"
+        table.append((prefix, route.get("gateway", ""), route.get("dev", "") or route.get("type", "")))
+    ctx.routes[ctx.probe_router] = table

@@ -40,6 +40,7 @@ class ProbeService:
         self.proc: subprocess.Popen | None = None
         self.runs = 0
         self.final_stats: list[str] = []  # what each run printed when it stopped
+        self.stats_at_stop: list[dict] = []  # `stats` of each run, asked just before it stopped
 
     @property
     def running(self) -> bool:
@@ -71,6 +72,11 @@ class ProbeService:
         """SIGTERM: the probe expires every flow, sends it and exits 0."""
         if self.proc is None:
             return None
+        if self.proc.poll() is None:
+            try:
+                self.stats_at_stop.append(self.stats())
+            except CtlError:
+                pass
         proc, self.proc = self.proc, None
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

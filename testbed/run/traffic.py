@@ -9,6 +9,7 @@ counted as truth too when every echo got its reply.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import time
@@ -131,7 +132,9 @@ def run_iperf3(lab, step) -> StepResult:
     port = str(step.get("dport", 5201))
     server = lab.node(ends.dst_node).popen(["iperf3", "-s", "-1", "-p", port])
     time.sleep(0.3)  # the server must listen before the client connects
-    argv = ["iperf3", "-c", ends.dst, "-p", port, "-t", str(step.get("duration")), "-J"]
+    # iperf3 reads -t as a whole number of seconds (and 0 as "forever"): round up
+    seconds = max(1, math.ceil(step.get("duration")))
+    argv = ["iperf3", "-c", ends.dst, "-p", port, "-t", str(seconds), "-J"]
     if step.get("proto") == "udp":
         argv.append("-u")
     if step.get("bitrate"):

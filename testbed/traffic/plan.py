@@ -129,13 +129,15 @@ def plan_udp(step: dict, ends: Ends) -> list[Planned]:
 
 
 def plan_icmp(step: dict, ends: Ends) -> list[Planned]:
-    """Echo requests only: the destination's kernel answers for itself."""
+    """ICMP messages of `icmp_type`/`icmp_code` (default: echo requests, 8/0) from one
+    side only: the destination's kernel answers for itself, if it does."""
     size, count = step.get("size", 56), step.get("packets", 3)
     interval, tos = step.get("interval", 0.01), step.get("tos", 0)
     ident = step.get("id", 0x4E46)
+    kind, code = step.get("icmp_type", 8), step.get("icmp_code", 0)
     return [Planned(_pace(i, interval), ends.src_node,
                     bytes(IP(src=ends.src, dst=ends.dst, tos=tos)
-                          / ICMP(type=8, id=ident, seq=i) / Raw(b"p" * size)))
+                          / ICMP(type=kind, code=code, id=ident, seq=i) / Raw(b"p" * size)))
             for i in range(count)]
 
 

@@ -1,0 +1,264 @@
+"""pytest fixture `netflow_lab`: build a lab, drive it from the test, always tear it down.
+
+    @pytest.mark.root
+    def test_udp_is_counted(netflow_lab):
+        lab = netflow_lab("topologies/quickstart.yaml")      # a lab file, or the same as a dict
+        lab.run_step({"kind": "udp", "from": "h1", "to": "h2", "dport": 5000, "packets": 10})
+        (rec,) = lab.records(dport=5000)     # flushes the probes, waits for the collector
+        assert rec.packets == 10 and rec.input == lab.ifindex("r1:eth0")
+        lab.assert_passed([{"name": "counted", "kind": "conservation"}])
+
+The lab is built when `netflow_lab(...)` is called, with its collectors and
+probes running, and torn down after the test whatever happens (as
+`python -m testbed run` does: the same `Session` underneath). Steps and
+checks are the mappings of a lab file's `traffic:` and `expect:`, validated
+against the lab the same way. Needs root; the fixture skips the test without it.
+
+`pytest --lab-artifacts DIR` keeps each lab's artifacts (records, statistics,
+captures, logs) in DIR/<test name>/, as `python -m testbed run --artifacts`.
+
+Registered for every pytest run of this environment through the `pytest11`
+entry point `netflow_lab = "testbed.pytest_plugin"` (see pyproject.toml).
+"""
+from __future__ import annotations
+
+import copy
+import os
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("netflow_lab")
+    group.addoption("--lab-artifacts", metavar="DIR", default=None,
+                    help="netflow_lab: keep each lab's records, statistics, captures and logs "
+                         "in DIR/<test name>/")
+
+
+class NetflowLab:
+    """One built lab, driven step by step. Made by the `netflow_lab` fixture."""
+
+    def __init__(self, source: str | os.PathLike | dict, *, base_dir: Path | None = None,
+                 artifacts: Path | None = None, extra_probe_args: tuple[str, ...] = (),
+                 say: Callable[[str], None] = print) -> None:
+        import yaml
+
+        from .topology import loads
+        self._done: list[dict] = []  # the steps run so far, as mappings (their names count)
+        if isinstance(source, dict):
+            self._doc = copy.deepcopy(source)
+            self.source, self.base_dir = "<dict>", base_dir or Path.cwd()
+            self.topology = loads(yaml.safe_dump(self._doc, sort_keys=False), source=self.source,
+                                  base_dir=self.base_dir)
+        else:
+            path = Path(source)
+            text = path.read_text()
+            self.source, self.base_dir = str(path), base_dir or path.parent
+            self.topology = loads(text, source=self.source, base_dir=self.base_dir)  # real lines
+            self._doc = yaml.safe_load(text)
+        self.artifacts = artifacts
+        self.say = say
+        self._extra = tuple(extra_probe_args)
+        self.session = None
+
+    # -- lifecycle ----------------------------------------------------------
+    def start(self) -> "NetflowLab":
+        from .report import artifacts as A
+        from .run.runner import Session
+        work = caps = None
+        if self.artifacts is not None:
+            work, caps = self.artifacts / A.WORKDIR, self.artifacts / A.PCAPS
+        self.session = Session(self.topology, say=self.say, workdir=work, capture_dir=caps,
+                               extra_probe_args=self._extra)
+        self.session.start()
+        return self
+
+    def close(self) -> None:
+        """Stop probes, collectors and captures, tear the lab down; write artifacts if asked."""
+        if self.session is None:
+            return
+        session, self.session = self.session, None
+        try:
+            session.close()
+        finally:
+            if self.artifacts is not None:
+                from .report import artifacts as A
+                A.write(session.result(), self.artifacts)
+
+    # -- the lab ------------------------------------------------------------
+    @property
+    def lab(self):
+        """The `testbed.lab.Lab` (nodes, link_down/up, route, ...)."""
+        return self._live().lab
+
+    @property
+    def run_id(self) -> str:
+        return self._live().run_id
+
+    def node(self, name: str):
+        """A `LabNode`: `.run(argv)`, `.cmd(line)`, `.popen(argv)` inside the node."""
+        return self._live().lab.node(name)
+
+    def address(self, node: str) -> str:
+        return str(self.topology.address_of(node))
+
+    def ifindex(self, ref: str, probe: str | None = None) -> int:
+        """What the probe exports for interface `ref` ('r1:eth0'): the kernel's ifindex,
+        or its stand-in when it does not fit in 16 bits."""
+        return self._ctx(probe).ifindex(ref)
+
+    # -- traffic ------------------------------------------------------------
+    def run_step(self, step: dict):
+        """Run one step, written as in a lab file's `traffic:` (a mapping with kind:).
+        Returns its StepResult (summary, end time, the flows it sent)."""
+        session = self._live()
+        parsed = self._parse_step(step)
+        result = session.run_step(parsed, of=0)
+        self._done.append(dict(step))
+        return result
+
+    def run_traffic(self) -> None:
+        """Run the lab file's own `traffic:` steps, in order."""
+        for spec in self._doc.get("traffic") or []:
+            self.run_step(spec)
+
+    # -- what came out ------------------------------------------------------
+    def records(self, flush: bool = True, **where: Any) -> list:
+        """Collector records (testbed.collector.FlowRecord) of every collector so far.
+
+        flush=True (default) first makes every probe export what its cache holds
+        and waits until the collectors have it; after `stop()` it is everything.
+        `where` filters on record fields: `records(dport=5000, proto=17)`, or a
+        predicate: `records(packets=lambda n: n > 1)`."""
+        out = []
+        for res in self._live().collector_results(flush=flush).values():
+            out += res.find(**where)
+        return out
+
+    def collector_result(self, name: str | None = None, flush: bool = True):
+        """One collector's `CollectorResult` (records, datagrams, sequence report, findings)."""
+        results = self._live().collector_results(flush=flush)
+        return results[name] if name else next(iter(results.values()))
+
+    def stats(self, probe: str | None = None) -> dict:
+        """The probe's counters (`python -m probe ctl PATH stats`)."""
+        return self._probe(probe).stats()
+
+    def ctl(self, command: str | list[str], probe: str | None = None) -> dict:
+        """A control request: 'stats', 'show', 'flush', 'timeouts 5 30'."""
+        words = command.split() if isinstance(command, str) else list(command)
+        return self._probe(probe).ctl(words)
+
+    def stop(self):
+        """Stop the probes (they flush), then the collectors: `records()` is final after this."""
+        return self._live().stop()
+
+    def verdicts(self, checks: list[dict] | None = None) -> list:
+        """Evaluate `checks` (mappings as in a lab file's `expect:`; default: the file's own).
+        Waits for timed checks as a run does, then stops the probes (they flush)."""
+        session = self._live()
+        parsed = self.topology.expect if checks is None else self._parse_checks(checks)
+        session.wait_for_exports(parsed)
+        return session.verdicts(parsed)
+
+    def assert_passed(self, checks: list[dict] | None = None) -> list:
+        """verdicts(); AssertionError listing each failed check with what differed."""
+        found = self.verdicts(checks)
+        failed = [v for v in found if not v.passed]
+        if failed or not found:
+            lines = [f"{len(failed)} of {len(found)} checks failed in lab {self.topology.name}:"]
+            for v in failed:
+                lines.append(f"  {v.name} ({v.kind}): " + "; ".join(v.problems))
+                if v.hint:
+                    lines.append(f"    > {v.hint.strip()}")
+            raise AssertionError("\n".join(lines) if found else "there are no checks to pass")
+        return found
+
+    # -- helpers ------------------------------------------------------------
+    def _live(self):
+        if self.session is None:
+            raise RuntimeError("the lab is not running (closed, or start() not called)")
+        return self.session
+
+    def _probe(self, name: str | None):
+        probes = self._live().probes
+        if name is None:
+            if len(probes) != 1:
+                raise ValueError(f"say which probe ({', '.join(probes)})")
+            return next(iter(probes.values()))
+        return probes[name]
+
+    def _ctx(self, probe: str | None):
+        session = self._live()
+        return session.contexts[probe] if probe else session.ctx
+
+    def _text(self, traffic: list, expect: list | None) -> str:
+        import yaml
+        doc = {k: v for k, v in self._doc.items() if k not in ("traffic", "expect", "reproduces")}
+        doc["traffic"] = traffic
+        if expect:
+            doc["expect"] = expect
+        return yaml.safe_dump(doc, sort_keys=False)
+
+    def _load(self, traffic: list, expect: list | None, what: str):
+        from .topology import loads
+        return loads(self._text(traffic, expect), source=f"{self.source} ({what})",
+                     base_dir=self.base_dir)
+
+    def _parse_step(self, step: dict):
+        if not isinstance(step, dict):
+            raise TypeError(f"a step is a mapping with kind:, got {step!r}")
+        topo = self._load(self._done + [step], None, f"step {step.get('kind')}")
+        return replace(topo.traffic[-1], index=len(self._done))
+
+    def _parse_checks(self, checks: list[dict]):
+        # with the steps run so far: checks may name them (after:, step:)
+        return self._load(self._done, list(checks), "checks").expect
+
+
+def _folder_name(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::", 1)[-1]).strip("_")[:100] or "lab"
+
+
+@pytest.fixture
+def netflow_lab(request):
+    """netflow_lab(lab_file_or_dict, *, extra_probe_args=()) -> a running NetflowLab.
+
+    Every lab the test builds is torn down after it, pass or fail."""
+    if os.geteuid() != 0:
+        pytest.skip("netflow_lab needs root (network namespaces, veths, raw sockets)")
+    made: list[NetflowLab] = []
+    keep = request.config.getoption("--lab-artifacts", default=None)
+
+    def build(source, *, extra_probe_args: tuple[str, ...] = (), base_dir: Path | None = None
+              ) -> NetflowLab:
+        if not isinstance(source, dict):
+            path = Path(source)
+            if not path.is_absolute() and not path.exists():
+                path = Path(request.config.rootpath) / path
+            source = path
+        artifacts = None
+        if keep:
+            artifacts = Path(keep) / _folder_name(request.node.nodeid)
+            if made:
+                artifacts = artifacts.with_name(f"{artifacts.name}.{len(made) + 1}")
+        lab = NetflowLab(source, base_dir=base_dir, artifacts=artifacts,
+                         extra_probe_args=extra_probe_args)
+        made.append(lab)
+        return lab.start()
+
+    try:
+        yield build
+    finally:
+        errors = []
+        for lab in reversed(made):
+            try:
+                lab.close()
+            except Exception as exc:  # close the others all the same
+                errors.append(exc)
+        if errors:
+            raise errors[0]

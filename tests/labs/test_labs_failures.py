@@ -1,0 +1,95 @@
+"""Runs that fail, crash or overlap: clear messages, exit codes, and nothing left behind."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import xml.etree.ElementTree as ET
+
+import pytest
+import yaml
+
+from labruns import TOPOLOGIES, StateWatch, leftovers, run_id_of, run_testbed, spawn_testbed
+
+pytestmark = pytest.mark.root
+if os.geteuid() != 0:
+    pytest.skip("lab runs need root (namespaces, veths)", allow_module_level=True)
+
+QUICKSTART = TOPOLOGIES / "quickstart.yaml"
+
+
+def quickstart_variant(tmp_path, name: str, traffic=None, expect=None) -> tuple:
+    """quickstart.yaml with other traffic or checks, written to tmp_path/NAME.yaml."""
+    doc = yaml.safe_load(QUICKSTART.read_text())
+    doc["name"] = name
+    if traffic is not None:
+        doc["traffic"] = traffic
+    if expect is not None:
+        doc["expect"] = expect(doc["expect"]) if callable(expect) else expect
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path, doc
+
+
+def test_a_wrong_expectation_fails_with_a_clear_message(tmp_path):
+    def wrong_mask(checks):  # untimed checks only (fast), the first with a wrong dst_mask
+        checks = [c for c in checks if c["kind"] != "exported_within"]
+        checks[0]["dst_mask"] = 16
+        return checks
+
+    path, doc = quickstart_variant(tmp_path, "wrong-mask", expect=wrong_mask)
+    junit = tmp_path / "junit.xml"
+    state_dir = tmp_path / "state"
+    with StateWatch(state_dir) as watch:
+        done = run_testbed("run", path, "--junit", junit, "--state-dir", state_dir)
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout
+    assert "FAIL  tcp-flow-has-the-right-interfaces" in out
+    assert re.search(r"- dst_mask: expected 16 \(r1 route 10\.0\.2\.0/24 dev eth1\), got 24$", out, re.M), out
+    assert "> in/out ifindex or route enrichment is wrong on r1" in out  # the check's message:
+    assert re.search(rf"FAILED: {len(doc['expect']) - 1}/{len(doc['expect'])} checks passed", out)
+    failure = ET.parse(junit).getroot().find("testcase[@name='tcp-flow-has-the-right-interfaces']/failure")
+    assert failure is not None and failure.get("message").startswith("dst_mask: expected 16")
+    assert leftovers(watch.states[run_id_of(out)], state_dir) == []
+
+
+def test_an_invalid_file_exits_2_naming_the_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text(QUICKSTART.read_text().replace("- h1:eth0 -- r1:eth0", "- h1:eth0 -- r9:eth0"))
+    done = run_testbed("run", path)
+    assert done.returncode == 2
+    assert re.search(rf"^{re.escape(str(path))}:\d+: links\[0\]: .*r9", done.stderr, re.M), done.stderr
+
+
+def test_a_killed_run_is_cleaned_up_by_clean(tmp_path):
+    path, _ = quickstart_variant(tmp_path, "killed", traffic=[{"kind": "wait", "seconds": 120}],
+                                 expect=[{"name": "seq", "kind": "sequence"}])
+    state_dir = tmp_path / "state"
+    with StateWatch(state_dir) as watch:
+        proc = spawn_testbed("run", path, "--state-dir", state_dir)
+        try:  # running: nodes built, collector and probe started
+            state = watch.wait_for(lambda s: any("probe" in p["argv"] for p in s["processes"]))
+        finally:
+            proc.send_signal(signal.SIGKILL)  # no cleanup of its own can run
+            proc.communicate()
+        state = watch.states[state["run_id"]]
+    run = state["run_id"]
+    assert len(leftovers(state, state_dir)) > 3  # shells, namespaces, probe, collector, state file
+    done = run_testbed("clean", "--run-id", run, "--state-dir", state_dir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{run}: removed" in done.stdout
+    assert leftovers(state, state_dir) == []
+
+
+def test_two_runs_in_parallel_both_pass(tmp_path):
+    state_dir = tmp_path / "state"
+    labs = [TOPOLOGIES / "four-ports.yaml", TOPOLOGIES / "fragments.yaml"]
+    with StateWatch(state_dir) as watch:
+        procs = [spawn_testbed("run", lab, "--state-dir", state_dir) for lab in labs]
+        outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, out + err
+    runs = [run_id_of(out) for out, _ in outs]
+    assert runs[0] != runs[1]
+    for run in runs:
+        assert leftovers(watch.states[run], state_dir) == []

@@ -1,0 +1,84 @@
+"""The pytest fixture `netflow_lab` (testbed/pytest_plugin.py): drive a lab from a test."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import yaml
+
+from labruns import ROOT, TOPOLOGIES, leftovers
+from testbed.lab import STATE_DIR
+from testbed.topology import TopologyError
+
+pytestmark = pytest.mark.root
+if os.geteuid() != 0:
+    pytest.skip("labs need root (namespaces, veths)", allow_module_level=True)
+
+
+def test_steps_records_and_checks(netflow_lab):
+    lab = netflow_lab("topologies/quickstart.yaml")  # relative to the rootdir
+    step = lab.run_step({"kind": "udp", "name": "mine", "from": "h1", "to": "h2", "dport": 6000,
+                         "packets": 7, "size": 50})
+    assert step.summary == "7 packets in 1 flows"
+    (rec,) = lab.records(dport=6000)  # the probe flushes; the record is there at once
+    assert (rec.packets, rec.octets, rec.src, rec.dst) == (7, 7 * 78, "10.0.1.10", "10.0.2.10")
+    assert (rec.input, rec.output) == (lab.ifindex("r1:eth0"), lab.ifindex("r1:eth1"))
+    lab.run_step({"kind": "ping", "from": "h2", "to": "h1", "packets": 2})
+    assert lab.stats()["packets"] >= 7  # (frames still in the capture ring are not counted yet)
+    assert lab.ctl("timeouts 30 2") == {"ok": True, "active_s": 30.0, "inactive_s": 2.0}
+    verdicts = lab.assert_passed([
+        {"name": "mine-counted", "kind": "conservation", "step": "mine"},
+        {"name": "ping-back", "kind": "flow", "match": {"src": "h2", "proto": "icmp"},
+         "in_if": "r1:eth1", "packets": 2},
+        {"name": "seq", "kind": "sequence"}])
+    assert [v.name for v in verdicts] == ["mine-counted", "ping-back", "seq"]
+    assert len(lab.records(proto=1)) == 2  # stopped: every record, final
+
+
+def test_a_lab_from_a_dict_and_failed_checks(netflow_lab):
+    doc = yaml.safe_load((TOPOLOGIES / "quickstart.yaml").read_text())
+    doc.update(name="from-a-dict", traffic=[], expect=[])
+    lab = netflow_lab(doc)
+    with pytest.raises(TopologyError, match=r"traffic\[0\]\.from: unknown node 'h9'"):
+        lab.run_step({"kind": "udp", "from": "h9", "to": "h2"})
+    lab.run_step({"kind": "udp", "from": "h1", "to": "h2", "dport": 6001, "packets": 3})
+    wrong = [{"name": "mask", "kind": "flow", "match": {"dport": 6001}, "dst_mask": 16}]
+    (verdict,) = lab.verdicts(wrong)
+    assert not verdict.passed
+    assert verdict.problems == ("dst_mask: expected 16 (r1 route 10.0.2.0/24 dev eth1), got 24",)
+    with pytest.raises(AssertionError, match=r"mask \(flow\): dst_mask: expected 16"):
+        lab.assert_passed(wrong)
+
+
+def test_the_files_own_traffic_and_checks(netflow_lab):
+    lab = netflow_lab(TOPOLOGIES / "fragments.yaml")
+    lab.run_traffic()
+    assert [v.status for v in lab.assert_passed()] == ["PASS"] * 5
+
+
+def test_teardown_runs_when_the_test_fails(tmp_path):
+    """A failing test in a pytest of its own: its lab is gone afterwards all the same."""
+    (tmp_path / "conftest.py").write_text((ROOT / "tests/labs/conftest.py").read_text())
+    seen = tmp_path / "state.json"
+    (tmp_path / "test_inner_lab.py").write_text(textwrap.dedent(f"""
+        import json
+
+        def test_fails(netflow_lab):
+            lab = netflow_lab({str(TOPOLOGIES / "four-ports.yaml")!r})
+            lab.run_step({{"kind": "udp", "from": "h1", "to": "h2"}})
+            with open({str(seen)!r}, "w") as f:
+                json.dump(lab.lab.state.data, f)
+            assert False, "on purpose"
+    """))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "--rootdir", str(tmp_path), str(tmp_path)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 1 and "1 failed" in done.stdout, done.stdout + done.stderr
+    assert "on purpose" in done.stdout
+    state = json.loads(seen.read_text())
+    assert state["nodes"] and state["processes"]
+    assert leftovers(state, STATE_DIR) == []
