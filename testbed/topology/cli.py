@@ -40,14 +40,3 @@ def run(args: argparse.Namespace) -> int:
                   (len(topo.traffic), "step"), (len(topo.expect), "check")]
         print(f"{name}: ok: {topo.name}: " + ", ".join(f"{n} {w}{'s' * (n != 1)}" for n, w in counts))
     return status
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m testbed")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -166,7 +166,7 @@ def report_of(proc: subprocess.Popen) -> dict:
 
 
 def clean_cli(state_dir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "testbed.lab.cli", "clean", "--state-dir",
+    return subprocess.run([sys.executable, "-m", "testbed", "clean", "--state-dir",
                            str(state_dir)], capture_output=True, text=True, cwd=ROOT)
 
 
