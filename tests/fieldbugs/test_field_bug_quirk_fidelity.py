@@ -1,5 +1,5 @@
 """Details of the r135400 quirks, held against the reference C
-(/work/shared/reference/netflow-r135400.c), beyond what tests/core/test_quirks.py pins.
+(shared/reference/netflow-r135400.c), beyond what tests/core/test_quirks.py pins.
 """
 from __future__ import annotations
 
