@@ -28,11 +28,9 @@ class StepResult:
     truth: dict = field(default_factory=dict)  # FlowId -> FlowTruth
 
 
-def ends_of(lab, step) -> P.Ends:
-    topo = lab.topology
-    src_node = step.get("from")
+def ends_of(topo, src_node: str, to: str) -> P.Ends:
+    """Who talks to whom: `to` is a node (its address) or an address (maybe a node's)."""
     src = str(topo.address_of(src_node))
-    to = step.get("to")
     if to in topo.nodes:
         return P.Ends(src_node, src, to, str(topo.address_of(to)))
     owner = next((n.name for n in topo.nodes.values()
@@ -40,33 +38,19 @@ def ends_of(lab, step) -> P.Ends:
     return P.Ends(src_node, src, owner, to)
 
 
+PLANNERS = {"tcp": P.plan_tcp, "udp": P.plan_udp, "icmp": P.plan_icmp, "fragments": P.plan_fragments}
+
+
 def plan_for(lab, step) -> list[P.Planned]:
-    args = dict(step.args)
-    if step.kind == "scan":
-        topo = lab.topology
-        targets = None
-        if step.get("targets"):
-            targets = [str(topo.address_of(t)) if t in topo.nodes else t for t in step.get("targets")]
-            args["to"] = targets[0]
-        ends = ends_of(lab, _Args(args))
-        return P.plan_scan(args, ends, targets)
-    ends = ends_of(lab, step)
-    return {"tcp": P.plan_tcp, "udp": P.plan_udp, "icmp": P.plan_icmp,
-            "fragments": P.plan_fragments}[step.kind](_rate(args), ends)
-
-
-class _Args:
-    def __init__(self, args: dict) -> None:
-        self.args = args
-
-    def get(self, key, default=None):
-        return self.args.get(key, default)
-
-
-def _rate(args: dict) -> dict:
+    args, topo = dict(step.args), lab.topology
     if "rate" in args:
         args["interval"] = 1.0 / args["rate"]
-    return args
+    if step.kind == "scan":
+        targets = ([str(topo.address_of(t)) if t in topo.nodes else t for t in args["targets"]]
+                   if args.get("targets") else None)
+        ends = ends_of(topo, args["from"], targets[0] if targets else args["to"])
+        return P.plan_scan(args, ends, targets)
+    return PLANNERS[step.kind](args, ends_of(topo, args["from"], args["to"]))
 
 
 def run_crafted(lab, step, workdir: Path) -> StepResult:
@@ -107,7 +91,7 @@ PING_RECEIVED = re.compile(r"(\d+) packets transmitted, (\d+) received")
 
 
 def run_ping(lab, step) -> StepResult:
-    ends = ends_of(lab, step)
+    ends = ends_of(lab.topology, step.get("from"), step.get("to"))
     count, size = step.get("packets", 3), step.get("size", 56)
     interval, tos = step.get("interval", 0.2), step.get("tos", 0)
     argv = ["ping", "-n", "-q", "-c", str(count), "-i", str(interval), "-s", str(size),
@@ -128,7 +112,7 @@ def run_ping(lab, step) -> StepResult:
 
 
 def run_iperf3(lab, step) -> StepResult:
-    ends = ends_of(lab, step)
+    ends = ends_of(lab.topology, step.get("from"), step.get("to"))
     port = str(step.get("dport", 5201))
     server = lab.node(ends.dst_node).popen(["iperf3", "-s", "-1", "-p", port])
     time.sleep(0.3)  # the server must listen before the client connects
