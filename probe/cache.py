@@ -73,9 +73,12 @@ class FlowCache:
         return True
 
     def _add_new(self, pkt: Packet, now: int) -> bool:
-        if len(self._by_last) + len(self._unfreed) >= self.max_flows:
-            if Q.CACHE_FULL_DROPS in self.quirks:
-                return False  # r135400: ENOMEM, the packet is silently lost
+        if Q.CACHE_FULL_DROPS in self.quirks:
+            # r135400: entries waiting on the expire list still count as used;
+            # when none is free, ENOMEM and the packet is silently lost
+            if len(self._by_last) + len(self._unfreed) >= self.max_flows:
+                return False
+        elif len(self._by_last) >= self.max_flows:
             self.stats.evictions += 1
             self._expire(next(iter(self._by_last.values())), "evicted")
         key = pkt.key

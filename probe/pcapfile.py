@@ -36,8 +36,8 @@ def read(f: BinaryIO) -> Iterator[Frame]:
     reader = _read_pcapng if struct.unpack("<I", head)[0] == PCAPNG_SHB else _read_pcap
     try:
         yield from reader(f, head)
-    except struct.error as exc:  # a block shorter than its own fields
-        raise PcapError(f"malformed capture file: {exc}") from None
+    except (struct.error, IndexError, ZeroDivisionError) as exc:  # a block or option
+        raise PcapError(f"malformed capture file: {exc}") from None   # shorter than its fields
 
 
 def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
@@ -142,7 +142,7 @@ def _tsresol(options: bytes, endian: str) -> int:
         code, olen = struct.unpack_from(endian + "HH", options, pos)
         if code == 0:
             break
-        if code == 9 and olen >= 1:
+        if code == 9 and olen >= 1 and pos + 4 < len(options):
             v = options[pos + 4]
             return 2 ** (v & 0x7F) if v & 0x80 else 10 ** v
         pos += 4 + ((olen + 3) & ~3)
