@@ -92,14 +92,18 @@ class Daemon:
         if self.control:
             poller.register(self.control.fileno(), select.POLLIN)
         try:
-            while not self.stopping:
-                timeout = max(0, self.probe.next_timer_ms() - self.clock.now_ms())
-                ready = {fd for fd, _ in poller.poll(timeout)}
-                self.turn()
-                if self.control and self.control.fileno() in ready:
-                    self.control.handle_ready()
-                if wake_r in ready:
-                    _drain(wake_r)
+            try:
+                while not self.stopping:
+                    timeout = max(0, self.probe.next_timer_ms() - self.clock.now_ms())
+                    ready = {fd for fd, _ in poller.poll(timeout)}
+                    self.turn()
+                    if self.control and self.control.fileno() in ready:
+                        self.control.handle_ready()
+                    if wake_r in ready:
+                        _drain(wake_r)
+            except BaseException:
+                self._last_gasp()  # the cache is billable data: send it, then fail loudly
+                raise
             self.shutdown()
         finally:
             signal.set_wakeup_fd(old_wakeup)
@@ -149,6 +153,14 @@ class Daemon:
         self.send()
         self.sync_stats()
         self.log(self.probe.stats.summary())
+
+    def _last_gasp(self) -> None:
+        try:
+            self.probe.flush(self.clock.now_ms(), "shutdown")
+            self.send()
+            self.log(self.probe.stats.summary())
+        except Exception as exc:  # already failing: report, keep the first error
+            self.log(f"probe: could not flush after the error: {exc}")
 
     def sync_stats(self) -> int:
         """Copy the kernel's ring counters into the stats; returns ring packets."""

@@ -21,6 +21,7 @@ SO_RCVBUFFORCE = 33  # as root: beyond net.core.rmem_max
 SO_TIMESTAMPNS = 35
 RCVBUF = 16 << 20
 POLL_S = 0.2  # how often a blocked receive looks at the stop flag
+FLUSH_S = 0.1  # flush the output at least this often while datagrams keep coming
 DRAIN_S = 5.0  # at most this long to empty the buffer after stop (a sender may not stop)
 MAX_DATAGRAM = 65535
 
@@ -86,6 +87,7 @@ def serve(sock: socket.socket, handle: Callable[[bytes, tuple[str, int], int], N
         stats.datagrams += 1
 
     timeout = None
+    flushed = time.monotonic()
     while not should_stop():
         wait = POLL_S if deadline is None else min(POLL_S, deadline - time.monotonic())
         if wait <= 0:
@@ -98,6 +100,9 @@ def serve(sock: socket.socket, handle: Callable[[bytes, tuple[str, int], int], N
             idle()
             continue
         one(data, ancillary, source)
+        if time.monotonic() - flushed > FLUSH_S:  # readers of the file see a busy stream too
+            idle()
+            flushed = time.monotonic()
     sock.setblocking(False)
     drain_until = time.monotonic() + DRAIN_S
     while time.monotonic() < drain_until:

@@ -34,7 +34,7 @@ def _verdict(check, ok: bool, observed: str, problems) -> Verdict:
 
 def check_flow(check, observed, ctx: Context) -> Verdict:
     m = matcher_for(check)
-    mine = [r for r in observed.records if m(r)]
+    mine = [r for r in observed.find() if m(r)]  # find(): no duplicate datagrams
     if not mine:
         sent = sent_flows(m, ctx)
         why = f" ({sum(t.packets for t in sent)} packets were sent)" if sent else ""
@@ -102,7 +102,7 @@ def check_exported_within(check, observed, ctx: Context) -> Verdict:
     m = matcher_for(check)
     lo, hi = check.get("window")
     sent = [t for t in sent_flows(m, ctx) if t.last is not None]
-    mine = [r for r in observed.records if m(r)]
+    mine = [r for r in observed.find() if m(r)]  # find(): no duplicate datagrams
     after = check.get("after")
     if after is not None:
         ref, what = ctx.step_times[after], f"step {after} ended"
@@ -130,7 +130,7 @@ def check_exported_within(check, observed, ctx: Context) -> Verdict:
 
 def check_active_split(check, observed, ctx: Context) -> Verdict:
     m = matcher_for(check)
-    mine = [r for r in observed.records if m(r)]
+    mine = [r for r in observed.find() if m(r)]  # find(): no duplicate datagrams
     sent = sent_flows(m, ctx)
     problems = []
     p = _range("records", check.get("records") or (2, None), len(mine))
@@ -153,7 +153,7 @@ def check_conservation(check, observed, ctx: Context) -> Verdict:
     step = check.get("step")
     got_p: dict = defaultdict(int)
     got_o: dict = defaultdict(int)
-    for r in observed.records:
+    for r in observed.find():
         k = (r.src, r.dst, r.sport, r.dport, r.proto, r.tos)
         got_p[k] += r.packets
         got_o[k] += r.octets
@@ -195,6 +195,14 @@ def check_sequence(check, observed, ctx: Context) -> Verdict:
     if resets > ctx.restarts:  # a probe the traffic restarted starts its sequence again
         problems.append(f"{resets} exporter resets, but the traffic restarted the probe "
                         f"{ctx.restarts} time(s)")
+    for e in report:  # the probe numbers records from 0: a later start lost the first ones
+        if e.first_sequence != 0:
+            problems.append(f"{e.exporter}: the first datagram carried flow_sequence "
+                            f"{e.first_sequence}: the {e.first_sequence} records before it never arrived")
+    received = len(observed.find())
+    if ctx.records_sent is not None and received < ctx.records_sent:  # gaps at either end
+        problems.append(f"the probe sent {ctx.records_sent} records, {received} arrived: "
+                        f"{ctx.records_sent - received} lost where no later datagram shows the gap")
     text = "; ".join(f"{e.exporter}: {e.datagrams} datagrams, {e.records} records, contiguous"
                      + (f" ({e.resets} restart)" if e.resets else "") for e in report)
     return _verdict(check, not problems, text, problems)

@@ -24,6 +24,8 @@ class Context:
     step_times: dict[str, float] = field(default_factory=dict)
     step_index: dict[str, int] = field(default_factory=dict)
     probe_router: str = ""
+    # records the probe says it sent (all its runs), to see loss at either end
+    records_sent: int | None = None
     # how many times the traffic (re)started this probe after its first start:
     # each restart may show as one exporter reset in the sequence report
     restarts: int = 0

@@ -294,8 +294,8 @@ class Session:
         if p is None:
             return next(iter(results.values()), None)
         name = next((e.collector for e in p.spec.export if e.collector in results), None)
-        if name is None:
-            return next(iter(results.values()), None)
+        if name is None:  # it exports to no reference collector: nothing to judge it by
+            return None
         shared = [q for q in self.probes.values() if q is not p
                   and any(e.collector == name for e in q.spec.export)]
         return _only_from(results[name], self._exporter_addresses(p.spec), p.spec) if shared \
@@ -312,7 +312,15 @@ class Session:
                 out.append(Verdict(check.name, check.kind, False, "", ("no collector result",),
                                    check.message or ""))
                 continue
-            out += evaluate([check], observed, self.contexts.get(check.probe or "", self.ctx))
+            ctx = self.contexts.get(check.probe or "", self.ctx)
+            probe = self.probes.get(check.probe or "")
+            ctx.records_sent = probe.records_sent if probe else None
+            out += evaluate([check], observed, ctx)
+        for name, p in self.probes.items():  # a probe that crashed fails the run, whatever it sent
+            if p.failures:
+                out.append(Verdict(f"probe {name} ran cleanly", "probe", False, "",
+                                   tuple(p.failures), "the probe process must run until it is "
+                                   "stopped and then exit 0 (see its log in the workdir)"))
         self._verdicts = out  # the last evaluation is the run's result
         return out
 

@@ -1,6 +1,7 @@
 """The processes a run starts inside lab nodes: reference collectors and probes."""
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from ..collector import CollectorResult, mnexec_prefix, start_collector
 from ..lab.node import LabError
 
 READY_TIMEOUT_S = 15.0
+RECORDS_SENT = re.compile(r"^\s*records_sent: (\d+)$", re.M)  # probe.stats.Stats.summary()
 
 
 class CollectorService:
@@ -40,6 +42,7 @@ class ProbeService:
         self.proc: subprocess.Popen | None = None
         self.runs = 0
         self.final_stats: list[str] = []  # what each run printed when it stopped
+        self.failures: list[str] = []  # runs that crashed or did not exit 0
         self.stats_at_stop: list[dict] = []  # `stats` of each run, asked just before it stopped
 
     @property
@@ -78,15 +81,30 @@ class ProbeService:
             except CtlError:
                 pass
         proc, self.proc = self.proc, None
-        if proc.poll() is None:
+        died = proc.poll() is not None  # before anyone asked it to stop
+        if not died:
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        self.final_stats.append(proc.log_path.read_text(errors="replace"))
+        log = proc.log_path.read_text(errors="replace")
+        self.final_stats.append(log)
+        if died or proc.returncode != 0:
+            how = "died before it was stopped" if died else "did not stop cleanly"
+            last = log.strip().splitlines()[-1:] or ["(no output)"]
+            self.failures.append(f"run {self.runs} {how}: exit status {proc.returncode}: {last[0]}")
         return proc.returncode
+
+    @property
+    def records_sent(self) -> int | None:
+        """Records the probe handed to its sender over all its runs (from each
+        run's closing statistics); None when a run printed none."""
+        counts = [RECORDS_SENT.findall(log) for log in self.final_stats]
+        if not counts or not all(counts):
+            return None
+        return sum(int(c[-1]) for c in counts)
 
     def ctl(self, words: list[str]) -> dict:
         """A control command as the operator types it: stats | show | flush | timeouts A I."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -62,18 +63,25 @@ def run_crafted(lab, step, workdir: Path) -> StepResult:
         plan_file = workdir / f"step{step.index}-{node}.plan.json"
         plan_file.write_text(json.dumps({"start": start, "packets": [[p.t, p.data.hex()] for p in mine]}))
         out = workdir / f"step{step.index}-{node}.sent.json"
-        with open(out, "wb") as f:
+        log = workdir / f"step{step.index}-{node}.player.log"
+        with open(out, "wb") as f, open(log, "wb") as errors_to:  # files: a pipe could fill up
             proc = lab.node(node).popen([sys.executable, "-m", "testbed.traffic.player", str(plan_file)],
-                                        stdout=f)
-        procs.append((node, mine, proc, out))
+                                        stdout=f, stderr=errors_to)
+        procs.append((node, mine, proc, out, log))
     errors = []
-    for node, mine, proc, out in procs:
-        proc.wait(timeout=max(60, mine[-1].t + 30))
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    deadline = time.time() + max(p.t for p in plans) + 60
+    for node, mine, proc, out, log in procs:
+        try:
+            proc.wait(timeout=max(1.0, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            for *_, other, _, _ in procs:
+                other.kill()
+            raise RuntimeError(f"traffic player in {node} did not finish in time") from None
         try:
             result = json.loads(out.read_text())
         except (OSError, ValueError):
-            raise RuntimeError(f"traffic player in {node} failed: {err.strip()[-500:]}") from None
+            err = log.read_text(errors="replace").strip()[-500:]
+            raise RuntimeError(f"traffic player in {node} failed: {err}") from None
         errors += [f"{node}: packet {i}: {msg}" for i, msg in result["errors"]]
         for p, sent in zip(mine, result["sent"]):
             if sent is None:

@@ -8,7 +8,7 @@ import pytest
 
 from testbed.lab.ifindex import plan
 from testbed.topology import TopologyError, load, loads, validate
-from testbed.topology import cli
+from testbed.__main__ import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "topologies").glob("*.yaml"))
@@ -45,17 +45,17 @@ def test_load_raises_all_problems_at_once():
 
 
 def test_cli_validate_exit_codes(capsys):
-    assert cli.main(["validate", *map(str, EXAMPLES)]) == 0
+    assert cli_main(["validate", *map(str, EXAMPLES)]) == 0
     out = capsys.readouterr().out
     assert all(f"{p}: ok" in out for p in EXAMPLES)
     bad = INVALID[0]
-    assert cli.main(["validate", str(EXAMPLES[0]), str(bad)]) == 2
+    assert cli_main(["validate", str(EXAMPLES[0]), str(bad)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert sorted(err) == sorted(expected_errors(bad))
 
 
 def test_cli_validate_missing_file(capsys, tmp_path):
-    assert cli.main(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert cli_main(["validate", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml: No such file" in capsys.readouterr().err
 
 
