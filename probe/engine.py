@@ -133,6 +133,7 @@ class Probe:
         if not out:
             return []
         self.exporter.out = []
+        self.stats.ifindex_clamped = self.exporter.ifindex_clamped
         for d in out:
             self.stats.datagrams_sent += 1
             self.stats.records_sent += len(d.records)

@@ -41,7 +41,7 @@ class Record(NamedTuple):
     def as_json(self) -> str:
         d = self._asdict()
         for name in ("src", "dst", "next_hop"):
-            d[name] = _dotted(d[name])
+            d[name] = dotted(d[name])
         return json.dumps(d, separators=(",", ":"))
 
 
@@ -50,7 +50,7 @@ class Datagram(NamedTuple):
     records: tuple[Record, ...]
 
 
-def _dotted(addr: int) -> str:
+def dotted(addr: int) -> str:
     return f"{addr >> 24}.{(addr >> 16) & 255}.{(addr >> 8) & 255}.{addr & 255}"
 
 

@@ -21,6 +21,7 @@ class Stats:
     send_retries: int = 0
     send_lost: int = 0  # datagrams given up on (per collector) after retrying
     ring_drops: int = 0  # kernel PACKET_STATISTICS drops (live capture)
+    ifindex_clamped: int = 0  # records whose ifindex > 65535 was exported as 65535
     active_flows: int = 0
 
     def as_dict(self) -> dict:
@@ -41,6 +42,7 @@ class Stats:
             "send_retries": self.send_retries,
             "send_lost": self.send_lost,
             "ring_drops": self.ring_drops,
+            "ifindex_clamped": self.ifindex_clamped,
         }
 
     def summary(self) -> str:

@@ -18,6 +18,8 @@ import stat
 import struct
 from typing import Callable
 
+from ..export import dotted
+
 TIMEOUT_S = 2.0
 MAX_REQUEST = 1 << 16
 
@@ -132,14 +134,10 @@ def flow_view(flow, now_ms: int) -> dict:
     """A cache entry as `show` reports it (addresses dotted, ages in ms)."""
     k = flow.key
     return {
-        "src": _dotted(k.src), "dst": _dotted(k.dst), "sport": k.sport, "dport": k.dport,
+        "src": dotted(k.src), "dst": dotted(k.dst), "sport": k.sport, "dport": k.dport,
         "proto": k.proto, "tos": k.tos, "in_ifindex": k.in_ifindex,
-        "out_ifindex": flow.out_ifindex, "next_hop": _dotted(flow.next_hop),
+        "out_ifindex": flow.out_ifindex, "next_hop": dotted(flow.next_hop),
         "src_mask": flow.src_mask, "dst_mask": flow.dst_mask,
         "packets": flow.packets, "octets": flow.octets, "tcp_flags": flow.tcp_flags,
         "age_ms": now_ms - flow.first, "idle_ms": now_ms - flow.last,
     }
-
-
-def _dotted(addr: int) -> str:
-    return socket.inet_ntoa(addr.to_bytes(4, "big"))

@@ -79,3 +79,11 @@ def test_stats_count_datagrams_and_records():
     p.flush(T0 + 1)
     records(p)
     assert (p.stats.datagrams_sent, p.stats.records_sent) == (2, 31)
+
+
+def test_ifindex_above_16_bits_is_clamped_and_counted_never_truncated():
+    p = make_probe(T0)
+    p.handle_packet(pkt(ifindex=70000), T0)
+    p.flush(T0 + 1)
+    (r,) = records(p)
+    assert r.input == 65535 and p.stats.ifindex_clamped == 1  # not 70000 & 0xFFFF = 4464
