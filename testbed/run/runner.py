@@ -240,7 +240,11 @@ class Session:
     def wait_for_exports(self, checks=None) -> float:
         """Wait as long as the timed checks (exported_within) need, no longer."""
         checks = self.topo.expect if checks is None else checks
-        return wait_for_exports(checks, self.ctx, [c.jsonl for c in self.collectors.values()], self.say)
+
+        def snapshot():  # one read of the collectors per poll; each check sees its probe's records
+            results = self.collector_results()
+            return lambda check: getattr(self.observed_by(check.probe, results), "find", list)()
+        return wait_for_exports(checks, self.ctx, snapshot, self.say)
 
     def collector_results(self, flush: bool = False) -> dict[str, CollectorResult]:
         """What each collector has received so far (all of it, once stopped).
@@ -286,10 +290,11 @@ class Session:
     def _exporter_addresses(self, spec) -> set[str]:
         return {str(a.ip) for a in self.topo.nodes[spec.node].addresses}
 
-    def observed_by(self, probe: str | None) -> CollectorResult | None:
+    def observed_by(self, probe: str | None, results: dict | None = None) -> CollectorResult | None:
         """What the checks of `probe` look at: its first collector's result, with
         only that probe's datagrams when other probes export there too."""
-        results = self.observed if self._stopped else self.collector_results()
+        if results is None:
+            results = self.observed if self._stopped else self.collector_results()
         p = self.probes.get(probe or "") or next(iter(self.probes.values()), None)
         if p is None:
             return next(iter(results.values()), None)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-from ..collector import load_jsonl
 from ..expect.match import matcher_for, sent_flows
 
 MARGIN_S = 0.5
@@ -31,8 +30,11 @@ def deadlines(checks, ctx) -> list[tuple[object, float]]:
     return out
 
 
-def wait_for_exports(checks, ctx, jsonl_paths, say=print) -> float:
-    """Block until the timed checks are satisfied or due; returns seconds waited."""
+def wait_for_exports(checks, ctx, snapshot, say=print) -> float:
+    """Block until the timed checks are satisfied or due; returns seconds waited.
+
+    `snapshot()` reads what the collectors have now and returns a function
+    check -> the records that check judges (its own probe's)."""
     pending = deadlines(checks, ctx)
     if not pending:
         return 0.0
@@ -41,8 +43,8 @@ def wait_for_exports(checks, ctx, jsonl_paths, say=print) -> float:
     say(f"        waiting up to {max(0.0, last_deadline - began):.1f} s for timed exports "
         f"({', '.join(c.name for c, _ in pending)})")
     while time.time() < last_deadline:
-        records = [r for p in jsonl_paths if p.exists() for r in load_jsonl(p).records]
-        if all(complete(c, records, ctx) for c, _ in pending):
+        records_of = snapshot()
+        if all(complete(c, records_of(c), ctx) for c, _ in pending):
             break
         time.sleep(POLL_S)
     return time.time() - began
