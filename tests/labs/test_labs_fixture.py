@@ -82,3 +82,18 @@ def test_teardown_runs_when_the_test_fails(tmp_path):
     state = json.loads(seen.read_text())
     assert state["nodes"] and state["processes"]
     assert leftovers(state, STATE_DIR) == []
+
+
+def test_a_probe_that_dies_fails_the_run(netflow_lab):
+    """Records sent before a crash can make every check pass; the crash itself must not."""
+    lab = netflow_lab("topologies/quickstart.yaml")
+    lab.run_step({"kind": "udp", "from": "h1", "to": "h2", "dport": 6001, "packets": 3})
+    lab.records(dport=6001)  # flushed and received before the crash
+    lab.session.probes["p1"].proc.kill()
+    lab.session.probes["p1"].proc.wait()
+    verdicts = lab.verdicts([{"name": "counted", "kind": "flow",
+                              "match": {"proto": "udp", "dport": 6001}, "packets": 3}])
+    by_name = {v.name: v for v in verdicts}
+    assert by_name["counted"].passed
+    crash = by_name["probe p1 ran cleanly"]
+    assert not crash.passed and "died before it was stopped" in crash.problems[0]
