@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from os import PathLike
 
 from testbed.collector.jsonl import HEADER_FIELDS, RECORD_FIELDS
 from testbed.collector.model import DatagramInfo, Finding, FlowRecord, Header, Malformed
-from testbed.collector.result import CollectorResult, Summary
+from testbed.collector.result import CollectorResult, Summary, tallies
 from testbed.collector.sequence import ExporterReport, SequenceTracker
 
 
@@ -65,7 +64,5 @@ def _rebuild(records, datagrams, malformed) -> Summary:
     tracker = SequenceTracker()
     for d in datagrams:
         tracker.observe(d.exporter, d.header)
-    found = Counter(f.code for d in datagrams for f in d.findings)
-    found.update(f.code for r in records for f in r.findings)
-    return Summary(len(datagrams), len(records), dict(Counter(m.reason for m in malformed)),
-                   dict(found), tuple(tracker.reports()))
+    by_reason, found = tallies(records, datagrams, malformed)
+    return Summary(len(datagrams), len(records), by_reason, found, tuple(tracker.reports()))

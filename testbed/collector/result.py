@@ -7,6 +7,7 @@ left out of queries and totals unless asked (the sequence report counts them).
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, NamedTuple
 
@@ -56,6 +57,13 @@ class FindingAt(NamedTuple):
     record: FlowRecord | None  # None: a finding about the datagram header
 
 
+def tallies(records, datagrams, malformed) -> tuple[dict[str, int], dict[str, int]]:
+    """(malformed reason -> datagrams, finding code -> occurrences), as a summary counts them."""
+    found = Counter(f.code for d in datagrams for f in d.findings)
+    found.update(f.code for r in records for f in r.findings)
+    return dict(Counter(m.reason for m in malformed)), dict(found)
+
+
 @dataclass
 class CollectorResult:
     records: list[FlowRecord]
@@ -68,6 +76,23 @@ class CollectorResult:
     @property
     def sequence(self) -> tuple[ExporterReport, ...]:
         return self.summary.sequence
+
+    def only(self, exporters: set[str], engine_type: int, engine_id: int) -> "CollectorResult":
+        """What one exporter (its addresses, its engine) sent, when several share a collector."""
+        engine = (engine_type, engine_id)
+
+        def mine(exporter: str, header) -> bool:
+            return exporter in exporters and (header.engine_type, header.engine_id) == engine
+
+        records = [r for r in self.records if mine(r.exporter, r.header)]
+        datagrams = [d for d in self.datagrams if mine(d.exporter, d.header)]
+        malformed = [m for m in self.malformed if m.exporter in exporters]
+        sequence = tuple(e for e in self.summary.sequence
+                         if e.exporter in exporters and (e.engine_type, e.engine_id) == engine)
+        by_reason, found = tallies(records, datagrams, malformed)
+        return CollectorResult(records, datagrams, malformed,
+                               Summary(len(datagrams), len(records), by_reason, found, sequence),
+                               self.complete, self.live)
 
     def exporter_report(self, exporter: str, engine_type: int = 0, engine_id: int = 0) -> ExporterReport | None:
         return next((r for r in self.sequence if r.key == (exporter, engine_type, engine_id)), None)

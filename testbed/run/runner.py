@@ -15,7 +15,7 @@ from pathlib import Path
 from probe.live.ctl import CtlError
 
 from ..collector import load_jsonl
-from ..collector.result import CollectorResult, Summary
+from ..collector.result import CollectorResult
 from ..expect.checks import evaluate
 from ..expect.context import Context
 from ..expect.verdict import Verdict
@@ -303,8 +303,8 @@ class Session:
             return None
         shared = [q for q in self.probes.values() if q is not p
                   and any(e.collector == name for e in q.spec.export)]
-        return _only_from(results[name], self._exporter_addresses(p.spec), p.spec) if shared \
-            else results[name]
+        return results[name].only(self._exporter_addresses(p.spec), p.spec.engine_type,
+                                  p.spec.engine_id) if shared else results[name]
 
     def verdicts(self, checks=None) -> list[Verdict]:
         """Stop (probes flush) and evaluate `checks` (default: the lab file's expect:)."""
@@ -386,29 +386,6 @@ class Run:
             s.wait_for_exports()
             s.verdicts()
         return s.result()  # after the teardown: its time counts
-
-
-def _only_from(res: CollectorResult, addresses: set[str], spec) -> CollectorResult:
-    engine = (spec.engine_type, spec.engine_id)
-
-    def mine(exporter: str, header) -> bool:
-        return exporter in addresses and (header.engine_type, header.engine_id) == engine
-
-    records = [r for r in res.records if mine(r.exporter, r.header)]
-    datagrams = [d for d in res.datagrams if mine(d.exporter, d.header)]
-    malformed = [m for m in res.malformed if m.exporter in addresses]
-    s = res.summary
-    sequence = tuple(e for e in s.sequence
-                     if e.exporter in addresses and (e.engine_type, e.engine_id) == engine)
-    found: dict[str, int] = {}
-    for f in [f for d in datagrams for f in d.findings] + [f for r in records for f in r.findings]:
-        found[f.code] = found.get(f.code, 0) + 1
-    malformed_by: dict[str, int] = {}
-    for m in malformed:
-        malformed_by[m.reason] = malformed_by.get(m.reason, 0) + 1
-    return CollectorResult(records, datagrams, malformed,
-                           Summary(len(datagrams), len(records), malformed_by, found, sequence),
-                           res.complete, res.live)
 
 
 def _done(summary: str) -> T.StepResult:
