@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Context:
-    # node name -> its addresses (dotted), first one is its main address
-    addresses: dict[str, list[str]] = field(default_factory=dict)
     # "node:ifname" -> ifindex as the probe should export it
     ifindexes: dict[str, int] = field(default_factory=dict)
     # "node:ifname" -> the kernel's real ifindex (for messages)

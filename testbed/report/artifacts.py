@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from probe.stats import parse_summary
+
 from . import table
 
 WORKDIR = "work"  # the lab's workdir: collector JSONL, probe and node logs, traffic plans
@@ -76,30 +78,6 @@ def record_json(r) -> dict:
                flow_sequence=h.flow_sequence, sys_uptime=h.sys_uptime, engine_type=h.engine_type,
                engine_id=h.engine_id, findings=[f.code for f in r.findings])
     return out
-
-
-def parse_summary(log: str) -> dict:
-    """The probe's exit summary (`   packets: 5`, `exported: inactive=1, shutdown=2`) as a dict."""
-    out: dict = {}
-    lines = [line.strip() for line in log.splitlines()]
-    starts = [i for i, line in enumerate(lines) if line.startswith("frames: ")]
-    for line in lines[starts[-1]:] if starts else []:  # the last summary: it starts with frames
-        name, sep, value = line.partition(": ")
-        if not sep or " " in name:
-            continue
-        value = value.strip()
-        if "=" in value or value == "-":
-            out[name] = {k: _number(v) for k, _, v in (p.partition("=") for p in value.split(", ") if p != "-")}
-        else:
-            out[name] = _number(value)
-    return out
-
-
-def _number(text: str):
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 def _describe(name: str) -> str:

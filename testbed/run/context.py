@@ -1,4 +1,4 @@
-"""Build the checks' Context from a built lab: addresses, ifindexes as exported, routes."""
+"""Build the checks' Context from a built lab: ifindexes as exported, routes."""
 from __future__ import annotations
 
 
@@ -37,12 +37,9 @@ def exported_ifindexes(links: dict[str, int], probe_args: tuple[str, ...]) -> di
 def build_context(lab, probe_spec, shared: Context | None = None) -> Context:
     """The checks' view of one probe. With `shared`, the new context shares its
     traffic truth and step times (one run, several probes)."""
-    topo = lab.topology
     ctx = Context(probe_router=probe_spec.node)
     if shared is not None:
         ctx.truth, ctx.step_times, ctx.step_index = shared.truth, shared.step_times, shared.step_index
-    for node in topo.nodes.values():
-        ctx.addresses[node.name] = [str(a.ip) for a in node.addresses]
     router = lab.node(probe_spec.node)
     links = {link["ifname"]: link["ifindex"] for link in router.links()}
     exported = exported_ifindexes(links, probe_spec.args)

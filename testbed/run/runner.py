@@ -115,8 +115,7 @@ class Session:
     def ctx(self) -> Context:
         """The first probe's context (traffic truth and step times are shared by all)."""
         if not self.contexts:
-            self.contexts[""] = Context(addresses={n.name: [str(a.ip) for a in n.addresses]
-                                                   for n in self.topo.nodes.values()})
+            self.contexts[""] = Context()  # a lab without probes: truth and step times only
         return next(iter(self.contexts.values()))
 
     def stop(self) -> dict[str, CollectorResult]:

@@ -1,7 +1,6 @@
 """The processes a run starts inside lab nodes: reference collectors and probes."""
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 import sys
@@ -9,12 +8,12 @@ import time
 from pathlib import Path
 
 from probe.live.ctl import CtlError, request
+from probe.stats import parse_summary
 
 from ..collector import CollectorResult, mnexec_prefix, start_collector
 from ..lab.node import LabError
 
 READY_TIMEOUT_S = 15.0
-RECORDS_SENT = re.compile(r"^\s*records_sent: (\d+)$", re.M)  # probe.stats.Stats.summary()
 
 
 class CollectorService:
@@ -101,10 +100,10 @@ class ProbeService:
     def records_sent(self) -> int | None:
         """Records the probe handed to its sender over all its runs (from each
         run's closing statistics); None when a run printed none."""
-        counts = [RECORDS_SENT.findall(log) for log in self.final_stats]
-        if not counts or not all(counts):
+        counts = [parse_summary(log).get("records_sent") for log in self.final_stats]
+        if not counts or None in counts:
             return None
-        return sum(int(c[-1]) for c in counts)
+        return sum(counts)
 
     def ctl(self, words: list[str]) -> dict:
         """A control command as the operator types it: stats | show | flush | timeouts A I."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Any
 
+from .entries import kind_fields, read_entries
 from .fields import Reader
 from .model import Check, Match, Probe, frozen_map
 from .refs import Known
@@ -30,32 +31,16 @@ MATCH_FIELDS = ("src", "dst", "sport", "dport", "proto", "tos")
 
 
 def read_expect(r: Reader, spec: Y, known: Known, step_names: set[str]) -> tuple[Check, ...]:
-    checks: list[Check] = []
-    names: dict[str, int] = {}
-    for index, y in enumerate(r.sequence(spec, "checks")):
-        name = y.get("name").value if y.get("name") is not None else None
-        if isinstance(name, str) and name in names:  # even when the check has other errors
-            r.error(y, f"check name {name!r} is also used on line {names[name]}")
-            continue
-        if isinstance(name, str):
-            names[name] = y.line
-        check = _read_check(r, known, step_names, index, y)
-        if check is not None:
-            checks.append(check)
-    return tuple(checks)
+    return read_entries(r, spec, "checks", "check",
+                        lambda index, y: _read_check(r, known, step_names, index, y),
+                        read_duplicates=False)
 
 
 def _read_check(r: Reader, known: Known, step_names: set[str], index: int, y: Y) -> Check | None:
-    if not y.is_map or "kind" not in y.value:
-        r.error(y, f"a check is a mapping with name: and kind: ({', '.join(KINDS)})")
+    got = kind_fields(r, y, KINDS, "check", "name: and kind:", ("name",), ("probe", "message"))
+    if got is None:
         return None
-    kind = r.choice(y.value["kind"], KINDS, "check kind")
-    if kind is None:
-        return None
-    required, optional = KINDS[kind]
-    f = r.fields(y, ("name", "kind") + required, ("probe", "message") + optional, f"{kind} check")
-    if f is None:
-        return None
+    kind, f, required, optional = got
     ok = all(k in f for k in ("name",) + required)
     name = r.text(f["name"], "a check name") if "name" in f else None
     message = r.text(f["message"], "a message for the operator") if "message" in f else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from .entries import kind_fields, read_entries
 from .fields import Reader
 from .model import Step, frozen_map
 from .refs import Known
@@ -78,31 +79,15 @@ FIELDS: dict[str, Read] = {
 
 
 def read_traffic(r: Reader, spec: Y, known: Known) -> tuple[Step, ...]:
-    steps: list[Step] = []
-    names: dict[str, int] = {}
-    for index, y in enumerate(r.sequence(spec, "traffic steps")):
-        name = y.get("name").value if y.get("name") is not None else None
-        if isinstance(name, str) and name in names:  # even when the step has other errors
-            r.error(y, f"step name {name!r} is also used on line {names[name]}")
-        elif isinstance(name, str):
-            names[name] = y.line
-        step = _read_step(r, known, index, y)
-        if step is not None:
-            steps.append(step)
-    return tuple(steps)
+    return read_entries(r, spec, "traffic steps", "step",
+                        lambda index, y: _read_step(r, known, index, y), read_duplicates=True)
 
 
 def _read_step(r: Reader, known: Known, index: int, y: Y) -> Step | None:
-    if not y.is_map or "kind" not in y.value:
-        r.error(y, f"a step is a mapping with kind: ({', '.join(KINDS)})")
+    got = kind_fields(r, y, KINDS, "step", "kind:")
+    if got is None:
         return None
-    kind = r.choice(y.value["kind"], KINDS, "step kind")
-    if kind is None:
-        return None
-    required, optional = KINDS[kind]
-    f = r.fields(y, ("kind",) + required, optional, f"{kind} step")
-    if f is None:
-        return None
+    kind, f, required, _ = got
     args: dict[str, Any] = {"kind": kind}
     ok = all(k in f for k in required)
     for key, value in f.items():
