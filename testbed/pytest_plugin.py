@@ -22,10 +22,8 @@ entry point `netflow_lab = "testbed.pytest_plugin"` (see pyproject.toml).
 """
 from __future__ import annotations
 
-import copy
 import os
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,21 +43,16 @@ class NetflowLab:
     def __init__(self, source: str | os.PathLike | dict, *, base_dir: Path | None = None,
                  artifacts: Path | None = None, extra_probe_args: tuple[str, ...] = (),
                  say: Callable[[str], None] = print) -> None:
-        import yaml
-
-        from .topology import loads
-        self._done: list[dict] = []  # the steps run so far, as mappings (their names count)
+        from .topology import read_lab
         if isinstance(source, dict):
-            self._doc = copy.deepcopy(source)
+            import yaml  # a dict is read as the same lab file would be
+            text = yaml.safe_dump(source, sort_keys=False)
             self.source, self.base_dir = "<dict>", base_dir or Path.cwd()
-            self.topology = loads(yaml.safe_dump(self._doc, sort_keys=False), source=self.source,
-                                  base_dir=self.base_dir)
         else:
             path = Path(source)
-            text = path.read_text()
-            self.source, self.base_dir = str(path), base_dir or path.parent
-            self.topology = loads(text, source=self.source, base_dir=self.base_dir)  # real lines
-            self._doc = yaml.safe_load(text)
+            text, self.source, self.base_dir = path.read_text(), str(path), base_dir or path.parent
+        self.topology, self._known = read_lab(text, source=self.source, base_dir=self.base_dir)
+        self._steps_run = 0
         self.artifacts = artifacts
         self.say = say
         self._extra = tuple(extra_probe_args)
@@ -68,7 +61,7 @@ class NetflowLab:
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> "NetflowLab":
         from .report import artifacts as A
-        from .run.runner import Session
+        from .run.session import Session
         work = caps = None
         if self.artifacts is not None:
             work, caps = self.artifacts / A.WORKDIR, self.artifacts / A.PCAPS
@@ -87,7 +80,8 @@ class NetflowLab:
         finally:
             if self.artifacts is not None:
                 from .report import artifacts as A
-                A.write(session.result(), self.artifacts)
+                from .run.runner import result_of
+                A.write(result_of(session), self.artifacts)
 
     # -- the lab ------------------------------------------------------------
     @property
@@ -115,16 +109,24 @@ class NetflowLab:
     def run_step(self, step: dict):
         """Run one step, written as in a lab file's `traffic:` (a mapping with kind:).
         Returns its StepResult (summary, end time, the flows it sent)."""
+        from .topology import read_steps
         session = self._live()
-        parsed = self._parse_step(step)
+        if not isinstance(step, dict):
+            raise TypeError(f"a step is a mapping with kind:, got {step!r}")
+        (parsed,) = read_steps(self._known, [step], self._steps_run,
+                               f"{self.source} (step {step.get('kind')})")
         result = session.run_step(parsed, of=0)
-        self._done.append(dict(step))
+        self._steps_run += 1
+        if parsed.name:  # later checks may name it (after:, step:)
+            self._known.step_names |= {parsed.name}
         return result
 
     def run_traffic(self) -> None:
         """Run the lab file's own `traffic:` steps, in order."""
-        for spec in self._doc.get("traffic") or []:
-            self.run_step(spec)
+        from dataclasses import replace
+        for step in self.topology.traffic:
+            self._live().run_step(replace(step, index=self._steps_run), of=0)
+            self._steps_run += 1
 
     # -- what came out ------------------------------------------------------
     def records(self, flush: bool = True, **where: Any) -> list:
@@ -160,8 +162,10 @@ class NetflowLab:
     def verdicts(self, checks: list[dict] | None = None) -> list:
         """Evaluate `checks` (mappings as in a lab file's `expect:`; default: the file's own).
         Waits for timed checks as a run does, then stops the probes (they flush)."""
+        from .topology import read_checks
         session = self._live()
-        parsed = self.topology.expect if checks is None else self._parse_checks(checks)
+        parsed = (self.topology.expect if checks is None
+                  else read_checks(self._known, list(checks), f"{self.source} (checks)"))
         session.wait_for_exports(parsed)
         return session.verdicts(parsed)
 
@@ -195,29 +199,6 @@ class NetflowLab:
     def _ctx(self, probe: str | None):
         session = self._live()
         return session.contexts[probe] if probe else session.ctx
-
-    def _text(self, traffic: list, expect: list | None) -> str:
-        import yaml
-        doc = {k: v for k, v in self._doc.items() if k not in ("traffic", "expect", "reproduces")}
-        doc["traffic"] = traffic
-        if expect:
-            doc["expect"] = expect
-        return yaml.safe_dump(doc, sort_keys=False)
-
-    def _load(self, traffic: list, expect: list | None, what: str):
-        from .topology import loads
-        return loads(self._text(traffic, expect), source=f"{self.source} ({what})",
-                     base_dir=self.base_dir)
-
-    def _parse_step(self, step: dict):
-        if not isinstance(step, dict):
-            raise TypeError(f"a step is a mapping with kind:, got {step!r}")
-        topo = self._load(self._done + [step], None, f"step {step.get('kind')}")
-        return replace(topo.traffic[-1], index=len(self._done))
-
-    def _parse_checks(self, checks: list[dict]):
-        # with the steps run so far: checks may name them (after:, step:)
-        return self._load(self._done, list(checks), "checks").expect
 
 
 def _folder_name(nodeid: str) -> str:

@@ -1,68 +1,107 @@
-"""Read a collector's JSONL back into a CollectorResult (see jsonl.py for the lines)."""
+"""Read a collector's JSONL back into a CollectorResult (see jsonl.py for the lines).
+
+`JsonlReader` reads a file that is still growing: each `poll()` decodes only
+the complete lines added since the last one, so a run that polls for an hour
+does not read the file again and again. `load_jsonl` is one poll of a
+finished file.
+"""
 from __future__ import annotations
 
 import json
 from os import PathLike
+from pathlib import Path
 
 from testbed.collector.jsonl import HEADER_FIELDS, RECORD_FIELDS
 from testbed.collector.model import DatagramInfo, Finding, FlowRecord, Header, Malformed
 from testbed.collector.result import CollectorResult, Summary, tallies
 from testbed.collector.sequence import ExporterReport, SequenceTracker
 
+CHUNK = 1 << 20
+
 
 def load_jsonl(path: str | PathLike) -> CollectorResult:
     """Everything the file's last run wrote. A collector killed before its summary
     still loads (complete=False, summary rebuilt from the lines); so does a torn last line."""
-    records, datagrams, malformed = [], [], []
-    summary, start, headers = None, {}, {}
+    return JsonlReader(path).poll()
 
-    def header(d: dict) -> Header:  # records of one datagram share one Header
-        values = tuple(d[k] for k in HEADER_FIELDS)
-        return headers.setdefault(values, Header(*values))
 
-    with open(path, encoding="utf-8") as f:
-        lines = [line for line in f if line.strip()]
-    for n, line in enumerate(lines, 1):
+class JsonlReader:
+    def __init__(self, path: str | PathLike) -> None:
+        self.path = Path(path)
+        self._offset = 0
+        self._line = 0
+        self._restart()
+
+    def _restart(self, start: dict | None = None) -> None:
+        self.records: list[FlowRecord] = []
+        self.datagrams: list[DatagramInfo] = []
+        self.malformed: list[Malformed] = []
+        self._summary: dict | None = None
+        self._start = start or {}
+        self._headers: dict[tuple, Header] = {}
+        self._tracker = SequenceTracker()  # the summary of a run that has not ended (yet)
+
+    def poll(self) -> CollectorResult:
+        """What the file holds now (complete lines only)."""
+        if self.path.exists():
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                while chunk := f.read(CHUNK):
+                    end = chunk.rfind(b"\n")
+                    if end < 0:
+                        if len(chunk) < CHUNK:
+                            break  # a torn last line: written as the collector was killed
+                        raise ValueError(f"{self.path}: a line longer than {CHUNK} bytes")
+                    for line in chunk[:end].split(b"\n"):
+                        self._take(line)
+                    self._offset += end + 1
+                    f.seek(self._offset)
+        return self.result()
+
+    def _take(self, line: bytes) -> None:
+        self._line += 1
+        if not line.strip():
+            return
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            if n == len(lines):
-                break  # written as the collector was killed
-            raise ValueError(f"{path}:{n}: not JSON: {exc}") from None
+            raise ValueError(f"{self.path}:{self._line}: not JSON: {exc}") from None
         kind = obj["type"]
         if kind == "record":
             rec = obj["record"]
-            records.append(FlowRecord(*(rec[k] for k in RECORD_FIELDS), obj["exporter"], obj["recv_ms"],
-                                      header(obj["header"]), obj["index"], obj["seq_status"],
-                                      _findings(obj["findings"])))
+            self.records.append(FlowRecord(*(rec[k] for k in RECORD_FIELDS), obj["exporter"],
+                                           obj["recv_ms"], self._header(obj["header"]), obj["index"],
+                                           obj["seq_status"], _findings(obj["findings"])))
         elif kind == "datagram":
             s = obj["sequence"]
-            datagrams.append(DatagramInfo(obj["exporter"], obj["port"], obj["recv_ms"], header(obj["header"]),
-                                          s["status"], s["missing"], s["filled"], s["reason"],
-                                          _findings(obj["findings"])))
+            d = DatagramInfo(obj["exporter"], obj["port"], obj["recv_ms"], self._header(obj["header"]),
+                             s["status"], s["missing"], s["filled"], s["reason"], _findings(obj["findings"]))
+            self.datagrams.append(d)
+            self._tracker.observe(d.exporter, d.header)
         elif kind == "malformed":
-            malformed.append(Malformed(obj["reason"], obj["detail"], bytes.fromhex(obj["raw_hex"]),
-                                       obj["exporter"], obj["port"], obj["recv_ms"]))
+            self.malformed.append(Malformed(obj["reason"], obj["detail"], bytes.fromhex(obj["raw_hex"]),
+                                            obj["exporter"], obj["port"], obj["recv_ms"]))
         elif kind == "summary":
-            summary = obj
+            self._summary = obj
         elif kind == "start":  # --jsonl appends: keep only the last run in the file
-            start, summary, records, datagrams, malformed = obj, None, [], [], []
-    if summary is None:
-        return CollectorResult(records, datagrams, malformed, _rebuild(records, datagrams, malformed),
-                               complete=False, live={"start": start})
-    return CollectorResult(records, datagrams, malformed, Summary(
-        summary["datagrams"], summary["records"], summary["malformed"], summary["findings"],
-        tuple(ExporterReport(**r) for r in summary["sequence"])), live={"start": start, **summary["live"]})
+            self._restart(obj)
+
+    def _header(self, d: dict) -> Header:  # records of one datagram share one Header
+        values = tuple(d[k] for k in HEADER_FIELDS)
+        return self._headers.setdefault(values, Header(*values))
+
+    def result(self) -> CollectorResult:
+        records, datagrams, malformed = list(self.records), list(self.datagrams), list(self.malformed)
+        s = self._summary
+        if s is None:  # the summary a collector would have printed
+            by_reason, found = tallies(records, datagrams, malformed)
+            summary = Summary(len(datagrams), len(records), by_reason, found, tuple(self._tracker.reports()))
+            return CollectorResult(records, datagrams, malformed, summary, complete=False,
+                                   live={"start": self._start})
+        return CollectorResult(records, datagrams, malformed, Summary(
+            s["datagrams"], s["records"], s["malformed"], s["findings"],
+            tuple(ExporterReport(**r) for r in s["sequence"])), live={"start": self._start, **s["live"]})
 
 
 def _findings(items: list[dict]) -> tuple[Finding, ...]:
     return tuple(Finding(f["code"], f["detail"]) for f in items)
-
-
-def _rebuild(records, datagrams, malformed) -> Summary:
-    """The summary a collector would have printed: replay the headers in order."""
-    tracker = SequenceTracker()
-    for d in datagrams:
-        tracker.observe(d.exporter, d.header)
-    by_reason, found = tallies(records, datagrams, malformed)
-    return Summary(len(datagrams), len(records), by_reason, found, tuple(tracker.reports()))

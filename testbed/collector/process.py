@@ -46,16 +46,24 @@ class CollectorProcess:
 
     def start(self, timeout: float = 10.0) -> CollectorProcess:
         """Start and wait until the socket is bound; RuntimeError with its output if it is not."""
+        self.launch()
+        self.wait_ready(time.monotonic() + timeout)
+        return self
+
+    def launch(self) -> None:
+        """Start the process, without waiting (several start together: see wait_ready)."""
         with open(self.log, "w") as out:
             self.proc = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
+
+    def wait_ready(self, deadline: float) -> None:
+        """Until its socket is bound (monotonic `deadline`); RuntimeError if it is not."""
         while time.monotonic() < deadline:
             first = self.output().partition("\n")[0]
             if first.startswith(READY):
                 host, _, port = first[len(READY):].split()[0].rpartition(":")
                 self.listen = (host, int(port))
-                return self
+                return
             if self.proc.poll() is not None:
                 break
             time.sleep(0.02)

@@ -1,39 +1,66 @@
-"""Select records and sent flows by a check's `match:` (a topology Match)."""
+"""`match:` of a check: which records (and which sent flows) it looks at."""
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
 
 from .context import Context
 
+MATCH_FIELDS = ("src", "dst", "sport", "dport", "proto", "tos")
 
-class Matcher:
-    def __init__(self, match, text: str = "") -> None:
-        self.m = match
-        self.text = text or "any flow"
 
-    @staticmethod
-    def _in(addr: str, nets) -> bool:
-        a = IPv4Address(addr)
-        return any(a in n for n in nets)
+@dataclass(frozen=True)
+class Match:
+    """Which records a check looks at; None means "any". `text` is how the file said it."""
+
+    src: tuple[IPv4Network, ...] | None = None
+    dst: tuple[IPv4Network, ...] | None = None
+    sport: int | None = None
+    dport: int | None = None
+    proto: int | None = None
+    tos: int | None = None
+    text: str = "any flow"
+
+    def __str__(self) -> str:
+        return "{" + self.text + "}"
 
     def __call__(self, r) -> bool:
         """`r` is a collector record or a sent FlowId (same field names)."""
-        m = self.m
-        if m is None:
-            return True
-        return ((m.src is None or self._in(r.src, m.src))
-                and (m.dst is None or self._in(r.dst, m.dst))
-                and (m.sport is None or r.sport == m.sport)
-                and (m.dport is None or r.dport == m.dport)
-                and (m.proto is None or r.proto == m.proto)
-                and (m.tos is None or r.tos == m.tos))
+        return ((self.src is None or _in(r.src, self.src))
+                and (self.dst is None or _in(r.dst, self.dst))
+                and (self.sport is None or r.sport == self.sport)
+                and (self.dport is None or r.dport == self.dport)
+                and (self.proto is None or r.proto == self.proto)
+                and (self.tos is None or r.tos == self.tos))
 
 
-def matcher_for(check) -> Matcher:
-    raw = check.raw.get("match") if getattr(check, "raw", None) else None
-    text = ", ".join(f"{k}={v}" for k, v in raw.items()) if isinstance(raw, dict) else ""
-    return Matcher(check.match, text)
+ANY = Match()
 
 
-def sent_flows(matcher: Matcher, ctx: Context) -> list:
-    return [t for fid, t in ctx.truth.items() if matcher(fid)]
+def _in(addr: str, nets) -> bool:
+    a = IPv4Address(addr)
+    return any(a in n for n in nets)
+
+
+def read_match(r, known, y, got) -> Match | None:
+    f = r.fields(y, (), MATCH_FIELDS, "a flow match")
+    if f is None:
+        return None
+    out: dict = {}
+    for key, value in f.items():
+        if key in ("src", "dst"):
+            out[key] = known.networks(r, value)
+        elif key == "proto":
+            out[key] = r.protocol(value)
+        elif key == "tos":
+            out[key] = r.integer(value, 0, 255, "a TOS byte")
+        else:
+            out[key] = r.port(value)
+    if any(v is None for v in out.values()):
+        return None
+    text = ", ".join(f"{k}={v.plain()}" for k, v in f.items()) or "any flow"
+    return Match(**out, text=text)
+
+
+def sent_flows(match: Match, ctx: Context) -> list:
+    return [t for fid, t in ctx.truth.items() if match(fid)]

@@ -19,4 +19,7 @@ def render(result, color: bool = False) -> str:
     verdict = f"{red}FAILED{off}" if failed or not total else f"{green}PASSED{off}"
     lines.append(f"{verdict}: {total - failed}/{total} checks passed in {result.seconds:.1f} s "
                  f"(lab {result.lab})")
+    phases = getattr(result, "phases", None)
+    if phases:
+        lines.append(f"{dim}phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()) + off)
     return "\n".join(lines)

@@ -57,9 +57,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         # with --artifacts, the lab's workdir (collector output, logs, traffic plans)
         # is kept inside the folder, and captures are taken
-        result = Run(topo, say=say, extra_probe_args=tuple(extra), run_id=args.run_id,
-                     keep_workdir=folder / artifacts.WORKDIR if folder else None,
-                     capture_dir=folder / artifacts.PCAPS if folder else None, **kw).execute()
+        run = Run(topo, say=say, extra_probe_args=tuple(extra), run_id=args.run_id,
+                  keep_workdir=folder / artifacts.WORKDIR if folder else None,
+                  capture_dir=folder / artifacts.PCAPS if folder else None, **kw)
+    except ValueError as exc:  # before anything is built
+        print(f"python -m testbed run: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = run.execute()
     except (LabError, RuntimeError, OSError) as exc:
         print(f"lab {topo.name} could not run: {exc}", file=sys.stderr)
         return 2

@@ -1,24 +1,17 @@
 """Build the checks' Context from a built lab: ifindexes as exported, routes."""
 from __future__ import annotations
 
-
 from ..expect.context import Context
 
 V5_MAX = 0xFFFF
 
 
-def exported_ifindexes(links: dict[str, int], probe_args: tuple[str, ...]) -> dict[str, int]:
+def exported_ifindexes(links: dict[str, int], overrides: dict[str, int]) -> dict[str, int]:
     """What the probe must export for each interface, by its documented rule
     (probe/live/ifindex.py): overrides; <= 65535 as is; above, a free index
     counting down from 65535 in ifindex order. The expectation never follows
     a quirk: with `--quirk ifindex-overflow` (index & 0xFFFF) the check must
     fail, or no lab could catch that bug."""
-    overrides: dict[str, int] = {}
-    args = list(probe_args)
-    for i, a in enumerate(args):
-        if a == "--ifindex" and i + 1 < len(args) and "=" in args[i + 1]:
-            name, _, n = args[i + 1].partition("=")
-            overrides[name] = int(n)
     out: dict[str, int] = {}
     for name, idx in links.items():
         if name in overrides:
@@ -42,7 +35,7 @@ def build_context(lab, probe_spec, shared: Context | None = None) -> Context:
         ctx.truth, ctx.step_times, ctx.step_index = shared.truth, shared.step_times, shared.step_index
     router = lab.node(probe_spec.node)
     links = {link["ifname"]: link["ifindex"] for link in router.links()}
-    exported = exported_ifindexes(links, probe_spec.args)
+    exported = exported_ifindexes(links, dict(probe_spec.ifindex))
     for name, idx in links.items():
         ref = f"{probe_spec.node}:{name}"
         ctx.kernel_ifindexes[ref] = idx

@@ -1,4 +1,9 @@
-"""The processes a run starts inside lab nodes: reference collectors and probes."""
+"""The processes a run starts inside lab nodes: reference collectors and probes.
+
+Each service is launched first and waited for after (`start_all`): many
+probes and collectors start together, so a lab of 50 probes costs about one
+probe's start-up time, not 50.
+"""
 from __future__ import annotations
 
 import signal
@@ -10,21 +15,40 @@ from pathlib import Path
 from probe.live.ctl import CtlError, request
 from probe.stats import parse_summary
 
-from ..collector import CollectorResult, mnexec_prefix, start_collector
+from ..collector import CollectorResult, mnexec_prefix
+from ..collector.process import CollectorProcess
 from ..lab.node import LabError
 
 READY_TIMEOUT_S = 15.0
+POLL_S = 0.02
+
+
+def start_all(services: list, timeout: float = READY_TIMEOUT_S) -> None:
+    """Launch every service, then wait until all are ready (one shared deadline)."""
+    for s in services:
+        s.launch()
+    deadline = time.monotonic() + timeout
+    for s in services:
+        s.wait_ready(deadline)
 
 
 class CollectorService:
     def __init__(self, lab, spec, workdir: Path) -> None:
-        self.spec = spec
+        self.lab, self.spec = lab, spec
         self.jsonl = workdir / f"collector-{spec.name}.jsonl"
-        node = lab.node(spec.node)
-        self.proc = start_collector(f"{spec.address}:{spec.port}", self.jsonl,
-                                    prefix=mnexec_prefix(node), python=sys.executable)
-        lab.state.add_process(spec.node, self.proc.pid, ["testbed", "collect", str(spec)])
+        self.proc = CollectorProcess(f"{spec.address}:{spec.port}", self.jsonl,
+                                     prefix=mnexec_prefix(lab.node(spec.node)), python=sys.executable)
         self.result: CollectorResult | None = None
+
+    def start(self) -> None:
+        start_all([self])
+
+    def launch(self) -> None:
+        self.proc.launch()
+        self.lab.state.add_process(self.spec.node, self.proc.pid, ["testbed", "collect", str(self.spec)])
+
+    def wait_ready(self, deadline: float) -> None:
+        self.proc.wait_ready(deadline)
 
     def stop(self) -> CollectorResult:
         if self.result is None:
@@ -35,8 +59,9 @@ class CollectorService:
 class ProbeService:
     """One `python -m probe` in a router's namespace, with its control socket."""
 
-    def __init__(self, lab, spec, workdir: Path) -> None:
+    def __init__(self, lab, spec, workdir: Path, extra_args: tuple[str, ...] = ()) -> None:
         self.lab, self.spec, self.workdir = lab, spec, workdir
+        self.extra = tuple(extra_args)
         self.control = str(workdir / f"probe-{spec.name}.ctl")
         self.proc: subprocess.Popen | None = None
         self.runs = 0
@@ -49,15 +74,21 @@ class ProbeService:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self) -> None:
+        start_all([self])
+
+    def launch(self) -> None:
         if self.running:
             raise LabError(f"probe {self.spec.name} is already running")
         self.runs += 1
-        argv = [sys.executable, "-m", "probe", *self.spec.argv(), "--control", self.control]
+        argv = [sys.executable, "-m", "probe", *self.spec.argv(), *self.extra, "--control", self.control]
         log = self.workdir / f"probe-{self.spec.name}.{self.runs}.log"
         with open(log, "wb") as out:
             self.proc = self.lab.node(self.spec.node).popen(argv, stdout=out, stderr=subprocess.STDOUT)
         self.proc.log_path = log
-        deadline = time.monotonic() + READY_TIMEOUT_S
+
+    def wait_ready(self, deadline: float) -> None:
+        """Until the control socket answers; LabError with the probe's output if it exits first."""
+        log = self.proc.log_path
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise LabError(f"probe {self.spec.name} exited at start ({self.proc.returncode}): "
@@ -66,7 +97,7 @@ class ProbeService:
                 request(self.control, {"cmd": "stats"}, timeout=1.0)
                 return
             except CtlError:
-                time.sleep(0.05)
+                time.sleep(POLL_S)
         raise LabError(f"probe {self.spec.name} did not answer on {self.control} "
                        f"within {READY_TIMEOUT_S:.0f} s")
 

@@ -1,33 +1,16 @@
 """How long a run waits after its traffic: as long as the checks need, no longer.
 
-Each `exported_within` check has a deadline (its reference time + the top of
-its window). The run polls the collector's output and stops waiting when
-every such check has its records, or when the last deadline has passed.
+A timed check has a deadline (`Check.deadline`). The run polls the collectors
+and stops waiting when every timed check has all its records, or when the
+last deadline has passed.
 """
 from __future__ import annotations
 
 import time
 
-from ..expect.match import matcher_for, sent_flows
+from ..expect.match import sent_flows
 
-MARGIN_S = 0.5
 POLL_S = 0.2
-
-
-def deadlines(checks, ctx) -> list[tuple[object, float]]:
-    out = []
-    for c in checks:
-        if c.kind != "exported_within":
-            continue
-        _, hi = c.get("window")
-        if c.get("after") is not None:
-            ref = ctx.step_times.get(c.get("after"))
-        else:
-            sent = [t.last for t in sent_flows(matcher_for(c), ctx) if t.last is not None]
-            ref = max(sent) if sent else None
-        if ref is not None:
-            out.append((c, ref + hi + MARGIN_S))
-    return out
 
 
 def wait_for_exports(checks, ctx, snapshot, say=print) -> float:
@@ -35,7 +18,7 @@ def wait_for_exports(checks, ctx, snapshot, say=print) -> float:
 
     `snapshot()` reads what the collectors have now and returns a function
     check -> the records that check judges (its own probe's)."""
-    pending = deadlines(checks, ctx)
+    pending = [(c, d) for c in checks if (d := c.deadline(ctx)) is not None]
     if not pending:
         return 0.0
     began = time.time()
@@ -53,7 +36,7 @@ def wait_for_exports(checks, ctx, snapshot, say=print) -> float:
 def complete(check, records, ctx) -> bool:
     """Every packet the traffic sent for the check's flows has been exported
     (any matching record, when the traffic is not known packet by packet)."""
-    m = matcher_for(check)
+    m = check.selects
     mine = [r for r in records if m(r)]
     sent = sent_flows(m, ctx)
     if not sent:

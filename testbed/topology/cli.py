@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import TopologyError
+from ..schema.errors import TopologyError
 from .load import load
 
 INVALID = 2
@@ -18,6 +18,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("validate", help="check lab files (no root needed)",
                               description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+", metavar="FILE", help="a lab file (YAML)")
+    p.add_argument("--explain", action="store_true",
+                   help="print every step and check with its effective values (defaults applied)")
     p.set_defaults(func=run)
     return p
 
@@ -39,4 +41,8 @@ def run(args: argparse.Namespace) -> int:
         counts = [(len(topo.nodes), "node"), (len(topo.links), "link"), (len(topo.probes), "probe"),
                   (len(topo.traffic), "step"), (len(topo.expect), "check")]
         print(f"{name}: ok: {topo.name}: " + ", ".join(f"{n} {w}{'s' * (n != 1)}" for n, w in counts))
+        if args.explain:
+            for what, entries in (("traffic", topo.traffic), ("expect", topo.expect)):
+                for e in entries:
+                    print(f"  {what}[{e.index}] line {e.line}: {e.explain()}")
     return status

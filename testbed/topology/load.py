@@ -2,24 +2,30 @@
 
 Sections are read in dependency order (network, routes, collectors, probes,
 traffic, expect) and every problem is collected; `load` raises them all at
-once in `TopologyError`, `validate` returns them.
+once in `TopologyError`, `validate` returns them. Traffic steps and checks
+are read by their kinds' registries (traffic/steps/, expect/checks/).
+
+`read_lab` also returns the `Known` names of the file, so that steps and
+checks given later as plain data (the pytest fixture) are read against the
+same lab without reading the file again.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from .checks import read_expect
-from .errors import Problem, Problems, TopologyError
-from .fields import Reader
+from ..expect.checks import CHECKS
+from ..schema.errors import Problem, Problems, TopologyError
+from ..schema.fields import Reader
+from ..schema.yamltree import Y, parse, tree
+from ..traffic.steps import STEPS
 from .model import Node, Topology, frozen_map
 from .network import read_network
 from .probes import read_collectors, read_probes
-from .reproduces import read_reproduces
 from .refs import Known
+from .reproduces import read_reproduces
 from .routes import read_routes
-from .steps import read_traffic
-from .yamltree import parse
 
 SECTIONS = ("description", "reproduces", "pools", "links", "collectors", "probes", "traffic", "expect")
 
@@ -40,14 +46,47 @@ def validate(path: str | Path) -> list[Problem]:
 
 
 def loads(text: str, source: str = "<string>", base_dir: Path | None = None) -> Topology:
+    return read_lab(text, source, base_dir)[0]
+
+
+def read_lab(text: str, source: str = "<string>", base_dir: Path | None = None) -> tuple[Topology, Known]:
     problems = Problems(source)
-    topo = _read(text, source, base_dir or Path.cwd(), problems)
-    if problems or topo is None:
+    got = _read(text, source, base_dir or Path.cwd(), problems)
+    if problems or got is None:
         raise TopologyError(problems.sorted())
-    return topo
+    return got
 
 
-def _read(text: str, source: str, base_dir: Path, problems: Problems) -> Topology | None:
+def read_steps(known: Known, steps: list[Any], first_index: int, source: str) -> tuple:
+    """Steps given as plain data (mappings as in `traffic:`), read against a loaded lab."""
+    return _read_more(known, steps, first_index, source, "traffic", STEPS)
+
+
+def read_checks(known: Known, checks: list[Any], source: str) -> tuple:
+    """Checks given as plain data (mappings as in `expect:`), read against a loaded lab."""
+    return _read_more(known, checks, 0, source, "expect", CHECKS)
+
+
+def _read_more(known: Known, items: list[Any], first: int, source: str, path: str, kinds) -> tuple:
+    problems = Problems(source)
+    r = Reader(problems)
+    out = []
+    for i, item in enumerate(items):
+        entry = kinds.read(r, known, first + i, tree(item, f"{path}[{first + i}]"))
+        if entry is not None:
+            out.append(entry)
+    if problems:
+        raise TopologyError(problems.sorted())
+    return tuple(out)
+
+
+def _step_names(y: Y | None) -> frozenset[str]:
+    """Names of the traffic steps, also of broken ones (checks may name them)."""
+    return frozenset(i.value["name"].value for i in (y or ()) if i.is_map and "name" in i.value
+                     and isinstance(i.value["name"].value, str))
+
+
+def _read(text: str, source: str, base_dir: Path, problems: Problems) -> tuple[Topology, Known] | None:
     root = parse(text, problems)
     if root is None:
         return None
@@ -69,10 +108,8 @@ def _read(text: str, source: str, base_dir: Path, problems: Problems) -> Topolog
     topo = replace(topo, collectors=frozen_map(collectors))
     probes = read_probes(r, top["probes"], nodes, collectors) if "probes" in top else {}
     topo = replace(topo, probes=frozen_map(probes))
-    known = Known(topo, net, base_dir)
-    traffic = read_traffic(r, top["traffic"], known) if "traffic" in top else ()
-    steps = {y.value["name"].value for y in top.get("traffic") or () if y.is_map  # also the
-             and "name" in y.value and isinstance(y.value["name"].value, str)}  # broken ones
-    expect = read_expect(r, top["expect"], known, steps) if "expect" in top else ()
+    known = Known(topo, net, base_dir, _step_names(top.get("traffic")))
+    traffic = STEPS.read_list(r, top["traffic"], known, "traffic steps", True) if "traffic" in top else ()
+    expect = CHECKS.read_list(r, top["expect"], known, "checks", False) if "expect" in top else ()
     reproduces = read_reproduces(r, top["reproduces"], expect) if "reproduces" in top else None
-    return replace(topo, traffic=traffic, expect=expect, reproduces=reproduces)
+    return replace(topo, traffic=traffic, expect=expect, reproduces=reproduces), known

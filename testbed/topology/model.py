@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Mapping
 
 ROUTER, HOST = "router", "host"
 DEFAULT_MTU = 1500
@@ -133,6 +133,7 @@ class Probe:
     max_flows: int | None = None
     engine_type: int = 0
     engine_id: int = 0
+    ifindex: Mapping[str, int] = field(default_factory=dict)  # ifname -> exported ifindex
     args: tuple[str, ...] = ()  # extra CLI args, e.g. ("--quirk", "uptime-seconds")
     line: int = 0
 
@@ -150,51 +151,9 @@ class Probe:
         if self.max_flows is not None:
             out += ["--max-flows", str(self.max_flows)]
         out += ["--engine-type", str(self.engine_type), "--engine-id", str(self.engine_id)]
+        for name, n in self.ifindex.items():
+            out += ["--ifindex", f"{name}={n}"]
         return out + list(self.args)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One traffic step; `args` holds the validated fields (kind included)."""
-
-    index: int
-    kind: str
-    args: Mapping[str, Any]
-    name: str | None = None
-    line: int = 0
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.args.get(key, default)
-
-
-@dataclass(frozen=True)
-class Match:
-    """Which records a check looks at; None means "any"."""
-
-    src: tuple[IPv4Network, ...] | None = None
-    dst: tuple[IPv4Network, ...] | None = None
-    sport: int | None = None
-    dport: int | None = None
-    proto: int | None = None
-    tos: int | None = None
-
-
-@dataclass(frozen=True)
-class Check:
-    """One named `expect:` entry; `args` holds its validated kind-specific fields."""
-
-    index: int
-    name: str
-    kind: str
-    args: Mapping[str, Any]
-    probe: str | None = None
-    match: Match | None = None
-    message: str | None = None
-    line: int = 0
-    raw: Mapping[str, Any] = field(default_factory=dict)  # the entry as written (names unresolved)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.args.get(key, default)
 
 
 @dataclass(frozen=True)
@@ -219,8 +178,8 @@ class Topology:
     links: tuple[Link, ...] = ()
     probes: Mapping[str, Probe] = field(default_factory=dict)
     collectors: Mapping[str, Collector] = field(default_factory=dict)
-    traffic: tuple[Step, ...] = ()
-    expect: tuple[Check, ...] = ()
+    traffic: tuple = ()  # traffic.step.Step, one dataclass per kind
+    expect: tuple = ()  # expect.check.Check, one dataclass per kind
     description: str = ""
     reproduces: Reproduces | None = None  # field-bug labs: the quirk that makes them fail
 

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv4Network
 
-from .fields import IFNAME_RE, Reader
+from ..schema.fields import IFNAME_RE, Reader
 from .model import DEFAULT_MTU, HOST, ROUTER, Interface, Link, split_ref
 from .pools import Pools, host_addresses
-from .yamltree import Y
+from ..schema.yamltree import Y
 
 MAX_IFINDEX = 2**31 - 1
 LINK_SEPARATOR = re.compile(r"\s+(?:--|-|<->)\s+")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-from .fields import Reader
-from .yamltree import Y
+from ..schema.fields import Reader
+from ..schema.yamltree import Y
 
 
 def host_addresses(subnet: IPv4Network, n: int) -> list[IPv4Address]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Mapping
 
-from .fields import Reader
-from .model import Collector, Export, Node, Probe
-from .yamltree import Y
+from ..schema.fields import Reader
+from .model import Collector, Export, Node, Probe, frozen_map
+from ..schema.yamltree import Y
 
 PROBE_FIELDS = ("active_timeout", "inactive_timeout", "scan_interval", "max_flows",
-                "engine_type", "engine_id", "args")
+                "engine_type", "engine_id", "ifindex", "args")
+# options that the testbed must know as data, not as words in args:
+TYPED_OPTIONS = {"--ifindex": "ifindex: {IFNAME: N}"}
 
 
 def read_collectors(r: Reader, spec: Y, nodes: Mapping[str, Node]) -> dict[str, Collector]:
@@ -62,7 +64,7 @@ def read_probes(r: Reader, spec: Y, nodes: Mapping[str, Node],
             node = None
         ifs = _interfaces(r, f["interfaces"], node) if "interfaces" in f else None
         export = _exports(r, f["collectors"], node, collectors) if "collectors" in f else None
-        opts = _options(r, f)
+        opts = _options(r, f, node)
         if node is None or not ifs or not export or opts is None:
             continue
         out[name] = Probe(name, node.name, ifs, export, line=y.keyline, **opts)
@@ -132,7 +134,7 @@ def reachable(node: Node, address: IPv4Address) -> bool:
     return any(address in rt.prefix for rt in node.routes if rt.type == "unicast")
 
 
-def _options(r: Reader, f: dict[str, Y]) -> dict | None:
+def _options(r: Reader, f: dict[str, Y], node: Node | None) -> dict | None:
     out: dict = {}
     readers = {
         "active_timeout": lambda y: r.number(y, positive=True),
@@ -147,11 +149,36 @@ def _options(r: Reader, f: dict[str, Y]) -> dict | None:
         if key in f:
             out[key] = read(f[key])
             ok = ok and out[key] is not None
+    if "ifindex" in f:
+        out["ifindex"] = _overrides(r, f["ifindex"], node)
+        ok = ok and out["ifindex"] is not None
     if "args" in f:
         items = r.sequence(f["args"], "extra probe arguments")
         bad = [i for i in items if not i.is_scalar or i.value is None]
         for i in bad:
             r.error(i, "expected a command line word")
+        for i in items:
+            word = str(i.value).split("=", 1)[0]
+            if word in TYPED_OPTIONS:
+                r.error(i, f"{word} is a probe field: write {TYPED_OPTIONS[word]}")
+                bad.append(i)
         out["args"] = tuple(str(i.value) for i in items)
         ok = ok and not bad
     return out if ok else None
+
+
+def _overrides(r: Reader, y: Y, node: Node | None) -> dict[str, int] | None:
+    """`ifindex: {eth1: 7}`: the index the probe exports for an interface."""
+    items = r.mapping(y, "interface names to exported ifindexes")
+    if items is None:
+        return None
+    out: dict[str, int] = {}
+    for name, value in items.items():
+        n = r.integer(value, 1, 0xFFFF, "an exported ifindex")
+        if node is not None and node.interface(name) is None:
+            r.error(value, f"{node.name} has no interface {name!r}", at_key=True)
+            n = None
+        if n is None:
+            return None
+        out[name] = n
+    return frozen_map(out)

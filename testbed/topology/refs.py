@@ -10,10 +10,11 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Mapping
 
-from .fields import Reader
-from .model import Interface, Node, Probe, Topology, split_ref
+from ..schema.fields import Reader
+from .model import Interface, Node, Probe, Route, Topology, split_ref
 from .network import Network
-from .yamltree import Y
+from .routes import read_route
+from ..schema.yamltree import Y
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Known:
     topo: Topology  # nodes, links, probes and collectors already checked
     net: Network  # the same network, as read (for resolving routes)
     base_dir: Path  # relative file names in the lab file start here
+    step_names: frozenset[str] = frozenset()  # traffic steps checks may name (after:, step:)
 
     @property
     def nodes(self) -> Mapping[str, Node]:
@@ -54,6 +56,18 @@ class Known:
         if isinstance(y.value, str) and y.value in self.probes:
             return self.probes[y.value]
         r.error(y, f"unknown probe {y.value!r} (probes: {', '.join(self.probes) or 'none'})")
+        return None
+
+    def route(self, r: Reader, node: str, y: Y) -> Route | None:
+        """A route of `node`, written as in its `routes:` (a route step's)."""
+        return read_route(r, self.net, node, y)
+
+    def step(self, r: Reader, y: Y) -> str | None:
+        """The name of a traffic step."""
+        if isinstance(y.value, str) and y.value in self.step_names:
+            return y.value
+        named = f" (named steps: {', '.join(sorted(self.step_names))})" if self.step_names else ""
+        r.error(y, f"no traffic step is named {y.value!r}{named}")
         return None
 
     def host_or_address(self, r: Reader, y: Y) -> str | None:

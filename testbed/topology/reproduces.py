@@ -7,12 +7,12 @@
 """
 from __future__ import annotations
 
-from .fields import Reader
-from .model import Check, Reproduces
-from .yamltree import Y
+from ..schema.fields import Reader
+from .model import Reproduces
+from ..schema.yamltree import Y
 
 
-def read_reproduces(r: Reader, y: Y, expect: tuple[Check, ...]) -> Reproduces | None:
+def read_reproduces(r: Reader, y: Y, expect: tuple) -> Reproduces | None:
     from probe.quirks import ALL as QUIRKS  # here: `testbed collect` must load no probe module
 
     f = r.fields(y, ("quirk", "checks"), ("symptom",), "reproduces:")

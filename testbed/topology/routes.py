@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from .fields import Reader
+from ..schema.fields import Reader
 from .model import Route, split_ref
 from .network import Network
-from .yamltree import Y
+from ..schema.yamltree import Y
 
 TYPES = ("unicast", "blackhole", "unreachable", "prohibit")
 WORDS = ("via", "dev", "metric")

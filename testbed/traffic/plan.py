@@ -1,20 +1,15 @@
-"""Crafted traffic as pure data: a step -> the exact packets each node sends.
+"""Crafted traffic as pure data: planned packets, the flows they make, who sends them.
 
 Planning before sending gives the ground truth (every flow, its packets and
-octets) without trusting the probe or the collector. Both directions of a TCP
-session are crafted: the client's packets leave the client host, the server's
-leave the server host, each at its planned time.
+octets) without trusting the probe or the collector. Each crafted step kind
+(traffic/steps/) plans its packets; this module is what they share.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 
-from scapy.layers.inet import ICMP, IP, TCP, UDP, fragment
-from scapy.packet import Raw
-
-PROTOS = {"tcp": 6, "udp": 17, "icmp": 1}
-
+from scapy.layers.inet import IP
 
 @dataclass(frozen=True)
 class Planned:
@@ -31,6 +26,11 @@ class FlowId:
     dport: int
     proto: int
     tos: int
+
+    @property
+    def key(self) -> tuple[str, str, int, int, int, int]:
+        """The v5 key fields as a tuple (a collector record's, in the same order)."""
+        return (self.src, self.dst, self.sport, self.dport, self.proto, self.tos)
 
     def __str__(self) -> str:
         name = {6: "tcp", 17: "udp", 1: "icmp"}.get(self.proto, str(self.proto))
@@ -80,110 +80,18 @@ class Ends:
     dst: str
 
 
-def _pace(i: int, interval: float) -> float:
+def pace(i: int, interval: float) -> float:
     return round(i * interval, 6)
 
 
-def plan_tcp(step: dict, ends: Ends) -> list[Planned]:
-    """A TCP session: handshake, data (each segment ACKed), close by fin/rst/none."""
-    sport, dport = step.get("sport", 40000), step.get("dport", 80)
-    size, count = step.get("size", 100), step.get("packets", 5)
-    interval, tos = step.get("interval", 0.01), step.get("tos", 0)
-    close, handshake = step.get("close", "fin"), step.get("handshake", True)
-    c = IP(src=ends.src, dst=ends.dst, tos=tos)
-    s = IP(src=ends.dst, dst=ends.src, tos=tos)
-    cseq, sseq = 1000, 5000
-    out: list[tuple[str, object]] = []  # (direction, packet)
-    if handshake:
-        out += [("c", c / TCP(sport=sport, dport=dport, flags="S", seq=cseq)),
-                ("s", s / TCP(sport=dport, dport=sport, flags="SA", seq=sseq, ack=cseq + 1)),
-                ("c", c / TCP(sport=sport, dport=dport, flags="A", seq=cseq + 1, ack=sseq + 1))]
-    cseq += 1
-    sseq += 1
-    for _ in range(count):
-        out.append(("c", c / TCP(sport=sport, dport=dport, flags="PA", seq=cseq, ack=sseq)
-                    / Raw(b"d" * size)))
-        cseq += size
-        out.append(("s", s / TCP(sport=dport, dport=sport, flags="A", seq=sseq, ack=cseq)))
-    if close == "fin":
-        out += [("c", c / TCP(sport=sport, dport=dport, flags="FA", seq=cseq, ack=sseq)),
-                ("s", s / TCP(sport=dport, dport=sport, flags="FA", seq=sseq, ack=cseq + 1)),
-                ("c", c / TCP(sport=sport, dport=dport, flags="A", seq=cseq + 1, ack=sseq + 1))]
-    elif close == "rst":
-        out.append(("c", c / TCP(sport=sport, dport=dport, flags="R", seq=cseq)))
-    server = ends.dst_node
-    plans = []
-    for i, (who, p) in enumerate(out):
-        if who == "s" and server is None:
-            continue  # no lab node answers for that address
-        plans.append(Planned(_pace(i, interval), ends.src_node if who == "c" else server, bytes(p)))
-    return plans
-
-
-def plan_udp(step: dict, ends: Ends) -> list[Planned]:
-    sport, dport = step.get("sport", 40000), step.get("dport", 5000)
-    size, count = step.get("size", 100), step.get("packets", 10)
-    interval, tos = step.get("interval", 0.01), step.get("tos", 0)
-    p = bytes(IP(src=ends.src, dst=ends.dst, tos=tos) / UDP(sport=sport, dport=dport) / Raw(b"u" * size))
-    return [Planned(_pace(i, interval), ends.src_node, p) for i in range(count)]
-
-
-def plan_icmp(step: dict, ends: Ends) -> list[Planned]:
-    """ICMP messages of `icmp_type`/`icmp_code` (default: echo requests, 8/0) from one
-    side only: the destination's kernel answers for itself, if it does."""
-    size, count = step.get("size", 56), step.get("packets", 3)
-    interval, tos = step.get("interval", 0.01), step.get("tos", 0)
-    ident = step.get("id", 0x4E46)
-    kind, code = step.get("icmp_type", 8), step.get("icmp_code", 0)
-    return [Planned(_pace(i, interval), ends.src_node,
-                    bytes(IP(src=ends.src, dst=ends.dst, tos=tos)
-                          / ICMP(type=kind, code=code, id=ident, seq=i) / Raw(b"p" * size)))
-            for i in range(count)]
-
-
-def plan_fragments(step: dict, ends: Ends) -> list[Planned]:
-    """Datagrams cut into IP fragments of `fragsize` bytes of payload, or with a
-    first fragment of exactly `first_fragment_payload` bytes (too short for the
-    L4 header when under 8 for UDP, 20 for TCP)."""
-    size, count = step.get("size", 3000), step.get("packets", 1)
-    fragsize, interval = step.get("fragsize", 1000), step.get("interval", 0.01)
-    sport, dport, tos = step.get("sport", 40001), step.get("dport", 5001), step.get("tos", 0)
-    proto = step.get("proto", "udp")
-    first_payload = step.get("first_fragment_payload")
-    plans, i = [], 0
-    for n in range(count):
-        ip = IP(src=ends.src, dst=ends.dst, tos=tos, id=0x1000 + n)
-        l4 = TCP(sport=sport, dport=dport, flags="PA") if proto == "tcp" else UDP(sport=sport, dport=dport)
-        dgram = IP(bytes(ip / l4 / Raw(b"f" * size)))
-        if first_payload is not None:
-            payload = bytes(dgram.payload)
-            frags = [ip.copy() / Raw(payload[:first_payload]),
-                     ip.copy() / Raw(payload[first_payload:])]
-            frags[0].flags, frags[0].proto = "MF", dgram.proto
-            frags[1].frag, frags[1].proto = first_payload // 8, dgram.proto
-        else:
-            frags = fragment(dgram, fragsize=fragsize)
-        for f in frags:
-            plans.append(Planned(_pace(i, interval), ends.src_node, bytes(f)))
-            i += 1
-    return plans
-
-
-def plan_scan(step: dict, ends: Ends, targets: list[str] | None = None) -> list[Planned]:
-    """N one-packet flows: a port scan (one destination) or a host scan (`targets`)."""
-    count, proto = step.get("count", 100), step.get("proto", "tcp")
-    first_port, interval = step.get("first_port", 1), step.get("interval", 0.001)
-    sport, size, tos = step.get("sport", 45000), step.get("size", 0), step.get("tos", 0)
-    plans = []
-    for i in range(count):
-        dst = targets[i % len(targets)] if targets else ends.dst
-        dport = first_port + (i if not targets else i // len(targets))
-        l4 = TCP(sport=sport, dport=dport, flags="S") if proto == "tcp" else UDP(sport=sport, dport=dport)
-        pkt = IP(src=ends.src, dst=dst, tos=tos) / l4
-        if size:
-            pkt = pkt / Raw(b"s" * size)
-        plans.append(Planned(_pace(i, interval), ends.src_node, bytes(pkt)))
-    return plans
+def ends_of(topo, src_node: str, to: str) -> Ends:
+    """Who talks to whom: `to` is a node (its address) or an address (maybe a node's)."""
+    src = str(topo.address_of(src_node))
+    if to in topo.nodes:
+        return Ends(src_node, src, to, str(topo.address_of(to)))
+    owner = next((n.name for n in topo.nodes.values()
+                  if any(str(a.ip) == to for a in n.addresses)), None)
+    return Ends(src_node, src, owner, to)
 
 
 def truth_of(plans: list[Planned], step_index: int) -> dict[FlowId, FlowTruth]:

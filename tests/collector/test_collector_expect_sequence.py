@@ -1,13 +1,11 @@
 """The `sequence` check sees loss at either end of a stream, not only gaps."""
-from types import SimpleNamespace
-
 from nfv5_build import UNIX_MS, datagram
 
 from testbed.collector import Collector
-from testbed.expect.checks import check_sequence
+from testbed.expect.checks.sequence import Sequence
 from testbed.expect.context import Context
 
-CHECK = SimpleNamespace(name="seq", kind="sequence", message="", get=lambda k, d=None: d)
+CHECK = Sequence(name="seq", probe="p1")
 
 
 def observed(*seqs_counts):
@@ -18,15 +16,15 @@ def observed(*seqs_counts):
 
 
 def test_contiguous_from_zero_passes():
-    v = check_sequence(CHECK, observed((0, 30), (30, 5)), Context(records_sent=35))
+    v = CHECK.evaluate(observed((0, 30), (30, 5)), Context(records_sent=35))
     assert v.passed, v.problems
 
 
 def test_first_datagram_lost():
-    v = check_sequence(CHECK, observed((30, 30), (60, 5)), Context())
+    v = CHECK.evaluate(observed((30, 30), (60, 5)), Context())
     assert not v.passed and "the 30 records before it never arrived" in v.problems[0]
 
 
 def test_last_datagram_lost():
-    v = check_sequence(CHECK, observed((0, 30)), Context(records_sent=35))
+    v = CHECK.evaluate(observed((0, 30)), Context(records_sent=35))
     assert not v.passed and "5 lost" in v.problems[0]

@@ -72,12 +72,12 @@ def test_quickstart_model():
     assert p.argv()[:6] == ["-i", "eth0", "-i", "eth1", "-n", "10.255.0.2:2055"]
     assert (p.active_timeout, p.inactive_timeout, p.engine_id) == (60.0, 5.0, 1)
     assert [s.kind for s in t.traffic] == ["tcp", "udp", "ping"]
-    assert t.traffic[1].args["tos"] == 16 and t.traffic[0].get("close") == "fin"
+    assert t.traffic[1].tos == 16 and t.traffic[0].close == "fin"
+    assert t.traffic[0].packets == 5 and t.traffic[1].sport == 40000  # defaults, applied when read
     flow = t.expect[0]
-    assert (flow.probe, flow.get("in_if"), flow.get("next_hop")) == ("p1", "r1:eth0",
-                                                                     IPv4Address("0.0.0.0"))
-    assert flow.get("tcp_flags") == 0x1B and flow.match.proto == 6 and flow.match.dport == 80
-    assert t.expect[1].get("packets") == (20, 20) and t.expect[4].get("window") == (5.0, 7.0)
+    assert (flow.probe, flow.in_if, flow.next_hop) == ("p1", "r1:eth0", IPv4Address("0.0.0.0"))
+    assert flow.tcp_flags == 0x1B and flow.match.proto == 6 and flow.match.dport == 80
+    assert t.expect[1].packets == (20, 20) and t.expect[4].window == (5.0, 7.0)
 
 
 def test_routed_model():
@@ -91,8 +91,8 @@ def test_routed_model():
     assert routes["10.66.0.0/16"].type == "blackhole" and routes["10.77.0.0/16"].type == "unreachable"
     assert str(routes["10.0.3.128/25"]) == "10.0.3.128/25 via 10.255.1.1 dev eth1 metric 5"
     change = next(s for s in t.traffic if s.kind == "route")
-    assert str(change.args["route"]) == "10.0.3.0/24 via 10.255.1.1 dev eth1"
-    assert t.expect[1].get("out_if") == 0 and t.expect[1].match.dst == (IPv4Network("10.66.0.0/16"),)
+    assert str(change.route) == "10.0.3.0/24 via 10.255.1.1 dev eth1"
+    assert t.expect[1].out_if == 0 and t.expect[1].match.dst == (IPv4Network("10.66.0.0/16"),)
 
 
 def test_ifindex_plan_honours_pins():

@@ -108,3 +108,15 @@ def parse(text: str, problems: Problems) -> Y | None:
         return None
     finally:
         loader.dispose()
+
+
+def tree(value: Any, path: str = "", line: int = 0) -> Y:
+    """A Y tree of plain data (no file behind it: every line is `line`)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out[str(k)] = tree(v, _child(path, str(k)), line)
+        return Y(out, line, path)
+    if isinstance(value, (list, tuple)):
+        return Y([tree(v, _child(path, i), line) for i, v in enumerate(value)], line, path)
+    return Y(value, line, path)

@@ -1,0 +1,14 @@
+"""The check kinds, one module each; importing this registers them all in CHECKS.
+
+A new kind is one module here (its dataclass decorated with `@CHECKS.add`) and
+its tests: the modules are found by listing this package.
+"""
+import importlib
+import pkgutil
+
+from ..check import CHECKS
+
+for _m in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_m.name}")
+
+__all__ = ["CHECKS"]

@@ -1,0 +1,233 @@
+"""A built lab with its collectors and probes running: steps in, verdicts out.
+
+`with Session(topology) as s:` builds the lab and starts every collector and
+probe; traffic steps run one at a time (`run_step`); `verdicts()` stops the
+probes (they flush) and judges the checks; leaving the `with` always tears
+everything down. `python -m testbed run` (runner.Run) and the pytest fixture
+drive the same Session. The time each phase took is kept in `phases`.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..expect.check import judge
+from ..expect.context import Context
+from ..expect.verdict import Verdict
+from ..lab import STATE_DIR, Lab
+from ..topology.probes import TYPED_OPTIONS
+from ..traffic.step import StepResult
+from .captures import start_captures, stop_captures
+from .context import build_context, refresh_routes
+from .observe import Observer
+from .quiet import quiet_hosts
+from .services import CollectorService, ProbeService, start_all
+from .settle import RoutesSettle
+from .waits import wait_for_exports
+
+PHASES = ("build", "start", "traffic", "wait", "stop", "teardown")
+
+
+class Session:
+    """Also the `Env` a step runs in (traffic/step.py): lab, workdir, probe(),
+    restarted(), routes_settle()."""
+
+    def __init__(self, topology, *, say=print, workdir: Path | None = None,
+                 capture_dir: Path | None = None, extra_probe_args: tuple[str, ...] = (),
+                 run_id: str | None = None, state_dir: Path = STATE_DIR) -> None:
+        typed = [a for a in extra_probe_args if a.split("=", 1)[0] in TYPED_OPTIONS]
+        if typed:  # the checks must know these as data
+            raise ValueError(f"{typed[0]} is a probe field in the lab file: "
+                             f"{TYPED_OPTIONS[typed[0].split('=', 1)[0]]}")
+        self.topo = topology
+        self.say = say
+        self.capture_dir = capture_dir
+        self.extra = tuple(extra_probe_args)
+        self.lab = Lab(topology, run_id=run_id, workdir=workdir, state_dir=state_dir)
+        self.collectors: dict[str, CollectorService] = {}
+        self.probes: dict[str, ProbeService] = {}
+        self.contexts: dict[str, Context] = {}  # probe name -> what its checks know
+        self.captures: list = []
+        self.observer = Observer(topology, self.collectors, self.probes, say)
+        self.phases: dict[str, float] = {}
+        self.began = time.time()
+        self._verdicts: list[Verdict] = []
+        self._stopped = False
+
+    # -- lifecycle ----------------------------------------------------------
+    def __enter__(self) -> "Session":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> "Session":
+        self.began = t0 = time.time()
+        self.lab.start()  # cleans up after itself if the build fails
+        self.phases["build"] = time.time() - t0
+        try:
+            self._start_services()
+        except BaseException:
+            self.close()
+            raise
+        self.phases["start"] = time.time() - t0 - self.phases["build"]
+        return self
+
+    def _start_services(self) -> None:
+        lab, topo = self.lab, self.topo
+        quiet_hosts(lab)
+        self.say(f"[build] lab {topo.name}: {len(topo.nodes)} nodes, {len(topo.links)} links "
+                 f"(run {lab.run_id})")
+        specs = list(topo.probes.values())
+        if self.capture_dir is not None:
+            self.captures = start_captures(lab, specs, topo.collectors.values(), self.capture_dir)
+            self.say(f"[pcap]  {len(self.captures)} captures -> {self.capture_dir}")
+        for c in topo.collectors.values():
+            self.collectors[c.name] = CollectorService(lab, c, lab.workdir)
+        for spec in specs:
+            self.probes[spec.name] = ProbeService(lab, spec, lab.workdir, self.extra)
+        start_all([*self.collectors.values(), *self.probes.values()])
+        base = None
+        for spec in specs:
+            self.say(f"[probe] {spec.name} on {spec.node} "
+                     f"({', '.join(spec.interfaces)}) -> {', '.join(map(str, spec.export))}")
+            self.contexts[spec.name] = build_context(lab, spec, shared=base)
+            base = base or self.contexts[spec.name]
+
+    @property
+    def run_id(self) -> str:
+        return self.lab.run_id or ""
+
+    @property
+    def workdir(self) -> Path:
+        return self.lab.workdir
+
+    @property
+    def ctx(self) -> Context:
+        """The first probe's context (traffic truth and step times are shared by all)."""
+        if not self.contexts:
+            self.contexts[""] = Context()  # a lab without probes: truth and step times only
+        return next(iter(self.contexts.values()))
+
+    def stop(self) -> dict:
+        """Stop the probes (each flushes its cache), then the collectors and captures. Once."""
+        if self._stopped:
+            return self.observer.final
+        self._stopped = True
+        t0 = time.time()
+        try:
+            for ctx in self.contexts.values():
+                if ctx.probe_router:
+                    refresh_routes(self.lab, ctx)  # the table as the run left it, for messages
+            for p in self.probes.values():
+                p.stop()
+            self.observer.final = {name: c.stop() for name, c in self.collectors.items()}
+        finally:
+            stop_captures(self.captures)
+        self.phases["stop"] = time.time() - t0
+        self.say("[stop]  probes flushed, collectors stopped")
+        return self.observer.final
+
+    def close(self) -> None:
+        """Stop everything that runs, tear the lab down. Safe to call twice."""
+        t0 = time.time()
+        try:
+            if not self._stopped and self.lab.state is not None:
+                for p in self.probes.values():
+                    _quietly(p.stop)
+                for c in self.collectors.values():
+                    _quietly(c.stop)
+                stop_captures(self.captures)
+        finally:
+            self.lab.close()
+            self.phases.setdefault("teardown", time.time() - t0)
+
+    # -- traffic (and the Env of a step) -------------------------------------
+    def run_traffic(self, steps=None) -> None:
+        steps = self.topo.traffic if steps is None else steps
+        t0 = time.time()
+        for step in steps:
+            self.run_step(step, of=len(steps))
+        self.phases["traffic"] = self.phases.get("traffic", 0.0) + time.time() - t0
+
+    def run_step(self, step, of: int | None = None) -> StepResult:
+        """Run one traffic step and print its progress line (`[3/5] udp NAME: ...`;
+        of=0: `[3] udp NAME: ...`, for steps given one by one)."""
+        t0 = time.time()
+        of = len(self.topo.traffic) if of is None else of
+        label = f"[{step.index + 1}{f'/{of}' if of else ''}] {step.kind}" + (
+            f" {step.name}" if step.name else "")
+        result = step.run(self)
+        truth = self.ctx.truth
+        for fid, t in result.truth.items():
+            old = truth.get(fid)
+            if old is None:
+                truth[fid] = t
+            else:  # the same flow again in a later step: add up
+                old.packets += t.packets
+                old.octets += t.octets
+                old.last = t.last
+        if step.name:
+            self.ctx.step_times[step.name] = result.ended
+            self.ctx.step_index[step.name] = step.index
+        self.say(f"{label}: {result.summary} ({result.ended - t0:.1f} s)")
+        return result
+
+    def probe(self, name: str) -> ProbeService:
+        return self.probes[name]
+
+    def restarted(self, name: str) -> None:
+        self.contexts[name].restarts += 1
+
+    def routes_settle(self, nodes: set[str]) -> RoutesSettle:
+        return RoutesSettle(self.probes, nodes, self.say)
+
+    # -- results ------------------------------------------------------------
+    def wait_for_exports(self, checks=None) -> float:
+        """Wait as long as the timed checks (exported_within) need, no longer."""
+        checks = self.topo.expect if checks is None else checks
+
+        def snapshot():  # one read of the collectors per poll; each check sees its probe's records
+            results = self.observer.results()
+            return lambda check: getattr(self.observer.of_probe(check.probe, results), "find", list)()
+        waited = wait_for_exports(checks, self.ctx, snapshot, self.say)
+        self.phases["wait"] = self.phases.get("wait", 0.0) + waited
+        return waited
+
+    def collector_results(self, flush: bool = False) -> dict:
+        """What each collector has received so far (all of it, once stopped).
+
+        flush=True first asks every running probe to expire its flows and send
+        them now, and waits until they reached the collectors."""
+        if flush and not self._stopped:
+            self.observer.flush()
+        return self.observer.results()
+
+    def verdicts(self, checks=None) -> list[Verdict]:
+        """Stop (probes flush) and evaluate `checks` (default: the lab file's expect:)."""
+        checks = self.topo.expect if checks is None else checks
+        self.stop()
+        out = []
+        for check in checks:
+            observed = self.observer.of_probe(check.probe)
+            if observed is None:
+                out.append(check.verdict(False, "", ["no collector result"]))
+                continue
+            ctx = self.contexts.get(check.probe or "", self.ctx)
+            probe = self.probes.get(check.probe or "")
+            ctx.records_sent = probe.records_sent if probe else None
+            out.append(judge(check, observed, ctx))
+        for name, p in self.probes.items():  # a probe that crashed fails the run, whatever it sent
+            if p.failures:
+                out.append(Verdict(f"probe {name} ran cleanly", "probe", False, "",
+                                   tuple(p.failures), "the probe process must run until it is "
+                                   "stopped and then exit 0 (see its log in the workdir)"))
+        self._verdicts = out  # the last evaluation is the run's result
+        return out
+
+
+def _quietly(fn) -> None:
+    try:
+        fn()
+    except Exception:  # already on the way out: the lab's teardown stops what is left
+        pass

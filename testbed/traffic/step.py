@@ -1,0 +1,92 @@
+"""What every traffic step kind is: a frozen dataclass that knows how to run itself.
+
+A kind lives in one module of `traffic/steps/` (its fields with defaults and
+readers, and its `run`); `STEPS` is the registry the lab file reader uses.
+`run(env)` gets what a step may touch while the lab is up (`Env`) and returns
+a `StepResult`: the progress line, when it ended and, for traffic whose
+packets are known, the ground truth per flow.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..schema.fields import Reader
+from ..schema.kinds import Entry, Kinds, plain
+from ..schema.yamltree import Y
+
+STEPS = Kinds("step", "kind:")
+
+
+class Env(Protocol):
+    """What a running step may use (the run's Session provides it)."""
+
+    lab: Any  # testbed.lab.Lab: nodes, topology, link_down/up, route
+    workdir: Path
+
+    def probe(self, name: str) -> Any: ...  # a running probe: start/stop/ctl
+
+    def restarted(self, name: str) -> None: ...  # count a (re)start the checks must expect
+
+    def routes_settle(self, nodes: set[str]) -> AbstractContextManager: ...
+
+
+@dataclass
+class StepResult:
+    summary: str  # the progress line's text
+    ended: float  # unix time the step ended
+    truth: dict = field(default_factory=dict)  # FlowId -> FlowTruth
+
+
+def done(summary: str) -> StepResult:
+    return StepResult(summary, time.time())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step(Entry):
+    def run(self, env: Env) -> StepResult:
+        raise NotImplementedError
+
+
+# -- readers shared by step kinds (see schema.kinds: read(r, known, y, got)) --
+
+def node(r: Reader, known, y: Y, got: dict) -> str | None:
+    n = known.node(r, y)
+    return n and n.name
+
+
+def host_or_address(r: Reader, known, y: Y, got: dict) -> str | None:
+    return known.host_or_address(r, y)
+
+
+def interface(r: Reader, known, y: Y, got: dict) -> str | None:
+    i = known.interface(r, y)
+    return i and i.ref
+
+
+def probe(r: Reader, known, y: Y, got: dict) -> str | None:
+    p = known.probe(r, y)
+    return p and p.name
+
+
+def _count(what: str, hi: int = 10_000_000):
+    return plain(lambda r, y: r.integer(y, 1, hi, what))
+
+
+PACKETS = _count("a packet count")
+COUNT = _count("a count")
+SPORT = plain(lambda r, y: r.port(y))
+DPORT = plain(lambda r, y: r.port(y, 1))
+SIZE = plain(lambda r, y: r.integer(y, 0, 65507, "a payload size in bytes"))
+SECONDS = plain(lambda r, y: r.number(y))
+POSITIVE_SECONDS = plain(lambda r, y: r.number(y, positive=True))
+RATE = plain(lambda r, y: r.number(y, positive=True, what="packets per second"))
+TOS = plain(lambda r, y: r.integer(y, 0, 255, "a TOS byte"))
+BOOLEAN = plain(lambda r, y: r.boolean(y))
+
+
+def choice(*choices: str, what: str = "value"):
+    return plain(lambda r, y: r.choice(y, choices, what))

@@ -1,0 +1,39 @@
+"""`kind: control` - a control-socket command to a running probe (`stats`, `show`,
+`flush`, `timeouts ACTIVE INACTIVE`), as the operator types it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...schema.kinds import plain, spec
+from ..step import STEPS, Env, Step, StepResult, done, probe
+
+
+def _words(r, y) -> tuple[str, ...] | None:
+    """`"timeouts 5 30"` or `[timeouts, 5, 30]` -> ("timeouts", "5", "30")."""
+    if isinstance(y.value, str) and y.value.split():
+        return tuple(y.value.split())
+    if y.is_seq and y.value and all(i.is_scalar and i.value is not None for i in y):
+        return tuple(str(i.value) for i in y)
+    r.error(y, f"expected a command like 'timeouts 5 30', got {y.plain()!r}")
+    return None
+
+
+@STEPS.add
+@dataclass(frozen=True, kw_only=True)
+class Control(Step):
+    kind = "control"
+    probe: str = spec(probe)
+    command: tuple[str, ...] = spec(plain(_words))
+
+    def run(self, env: Env) -> StepResult:
+        reply = env.probe(self.probe).ctl(list(self.command))
+        return done(f"ctl {' '.join(self.command)}: " + _short(reply))
+
+
+def _short(reply: dict) -> str:
+    if "stats" in reply:
+        s = reply["stats"]
+        return f"{s.get('packets')} packets, {s.get('active_flows')} active flows"
+    if "flows" in reply:
+        return f"{reply.get('total')} flows in the cache"
+    return ", ".join(f"{k}={v}" for k, v in reply.items())[:120]

@@ -1,0 +1,44 @@
+"""`kind: udp` - a crafted UDP stream of `packets` datagrams, `interval` (or `rate`) apart."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scapy.layers.inet import IP, UDP
+from scapy.packet import Raw
+
+from ...schema.kinds import spec
+from ..plan import Planned, ends_of, pace
+from ..send import Crafted
+from ..step import DPORT, PACKETS, RATE, SECONDS, SIZE, SPORT, STEPS, TOS, host_or_address, node
+
+
+@STEPS.add
+@dataclass(frozen=True, kw_only=True)
+class Udp(Crafted):
+    kind = "udp"
+    src: str = spec(node, key="from")
+    to: str = spec(host_or_address)
+    sport: int = spec(SPORT, 40000)
+    dport: int = spec(DPORT, 5000)
+    packets: int = spec(PACKETS, 10)
+    size: int = spec(SIZE, 100)
+    interval: float = spec(SECONDS, 0.01)
+    rate: float | None = spec(RATE, None)  # packets per second: sets the interval
+    tos: int = spec(TOS, 0)
+
+    @classmethod
+    def finish(cls, r, known, y, values) -> bool:
+        if "interval" in values and "rate" in values:
+            r.error(y.get("rate"), "give either interval: or rate:, not both", at_key=True)
+            return False
+        return True
+
+    @property
+    def gap(self) -> float:
+        return 1.0 / self.rate if self.rate else self.interval
+
+    def plan(self, topo) -> list[Planned]:
+        ends = ends_of(topo, self.src, self.to)
+        p = bytes(IP(src=ends.src, dst=ends.dst, tos=self.tos) / UDP(sport=self.sport, dport=self.dport)
+                  / Raw(b"u" * self.size))
+        return [Planned(pace(i, self.gap), ends.src_node, p) for i in range(self.packets)]
