@@ -1,80 +1,128 @@
-"""Build steps, in order: node settings, links, interface settings, routes.
+"""Build a lab's network in two batched passes, every node's commands at once.
 
-Veth pairs are created from inside the first node straight into the peer's
-namespace (`ip link add NAME index N type veth peer name PEER index M netns
-PID`), so they never exist in the root namespace: no name there to collide
-with another run, and each end has its final name (the file's `eth0`) from
-the start. A link with more than two endpoints is a bridge in a hidden node.
+Pass 1 (`plan_create`), per node: its sysctls (no IPv6, no reverse-path
+filter, forwarding only on routers), lo up, and the links it owns: a veth is
+created from inside its first node straight into the peer's namespace (`ip
+link add NAME index N type veth peer name PEER index M netns PID`), so it
+never exists in the root namespace and each end has its final name from the
+start; a link with more than two endpoints is a bridge in a hidden node, one
+veth per endpoint. Pass 2 (`plan_configure`): MTU, addresses, link state,
+bridge ports, then static routes.
+
+Each node's part of a pass is one `ip -batch -` (one process instead of one
+per command), and the nodes of a pass run concurrently. A failing command is
+reported with the lab-file line it came from.
 """
 from __future__ import annotations
 
-from typing import Callable
+import re
+import shlex
+import subprocess
+from dataclasses import dataclass, field
 
-from ..topology import Link, Topology, split_ref
+from ..topology import Topology, split_ref
 from .node import LabError, LabNode
 
 QUIET = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1",
          "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
          "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.default.send_redirects=0"]
 BRIDGE = "br0"
-
-
-def settle_node(node: LabNode, router: bool) -> None:
-    """No IPv6 (quiet captures), no reverse-path filter, forwarding only on routers."""
-    node.run(["sysctl", "-qw", *QUIET, f"net.ipv4.ip_forward={int(router)}"])
-    node.run(["ip", "link", "set", "lo", "up"])
-
-
-def make_bridge(seg: LabNode) -> None:
-    settle_node(seg, router=False)
-    seg.run(["ip", "link", "add", BRIDGE, "type", "bridge"])
-    seg.run(["ip", "link", "set", BRIDGE, "up"])
+FAILED_LINE = re.compile(r"Command failed -:(\d+)")
 
 
 def port_name(k: int) -> str:
     return f"p{k}"  # the bridge-side veth of a segment's endpoint k
 
 
-def make_link(link: Link, nodes: dict[str, LabNode], seg: LabNode | None,
-              plan: dict[str, int], record: Callable[[str, str, int], None]) -> None:
-    """The veth pair of a two-endpoint link, or one veth per endpoint to the segment's bridge."""
-    if seg is None:
-        a, b = link.endpoints
-        (na, ia), (nb, ib) = split_ref(a), split_ref(b)
-        nodes[na].run(["ip", "link", "add", ia, "index", plan[a], "type", "veth",
-                       "peer", "name", ib, "index", plan[b], "netns", nodes[nb].pid])
-        record(na, ia, plan[a])
-        record(nb, ib, plan[b])
-        return
-    for k, ref in enumerate(link.endpoints):
-        node, ifname = split_ref(ref)
-        nodes[node].run(["ip", "link", "add", ifname, "index", plan[ref], "type", "veth",
-                         "peer", "name", port_name(k), "netns", seg.pid])
-        record(node, ifname, plan[ref])
-        seg.run(["ip", "link", "set", port_name(k), "master", BRIDGE, "up"])
+@dataclass
+class Batch:
+    """One node's commands of a pass: `ip -batch` lines, each with where it came from."""
+
+    sysctls: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    origins: list[str] = field(default_factory=list)
+
+    def ip(self, origin: str, *words) -> None:
+        self.lines.append(shlex.join(str(w) for w in words))
+        self.origins.append(origin)
 
 
-def make_dummy(node: LabNode, ifname: str, ifindex: int) -> None:
-    node.run(["ip", "link", "add", ifname, "index", ifindex, "type", "dummy"])
-
-
-def configure(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, LabNode]) -> None:
-    """MTU, addresses and link state of every interface (segment ports take the same MTU)."""
+def plan_create(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, LabNode],
+                plan: dict[str, int]) -> dict[LabNode, Batch]:
+    batches = {n: Batch() for n in [*nodes.values(), *segs.values()]}
+    for name, node in nodes.items():
+        b = batches[node]
+        b.sysctls = [*QUIET, f"net.ipv4.ip_forward={int(topo.nodes[name].is_router)}"]
+        b.ip(topo.where(topo.nodes[name].line), "link", "set", "lo", "up")
+    for seg in segs.values():
+        b = batches[seg]
+        b.sysctls = [*QUIET, "net.ipv4.ip_forward=0"]
+        b.ip("a shared segment", "link", "set", "lo", "up")
+        b.ip("a shared segment", "link", "add", BRIDGE, "type", "bridge")
+        b.ip("a shared segment", "link", "set", BRIDGE, "up")
+    for link in topo.links:
+        where = topo.where(link.line)
+        seg = segs.get(link.index)
+        if seg is None:
+            (na, ia), (nb, ib) = (split_ref(r) for r in link.endpoints)
+            batches[nodes[na]].ip(where, "link", "add", ia, "index", plan[link.endpoints[0]], "type",
+                                  "veth", "peer", "name", ib, "index", plan[link.endpoints[1]],
+                                  "netns", nodes[nb].pid)
+            continue
+        for k, ref in enumerate(link.endpoints):
+            node, ifname = split_ref(ref)
+            batches[nodes[node]].ip(where, "link", "add", ifname, "index", plan[ref], "type", "veth",
+                                    "peer", "name", port_name(k), "netns", seg.pid)
     for spec in topo.nodes.values():
-        node = nodes[spec.name]
         for i in spec.interfaces:
-            node.run(["ip", "link", "set", "dev", i.name, "mtu", i.mtu, "up"])
+            if i.link is None:
+                batches[nodes[spec.name]].ip(topo.where(i.line), "link", "add", i.name, "index",
+                                             plan[i.ref], "type", "dummy")
+    return batches
+
+
+def plan_configure(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, LabNode]
+                   ) -> dict[LabNode, Batch]:
+    batches = {n: Batch() for n in [*nodes.values(), *segs.values()]}
+    for spec in topo.nodes.values():
+        b = batches[nodes[spec.name]]
+        for i in spec.interfaces:
+            b.ip(topo.where(i.line), "link", "set", "dev", i.name, "mtu", i.mtu, "up")
             for a in i.addresses:
-                node.run(["ip", "addr", "add", str(a), "dev", i.name])
+                b.ip(topo.where(i.line), "addr", "add", a, "dev", i.name)
             if i.link is not None and i.link in segs:
                 k = topo.links[i.link].endpoints.index(i.ref)
-                segs[i.link].run(["ip", "link", "set", "dev", port_name(k), "mtu", i.mtu])
+                batches[segs[i.link]].ip(topo.where(topo.links[i.link].line), "link", "set", "dev",
+                                         port_name(k), "master", BRIDGE, "mtu", i.mtu, "up")
+        for route in spec.routes:  # after every address: a gateway must be on a connected subnet
+            b.ip(topo.where(route.line), "route", "add", *route.iproute_args())
+    return batches
 
 
-def add_routes(topo: Topology, nodes: dict[str, LabNode]) -> None:
-    for spec in topo.nodes.values():
-        for route in spec.routes:
-            try:
-                nodes[spec.name].run(["ip", "route", "add", *route.iproute_args()])
-            except LabError as exc:
-                raise LabError(f"{topo.where(route.line)}: {exc}") from exc
+def run_batches(batches: dict[LabNode, Batch]) -> None:
+    """Every node's batch at once; LabError naming the lab-file line of a failed command."""
+    running = []
+    for node, b in batches.items():
+        if not b.lines and not b.sysctls:
+            continue
+        script = 'sysctl -qw "$@" && exec ip -batch -' if b.sysctls else "exec ip -batch -"
+        argv = ["mnexec", "-a", str(node.pid), "sh", "-c", script, "sh", *b.sysctls]
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        running.append((node, b, proc))
+    errors = []
+    for node, b, proc in running:
+        _, err = proc.communicate("\n".join(b.lines) + "\n")
+        if proc.returncode != 0:
+            errors.append(_explain(node, b, err))
+    if errors:
+        raise LabError("; ".join(errors))
+
+
+def _explain(node: LabNode, b: Batch, err: str) -> str:
+    m = FAILED_LINE.search(err)
+    if m is None or not 0 < int(m.group(1)) <= len(b.lines):
+        return f"{node.name}: {err.strip() or 'sysctl failed'}"
+    n = int(m.group(1)) - 1
+    why = err[:m.start()].strip().splitlines()[-1:] or ["failed"]
+    return f"{b.origins[n]}: {node.name}: ip {b.lines[n]}: {why[0]}"

@@ -21,6 +21,7 @@ from mininet.node import Node as MininetNode
 from ..topology import Route, Topology, split_ref
 from . import build, ifindex
 from .clean import teardown
+from ..forkserver import ForkServer
 from .node import LabError, LabNode
 from .state import STATE_DIR, StateFile
 
@@ -68,6 +69,7 @@ class Lab:
         self._segments: dict[int, LabNode] = {}  # link index -> bridge node
         self._routes: dict[str, list[Route]] = {}  # node -> routes we keep installed
         self._old_handlers: dict[int, object] = {}
+        self._fork_servers: dict[str, ForkServer] = {}  # program -> its warm interpreter
         self._closed = False
 
     # -- lifecycle ----------------------------------------------------------
@@ -103,6 +105,8 @@ class Lab:
             try:
                 for node in [*self.nodes.values(), *self._segments.values()]:
                     _reap(node)
+                for server in self._fork_servers.values():
+                    server.close()
             finally:
                 self._restore_signals(masked)
                 self._restore_signals(self._old_handlers)
@@ -150,28 +154,29 @@ class Lab:
     def _node(self, name: str, spec) -> LabNode:
         mn = MininetNode(f"{self.run_id}-{name}")
         self.state.add_node(name, mn.pid, f"mininet:{mn.name}")
-        return LabNode(name, mn, spec, self.workdir, self.state.add_process)
+        return LabNode(name, mn, spec, self.workdir, self.state.add_process, self.fork_server)
+
+    def fork_server(self, target: str, warm: tuple[str, ...] = ()) -> ForkServer:
+        """The fork server of a program (`module:main`, with the modules it
+        imports later), started on first use."""
+        if target not in self._fork_servers:
+            self._fork_servers[target] = ForkServer(target, warm)
+        return self._fork_servers[target]
 
     def _build(self) -> None:
         topo = self.topology
         for spec in topo.nodes.values():
-            self.nodes[spec.name] = node = self._node(spec.name, spec)
-            build.settle_node(node, spec.is_router)
+            self.nodes[spec.name] = self._node(spec.name, spec)
         for link in topo.links:
             if link.is_segment:
-                self._segments[link.index] = seg = self._node(f"link{link.index}.br", None)
-                build.make_bridge(seg)
+                self._segments[link.index] = self._node(f"link{link.index}.br", None)
         plan = ifindex.plan(topo)
-        for link in topo.links:
-            build.make_link(link, self.nodes, self._segments.get(link.index), plan,
-                            self.state.add_interface)
-        for spec in topo.nodes.values():
-            for i in spec.interfaces:
-                if i.link is None:
-                    build.make_dummy(self.nodes[spec.name], i.name, plan[i.ref])
+        build.run_batches(build.plan_create(topo, self.nodes, self._segments, plan))
+        with self.state.batch():
+            for spec in topo.nodes.values():
+                for i in spec.interfaces:
                     self.state.add_interface(spec.name, i.name, plan[i.ref])
-        build.configure(topo, self.nodes, self._segments)
-        build.add_routes(topo, self.nodes)
+        build.run_batches(build.plan_configure(topo, self.nodes, self._segments))
         self._routes = {n: list(spec.routes) for n, spec in topo.nodes.items()}
 
     # -- looking things up --------------------------------------------------

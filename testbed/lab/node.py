@@ -17,6 +17,7 @@ from typing import Callable
 from mininet.node import Node as MininetNode
 
 from ..topology import Node as NodeSpec
+from ..forkserver import Forked, ForkServer
 
 
 class LabError(RuntimeError):
@@ -25,12 +26,14 @@ class LabError(RuntimeError):
 
 class LabNode:
     def __init__(self, name: str, mn: MininetNode, spec: NodeSpec | None,
-                 workdir: Path, on_spawn: Callable[[str, int, list[str]], None]):
+                 workdir: Path, on_spawn: Callable[[str, int, list[str]], None],
+                 fork_server: Callable[[str, tuple[str, ...]], ForkServer] | None = None):
         self.name = name
         self.spec = spec  # None for the hidden bridge node of a shared segment
         self.mn = mn
         self._workdir, self._on_spawn, self._logs = workdir, on_spawn, count(1)
-        self.procs: list[subprocess.Popen] = []  # started by popen(); reaped by Lab.close()
+        self._fork_server = fork_server
+        self.procs: list = []  # started by popen() or fork(); reaped by Lab.close()
 
     @property
     def pid(self) -> int:
@@ -77,6 +80,18 @@ class LabNode:
         proc.log_path = log
         self.procs.append(proc)
         self._on_spawn(self.name, proc.pid, argv)
+        return proc
+
+    def fork(self, target: str, argv: list[str], log: Path, warm: tuple[str, ...] = ()) -> Forked:
+        """Start `target` (`module:main`) with `argv` in the node, forked from a warm
+        interpreter (testbed/forkserver.py; `warm`: modules it imports later): a
+        Python program without its import time. Output (stdout and stderr) goes
+        to `log`; the PID goes in the state file."""
+        proc = self._fork_server(target, warm).spawn(self.pid, [str(a) for a in argv], log)
+        proc.args, proc.log_path = [target, *argv], log
+        self.procs.append(proc)
+        self._on_spawn(self.name, proc.pid, ["python", "-m", target.split(":")[0].removesuffix(".cli"),
+                                             *map(str, argv)])
         return proc
 
     def links(self) -> list[dict]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import procs
@@ -32,6 +33,7 @@ VERSION = 1
 class StateFile:
     def __init__(self, path: Path, data: dict):
         self.path, self.data = path, data
+        self._held, self._dirty = 0, False
 
     @classmethod
     def create(cls, state_dir: Path, run_id: str, **info) -> "StateFile":
@@ -53,9 +55,26 @@ class StateFile:
         return cls(path, json.loads(path.read_text()))
 
     def save(self) -> None:
+        if self._held:
+            self._dirty = True
+            return
         tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text(json.dumps(self.data, indent=1))
+        tmp.write_text(json.dumps(self.data))  # no indent: the C encoder
         os.replace(tmp, self.path)  # readers never see half a file
+        self._dirty = False
+
+    @contextmanager
+    def batch(self):
+        """Save once at the end of many additions (interfaces, processes: what a
+        crash leaves of them lives in the nodes' namespaces, which `clean`
+        searches through the node shells; nodes are always saved at once)."""
+        self._held += 1
+        try:
+            yield self
+        finally:
+            self._held -= 1
+            if not self._held and self._dirty:
+                self.save()
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

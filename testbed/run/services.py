@@ -19,8 +19,22 @@ from ..collector import CollectorResult, mnexec_prefix
 from ..collector.process import CollectorProcess
 from ..lab.node import LabError
 
+PROBE_MAIN = "probe.cli:main"
+PROBE_WARM = ("probe.live.daemon", "pyroute2")  # what live mode imports after start
 READY_TIMEOUT_S = 15.0
 POLL_S = 0.02
+
+
+STOP_TIMEOUT_S = 20.0
+
+
+def stop_all(probes: list) -> None:
+    """Ask every probe to stop, then wait for all (they flush at the same time)."""
+    for p in probes:
+        p.begin_stop()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for p in probes:
+        p.end_stop(deadline)
 
 
 def start_all(services: list, timeout: float = READY_TIMEOUT_S) -> None:
@@ -68,6 +82,7 @@ class ProbeService:
         self.final_stats: list[str] = []  # what each run printed when it stopped
         self.failures: list[str] = []  # runs that crashed or did not exit 0
         self.stats_at_stop: list[dict] = []  # `stats` of each run, asked just before it stopped
+        self._died = False
 
     @property
     def running(self) -> bool:
@@ -80,11 +95,10 @@ class ProbeService:
         if self.running:
             raise LabError(f"probe {self.spec.name} is already running")
         self.runs += 1
-        argv = [sys.executable, "-m", "probe", *self.spec.argv(), *self.extra, "--control", self.control]
+        argv = [*self.spec.argv(), *self.extra, "--control", self.control]
         log = self.workdir / f"probe-{self.spec.name}.{self.runs}.log"
-        with open(log, "wb") as out:
-            self.proc = self.lab.node(self.spec.node).popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        self.proc.log_path = log
+        # `python -m probe ARGV` in the router, forked from a warm interpreter
+        self.proc = self.lab.node(self.spec.node).fork(PROBE_MAIN, argv, log, PROBE_WARM)
 
     def wait_ready(self, deadline: float) -> None:
         """Until the control socket answers; LabError with the probe's output if it exits first."""
@@ -103,26 +117,34 @@ class ProbeService:
 
     def stop(self) -> int | None:
         """SIGTERM: the probe expires every flow, sends it and exits 0."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            try:
-                self.stats_at_stop.append(self.stats())
-            except CtlError:
-                pass
+        self.begin_stop()
+        return self.end_stop(time.monotonic() + STOP_TIMEOUT_S)
+
+    def begin_stop(self) -> None:
+        """Its statistics as they are now, then SIGTERM (unless it already died)."""
+        self._died = self.proc is not None and self.proc.poll() is not None  # before anyone asked
+        if self.proc is None or self._died:
+            return
+        try:
+            self.stats_at_stop.append(self.stats())
+        except CtlError:
+            pass
+        self.proc.send_signal(signal.SIGTERM)
+
+    def end_stop(self, deadline: float) -> int | None:
+        """Wait for the exit begun by begin_stop (kill at `deadline`); note a failed run."""
         proc, self.proc = self.proc, None
-        died = proc.poll() is not None  # before anyone asked it to stop
-        if not died:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is None:
+            return None
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         log = proc.log_path.read_text(errors="replace")
         self.final_stats.append(log)
-        if died or proc.returncode != 0:
-            how = "died before it was stopped" if died else "did not stop cleanly"
+        if self._died or proc.returncode != 0:
+            how = "died before it was stopped" if self._died else "did not stop cleanly"
             last = log.strip().splitlines()[-1:] or ["(no output)"]
             self.failures.append(f"run {self.runs} {how}: exit status {proc.returncode}: {last[0]}")
         return proc.returncode

@@ -21,7 +21,7 @@ from .captures import start_captures, stop_captures
 from .context import build_context, refresh_routes
 from .observe import Observer
 from .quiet import quiet_hosts
-from .services import CollectorService, ProbeService, start_all
+from .services import CollectorService, ProbeService, start_all, stop_all
 from .settle import RoutesSettle
 from .waits import wait_for_exports
 
@@ -86,7 +86,8 @@ class Session:
             self.collectors[c.name] = CollectorService(lab, c, lab.workdir)
         for spec in specs:
             self.probes[spec.name] = ProbeService(lab, spec, lab.workdir, self.extra)
-        start_all([*self.collectors.values(), *self.probes.values()])
+        with lab.state.batch():
+            start_all([*self.collectors.values(), *self.probes.values()])
         base = None
         for spec in specs:
             self.say(f"[probe] {spec.name} on {spec.node} "
@@ -119,8 +120,7 @@ class Session:
             for ctx in self.contexts.values():
                 if ctx.probe_router:
                     refresh_routes(self.lab, ctx)  # the table as the run left it, for messages
-            for p in self.probes.values():
-                p.stop()
+            stop_all(list(self.probes.values()))
             self.observer.final = {name: c.stop() for name, c in self.collectors.items()}
         finally:
             stop_captures(self.captures)

@@ -1,7 +1,8 @@
-"""`python -m testbed validate FILE...`: check lab files without root or building anything.
+"""`python -m testbed validate FILE...`: check lab files without root or building anything;
+`python -m testbed gen line --routers N`: write a generated lab file.
 
-Exit 0 if every file is valid, 2 otherwise; one line per problem on stderr,
-`file:line: yaml.path: message`, so editors can jump to it.
+validate exits 0 if every file is valid, 2 otherwise; one line per problem on
+stderr, `file:line: yaml.path: message`, so editors can jump to it.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import argparse
 import sys
 
 from ..schema.errors import TopologyError
+from . import gen
 from .load import load
 
 INVALID = 2
@@ -21,7 +23,34 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true",
                    help="print every step and check with its effective values (defaults applied)")
     p.set_defaults(func=run)
+    g = subparsers.add_parser("gen", help="write a generated lab file (e.g. a line of N routers)",
+                              description=gen.__doc__.splitlines()[0])
+    g.add_argument("shape", choices=["line"], help="line: h1 - r1 - ... - rN - h2")
+    g.add_argument("--routers", type=int, required=True, metavar="N")
+    g.add_argument("--probes", default="all", metavar="all|none|1,5,10",
+                   help="which routers run a probe (default all)")
+    g.add_argument("--packets", type=int, default=20, metavar="N", help="packets of the UDP flow")
+    g.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    g.set_defaults(func=run_gen)
     return p
+
+
+def run_gen(args: argparse.Namespace) -> int:
+    try:
+        text = gen.line(args.routers, args.probes, args.packets)
+    except ValueError as exc:
+        print(f"python -m testbed gen: error: {exc}", file=sys.stderr)
+        return INVALID
+    if args.output:
+        try:
+            with open(args.output, "w") as f:
+                f.write(text)
+        except OSError as exc:
+            print(f"python -m testbed gen: error: {args.output}: {exc.strerror}", file=sys.stderr)
+            return INVALID
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -85,6 +85,7 @@ SECONDS = plain(lambda r, y: r.number(y))
 POSITIVE_SECONDS = plain(lambda r, y: r.number(y, positive=True))
 RATE = plain(lambda r, y: r.number(y, positive=True, what="packets per second"))
 TOS = plain(lambda r, y: r.integer(y, 0, 255, "a TOS byte"))
+TTL = plain(lambda r, y: r.integer(y, 1, 255, "a TTL"))
 BOOLEAN = plain(lambda r, y: r.boolean(y))
 
 

@@ -9,7 +9,7 @@ from scapy.packet import Raw
 from ...schema.kinds import spec
 from ..plan import Planned, ends_of, pace
 from ..send import Crafted
-from ..step import DPORT, PACKETS, RATE, SECONDS, SIZE, SPORT, STEPS, TOS, host_or_address, node
+from ..step import DPORT, PACKETS, RATE, SECONDS, SIZE, SPORT, STEPS, TOS, TTL, host_or_address, node
 
 
 @STEPS.add
@@ -25,6 +25,7 @@ class Udp(Crafted):
     interval: float = spec(SECONDS, 0.01)
     rate: float | None = spec(RATE, None)  # packets per second: sets the interval
     tos: int = spec(TOS, 0)
+    ttl: int = spec(TTL, 64)
 
     @classmethod
     def finish(cls, r, known, y, values) -> bool:
@@ -39,6 +40,6 @@ class Udp(Crafted):
 
     def plan(self, topo) -> list[Planned]:
         ends = ends_of(topo, self.src, self.to)
-        p = bytes(IP(src=ends.src, dst=ends.dst, tos=self.tos) / UDP(sport=self.sport, dport=self.dport)
+        p = bytes(IP(src=ends.src, dst=ends.dst, tos=self.tos, ttl=self.ttl) / UDP(sport=self.sport, dport=self.dport)
                   / Raw(b"u" * self.size))
         return [Planned(pace(i, self.gap), ends.src_node, p) for i in range(self.packets)]

@@ -1,0 +1,182 @@
+"""Start Python programs inside lab nodes by forking a warm interpreter.
+
+`python -m probe` spends most of its start-up importing itself (and
+pyroute2); fifty of them starting at once on two cores queue for seconds. The
+fork server imports the program once; each start is then a fork, which joins
+the node's network and mount namespaces (as `mnexec -a PID` does), becomes a
+session leader with its output in a log file, and calls the program's main
+with its arguments. The result is the same process as a `mnexec -a PID python
+-m probe ...` would be, without the import. Its exit status is reaped here
+and reported on request (the testbed is not its parent).
+
+Started as `python -m testbed.forkserver module:main [WARM_MODULE ...]`.
+Protocol (JSON lines on stdin/stdout):
+  {"op": "spawn", "ns_pid": P, "argv": [...], "log": PATH} -> {"pid": N} | {"error": "..."}
+  {"op": "status", "pids": [N, ...]} -> {"status": {"N": null | exit code}}
+Exit codes as Popen reports them: -SIGNAL when a signal ended the child.
+The server has no threads (fork is safe) and exits when stdin closes.
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
+
+
+def _setns(path: str, kind: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if libc.setns(fd, kind) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns {path}: {os.strerror(err)}")
+    finally:
+        os.close(fd)
+
+
+def _child(main, ns_pid: int, argv: list[str], log: str) -> None:
+    """In the forked child: never returns."""
+    code = 1
+    try:
+        os.setsid()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # close_range(2): one call
+        sys.stdin = open(0, closefd=False)
+        sys.stdout = open(1, "w", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
+        _setns(f"/proc/{ns_pid}/ns/mnt", CLONE_NEWNS)
+        _setns(f"/proc/{ns_pid}/ns/net", CLONE_NEWNET)
+        sys.argv = ["python -m probe", *argv]
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code if isinstance(code, int) else 1)
+
+
+def serve(target: str, warm: list[str]) -> None:
+    """`target` is `module:function`, the program's main(argv) -> exit status;
+    `warm` are modules it imports later (lazily), imported here once."""
+    module, _, func = target.partition(":")
+    main = getattr(importlib.import_module(module), func or "main")
+    for name in warm:
+        importlib.import_module(name)
+    done: dict[int, int] = {}
+    mine: set[int] = set()
+    for line in sys.stdin:
+        req = json.loads(line)
+        if req["op"] == "spawn":
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                reply = {"error": f"fork: {exc.strerror}"}
+            else:
+                if pid == 0:
+                    _child(main, req["ns_pid"], req["argv"], req["log"])
+                mine.add(pid)
+                reply = {"pid": pid}
+        elif req["op"] == "status":
+            _reap(mine, done)
+            reply = {"status": {str(p): done.get(p) for p in req["pids"]}}
+        else:
+            reply = {"error": f"unknown op {req['op']!r}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+def _reap(mine: set[int], done: dict[int, int]) -> None:
+    for pid in list(mine):
+        got, status = os.waitpid(pid, os.WNOHANG)
+        if got:
+            mine.discard(pid)
+            done[pid] = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+class ForkServer:
+    """The testbed's end: one server per lab and program."""
+
+    def __init__(self, target: str, warm: tuple[str, ...] = (), python: str = sys.executable) -> None:
+        self.proc = subprocess.Popen([python, "-m", "testbed.forkserver", target, *warm],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def _ask(self, req: dict) -> dict:
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the fork server exited ({self.proc.wait()})")
+        return json.loads(line)
+
+    def spawn(self, ns_pid: int, argv: list[str], log: str) -> "Forked":
+        reply = self._ask({"op": "spawn", "ns_pid": ns_pid, "argv": argv, "log": str(log)})
+        if "error" in reply:
+            raise OSError(reply["error"])
+        return Forked(self, reply["pid"])
+
+    def status(self, pid: int) -> int | None:
+        return self._ask({"op": "status", "pids": [pid]})["status"][str(pid)]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+
+class Forked:
+    """A forked program as the lab uses a Popen: pid, poll, wait, signals, returncode."""
+
+    POLL_S = 0.01
+
+    def __init__(self, server: ForkServer, pid: int) -> None:
+        self.server, self.pid = server, pid
+        self.returncode: int | None = None
+        self.args = None
+        self.log_path = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self.server.status(self.pid)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+            time.sleep(self.POLL_S)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:  # not reaped yet: the pid is still ours
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2:])
