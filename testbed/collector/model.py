@@ -81,12 +81,6 @@ class FlowRecord:
         return self.end_ms - self.start_ms
 
     @property
-    def export_lag_ms(self) -> int:
-        """How long after the flow's last packet its datagram was exported
-        (inactive timeout, held partial datagrams)."""
-        return self.header.export_ms - self.end_ms
-
-    @property
     def five_tuple(self) -> FiveTuple:
         return FiveTuple(self.src, self.dst, self.sport, self.dport, self.proto)
 

@@ -109,11 +109,6 @@ class LabNode:
         info = json.loads(out)
         return [f"{a['local']}/{a['prefixlen']}" for i in info for a in i.get("addr_info", [])]
 
-    def addr(self, ifname: str) -> str | None:
-        """The first IPv4 address of `ifname`, without prefix length (None if it has none)."""
-        found = self.addrs(ifname)
-        return found[0].split("/")[0] if found else None
-
     def routes(self) -> list[dict]:
         """`ip -j route` in the node (main table)."""
         return json.loads(self.run(["ip", "-j", "route"]).stdout)

@@ -1,19 +1,32 @@
-"""JUnit XML: one testcase per check, for CI systems that show test reports."""
+"""JUnit XML: one testcase per check, for CI systems that show test reports.
+
+One lab: a <testsuite>; several labs (`run A B ...`): one <testsuites> file
+holding a <testsuite> per lab.
+"""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 
-def write(result, path) -> None:
+def suite(result) -> ET.Element:
     failures = sum(not v.passed for v in result.verdicts)
-    suite = ET.Element("testsuite", name=f"netflow-lab.{result.lab}", tests=str(len(result.verdicts)),
-                       failures=str(failures), errors="0", time=f"{result.seconds:.3f}")
+    out = ET.Element("testsuite", name=f"netflow-lab.{result.lab}", tests=str(len(result.verdicts)),
+                     failures=str(failures), errors="0", time=f"{result.seconds:.3f}")
     for v in result.verdicts:
-        case = ET.SubElement(suite, "testcase", classname=f"{result.lab}.{v.kind}", name=v.name)
+        case = ET.SubElement(out, "testcase", classname=f"{result.lab}.{v.kind}", name=v.name)
         if v.passed:
             ET.SubElement(case, "system-out").text = v.observed
         else:
             text = "\n".join(v.problems) + (f"\n{v.hint}" if v.hint else "")
             ET.SubElement(case, "failure", message=(v.problems[0] if v.problems else "failed")).text = text
-    ET.ElementTree(suite).write(
-        path, encoding="unicode", xml_declaration=True)
+    return out
+
+
+def write(results: list, path) -> None:
+    if len(results) == 1:
+        root = suite(results[0])
+    else:
+        root = ET.Element("testsuites", name="netflow-lab", tests=str(sum(len(r.verdicts) for r in results)),
+                          failures=str(sum(not v.passed for r in results for v in r.verdicts)))
+        root.extend(suite(r) for r in results)
+    ET.ElementTree(root).write(path, encoding="unicode", xml_declaration=True)

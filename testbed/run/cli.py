@@ -1,56 +1,134 @@
-"""`python -m testbed run topo.yaml [--junit F] [--artifacts DIR]`.
+"""`python -m testbed run LAB.yaml [LAB.yaml ...] [-j N] [--shard K/N] [--junit F] [--artifacts DIR]`.
 
-Exit status: 0 every check passed, 1 a check failed, 2 the file is invalid
-or the lab could not be built or run.
+Everything that can be checked is checked before anything is built: the lab
+files, output paths, the run id, root. Exit status: 0 every check passed, 1
+a check failed, 2 a file is invalid or a lab could not be built or run, 130
+interrupted (Ctrl-C, after cleaning up).
 """
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
+RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")  # as testbed.lab.Lab checks it
+INTERRUPTED = 130
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("run", help="build a lab, run its traffic and checks, report")
-    p.add_argument("topology", help="the lab file (YAML)")
+    p.add_argument("labs", nargs="+", metavar="LAB", help="lab files (YAML)")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per check")
     p.add_argument("--artifacts", metavar="DIR",
-                   help="keep records, probe statistics, sequence report, captures and logs here")
+                   help="keep records, probe statistics, sequence report, captures and logs here "
+                        "(several labs: DIR/<lab>/)")
     p.add_argument("--quirk-on", action="store_true",
                    help="field-bug labs: run the probe with the quirk the file reproduces")
     p.add_argument("--probe-arg", action="append", default=[], metavar="ARG",
                    help="one more argument for every probe (repeatable)")
-    p.add_argument("--run-id", help="use this run id (default: a new random one)")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                   help="several labs: run N at once (default 1)")
+    p.add_argument("--shard", metavar="K/N", help="run only the K-th of N slices of the labs (CI matrices)")
+    p.add_argument("--run-id", help="use this run id (one lab only; default: a new random one)")
     p.add_argument("--state-dir", type=Path, default=None,
                    help="where the run's state file goes (default /run/netflow-lab)")
+    p.add_argument("--result-json", metavar="FILE", help=argparse.SUPPRESS)  # for `run` of several labs
     p.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"python -m testbed run: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _writable_file(path: str) -> str | None:
+    """Why `path` cannot be written (None: it can)."""
+    p = Path(path)
+    if p.is_dir():
+        return f"{path} is a directory"
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        return f"{path}: no such directory {parent}"
+    if not os.access(parent, os.W_OK):
+        return f"{path}: {parent} is not writable"
+    return None
+
+
+def check_args(args: argparse.Namespace) -> str | None:
+    """The first problem with the options, before anything is built."""
+    if args.jobs < 1:
+        return f"-j must be at least 1, got {args.jobs}"
+    if args.run_id is not None and not RUN_ID.match(args.run_id):
+        return f"bad run id {args.run_id!r}: up to 16 of a-z, 0-9 and '-', starting with a letter or digit"
+    if args.run_id is not None and len(args.labs) > 1:
+        return "--run-id names one run: give one lab"
+    for path in (args.junit, args.result_json):
+        why = path and _writable_file(path)
+        if why:
+            return why
+    if args.artifacts:
+        folder = Path(args.artifacts)
+        if folder.exists() and not folder.is_dir():
+            return f"--artifacts {folder}: exists and is not a directory"
+        existing = next((p for p in [folder, *folder.parents] if p.exists()), Path("."))
+        if not os.access(existing, os.W_OK):
+            return f"--artifacts {folder}: {existing} is not writable"
+    if os.geteuid() != 0:
+        return "labs need root (network namespaces, veths, raw sockets): run it with sudo"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     # imported here: the referee (`testbed collect`) must not load the probe's modules
-    from ..lab.node import LabError
-    from ..report import artifacts, junit, table
     from ..topology import TopologyError, load
-    from .runner import Run
+    from .many import shard
 
     try:
-        topo = load(args.topology)
-    except TopologyError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        labs = shard(list(args.labs), args.shard)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if not labs:
+        return _fail(f"--shard {args.shard}: no lab falls in this slice")
+    topos, bad = {}, False
+    for lab in labs:
+        try:
+            topos[lab] = load(lab)
+        except TopologyError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            bad = True
+        except OSError as exc:
+            print(f"{lab}: {exc.strerror}", file=sys.stderr)
+            bad = True
+        else:
+            if args.quirk_on and topos[lab].reproduces is None:
+                print(f"{lab}: --quirk-on: the file names no quirk (reproduces: quirk: ID)", file=sys.stderr)
+                bad = True
+    if bad:
         return 2
-    except OSError as exc:
-        print(f"{args.topology}: {exc.strerror}", file=sys.stderr)
-        return 2
-    extra = list(args.probe_arg)
-    if args.quirk_on:
-        if topo.reproduces is None:
-            print(f"{args.topology}: --quirk-on: the file names no quirk (reproduces: quirk: ID)",
-                  file=sys.stderr)
-            return 2
-        extra += ["--quirk", topo.reproduces.quirk]
+    problem = check_args(args)
+    if problem:
+        return _fail(problem)
+    try:
+        if len(labs) == 1:
+            return _run_one(args, labs[0], topos[labs[0]])
+        return _run_many(args, labs)
+    except KeyboardInterrupt:
+        print("python -m testbed run: interrupted; the lab was torn down", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _run_one(args: argparse.Namespace, path: str, topo) -> int:
+    from ..lab.node import LabError
+    from ..report import artifacts, junit, table
+    from .many import result_json
+    from .runner import Run
+
+    extra = list(args.probe_arg) + (["--quirk", topo.reproduces.quirk] if args.quirk_on else [])
     say = lambda line: print(line, flush=True)  # noqa: E731
     folder = Path(args.artifacts) if args.artifacts else None
     kw = {"state_dir": args.state_dir} if args.state_dir else {}
@@ -61,8 +139,7 @@ def run(args: argparse.Namespace) -> int:
                   keep_workdir=folder / artifacts.WORKDIR if folder else None,
                   capture_dir=folder / artifacts.PCAPS if folder else None, **kw)
     except ValueError as exc:  # before anything is built
-        print(f"python -m testbed run: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     try:
         result = run.execute()
     except (LabError, RuntimeError, OSError) as exc:
@@ -73,8 +150,41 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(table.render(result, color=sys.stdout.isatty()))
     if args.junit:
-        junit.write(result, args.junit)
+        junit.write([result], args.junit)
+    if args.result_json:
+        import json
+        Path(args.result_json).write_text(json.dumps(result_json(result)))
     if folder:
         artifacts.write(result, folder)
         print(f"artifacts: {folder}/ (index in {folder / artifacts.INDEX})")
     return 0 if result.passed else 1
+
+
+def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
+    from ..report import junit
+    from .many import run_many
+
+    def argv_of(lab: str) -> list[str]:
+        out = [f"--probe-arg={a}" for a in args.probe_arg]
+        if args.quirk_on:
+            out.append("--quirk-on")
+        if args.artifacts:
+            out += ["--artifacts", str(Path(args.artifacts) / Path(lab).stem)]
+        if args.state_dir:
+            out += ["--state-dir", str(args.state_dir)]
+        return out
+
+    print(f"[labs] {len(labs)} labs, {args.jobs} at a time", flush=True)
+    with tempfile.TemporaryDirectory(prefix="netflow-lab-runs-") as folder:
+        done = run_many(labs, argv_of, args.jobs, Path(folder), say=lambda s: print(s, flush=True))
+    results = [r for _, _, r in done if r is not None]
+    failed = [lab for lab, code, r in done if code != 0]
+    checks = sum(len(r.verdicts) for r in results)
+    passed = sum(v.passed for r in results for v in r.verdicts)
+    if args.junit:
+        junit.write(results, args.junit)
+    verdict = "FAILED" if failed else "PASSED"
+    print(f"{verdict}: {len(labs) - len(failed)}/{len(labs)} labs passed, {passed}/{checks} checks"
+          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    codes = {code for _, code, _ in done}
+    return 0 if codes == {0} else (2 if 2 in codes or None in codes else 1)

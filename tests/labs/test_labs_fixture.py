@@ -97,3 +97,31 @@ def test_a_probe_that_dies_fails_the_run(netflow_lab):
     assert by_name["counted"].passed
     crash = by_name["probe p1 ran cleanly"]
     assert not crash.passed and "died before it was stopped" in crash.problems[0]
+
+
+XDIST_TESTS = '''
+import os
+import pytest
+
+@pytest.mark.parametrize("dport", [7001, 7002, 7003, 7004])
+def test_one_lab_per_worker(netflow_lab, dport):
+    lab = netflow_lab("{quickstart}")
+    lab.run_step({{"kind": "udp", "from": "h1", "to": "h2", "dport": dport, "packets": 4}})
+    (rec,) = lab.records(dport=dport)
+    assert rec.packets == 4
+    with open("{seen}", "a") as f:
+        f.write(os.environ["PYTEST_XDIST_WORKER"] + " " + lab.run_id + "\\n")
+'''
+
+
+def test_pytest_xdist_runs_labs_in_parallel_workers(tmp_path):
+    """`pytest -n 2`: each worker builds its own labs; run ids keep them apart."""
+    test_file = tmp_path / "test_parallel_labs.py"
+    seen = tmp_path / "seen.txt"
+    test_file.write_text(XDIST_TESTS.format(quickstart=TOPOLOGIES / "quickstart.yaml", seen=seen))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
+                           str(test_file)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=180)
+    assert "4 passed" in done.stdout, done.stdout + done.stderr
+    workers, runs = zip(*(line.split() for line in seen.read_text().splitlines()))
+    assert set(workers) == {"gw0", "gw1"} and len(set(runs)) == 4
