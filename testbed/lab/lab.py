@@ -66,7 +66,8 @@ class Lab:
         self.state_dir = Path(state_dir)
         self.state: StateFile | None = None
         self.nodes: dict[str, LabNode] = {}
-        self._segments: dict[int, LabNode] = {}  # link index -> bridge node
+        # link index -> its bridge node; tunnels: index and ~index -> the machines' underlays
+        self._segments: dict[int, LabNode] = {}
         self._routes: dict[str, list[Route]] = {}  # node -> routes we keep installed
         self._old_handlers: dict[int, object] = {}
         self._fork_servers: dict[str, ForkServer] = {}  # program -> its warm interpreter
@@ -170,8 +171,12 @@ class Lab:
         for link in topo.links:
             if link.is_segment:
                 self._segments[link.index] = self._node(f"link{link.index}.br", None)
+            if link.tunnel:  # the two machines it joins (~index: the second)
+                self._segments[link.index] = self._node(f"link{link.index}.m1", None)
+                self._segments[~link.index] = self._node(f"link{link.index}.m2", None)
         plan = ifindex.plan(topo)
         build.run_batches(build.plan_create(topo, self.nodes, self._segments, plan))
+        build.run_batches(build.plan_tunnels(topo, self.nodes, self._segments, plan))
         with self.state.batch():
             for spec in topo.nodes.values():
                 for i in spec.interfaces:

@@ -87,6 +87,7 @@ class Link:
     endpoints: tuple[str, ...]  # interface refs; more than two: a bridged segment
     subnet: IPv4Network | None = None
     line: int = 0
+    tunnel: str | None = None  # "vxlan": carried over a tunnel, as between two machines
 
     @property
     def nodes(self) -> tuple[str, ...]:

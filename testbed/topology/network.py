@@ -18,6 +18,7 @@ from ..schema.yamltree import Y
 
 MAX_IFINDEX = 2**31 - 1
 LINK_SEPARATOR = re.compile(r"\s+(?:--|-|<->)\s+")
+TUNNELS = ("vxlan",)  # a link carried between two machines (see docs/scale.md)
 
 
 @dataclass
@@ -151,7 +152,7 @@ def _read_link(r: Reader, net: Network, item: Y, pools: Pools) -> None:
     elif item.is_seq:
         ends = list(item)
     else:
-        f = r.fields(item, ("endpoints",), ("subnet", "pool", "mtu"), "a link")
+        f = r.fields(item, ("endpoints",), ("subnet", "pool", "mtu", "tunnel"), "a link")
         if not f or "endpoints" not in f:
             return
         ends, attrs = r.sequence(f["endpoints"], "endpoints"), f
@@ -172,6 +173,10 @@ def _read_link(r: Reader, net: Network, item: Y, pools: Pools) -> None:
         pool = r.text(attrs["pool"], "a pool name")
         subnet = pool and pools.allocate(attrs["pool"], pool, len(ends))
     mtu = r.integer(attrs["mtu"], 68, 65535, "an MTU") if "mtu" in attrs else None
+    tunnel = r.choice(attrs["tunnel"], TUNNELS, "tunnel") if "tunnel" in attrs else None
+    if tunnel and len(ends) != 2:
+        r.error(attrs["tunnel"], "a tunnel joins two endpoints", at_key=True)
+        tunnel = None
     if subnet is not None:
         _number(r, members, subnet, attrs.get("subnet") or attrs["pool"])
     for i in members:
@@ -179,7 +184,7 @@ def _read_link(r: Reader, net: Network, item: Y, pools: Pools) -> None:
             i.mtu = mtu
     if len(members) == len(ends):
         net.links.append(Link(len(net.links), tuple(f"{i.node}:{i.name}" for i in members),
-                              subnet, item.line))
+                              subnet, item.line, tunnel))
         for i in members:
             i.link = net.links[-1].index
 
