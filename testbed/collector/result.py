@@ -8,11 +8,11 @@ left out of queries and totals unless asked (the sequence report counts them).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, NamedTuple
 
 from testbed.collector.model import DUPLICATE, DatagramInfo, FiveTuple, FlowRecord, Malformed
-from testbed.collector.sequence import ExporterReport
+from testbed.collector.sequence import ExporterReport, SequenceTracker
 
 _RECORD_FIELDS = frozenset(f.name for f in fields(FlowRecord))
 
@@ -137,3 +137,27 @@ class CollectorResult:
                 out += [FindingAt(f.code, f.detail, d.exporter, d.recv_ms, d.header.flow_sequence, where)
                         for f in found if match(f.code)]
         return out
+
+
+def merge_runs(runs: list[CollectorResult]) -> CollectorResult:
+    """One collector's successive runs (it was stopped or killed, then started
+    again) as one result: the datagrams in arrival order, their sequence judged
+    again as one stream, so what arrived while it was down shows as gaps."""
+    if len(runs) == 1:
+        return runs[0]
+    tracker = SequenceTracker()
+    datagrams, records, malformed = [], [], []
+    for run in runs:
+        i = 0
+        for d in run.datagrams:  # records are stored datagram by datagram, in order
+            event = tracker.observe(d.exporter, d.header)
+            datagrams.append(replace(d, seq_status=event.status, missing=event.missing,
+                                     filled=event.filled, reason=event.reason))
+            records += [replace(r, seq_status=event.status) for r in run.records[i:i + d.header.count]]
+            i += d.header.count
+        malformed += run.malformed
+    by_reason, found = tallies(records, datagrams, malformed)
+    return CollectorResult(records, datagrams, malformed,
+                           Summary(len(datagrams), len(records), by_reason, found, tuple(tracker.reports())),
+                           all(r.complete for r in runs),
+                           {"runs": [r.live for r in runs]})

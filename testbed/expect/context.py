@@ -27,6 +27,12 @@ class Context:
     # how many times the traffic (re)started this probe after its first start:
     # each restart may show as one exporter reset in the sequence report
     restarts: int = 0
+    # when the probe's collector was down on purpose (a `collector` step):
+    # [(down_at, up_at or None)], unix seconds; what it missed then is expected
+    outages: list = field(default_factory=list)
+    # what the export tap did to the probe's datagrams, when the lab injects faults
+    # (expect/path_truth.PathTruth); None: no tap, the path must lose nothing
+    path: object = None
 
     def ifindex(self, ref: str) -> int:
         if ref not in self.ifindexes:

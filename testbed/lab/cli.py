@@ -7,6 +7,7 @@ up: build a lab and hold it until Ctrl-C, to poke at it by hand.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -47,6 +48,13 @@ def run_up(args: argparse.Namespace) -> int:
         topo = load(args.file)
     except TopologyError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if os.geteuid() != 0:
+        print("python -m testbed up: error: labs need root (network namespaces, veths): run it with sudo",
+              file=sys.stderr)
         return 2
     try:
         with Lab(topo, run_id=args.run_id, workdir=args.workdir, state_dir=args.state_dir) as lab:

@@ -9,9 +9,10 @@ and waits until the collectors have what they sent.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from ..collector.load import JsonlReader
-from ..collector.result import CollectorResult
+from ..collector.result import CollectorResult, merge_runs
 
 SETTLE_S = 5.0  # at most this long for flushed records to reach the collectors
 POLL_S = 0.05
@@ -20,29 +21,42 @@ POLL_S = 0.05
 class Observer:
     def __init__(self, topology, collectors: dict, probes: dict, say=print) -> None:
         self.topo, self.collectors, self.probes, self.say = topology, collectors, probes, say
-        self._readers: dict[str, JsonlReader] = {}  # made as collectors appear
+        self._readers: dict[Path, JsonlReader] = {}  # one per file: a collector run
         self.final: dict[str, CollectorResult] | None = None  # once the collectors stopped
 
     def results(self) -> dict[str, CollectorResult]:
         if self.final is not None:
             return self.final
+        out = {}
         for name, c in self.collectors.items():
-            if name not in self._readers:
-                self._readers[name] = JsonlReader(c.jsonl)
-        return {name: r.poll() for name, r in self._readers.items() if r.path.exists()}
+            runs = []
+            for path in c.files:
+                reader = self._readers.setdefault(path, JsonlReader(path))
+                if path.exists():
+                    runs.append(reader.poll())
+            if runs:
+                out[name] = merge_runs(runs)
+        return out
 
     def exporter_addresses(self, spec) -> set[str]:
         return {str(a.ip) for a in self.topo.nodes[spec.node].addresses}
 
+    def collector_of(self, probe: str | None, results: dict) -> str | None:
+        """The reference collector whose records judge `probe`: its first one."""
+        p = self.probes.get(probe or "") or next(iter(self.probes.values()), None)
+        if p is None:
+            return next(iter(results), None)
+        return next((e.collector for e in p.spec.export if e.collector in results), None)
+
     def of_probe(self, probe: str | None, results: dict | None = None) -> CollectorResult | None:
         """What the checks of `probe` look at (None: it exports to no reference collector)."""
         results = self.results() if results is None else results
-        p = self.probes.get(probe or "") or next(iter(self.probes.values()), None)
-        if p is None:
-            return next(iter(results.values()), None)
-        name = next((e.collector for e in p.spec.export if e.collector in results), None)
+        name = self.collector_of(probe, results)
         if name is None:
             return None
+        p = self.probes.get(probe or "") or next(iter(self.probes.values()), None)
+        if p is None:
+            return results[name]
         shared = [q for q in self.probes.values() if q is not p
                   and any(e.collector == name for e in q.spec.export)]
         return results[name].only(self.exporter_addresses(p.spec), p.spec.engine_type,

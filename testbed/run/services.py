@@ -15,8 +15,9 @@ from pathlib import Path
 from probe.live.ctl import CtlError, request
 from probe.stats import parse_summary
 
-from ..collector import CollectorResult, mnexec_prefix
+from ..collector import CollectorResult, load_jsonl, mnexec_prefix
 from ..collector.process import CollectorProcess
+from ..collector.result import merge_runs
 from ..lab.node import LabError
 
 PROBE_MAIN = "probe.cli:main"
@@ -47,26 +48,94 @@ def start_all(services: list, timeout: float = READY_TIMEOUT_S) -> None:
 
 
 class CollectorService:
+    """A reference collector in its node; a `collector` step may stop, kill and start
+    it again: each run writes its own JSON lines, and `outages` says when it was down."""
+
     def __init__(self, lab, spec, workdir: Path) -> None:
-        self.lab, self.spec = lab, spec
-        self.jsonl = workdir / f"collector-{spec.name}.jsonl"
-        self.proc = CollectorProcess(f"{spec.address}:{spec.port}", self.jsonl,
-                                     prefix=mnexec_prefix(lab.node(spec.node)), python=sys.executable)
+        self.lab, self.spec, self.workdir = lab, spec, workdir
+        self.runs: list[CollectorProcess] = []
+        self.outages: list[list] = []  # [down_at, up_at or None], unix seconds, planned ones
         self.result: CollectorResult | None = None
+        self.failure: str | None = None  # it died unasked, or did not stop cleanly
+        self._noticed: str | None = None  # when the run first saw it dead
+
+    @property
+    def jsonl(self) -> Path:
+        return self.files[-1] if self.runs else self._file(1)
+
+    @property
+    def files(self) -> list[Path]:
+        return [p.jsonl for p in self.runs]
+
+    def _file(self, n: int) -> Path:
+        return self.workdir / f"collector-{self.spec.name}{'' if n == 1 else f'.{n}'}.jsonl"
+
+    @property
+    def proc(self) -> CollectorProcess | None:
+        return self.runs[-1] if self.runs else None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.proc.poll() is None
 
     def start(self) -> None:
         start_all([self])
 
     def launch(self) -> None:
+        if self.running:
+            raise LabError(f"collector {self.spec.name} is already running")
+        self.runs.append(CollectorProcess(f"{self.spec.address}:{self.spec.port}", self._file(len(self.runs) + 1),
+                                          prefix=mnexec_prefix(self.lab.node(self.spec.node)),
+                                          python=sys.executable))
         self.proc.launch()
         self.lab.state.add_process(self.spec.node, self.proc.pid, ["testbed", "collect", str(self.spec)])
 
     def wait_ready(self, deadline: float) -> None:
         self.proc.wait_ready(deadline)
+        if self.outages and self.outages[-1][1] is None:
+            self.outages[-1][1] = time.time()
 
-    def stop(self) -> CollectorResult:
-        if self.result is None:
-            self.result = self.proc.stop()
+    def stop_run(self) -> None:
+        """A planned stop (SIGTERM: it drains its socket and writes its summary)."""
+        if not self.running:
+            raise LabError(f"collector {self.spec.name} is not running")
+        self.outages.append([time.time(), None])
+        self.proc.stop()
+
+    def kill(self) -> None:
+        """A planned crash (SIGKILL): what it wrote so far stays."""
+        if not self.running:
+            raise LabError(f"collector {self.spec.name} is not running")
+        self.outages.append([time.time(), None])
+        self.proc.proc.kill()
+        self.proc.proc.wait()
+
+    def watch(self, when: str) -> None:
+        """Note the first moment the run sees it dead unasked (`when`: e.g. after which step)."""
+        down = self.outages and self.outages[-1][1] is None
+        if self._noticed is None and not down and self.proc is not None and not self.running:
+            self._noticed = f"{time.strftime('%H:%M:%S')} ({when})"
+
+    def stop(self) -> CollectorResult | None:
+        """The end of the run: stop it and return what every run of it received; a
+        collector that died unasked keeps what it wrote (the checks judge that) and
+        its failure says when it was seen dead."""
+        if self.result is not None or not self.runs:
+            return self.result
+        self.watch("when the run stopped it")
+        if self.running:
+            try:
+                self.proc.stop()
+            except RuntimeError:
+                self.failure = f"collector {self.spec.name} did not stop cleanly (exit {self.proc.proc.returncode})"
+        elif self._noticed is not None:
+            self.failure = (f"collector {self.spec.name} died (exit {self.proc.proc.returncode}) before the "
+                            f"run stopped it; first seen dead at {self._noticed}")
+        runs = [load_jsonl(f) for f in self.files if f.exists()]
+        self.result = merge_runs(runs) if runs else None
+        if self.failure and self.result is not None and self.result.records:
+            last = max(r.recv_ms for r in self.result.records) / 1000
+            self.failure += f"; its last record arrived at {time.strftime('%H:%M:%S', time.localtime(last))}"
         return self.result
 
 
@@ -82,6 +151,7 @@ class ProbeService:
         self.final_stats: list[str] = []  # what each run printed when it stopped
         self.failures: list[str] = []  # runs that crashed or did not exit 0
         self.stats_at_stop: list[dict] = []  # `stats` of each run, asked just before it stopped
+        self.sent: list[int | None] = []  # records each run sent (None: it did not say)
         self._died = False
 
     @property
@@ -143,20 +213,35 @@ class ProbeService:
             proc.wait()
         log = proc.log_path.read_text(errors="replace")
         self.final_stats.append(log)
+        self.sent.append(parse_summary(log).get("records_sent"))
         if self._died or proc.returncode != 0:
             how = "died before it was stopped" if self._died else "did not stop cleanly"
             last = log.strip().splitlines()[-1:] or ["(no output)"]
             self.failures.append(f"run {self.runs} {how}: exit status {proc.returncode}: {last[0]}")
         return proc.returncode
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no flush, no closing statistics. Not a failure
+        of the run: the lab asked for it. What it had sent is read just before."""
+        if not self.running:
+            raise LabError(f"probe {self.spec.name} is not running")
+        try:
+            sent = self.stats().get("records_sent")  # a lower bound: it may send once more
+        except CtlError:
+            sent = None
+        proc, self.proc = self.proc, None
+        proc.kill()
+        proc.wait()
+        self.final_stats.append(proc.log_path.read_text(errors="replace"))
+        self.sent.append(sent)
+
     @property
     def records_sent(self) -> int | None:
         """Records the probe handed to its sender over all its runs (from each
-        run's closing statistics); None when a run printed none."""
-        counts = [parse_summary(log).get("records_sent") for log in self.final_stats]
-        if not counts or None in counts:
+        run's closing statistics); None when a run did not say."""
+        if not self.sent or None in self.sent:
             return None
-        return sum(counts)
+        return sum(self.sent)
 
     def ctl(self, words: list[str]) -> dict:
         """A control command as the operator types it: stats | show | flush | timeouts A I."""

@@ -9,10 +9,12 @@ drive the same Session. The time each phase took is kept in `phases`.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ..expect.check import judge
 from ..expect.context import Context
+from ..expect.path_truth import path_truth
 from ..expect.verdict import Verdict
 from ..lab import STATE_DIR, Lab
 from ..topology.probes import TYPED_OPTIONS
@@ -23,6 +25,7 @@ from .observe import Observer
 from .quiet import quiet_hosts
 from .services import CollectorService, ProbeService, start_all, stop_all
 from .settle import RoutesSettle
+from .taps import TapService
 from .waits import wait_for_exports
 
 PHASES = ("build", "start", "traffic", "wait", "stop", "teardown")
@@ -48,6 +51,7 @@ class Session:
         self.probes: dict[str, ProbeService] = {}
         self.contexts: dict[str, Context] = {}  # probe name -> what its checks know
         self.captures: list = []
+        self.taps: dict[tuple[str, str], TapService] = {}  # (probe, collector) -> its tap
         self.observer = Observer(topology, self.collectors, self.probes, say)
         self.phases: dict[str, float] = {}
         self.began = time.time()
@@ -84,8 +88,11 @@ class Session:
             self.say(f"[pcap]  {len(self.captures)} captures -> {self.capture_dir}")
         for c in topo.collectors.values():
             self.collectors[c.name] = CollectorService(lab, c, lab.workdir)
-        for spec in specs:
-            self.probes[spec.name] = ProbeService(lab, spec, lab.workdir, self.extra)
+        self._start_taps()
+        for spec in specs:  # a tapped probe exports to its tap, which relays to the collector
+            export = tuple(self.taps[spec.name, e.collector].export() if (spec.name, e.collector) in self.taps
+                           else e for e in spec.export)
+            self.probes[spec.name] = ProbeService(lab, replace(spec, export=export), lab.workdir, self.extra)
         with lab.state.batch():
             start_all([*self.collectors.values(), *self.probes.values()])
         base = None
@@ -94,6 +101,18 @@ class Session:
                      f"({', '.join(spec.interfaces)}) -> {', '.join(map(str, spec.export))}")
             self.contexts[spec.name] = build_context(lab, spec, shared=base)
             base = base or self.contexts[spec.name]
+
+    def _start_taps(self) -> None:
+        """A tap on each export path a fault step touches, before any probe sends."""
+        wanted = sorted({t for step in self.topo.traffic for t in step.taps(self.topo)})
+        per_probe = {p: sum(1 for q, _ in wanted if q == p) for p, _ in wanted}
+        for n, (probe, collector) in enumerate(wanted):
+            tap = TapService(self.lab, self.topo.probes[probe], self.topo.collectors[collector],
+                             self.lab.workdir, n, per_probe[probe] == 1)
+            self.taps[probe, collector] = tap
+            tap.start()
+        if wanted:
+            self.say(f"[tap]   export taps: {', '.join(f'{p} -> {c}' for p, c in wanted)}")
 
     @property
     def run_id(self) -> str:
@@ -121,7 +140,10 @@ class Session:
                 if ctx.probe_router:
                     refresh_routes(self.lab, ctx)  # the table as the run left it, for messages
             stop_all(list(self.probes.values()))
-            self.observer.final = {name: c.stop() for name, c in self.collectors.items()}
+            for tap in self.taps.values():
+                tap.stop()
+            finals = {name: c.stop() for name, c in self.collectors.items()}
+            self.observer.final = {name: r for name, r in finals.items() if r is not None}
         finally:
             stop_captures(self.captures)
         self.phases["stop"] = time.time() - t0
@@ -135,6 +157,8 @@ class Session:
             if not self._stopped and self.lab.state is not None:
                 for p in self.probes.values():
                     _quietly(p.stop)
+                for tap in self.taps.values():
+                    _quietly(tap.stop)
                 for c in self.collectors.values():
                     _quietly(c.stop)
                 stop_captures(self.captures)
@@ -171,10 +195,18 @@ class Session:
             self.ctx.step_times[step.name] = result.ended
             self.ctx.step_index[step.name] = step.index
         self.say(f"{label}: {result.summary} ({result.ended - t0:.1f} s)")
+        for c in self.collectors.values():
+            c.watch(f"after step {step.index + 1} {step.kind}" + (f" {step.name}" if step.name else ""))
         return result
 
     def probe(self, name: str) -> ProbeService:
         return self.probes[name]
+
+    def collector(self, name: str) -> CollectorService:
+        return self.collectors[name]
+
+    def taps_of(self, probe: str) -> list[TapService]:
+        return [t for (p, _), t in self.taps.items() if p == probe]
 
     def restarted(self, name: str) -> None:
         self.contexts[name].restarts += 1
@@ -188,6 +220,8 @@ class Session:
         checks = self.topo.expect if checks is None else checks
 
         def snapshot():  # one read of the collectors per poll; each check sees its probe's records
+            for c in self.collectors.values():
+                c.watch("while waiting for timed exports")
             results = self.observer.results()
             return lambda check: getattr(self.observer.of_probe(check.probe, results), "find", list)()
         waited = wait_for_exports(checks, self.ctx, snapshot, self.say)
@@ -216,7 +250,17 @@ class Session:
             ctx = self.contexts.get(check.probe or "", self.ctx)
             probe = self.probes.get(check.probe or "")
             ctx.records_sent = probe.records_sent if probe else None
+            name = self.observer.collector_of(check.probe, self.observer.final)
+            ctx.outages = [tuple(o) for o in self.collectors[name].outages] if name else []
+            tap = self.taps.get((check.probe, name))
+            ctx.path = None if tap is None or probe is None else path_truth(
+                tap.entries(), observed.datagrams, ctx.outages, (probe.spec.engine_type, probe.spec.engine_id))
             out.append(judge(check, observed, ctx))
+        for name, c in self.collectors.items():  # so does a collector that died
+            if c.failure:
+                out.append(Verdict(f"collector {name} ran until the end", "collector", False, "",
+                                   (c.failure,), "the checks above judged what it had received "
+                                   "before (see its log in the workdir)"))
         for name, p in self.probes.items():  # a probe that crashed fails the run, whatever it sent
             if p.failures:
                 out.append(Verdict(f"probe {name} ran cleanly", "probe", False, "",

@@ -94,11 +94,13 @@ class Reader:
         return None
 
     def number(self, y: Y, lo: float = 0.0, positive: bool = False,
-               what: str = "a number of seconds") -> float | None:
+               what: str = "a number of seconds", hi: float | None = None) -> float | None:
         v = y.value
-        if _is_number(v) and (v > lo if positive else v >= lo):
+        if _is_number(v) and (v > lo if positive else v >= lo) and (hi is None or v <= hi):
             return float(v)
         rule = f"> {lo:g}" if positive else f">= {lo:g}"
+        if hi is not None:
+            rule += f" and <= {int(hi) if hi == int(hi) else hi}"
         self.error(y, f"expected {what} {rule}, got {_show(y)}")
         return None
 

@@ -19,6 +19,7 @@ from ..expect.checks import CHECKS
 from ..schema.errors import Problem, Problems, TopologyError
 from ..schema.fields import Reader
 from ..schema.yamltree import Y, parse, tree
+from ..traffic.step import LabState
 from ..traffic.steps import STEPS
 from .model import Node, Topology, frozen_map
 from .network import read_network
@@ -80,6 +81,15 @@ def _read_more(known: Known, items: list[Any], first: int, source: str, path: st
     return tuple(out)
 
 
+def _check_order(problems: Problems, traffic: tuple) -> None:
+    """Steps that cannot run where they stand (a stopped probe's control socket...)."""
+    state = LabState()
+    for step in traffic:
+        why = step.check_order(state)
+        if why:
+            problems.add(step.line, f"traffic[{step.index}]", why)
+
+
 def _step_names(y: Y | None) -> frozenset[str]:
     """Names of the traffic steps, also of broken ones (checks may name them)."""
     return frozenset(i.value["name"].value for i in (y or ()) if i.is_map and "name" in i.value
@@ -110,6 +120,7 @@ def _read(text: str, source: str, base_dir: Path, problems: Problems) -> tuple[T
     topo = replace(topo, probes=frozen_map(probes))
     known = Known(topo, net, base_dir, _step_names(top.get("traffic")))
     traffic = STEPS.read_list(r, top["traffic"], known, "traffic steps", True) if "traffic" in top else ()
+    _check_order(problems, traffic)
     expect = CHECKS.read_list(r, top["expect"], known, "checks", False) if "expect" in top else ()
     reproduces = read_reproduces(r, top["reproduces"], expect) if "reproduces" in top else None
     return replace(topo, traffic=traffic, expect=expect, reproduces=reproduces), known

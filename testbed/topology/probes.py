@@ -16,6 +16,7 @@ PROBE_FIELDS = ("active_timeout", "inactive_timeout", "scan_interval", "max_flow
                 "engine_type", "engine_id", "ifindex", "args")
 # options that the testbed must know as data, not as words in args:
 TYPED_OPTIONS = {"--ifindex": "ifindex: {IFNAME: N}"}
+MAX_SECONDS = 2**32 // 1000  # as the probe's command line (probe/cli.py)
 
 
 def read_collectors(r: Reader, spec: Y, nodes: Mapping[str, Node]) -> dict[str, Collector]:
@@ -136,10 +137,10 @@ def reachable(node: Node, address: IPv4Address) -> bool:
 
 def _options(r: Reader, f: dict[str, Y], node: Node | None) -> dict | None:
     out: dict = {}
-    readers = {
-        "active_timeout": lambda y: r.number(y, positive=True),
-        "inactive_timeout": lambda y: r.number(y, positive=True),
-        "scan_interval": lambda y: r.number(y, positive=True),
+    readers = {  # the probe's limits: v5 times are 32-bit milliseconds
+        "active_timeout": lambda y: r.number(y, positive=True, hi=MAX_SECONDS),
+        "inactive_timeout": lambda y: r.number(y, positive=True, hi=MAX_SECONDS),
+        "scan_interval": lambda y: r.number(y, positive=True, hi=MAX_SECONDS),
         "max_flows": lambda y: r.integer(y, 1, 1 << 30, "a flow count"),
         "engine_type": lambda y: r.integer(y, 0, 255, "an engine type"),
         "engine_id": lambda y: r.integer(y, 0, 255, "an engine id"),

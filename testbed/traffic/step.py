@@ -27,7 +27,11 @@ class Env(Protocol):
     lab: Any  # testbed.lab.Lab: nodes, topology, link_down/up, route
     workdir: Path
 
-    def probe(self, name: str) -> Any: ...  # a running probe: start/stop/ctl
+    def probe(self, name: str) -> Any: ...  # a probe: start/stop/kill/ctl
+
+    def collector(self, name: str) -> Any: ...  # a reference collector: start/stop_run/kill
+
+    def taps_of(self, probe: str) -> list: ...  # the probe's export taps (set_policy)
 
     def restarted(self, name: str) -> None: ...  # count a (re)start the checks must expect
 
@@ -45,10 +49,26 @@ def done(summary: str) -> StepResult:
     return StepResult(summary, time.time())
 
 
+@dataclass
+class LabState:
+    """What runs at a point of the traffic, for checking step order when the file is read."""
+
+    probes: dict[str, bool] = field(default_factory=dict)  # name -> running
+    collectors: dict[str, bool] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Step(Entry):
     def run(self, env: Env) -> StepResult:
         raise NotImplementedError
+
+    def check_order(self, state: LabState) -> str | None:
+        """Why this step cannot run in `state` (None: it can); updates `state`."""
+        return None
+
+    def taps(self, topo) -> set[tuple[str, str]]:
+        """(probe, collector) export paths this step needs a tap on (faults)."""
+        return set()
 
 
 # -- readers shared by step kinds (see schema.kinds: read(r, known, y, got)) --
@@ -81,9 +101,10 @@ COUNT = _count("a count")
 SPORT = plain(lambda r, y: r.port(y))
 DPORT = plain(lambda r, y: r.port(y, 1))
 SIZE = plain(lambda r, y: r.integer(y, 0, 65507, "a payload size in bytes"))
-SECONDS = plain(lambda r, y: r.number(y))
-POSITIVE_SECONDS = plain(lambda r, y: r.number(y, positive=True))
-RATE = plain(lambda r, y: r.number(y, positive=True, what="packets per second"))
+MAX_SECONDS = 7 * 86400.0  # no step of a lab waits or lasts longer than a week
+SECONDS = plain(lambda r, y: r.number(y, hi=MAX_SECONDS))
+POSITIVE_SECONDS = plain(lambda r, y: r.number(y, positive=True, hi=MAX_SECONDS))
+RATE = plain(lambda r, y: r.number(y, positive=True, what="packets per second", hi=10_000_000))
 TOS = plain(lambda r, y: r.integer(y, 0, 255, "a TOS byte"))
 TTL = plain(lambda r, y: r.integer(y, 1, 255, "a TTL"))
 BOOLEAN = plain(lambda r, y: r.boolean(y))

@@ -97,8 +97,8 @@ def leftovers(state: dict, state_dir: Path) -> list[str]:
     found += [f"process {p['pid']} {p['argv'][:3]}" for p in state["processes"]
               if procs.alive(p["pid"], p["start"])]
     held = procs.by_netns()
-    found += [f"namespace of {name} (held by {held[n['netns']]})" for name, n in state["nodes"].items()
-              if n["netns"] in held]
+    found += [f"namespace of {name} (held by {[(p, procs.cmdline(p)[:60]) for p in held[n['netns']]]})"
+              for name, n in state["nodes"].items() if n["netns"] in held]
     found += processes_naming(f"mininet:{run}-")
     if (state_dir / f"{run}.json").exists():
         found.append(f"state file {state_dir / f'{run}.json'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -93,3 +94,53 @@ def test_two_runs_in_parallel_both_pass(tmp_path):
     assert runs[0] != runs[1]
     for run in runs:
         assert leftovers(watch.states[run], state_dir) == []
+
+
+def _state_with(watch, word):
+    """The first state of the run with a process whose argv has `word` (probe, collect)."""
+    return watch.wait_for(lambda s: any(word in p["argv"] for p in s["processes"]))
+
+
+def test_a_collector_that_dies_is_reported_and_what_it_had_is_judged(tmp_path):
+    udp = {"kind": "udp", "from": "h1", "to": "h2", "packets": 5}
+    path, _ = quickstart_variant(tmp_path, "collector-dies", traffic=[
+        {**udp, "name": "first", "dport": 7001}, {"kind": "control", "probe": "p1", "command": "flush"},
+        {"kind": "wait", "seconds": 4}, {**udp, "name": "second", "dport": 7002}],
+        expect=[{"name": "first-counted", "kind": "conservation", "step": "first"},
+                {"name": "seq", "kind": "sequence"}])
+    state_dir, art = tmp_path / "state", tmp_path / "art"
+    with StateWatch(state_dir) as watch:
+        proc = spawn_testbed("run", path, "--state-dir", state_dir, "--artifacts", art)
+        state = _state_with(watch, "collect")
+        while "[2/4] control" not in proc.stdout.readline():  # flushed; now the 4 s wait
+            pass
+        written = art / "work" / "collector-ref.jsonl"
+        while '"type": "record"' not in written.read_text():  # the collector has the record
+            time.sleep(0.02)
+        (pid,) = [p["pid"] for p in state["processes"] if "collect" in p["argv"]]
+        os.kill(pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out + err  # judged and failed, not "could not run"
+    assert "PASS  first-counted" in out
+    assert re.search(r"FAIL  seq .*\n.*the probe sent \d+ records, 1 arrived", out), out
+    assert re.search(r"FAIL  collector ref ran until the end\s*\n\s*- collector ref died \(exit -9\) "
+                     r"before the run stopped it; first seen dead at \S+ \(after step 3 wait\); "
+                     r"its last record arrived at", out), out
+    assert (art / "report.txt").exists() and (art / "verdicts.json").exists()
+    assert leftovers(watch.states[state["run_id"]], state_dir) == []
+
+
+def test_ctrl_c_is_one_line_exit_130_and_cleans_up(tmp_path):
+    path, _ = quickstart_variant(tmp_path, "interrupted", traffic=[{"kind": "wait", "seconds": 60}],
+                                 expect=[{"name": "seq", "kind": "sequence"}])
+    state_dir = tmp_path / "state"
+    with StateWatch(state_dir) as watch:
+        proc = spawn_testbed("run", path, "--state-dir", state_dir)
+        state = _state_with(watch, "probe")
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)  # a second Ctrl-C does not cut the cleanup short
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert err.strip() == "python -m testbed run: interrupted; the lab was torn down", err
+    assert leftovers(watch.states[state["run_id"]], state_dir) == []

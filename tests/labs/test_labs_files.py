@@ -1,4 +1,4 @@
-"""Every lab in topologies/ (not its subfolders) validates and runs green end to end,
+"""Every lab in topologies/ and topologies/faults/ validates and runs green end to end,
 and leaves nothing of its run behind."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.root
 if os.geteuid() != 0:
     pytest.skip("lab runs need root (namespaces, veths)", allow_module_level=True)
 
-LABS = sorted(TOPOLOGIES.glob("*.yaml"))
+LABS = sorted(TOPOLOGIES.glob("*.yaml")) + sorted((TOPOLOGIES / "faults").glob("*.yaml"))
 
 
 def test_there_are_labs():

@@ -22,11 +22,20 @@ def test_examples_are_valid(path):
 
 
 def expected_errors(path: Path) -> list[str]:
-    """Each end-of-line `# error: PATH: MESSAGE` comment is one expected error on that line."""
+    """Each end-of-line `# error: PATH: MESSAGE` comment is one expected error on that line.
+    {here} is the file's folder; {step_kinds} and {check_kinds} the registered kinds (so a
+    new kind changes no test file)."""
+    from testbed.expect.checks import CHECKS
+    from testbed.traffic.steps import STEPS
+    names = {"{here}": str(path.parent), "{step_kinds}": ", ".join(sorted(STEPS.kinds)),
+             "{check_kinds}": ", ".join(sorted(CHECKS.kinds))}
     out = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
         for part in line.split(MARK)[1:]:
-            out.append(f"{path}:{n}: {part.strip().replace('{here}', str(path.parent))}")
+            text = part.strip()
+            for key, value in names.items():
+                text = text.replace(key, value)
+            out.append(f"{path}:{n}: {text}")
     return out
 
 

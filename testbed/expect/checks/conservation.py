@@ -1,5 +1,7 @@
 """`kind: conservation` - every crafted flow was exported with exactly the packets
-and octets that were sent (no more, no less), optionally for one step only."""
+and octets that were sent (no more, no less), optionally for one step only.
+Records the lab's faults lost on the export path (the tap's log) count as
+exported: they left the probe."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -25,6 +27,9 @@ class Conservation(Check):
         m = self.match
         got_p: dict = defaultdict(int)
         got_o: dict = defaultdict(int)
+        for k, (packets, octets) in (ctx.path.lost.items() if ctx.path is not None else ()):
+            got_p[k] += packets  # lost on the export path on purpose: accounted by the tap
+            got_o[k] += octets
         for r in observed.find():
             k = (r.src, r.dst, r.sport, r.dport, r.proto, r.tos)
             got_p[k] += r.packets

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...schema.kinds import plain, spec
-from ..step import STEPS, Env, Step, StepResult, done, probe
+from ..step import STEPS, Env, LabState, Step, StepResult, done, probe
 
 
 def _words(r, y) -> tuple[str, ...] | None:
@@ -24,6 +24,11 @@ class Control(Step):
     kind = "control"
     probe: str = spec(probe)
     command: tuple[str, ...] = spec(plain(_words))
+
+    def check_order(self, state: LabState) -> str | None:
+        if not state.probes.get(self.probe, True):
+            return f"probe {self.probe} is stopped here: nothing answers on its control socket"
+        return None
 
     def run(self, env: Env) -> StepResult:
         reply = env.probe(self.probe).ctl(list(self.command))

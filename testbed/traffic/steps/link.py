@@ -1,4 +1,7 @@
-"""`kind: link` - take a link down or up at both ends (the kernel drops or regains its routes)."""
+"""`kind: link` - take a link down or up at both ends (the kernel drops or regains its routes).
+
+A flap next to a probe or a collector may cut the export path: the run then taps
+it, and what the probe could not get across counts as the path's loss."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,6 +21,13 @@ class Link(Step):
         with env.routes_settle(self.nodes(env.lab.topology)):
             (env.lab.link_down if self.action == "down" else env.lab.link_up)(self.interface)
         return done(f"{self.interface} {self.action}")
+
+    def taps(self, topo) -> set[tuple[str, str]]:
+        """A flap next to a probe or a collector may cut the export path: tap it, so
+        what could not be sent (no route) is known."""
+        near = self.nodes(topo)
+        return {(p.name, e.collector) for p in topo.probes.values() for e in p.export
+                if e.collector and (p.node in near or topo.collectors[e.collector].node in near)}
 
     def nodes(self, topo) -> set[str]:
         """The nodes whose interfaces change: the interface's and its peer's."""

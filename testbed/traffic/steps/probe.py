@@ -1,11 +1,11 @@
-"""`kind: probe` - stop, start or restart a probe (a restart is a sequence reset the
-checks expect)."""
+"""`kind: probe` - stop, start, restart or kill (SIGKILL: no flush) a probe; each start
+after the first is a sequence reset the checks expect."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ...schema.kinds import spec
-from ..step import STEPS, Env, Step, StepResult, choice, done, probe
+from ..step import STEPS, Env, LabState, Step, StepResult, choice, done, probe
 
 
 @STEPS.add
@@ -13,13 +13,24 @@ from ..step import STEPS, Env, Step, StepResult, choice, done, probe
 class Probe(Step):
     kind = "probe"
     probe: str = spec(probe)
-    action: str = spec(choice("stop", "start", "restart", what="probe action"))
+    action: str = spec(choice("stop", "start", "restart", "kill", what="probe action"))
 
     def run(self, env: Env) -> StepResult:
         p = env.probe(self.probe)
         if self.action in ("stop", "restart"):
             p.stop()
+        if self.action == "kill":
+            p.kill()
         if self.action in ("start", "restart"):
             p.start()
             env.restarted(self.probe)
         return done(f"probe {self.probe} {self.action}")
+
+    def check_order(self, state: LabState) -> str | None:
+        running = state.probes.get(self.probe, True)
+        if self.action == "start" and running:
+            return f"probe {self.probe} is already running here"
+        if self.action != "start" and not running:
+            return f"probe {self.probe} is stopped here (start it first)"
+        state.probes[self.probe] = self.action in ("start", "restart")
+        return None
