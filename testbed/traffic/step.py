@@ -57,6 +57,18 @@ class LabState:
     collectors: dict[str, bool] = field(default_factory=dict)
 
 
+def lifecycle(running: dict[str, bool], name: str, action: str, what: str) -> str | None:
+    """stop | start | restart | kill of something that runs (a probe, a collector):
+    why it cannot happen here, or None after noting the new state."""
+    up = running.get(name, True)  # everything runs when the traffic starts
+    if action == "start" and up:
+        return f"{what} {name} is already running here"
+    if action != "start" and not up:
+        return f"{what} {name} is stopped here (start it first)"
+    running[name] = action in ("start", "restart")
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Step(Entry):
     def run(self, env: Env) -> StepResult:

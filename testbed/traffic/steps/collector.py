@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...schema.kinds import spec
-from ..step import STEPS, Env, LabState, Step, StepResult, choice, done
+from ..step import STEPS, Env, LabState, Step, StepResult, choice, done, lifecycle
 
 
 def _collector(r, known, y, got) -> str | None:
@@ -42,10 +42,4 @@ class Collector(Step):
                 if any(e.collector == self.collector for e in p.export)}
 
     def check_order(self, state: LabState) -> str | None:
-        running = state.collectors.get(self.collector, True)
-        if self.action == "start" and running:
-            return f"collector {self.collector} is already running here"
-        if self.action != "start" and not running:
-            return f"collector {self.collector} is stopped here (start it first)"
-        state.collectors[self.collector] = self.action in ("start", "restart")
-        return None
+        return lifecycle(state.collectors, self.collector, self.action, "collector")

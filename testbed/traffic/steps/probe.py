@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...schema.kinds import spec
-from ..step import STEPS, Env, LabState, Step, StepResult, choice, done, probe
+from ..step import STEPS, Env, LabState, Step, StepResult, choice, done, lifecycle, probe
 
 
 @STEPS.add
@@ -27,10 +27,4 @@ class Probe(Step):
         return done(f"probe {self.probe} {self.action}")
 
     def check_order(self, state: LabState) -> str | None:
-        running = state.probes.get(self.probe, True)
-        if self.action == "start" and running:
-            return f"probe {self.probe} is already running here"
-        if self.action != "start" and not running:
-            return f"probe {self.probe} is stopped here (start it first)"
-        state.probes[self.probe] = self.action in ("start", "restart")
-        return None
+        return lifecycle(state.probes, self.probe, self.action, "probe")
