@@ -21,6 +21,7 @@ from ..topology.probes import TYPED_OPTIONS
 from ..traffic.step import StepResult
 from .captures import start_captures, stop_captures
 from .context import build_context, refresh_routes
+from .listeners import deaf_exports
 from .observe import Observer
 from .quiet import quiet_hosts
 from .services import CollectorService, ProbeService, start_all, stop_all
@@ -54,6 +55,7 @@ class Session:
         self.taps: dict[tuple[str, str], TapService] = {}  # (probe, collector) -> its tap
         self.observer = Observer(topology, self.collectors, self.probes, say)
         self.phases: dict[str, float] = {}
+        self.deaf: dict[str, list[str]] = {}  # probe -> its exports that nothing listens to
         self.began = time.time()
         self._verdicts: list[Verdict] = []
         self._stopped = False
@@ -95,6 +97,7 @@ class Session:
             self.probes[spec.name] = ProbeService(lab, replace(spec, export=export), lab.workdir, self.extra)
         with lab.state.batch():
             start_all([*self.collectors.values(), *self.probes.values()])
+        self.deaf = deaf_exports(lab, specs)
         base = None
         for spec in specs:
             self.say(f"[probe] {spec.name} on {spec.node} "
@@ -261,6 +264,10 @@ class Session:
                 out.append(Verdict(f"collector {name} ran until the end", "collector", False, "",
                                    (c.failure,), "the checks above judged what it had received "
                                    "before (see its log in the workdir)"))
+        for name, why in self.deaf.items():  # and exports that nothing receives
+            out.append(Verdict(f"probe {name} exports to listeners", "probe", False, "", tuple(why),
+                               "every datagram sent there is lost, and nothing in a lab says so: "
+                               "point the probe at a collector of the lab, or start a listener"))
         for name, p in self.probes.items():  # a probe that crashed fails the run, whatever it sent
             if p.failures:
                 out.append(Verdict(f"probe {name} ran cleanly", "probe", False, "",

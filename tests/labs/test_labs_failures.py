@@ -144,3 +144,11 @@ def test_ctrl_c_is_one_line_exit_130_and_cleans_up(tmp_path):
     assert proc.returncode == 130, out + err
     assert err.strip() == "python -m testbed run: interrupted; the lab was torn down", err
     assert leftovers(watch.states[state["run_id"]], state_dir) == []
+
+
+def test_an_export_address_nobody_listens_on_fails_the_run():
+    done = run_testbed("run", TOPOLOGIES.parent / "tests" / "labs" / "deaf-collector.yaml")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "PASS  seq" in done.stdout  # the reference collector got everything
+    assert re.search(r"FAIL  probe p1 exports to listeners\s*\n\s*- 10\.255\.0\.3:2055: nothing listens "
+                     r"on UDP port 2055 in c2", done.stdout), done.stdout
