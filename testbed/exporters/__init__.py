@@ -1,0 +1,27 @@
+"""Exporters under test: how to run each NetFlow v5 exporter in a lab router, and what it claims.
+
+model (the shared values: ExporterSpec in, Launch and Claims out) -> one module
+per kind (netflow_lab, softflowd, pmacctd, fprobe)
+-> process (start a Launch in a namespace, wait until it captures, stop it as
+its Launch says). What each tool was measured doing: docs/exporters.md.
+"""
+from __future__ import annotations
+
+from . import netflow_lab
+from .model import (FIELDS, ICMP_DPORT, ICMP_NONE, ICMP_SPORT_DPORT, Claims, ExporterSpec,
+                    Kind, Launch, Port, Process, Unsupported)
+
+KINDS: dict[str, Kind] = {k.name: k for k in (netflow_lab,)}
+DEFAULT = netflow_lab.name
+
+
+def kind(name: str) -> Kind:
+    """A packaged kind by its lab name."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown exporter kind {name!r}; known: {', '.join(KINDS)}") from None
+
+
+__all__ = ["DEFAULT", "FIELDS", "ICMP_DPORT", "ICMP_NONE", "ICMP_SPORT_DPORT", "KINDS", "Claims",
+           "ExporterSpec", "Kind", "Launch", "Port", "Process", "Unsupported", "kind"]

@@ -1,0 +1,165 @@
+"""What every exporter kind shares: what the lab asks, what the exporter claims, how to run it.
+
+Plain frozen values, no I/O. A kind (softflowd.py, pmacctd.py, ...) turns an
+`ExporterSpec` (the lab's words, exporter-neutral) into a `Launch` (argv and
+config files in the tool's own words) and states its `Claims` (what the tool
+fills and how it behaves, as measured here: docs/exporters.md).
+"""
+from __future__ import annotations
+
+import math
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping, Protocol
+
+# The record fields an exporter may or may not fill (names as in FlowRecord).
+FIELDS = ("input", "output", "next_hop", "src_mask", "dst_mask", "tcp_flags", "tos")
+
+# How ICMP type and code reach the record.
+ICMP_DPORT = "type*256+code in dst port"  # Cisco, nfdump, ng_netflow later revisions
+ICMP_SPORT_DPORT = "type in src port, code in dst port"
+ICMP_NONE = "ports 0"
+
+
+class Unsupported(ValueError):
+    """The lab asks for a setting this exporter cannot honour (one line, says why)."""
+
+
+@dataclass(frozen=True)
+class Port:
+    """One interface the exporter captures on, as the lab built it."""
+
+    name: str
+    ifindex: int
+    mac: str  # the router's own MAC on it: frames it sends carry it as source
+    address: str | None = None  # an IPv4 address of the router on it
+
+
+@dataclass(frozen=True)
+class ExporterSpec:
+    """What the lab says about one exporter, whatever the tool."""
+
+    name: str
+    interfaces: tuple[Port, ...]
+    collectors: tuple[tuple[str, int], ...]  # (IPv4 address, UDP port)
+    workdir: Path  # config files, control sockets and logs go here
+    active_timeout: float = 1800.0  # seconds
+    inactive_timeout: float = 15.0
+    scan_interval: float | None = None  # None: the lab's default, ng_netflow's 1 s
+    max_flows: int | None = None
+    engine_type: int = 0
+    engine_id: int = 0
+    args: tuple[str, ...] = ()  # extra words for the tool's command line, appended
+
+    @property
+    def scan(self) -> float:
+        return 1.0 if self.scan_interval is None else self.scan_interval
+
+    def path(self, suffix: str) -> str:
+        """A file of this exporter in the workdir: WORKDIR/NAME.SUFFIX."""
+        return str(self.workdir / f"{self.name}.{suffix}")
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What an exporter promises. A check on an unclaimed field is n/a, with the reason."""
+
+    fills: frozenset[str]  # FIELDS it fills with what NetFlow v5 means
+    unreliable: Mapping[str, str] = field(default_factory=dict)  # written, but not meaningful: field -> why
+    tos_in_key: bool = False  # two TOS values of one 5-tuple make two records
+    icmp: str = ICMP_NONE
+    first_packet_flags: bool = True  # a lone SYN is exported with the SYN flag
+    expires_on_fin_rst: bool = False  # a TCP flow is exported at its FIN/RST, not after a timeout
+    timeout_step_s: float = 0.001  # timeouts are rounded up to a multiple of this (whole seconds for C tools)
+    timer_window_s: tuple[float, float] = (0.0, 1.5)  # exported within [timeout+lo, timeout+hi] of its last packet
+    exports_on_shutdown: bool = True  # stopping it as its Launch says exports the flows it holds
+    accounts_every_packet: bool = True  # every packet it captured ends up in a record
+    engine_fields: bool = True  # the header's engine_type/engine_id are the lab's
+    steady_uptime: bool = True  # sys_uptime counts from one start (else a collector sees restarts)
+    unsupported: Mapping[str, str] = field(default_factory=dict)  # spec setting -> why it cannot be honoured
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = (set(self.fills) | set(self.unreliable)) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"unknown record field(s) {sorted(unknown)}; known: {', '.join(FIELDS)}")
+        object.__setattr__(self, "fills", frozenset(self.fills))
+        object.__setattr__(self, "unreliable", MappingProxyType(dict(self.unreliable)))
+        object.__setattr__(self, "unsupported", MappingProxyType(dict(self.unsupported)))
+
+    def reason(self, name: str, exporter: str) -> str | None:
+        """Why a check on record field `name` is n/a for this exporter; None when claimed."""
+        if name in self.fills:
+            return None
+        if name in self.unreliable:
+            return f"{exporter} {self.unreliable[name]}"
+        return f"{exporter} does not fill {name}"
+
+    def effective_timeout(self, seconds: float) -> float:
+        """The timeout the tool really runs with, for a timeout the lab asked for."""
+        step = self.timeout_step_s
+        return max(step, math.ceil(round(seconds / step, 6)) * step)
+
+    def export_window(self, timeout_s: float) -> tuple[float, float]:
+        """When, after a flow's last packet, a flow idle for `timeout_s` is exported (seconds)."""
+        t = self.effective_timeout(timeout_s)
+        lo, hi = self.timer_window_s
+        return max(0.0, t + lo), t + hi
+
+
+@dataclass(frozen=True)
+class Process:
+    """One process of a launch (softflowd and fprobe run one per interface or group)."""
+
+    argv: tuple[str, ...]
+    log: str  # file in the workdir for its stdout and stderr
+    stop_command: tuple[str, ...] = ()  # run (in the same namespace) to ask it to stop; () = stop_signal
+    packet_sockets: int = 1  # AF_PACKET sockets it holds once it captures (0: do not wait for any)
+    exports_from: str | None = None  # the source address it exports from, when the launch fixes it
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to run an exporter: pure data. The runner writes `files`, starts every
+    process in the router's namespace, waits until each holds its packet sockets
+    (then `settle_s` more), and stops them with `stop_command` or `stop_signal`."""
+
+    processes: tuple[Process, ...]
+    files: Mapping[str, str] = field(default_factory=dict)  # path -> text, written before the start
+    stop_signal: int = signal.SIGTERM
+    stop_timeout_s: float = 20.0  # then SIGKILL (and the stop counts as unclean)
+    clean_exits: frozenset[int] = frozenset({0})  # exit statuses of a clean stop
+    ready_timeout_s: float = 15.0
+    settle_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+        object.__setattr__(self, "clean_exits", frozenset(self.clean_exits))
+
+
+class Kind(Protocol):
+    name: str  # as a lab file names it
+    package: str | None  # the Debian package that provides the tool (None: this project)
+
+    def claims(self, spec: ExporterSpec | None = None) -> Claims: ...
+
+    def launch(self, spec: ExporterSpec) -> Launch: ...
+
+
+def whole_seconds(seconds: float) -> int:
+    """A timeout for a tool that takes whole seconds: rounded up, at least 1."""
+    return max(1, math.ceil(round(seconds, 6)))
+
+
+def refuse(spec: ExporterSpec, claims: Claims) -> None:
+    """Raise Unsupported when the spec uses a setting the claims say the tool cannot honour."""
+    used = {
+        "max_flows": spec.max_flows is not None,
+        "engine_type": spec.engine_type != 0,
+        "engine_id": spec.engine_id != 0,
+    }
+    for setting, why in claims.unsupported.items():
+        if used.get(setting):
+            raise Unsupported(f"{spec.name}: {setting}: {why}")

@@ -1,0 +1,196 @@
+"""Run a Launch: write its files, start its processes in a namespace, stop them as it says.
+
+    with ExporterProcesses(launch, workdir, prefix=["ip", "netns", "exec", "r1"]) as ex:
+        ...traffic...
+    ex.stopped.clean, ex.logs()
+
+`prefix` puts a command into the router's namespace (`mnexec -a PID`, `ip
+netns exec NS`); it must exec the command, so that the pid we hold is the
+exporter's. Ready means: every process (with its children and threads) holds
+the AF_PACKET sockets its Launch says, seen in /proc (the libpcap tools open
+them when capture starts). Each process leads its own session, so a process
+that will not stop is killed with everything it forked, and nothing else.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .model import Launch, Process
+
+POLL_S = 0.02
+
+
+class ExporterError(RuntimeError):
+    """The exporter did not start (the message ends with its log)."""
+
+
+@dataclass(frozen=True)
+class Stopped:
+    exits: tuple[int | None, ...]  # per process; negative: killed by that signal
+    problems: tuple[str, ...]  # one line each: died early, unclean exit, had to be killed
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def packet_sockets(pid: int) -> int:
+    """AF_PACKET sockets held by `pid`, its threads and its descendants."""
+    try:
+        with open(f"/proc/{pid}/net/packet") as f:  # the packet sockets of pid's namespace
+            inodes = {line.split()[-1] for line in f.readlines()[1:]}
+    except OSError:
+        return 0
+    held = 0
+    for p in _tree(pid):
+        try:
+            fds = os.listdir(f"/proc/{p}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{p}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                held += 1
+    return held
+
+
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+            except OSError:
+                pass
+    return out
+
+
+class ExporterProcesses:
+    def __init__(self, launch: Launch, workdir: str | os.PathLike, prefix: Sequence[str] = ()) -> None:
+        self.launch = launch
+        self.workdir = Path(workdir)
+        self.prefix = list(prefix)
+        self.procs: list[subprocess.Popen] = []
+        self.stopped: Stopped | None = None
+
+    def log_path(self, process: Process) -> Path:
+        return self.workdir / process.log
+
+    def start(self) -> ExporterProcesses:
+        for path, text in self.launch.files.items():
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text)
+        try:
+            for process in self.launch.processes:
+                with open(self.log_path(process), "wb") as log:
+                    self.procs.append(subprocess.Popen(
+                        [*self.prefix, *process.argv], stdout=log, stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL, start_new_session=True))
+            self._wait_ready()
+        except BaseException:
+            self._kill_all()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.launch.ready_timeout_s
+        waiting = list(zip(self.launch.processes, self.procs))
+        while waiting:
+            for process, proc in list(waiting):
+                if proc.poll() is not None:
+                    raise ExporterError(f"{process.argv[0]} exited at start ({proc.returncode}): "
+                                        + self._tail(process))
+                if packet_sockets(proc.pid) >= process.packet_sockets:
+                    waiting.remove((process, proc))
+            if waiting and time.monotonic() > deadline:
+                process = waiting[0][0]
+                raise ExporterError(f"{process.argv[0]} did not open its {process.packet_sockets} capture "
+                                    f"socket(s) within {self.launch.ready_timeout_s:g} s: " + self._tail(process))
+            if waiting:
+                time.sleep(POLL_S)
+        time.sleep(self.launch.settle_s)
+
+    def stop(self) -> Stopped:
+        """Ask every process to stop (its stop command, else the stop signal), wait, then kill."""
+        if self.stopped is not None:
+            return self.stopped
+        problems: list[str] = []
+        early = [proc.poll() is not None for proc in self.procs]
+        for process, proc, dead in zip(self.launch.processes, self.procs, early):
+            if dead:
+                problems.append(f"{process.argv[0]} died before it was stopped: exit {proc.returncode}: "
+                                + self._tail(process))
+            elif not self._ask(process, proc):
+                proc.send_signal(self.launch.stop_signal)
+        deadline = time.monotonic() + self.launch.stop_timeout_s
+        for process, proc, dead in zip(self.launch.processes, self.procs, early):
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._kill(proc)
+                problems.append(f"{process.argv[0]} did not stop within {self.launch.stop_timeout_s:g} s: killed")
+                continue
+            if not dead and proc.returncode not in self.launch.clean_exits:
+                problems.append(f"{process.argv[0]} stopped with exit {proc.returncode}: " + self._tail(process))
+        self.stopped = Stopped(tuple(p.returncode for p in self.procs), tuple(problems))
+        return self.stopped
+
+    def _ask(self, process: Process, proc: subprocess.Popen) -> bool:
+        """Run the process's stop command; False when it has none or it failed."""
+        if not process.stop_command:
+            return False
+        try:
+            done = subprocess.run([*self.prefix, *process.stop_command], capture_output=True,
+                                  timeout=self.launch.stop_timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return done.returncode == 0
+
+    def logs(self) -> dict[str, str]:
+        return {p.log: self.log_path(p).read_text(errors="replace") if self.log_path(p).exists() else ""
+                for p in self.launch.processes}
+
+    def _tail(self, process: Process, chars: int = 800) -> str:
+        try:
+            text = self.log_path(process).read_text(errors="replace").strip()
+        except OSError:
+            return "(no log)"
+        return text[-chars:] or "(empty log)"
+
+    def _kill(self, proc: subprocess.Popen) -> None:
+        """SIGKILL the session the process leads (it and whatever it forked)."""
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+    def _kill_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                self._kill(proc)
+
+    def __enter__(self) -> ExporterProcesses:
+        return self if self.procs else self.start()
+
+    def __exit__(self, exc_type, *_) -> None:
+        if exc_type is None:
+            self.stop()
+        else:
+            self._kill_all()

@@ -1,0 +1,87 @@
+"""Running a Launch: files first, ready when capturing, stopped as it says, problems named.
+
+Real processes in this namespace (no network traffic): a Python one-liner that
+opens an AF_PACKET socket stands in for a capturing exporter.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+
+import pytest
+
+from live.nslab import need_root
+from testbed.exporters import Launch, Process
+from testbed.exporters.process import ExporterError, ExporterProcesses, packet_sockets
+
+# Opens N AF_PACKET sockets (protocol 0: bound to nothing, receives nothing), then waits.
+# On SIGTERM it prints what it holds and exits 3.
+CAPTURER = ("import signal, socket, sys, time\n"
+            "n = int(sys.argv[1]); time.sleep(float(sys.argv[2]))\n"
+            "socks = [socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) for _ in range(n)]\n"
+            "signal.signal(signal.SIGTERM, lambda *a: (print('stopping', len(socks), flush=True), sys.exit(3)))\n"
+            "while True: time.sleep(1)\n")
+
+
+def capturer(n: int = 1, delay: float = 0.0, **kw) -> Process:
+    return Process((sys.executable, "-c", CAPTURER, str(n), str(delay)), kw.pop("log", "cap.log"),
+                   packet_sockets=n, **kw)
+
+
+@pytest.fixture(autouse=True)
+def root():
+    need_root()
+
+
+def test_packet_sockets_are_counted_per_process():
+    before = packet_sockets(os.getpid())
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0), socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0):
+        assert packet_sockets(os.getpid()) == before + 2
+    assert packet_sockets(os.getpid()) == before
+    assert packet_sockets(2**22 + 1) == 0  # no such process
+
+
+def test_start_writes_files_waits_for_capture_and_stops_by_signal(tmp_path):
+    launch = Launch(processes=(capturer(2, 0.3),), files={str(tmp_path / "conf" / "a.conf"): "x: 1\n"},
+                    clean_exits=frozenset({3}))
+    with ExporterProcesses(launch, tmp_path) as ex:
+        assert (tmp_path / "conf" / "a.conf").read_text() == "x: 1\n"
+        assert packet_sockets(ex.procs[0].pid) == 2  # not before: it sleeps 0.3 s first
+    assert ex.stopped.clean and ex.stopped.exits == (3,)
+    assert ex.logs() == {"cap.log": "stopping 2\n"}
+
+
+def test_a_stop_command_is_run_instead_of_the_signal(tmp_path):
+    flag = tmp_path / "asked"
+    launch = Launch(processes=(capturer(stop_command=("touch", str(flag))),), stop_timeout_s=0.5)
+    ex = ExporterProcesses(launch, tmp_path).start()
+    stopped = ex.stop()
+    assert flag.exists()  # it was asked; it ignored the request, so it was killed
+    assert stopped.exits == (-signal.SIGKILL,) and stopped.problems == (
+        f"{sys.executable} did not stop within 0.5 s: killed",)
+
+
+def test_an_unclean_exit_and_an_early_death_are_problems(tmp_path):
+    launch = Launch(processes=(capturer(log="a.log"), Process(("sleep", "0.5"), "b.log", packet_sockets=0)))
+    ex = ExporterProcesses(launch, tmp_path).start()
+    ex.procs[1].wait()
+    stopped = ex.stop()
+    assert stopped.exits == (3, 0)
+    assert stopped.problems[0] == "sleep died before it was stopped: exit 0: (empty log)"
+    assert stopped.problems[1].startswith(f"{sys.executable} stopped with exit 3: stopping 1")
+
+
+def test_a_process_that_exits_at_start_fails_the_start_and_the_others_are_killed(tmp_path):
+    launch = Launch(processes=(capturer(), Process(("sh", "-c", "echo no such interface; exit 1"), "b.log")))
+    ex = ExporterProcesses(launch, tmp_path)
+    with pytest.raises(ExporterError, match=r"sh exited at start \(1\): no such interface"):
+        ex.start()
+    assert ex.procs[0].returncode == -signal.SIGKILL
+
+
+def test_a_process_that_never_captures_times_out(tmp_path):
+    launch = Launch(processes=(capturer(1, 5),), ready_timeout_s=0.3)
+    with pytest.raises(ExporterError, match=r"did not open its 1 capture socket\(s\) within 0.3 s"):
+        ExporterProcesses(launch, tmp_path).start()
