@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from exporters.samples import W, spec
+from exporters.samples import ETH1, W, spec
 from probe.cli import build_parser
-from testbed.exporters import (FIELDS, ICMP_DPORT, KINDS, Claims, kind, netflow_lab)
+from testbed.exporters import (FIELDS, ICMP_DPORT, KINDS, Claims,
+                               Unsupported, kind, netflow_lab, softflowd)
 
 
 def words(argv, flag):
@@ -13,7 +14,7 @@ def words(argv, flag):
 
 
 def test_kinds_are_registered_by_their_lab_names():
-    assert list(KINDS) == ["netflow-lab"]
+    assert list(KINDS) == ["netflow-lab", "softflowd"]
     assert kind("netflow-lab") is netflow_lab
     with pytest.raises(ValueError, match="unknown exporter kind 'nprobe'; known: netflow-lab"):
         kind("nprobe")
@@ -40,6 +41,42 @@ def test_netflow_lab_argv_is_what_the_probe_cli_accepts():
     assert args.control == netflow_lab.control_path(s) == "/run/lab/w/p1.ctl"
     c = netflow_lab.claims(s)
     assert c.fills == set(FIELDS) and c.tos_in_key and c.expires_on_fin_rst and c.icmp == ICMP_DPORT
+
+
+def test_softflowd_on_one_interface_fills_its_ifindex_and_keeps_what_came_in():
+    (p,) = softflowd.launch(spec(ETH1, max_flows=500, args=("-s", "10"))).processes
+    argv = list(p.argv)
+    assert argv[:4] == ["softflowd", "-d", "-N", "-c"] and words(argv, "-i") == ["7:eth1"]
+    assert argv[-1] == "not ether src 02:00:00:00:00:02" and argv[-3:-1] == ["-s", "10"]
+    assert words(argv, "-t") == ["general=3", "tcp=3", "tcp.rst=3", "tcp.fin=3", "udp=3", "icmp=3",
+                                 "maxlife=60", "expint=1"]
+    assert words(argv, "-m") == ["500"] and words(argv, "-v") == ["5"]
+    assert p.stop_command == ("softflowctl", "-c", "/run/lab/w/p1.softflowd.ctl", "shutdown")
+    c = softflowd.claims(spec(ETH1))
+    assert "input" in c.fills and c.unreliable["output"].startswith("copies the input")
+    assert c.reason("output", "softflowd") == "softflowd copies the input ifindex into output"
+
+
+def test_softflowd_on_several_interfaces_is_one_process_on_any():
+    launch = softflowd.launch(spec(collectors=(("10.0.9.2", 2055), ("10.0.9.3", 9995))))
+    (p,) = launch.processes
+    assert words(p.argv, "-i") == ["any"] and p.argv[-1] == "inbound"
+    assert words(p.argv, "-n") == ["10.0.9.2:2055,10.0.9.3:9995"]  # a second -n would replace the first
+    assert launch.clean_exits == {0, 1} and not {"input", "output"} & softflowd.claims(spec()).fills
+    assert softflowd.claims(spec()).reason("dst_mask", "softflowd") == "softflowd does not fill dst_mask"
+
+
+def test_softflowd_rounds_timeouts_up_to_whole_seconds():
+    (p,) = softflowd.launch(spec(inactive_timeout=0.2, active_timeout=90.01, scan_interval=2)).processes
+    assert words(p.argv, "-t")[0] == "general=1" and "maxlife=91" in p.argv and "expint=2" in p.argv
+    assert softflowd.claims().effective_timeout(0.2) == 1.0
+    assert softflowd.claims().export_window(2.5) == (2.0, 5.0)
+
+
+@pytest.mark.parametrize("setting", [{"engine_id": 3}, {"engine_type": 1}])
+def test_softflowd_refuses_engine_fields(setting):
+    with pytest.raises(Unsupported, match=r"p1: engine_(id|type): softflowd writes 0"):
+        softflowd.launch(spec(**setting))
 
 
 def test_claims_windows_and_reasons():
