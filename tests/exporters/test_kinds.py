@@ -1,12 +1,13 @@
 """Each kind's launch() and claims(), pure: the exact command lines and config files."""
 from __future__ import annotations
 
+import signal
 import pytest
 
 from exporters.samples import ETH1, W, spec
 from probe.cli import build_parser
 from testbed.exporters import (FIELDS, ICMP_DPORT, KINDS, Claims,
-                               Unsupported, kind, netflow_lab, softflowd)
+                               Unsupported, kind, netflow_lab, pmacctd, softflowd)
 
 
 def words(argv, flag):
@@ -14,7 +15,7 @@ def words(argv, flag):
 
 
 def test_kinds_are_registered_by_their_lab_names():
-    assert list(KINDS) == ["netflow-lab", "softflowd"]
+    assert list(KINDS) == ["netflow-lab", "softflowd", "pmacctd"]
     assert kind("netflow-lab") is netflow_lab
     with pytest.raises(ValueError, match="unknown exporter kind 'nprobe'; known: netflow-lab"):
         kind("nprobe")
@@ -77,6 +78,24 @@ def test_softflowd_rounds_timeouts_up_to_whole_seconds():
 def test_softflowd_refuses_engine_fields(setting):
     with pytest.raises(Unsupported, match=r"p1: engine_(id|type): softflowd writes 0"):
         softflowd.launch(spec(**setting))
+
+
+def test_pmacctd_config_and_interfaces_map():
+    s = spec(collectors=(("10.0.9.2", 2055), ("10.0.9.3", 9995)), engine_type=7, engine_id=9, max_flows=4096)
+    launch = pmacctd.launch(s)
+    (p,) = launch.processes
+    assert p.argv == ("pmacctd", "-f", "/run/lab/w/p1.pmacctd.conf") and p.packet_sockets == 2
+    assert launch.files["/run/lab/w/p1.pmacctd.map"] == (
+        "ifindex=2 ifname=eth0 direction=in\nifindex=7 ifname=eth1 direction=in\n")
+    conf = dict(line.split(": ", 1) for line in launch.files["/run/lab/w/p1.pmacctd.conf"].splitlines())
+    assert conf == {
+        "daemonize": "false", "pcap_interfaces_map": "/run/lab/w/p1.pmacctd.map", "pcap_ifindex": "map",
+        "promisc": "false",
+        "plugins": "nfprobe[c0], nfprobe[c1]", "nfprobe_version": "5",
+        "nfprobe_timeouts": "general=3:tcp=3:tcp.rst=3:tcp.fin=3:udp=3:icmp=3:maxlife=60:expint=1",
+        "nfprobe_engine": "7:9", "nfprobe_maxflows": "4096",
+        "nfprobe_receiver[c0]": "10.0.9.2:2055", "nfprobe_receiver[c1]": "10.0.9.3:9995"}
+    assert launch.stop_signal == signal.SIGTERM and pmacctd.claims().engine_fields
 
 
 def test_claims_windows_and_reasons():
