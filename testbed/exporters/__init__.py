@@ -7,11 +7,11 @@ its Launch says). What each tool was measured doing: docs/exporters.md.
 """
 from __future__ import annotations
 
-from . import netflow_lab, pmacctd, softflowd
+from . import fprobe, netflow_lab, pmacctd, softflowd
 from .model import (FIELDS, ICMP_DPORT, ICMP_NONE, ICMP_SPORT_DPORT, Claims, ExporterSpec,
                     Kind, Launch, Port, Process, Unsupported)
 
-KINDS: dict[str, Kind] = {k.name: k for k in (netflow_lab, softflowd, pmacctd)}
+KINDS: dict[str, Kind] = {k.name: k for k in (netflow_lab, softflowd, pmacctd, fprobe)}
 DEFAULT = netflow_lab.name
 
 

@@ -18,7 +18,7 @@ from testbed.exporters import (ICMP_DPORT, ICMP_NONE, ICMP_SPORT_DPORT, kind)
 
 pytestmark = pytest.mark.root
 
-KINDS = {"netflow-lab": kind("netflow-lab"), "softflowd": kind("softflowd"), "pmacctd": kind("pmacctd")}
+KINDS = {"netflow-lab": kind("netflow-lab"), "softflowd": kind("softflowd"), "pmacctd": kind("pmacctd"), "fprobe": kind("fprobe")}
 TOOLS = {"softflowd": "softflowd", "pmacctd": "pmacctd", "fprobe": "fprobe", "command": "fprobe"}
 ZERO = {"input": 0, "output": 0, "next_hop": "0.0.0.0", "src_mask": 0, "dst_mask": 0, "tcp_flags": 0, "tos": 0}
 

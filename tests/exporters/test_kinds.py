@@ -4,10 +4,10 @@ from __future__ import annotations
 import signal
 import pytest
 
-from exporters.samples import ETH1, W, spec
+from exporters.samples import ETH0, ETH1, W, spec
 from probe.cli import build_parser
-from testbed.exporters import (FIELDS, ICMP_DPORT, KINDS, Claims,
-                               Unsupported, kind, netflow_lab, pmacctd, softflowd)
+from testbed.exporters import (FIELDS, ICMP_DPORT, ICMP_SPORT_DPORT, KINDS, Claims, Port,
+                               Unsupported, fprobe, kind, netflow_lab, pmacctd, softflowd)
 
 
 def words(argv, flag):
@@ -15,7 +15,7 @@ def words(argv, flag):
 
 
 def test_kinds_are_registered_by_their_lab_names():
-    assert list(KINDS) == ["netflow-lab", "softflowd", "pmacctd"]
+    assert list(KINDS) == ["netflow-lab", "softflowd", "pmacctd", "fprobe"]
     assert kind("netflow-lab") is netflow_lab
     with pytest.raises(ValueError, match="unknown exporter kind 'nprobe'; known: netflow-lab"):
         kind("nprobe")
@@ -96,6 +96,29 @@ def test_pmacctd_config_and_interfaces_map():
         "nfprobe_engine": "7:9", "nfprobe_maxflows": "4096",
         "nfprobe_receiver[c0]": "10.0.9.2:2055", "nfprobe_receiver[c1]": "10.0.9.3:9995"}
     assert launch.stop_signal == signal.SIGTERM and pmacctd.claims().engine_fields
+
+
+def test_fprobe_runs_one_process_per_interface_each_its_own_exporter():
+    launch = fprobe.launch(spec(scan_interval=2))
+    assert [p.exports_from for p in launch.processes] == ["10.0.1.1", "10.0.2.1"]
+    p0 = launch.processes[0].argv
+    assert p0[:4] == ("fprobe", "-p", "-i", "eth0") and p0[-1] == "10.0.9.2:2055"
+    assert (words(p0, "-x"), words(p0, "-a"), words(p0, "-f")) == (
+        ["2:0"], ["10.0.1.1"], ["not ether src 02:00:00:00:00:01"])
+    assert (words(p0, "-d"), words(p0, "-e"), words(p0, "-s"), words(p0, "-l")) == (
+        ["3"], ["60"], ["2"], ["2:p1-eth0"])
+    assert words(p0, "-c") == ["/run/lab/w/p1.fprobe-root"] and "/run/lab/w/p1.fprobe-root/var/run/.keep" in launch.files
+    c = fprobe.claims()
+    assert c.icmp == ICMP_SPORT_DPORT and not c.steady_uptime and not c.accounts_every_packet
+
+
+def test_fprobe_needs_an_address_per_interface_and_no_flow_limit():
+    (p,) = fprobe.launch(spec(Port("eth0", 2, "02:00:00:00:00:01"))).processes
+    assert "-a" not in p.argv and p.exports_from is None
+    with pytest.raises(Unsupported, match="each needs an address"):
+        fprobe.launch(spec(ETH0, Port("eth1", 3, "02:00:00:00:00:03")))
+    with pytest.raises(Unsupported, match="max_flows: fprobe has no flow-count limit"):
+        fprobe.launch(spec(max_flows=100))
 
 
 def test_claims_windows_and_reasons():
