@@ -1,13 +1,14 @@
 """Exporters under test: how to run each NetFlow v5 exporter in a lab router, and what it claims.
 
 model (the shared values: ExporterSpec in, Launch and Claims out) -> one module
-per kind (netflow_lab, softflowd, pmacctd, fprobe)
+per kind (netflow_lab, softflowd, pmacctd, fprobe; command for anything else)
 -> process (start a Launch in a namespace, wait until it captures, stop it as
 its Launch says). What each tool was measured doing: docs/exporters.md.
 """
 from __future__ import annotations
 
 from . import fprobe, netflow_lab, pmacctd, softflowd
+from .command import CommandKind, claims_from_mapping
 from .model import (FIELDS, ICMP_DPORT, ICMP_NONE, ICMP_SPORT_DPORT, Claims, ExporterSpec,
                     Kind, Launch, Port, Process, Unsupported)
 
@@ -16,12 +17,13 @@ DEFAULT = netflow_lab.name
 
 
 def kind(name: str) -> Kind:
-    """A packaged kind by its lab name."""
+    """A packaged kind by its lab name (`command` is built from the lab's template: CommandKind)."""
     try:
         return KINDS[name]
     except KeyError:
-        raise ValueError(f"unknown exporter kind {name!r}; known: {', '.join(KINDS)}") from None
+        raise ValueError(f"unknown exporter kind {name!r}; known: {', '.join(KINDS)}, command") from None
 
 
 __all__ = ["DEFAULT", "FIELDS", "ICMP_DPORT", "ICMP_NONE", "ICMP_SPORT_DPORT", "KINDS", "Claims",
-           "ExporterSpec", "Kind", "Launch", "Port", "Process", "Unsupported", "kind"]
+           "CommandKind", "ExporterSpec", "Kind", "Launch", "Port", "Process", "Unsupported",
+           "claims_from_mapping", "kind"]

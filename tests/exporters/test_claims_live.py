@@ -14,11 +14,21 @@ import pytest
 from exporters import drive
 from exporters.routedlab import H1, H2, expected_route
 
-from testbed.exporters import (ICMP_DPORT, ICMP_NONE, ICMP_SPORT_DPORT, kind)
+from testbed.exporters import (ICMP_DPORT, ICMP_NONE, ICMP_SPORT_DPORT, CommandKind,
+                               claims_from_mapping, kind)
 
 pytestmark = pytest.mark.root
 
-KINDS = {"netflow-lab": kind("netflow-lab"), "softflowd": kind("softflowd"), "pmacctd": kind("pmacctd"), "fprobe": kind("fprobe")}
+# fprobe once more, as a user would put it under test: a per-interface command and stated claims
+FPROBE_COMMAND = CommandKind(
+    ("fprobe", "-p", "-i", "{interface}", "-l", "2", "-c", "{workdir}", "-s", "1", "-d", "{inactive}",
+     "-e", "{active}", "-x", "{ifindex}:0", "-a", "{address}", "-f", "not ether src {mac}", "{collectors}"),
+    claims_from_mapping({"fills": ["input", "tcp_flags", "tos"], "icmp": "sport-dport", "timeout_step": 1,
+                         "timer_window": [0, 12], "accounts_every_packet": False, "engine_fields": False,
+                         "steady_uptime": False,
+                         "unsupported": {"engine_id": "fprobe writes 0"}}),
+    name="fprobe-command")
+KINDS = {"netflow-lab": kind("netflow-lab"), "softflowd": kind("softflowd"), "pmacctd": kind("pmacctd"), "fprobe": kind("fprobe"), "command": FPROBE_COMMAND}
 TOOLS = {"softflowd": "softflowd", "pmacctd": "pmacctd", "fprobe": "fprobe", "command": "fprobe"}
 ZERO = {"input": 0, "output": 0, "next_hop": "0.0.0.0", "src_mask": 0, "dst_mask": 0, "tcp_flags": 0, "tos": 0}
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import signal
+
 import pytest
 
 from exporters.samples import ETH0, ETH1, W, spec

@@ -1,0 +1,189 @@
+"""Any other exporter: an argv template and the claims its user states.
+
+    CommandKind(["myprobe", "-i", "{interfaces}", "-c", "{collector}", "-t", "{inactive}"],
+                claims_from_mapping({"fills": ["input", "tcp_flags"], "icmp": "dport"}))
+
+Placeholders: {interfaces} {collector} {collectors} {collector_host}
+{collector_port} {inactive} {active} {scan} {engine_type} {engine_id}
+{max_flows} {workdir} {name}. {interfaces} and {collectors} alone in a word
+give one word each, `{interfaces:-i}` gives "-i IF" for each, and inside a
+longer word they are joined with commas. A template
+that uses {interface} (singular) runs one process per interface, which may
+also use {ifindex}, {mac} and {address}. `{{` and `}}` are literal braces.
+"""
+from __future__ import annotations
+
+import difflib
+import signal
+import string
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from .model import (FIELDS, ICMP_DPORT, ICMP_NONE, ICMP_SPORT_DPORT, Claims,
+                    ExporterSpec, Launch, Port, Process, refuse)
+
+LISTS = ("interfaces", "collectors")
+SCALARS = ("collector", "collector_host", "collector_port", "inactive", "active", "scan",
+           "engine_type", "engine_id", "max_flows", "workdir", "name")
+PER_INTERFACE = ("interface", "ifindex", "mac", "address")
+ICMP_NAMES = {"dport": ICMP_DPORT, "sport-dport": ICMP_SPORT_DPORT, "none": ICMP_NONE,
+              ICMP_DPORT: ICMP_DPORT, ICMP_SPORT_DPORT: ICMP_SPORT_DPORT, ICMP_NONE: ICMP_NONE}
+
+
+def placeholders(template: Sequence[str]) -> list[str]:
+    """Field names the template uses; ValueError names a bad one."""
+    known = LISTS + SCALARS + PER_INTERFACE
+    found = []
+    for word in template:
+        try:
+            parts = list(string.Formatter().parse(word))
+        except ValueError as exc:
+            raise ValueError(f"argv word {word!r}: {exc}") from None
+        for _, field_name, spec, conversion in parts:
+            if field_name is None:
+                continue
+            if field_name not in known:
+                raise ValueError(f"argv word {word!r}: unknown placeholder {{{field_name}}}"
+                                 f"{_did_you_mean(field_name, known)}; known: "
+                                 + ", ".join("{" + k + "}" for k in known))
+            whole = word == "{" + field_name + (":" + spec if spec else "") + "}"
+            if conversion or (spec and not (field_name in LISTS and whole)):
+                raise ValueError(f"argv word {word!r}: only {{interfaces:FLAG}} and {{collectors:FLAG}}, "
+                                 "alone in a word, take a flag")
+            found.append(field_name)
+    return found
+
+
+@dataclass(frozen=True)
+class CommandKind:
+    template: tuple[str, ...]
+    stated: Claims
+    name: str = "command"
+    package: str | None = None
+    stop_signal: int = signal.SIGTERM
+    packet_sockets: int = 1  # per process; 0 when it captures elsewhere (hardware behind a lab link)
+    settle_s: float = 0.0  # after it is ready (or after the start when packet_sockets is 0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "template", tuple(self.template))
+        if not self.template:
+            raise ValueError("an empty command")
+        used = placeholders(self.template)
+        if "interface" not in used and set(used) & set(PER_INTERFACE):
+            raise ValueError("{ifindex}, {mac} and {address} need {interface}: one process per interface")
+
+    @property
+    def per_interface(self) -> bool:
+        return "interface" in placeholders(self.template)
+
+    def claims(self, spec: ExporterSpec | None = None) -> Claims:
+        return self.stated
+
+    def launch(self, spec: ExporterSpec) -> Launch:
+        refuse(spec, self.stated)
+        groups = [(p,) for p in spec.interfaces] if self.per_interface else [spec.interfaces]
+        processes = []
+        for n, ports in enumerate(groups):
+            argv: list[str] = []
+            for word in self.template:
+                argv += _expand(word, _values(spec, ports))
+            log = f"{spec.name}.command{'-' + ports[0].name if self.per_interface else ''}.log"
+            processes.append(Process(tuple(argv) + spec.args, log, packet_sockets=self.packet_sockets,
+                                     exports_from=ports[0].address if self.per_interface else None))
+        return Launch(processes=tuple(processes), stop_signal=self.stop_signal, settle_s=self.settle_s)
+
+
+def _values(spec: ExporterSpec, ports: tuple[Port, ...]) -> dict[str, Any]:
+    collectors = [f"{h}:{p}" for h, p in spec.collectors]
+    values: dict[str, Any] = {
+        "interfaces": [p.name for p in ports], "collectors": collectors,
+        "collector": collectors[0] if collectors else None,
+        "collector_host": spec.collectors[0][0] if collectors else None,
+        "collector_port": spec.collectors[0][1] if collectors else None,
+        "inactive": f"{spec.inactive_timeout:g}", "active": f"{spec.active_timeout:g}",
+        "scan": f"{spec.scan:g}", "engine_type": spec.engine_type, "engine_id": spec.engine_id,
+        "max_flows": spec.max_flows, "workdir": str(spec.workdir), "name": spec.name,
+    }
+    if len(ports) == 1:
+        p = ports[0]
+        values.update(interface=p.name, ifindex=p.ifindex, mac=p.mac, address=p.address)
+    return values
+
+
+def _expand(word: str, values: dict[str, Any]) -> list[str]:
+    for name in LISTS:
+        if word == "{" + name + "}":
+            return list(values[name])
+        if word.startswith("{" + name + ":") and word.endswith("}"):
+            flag = word[len(name) + 2:-1]
+            return [w for item in values[name] for w in (flag, item)]
+    missing = [f for f in placeholders([word]) if values.get(f) is None]
+    if missing:
+        raise ValueError(f"argv word {word!r}: the lab gives no value for {{{missing[0]}}}")
+    return [word.format(**{k: ",".join(v) if k in LISTS else v for k, v in values.items()})]
+
+
+_BOOLS = ("tos_in_key", "first_packet_flags", "expires_on_fin_rst", "exports_on_shutdown",
+          "accounts_every_packet", "engine_fields", "steady_uptime")
+
+
+def claims_from_mapping(d: Mapping[str, Any]) -> Claims:
+    """A `claims:` block (plain data, as YAML gives it) -> Claims; ValueError names the bad key."""
+    known = ("fills", "unreliable", "icmp", "timeout_step", "timer_window", "unsupported", "notes") + _BOOLS
+    kw: dict[str, Any] = {}
+    for key, value in d.items():
+        if key not in known:
+            raise ValueError(f"claims: unknown key {key!r}{_did_you_mean(key, known)}; known: {', '.join(known)}")
+        if key == "fills":
+            kw["fills"] = frozenset(_fields(value, "fills"))
+        elif key == "unreliable":
+            if not isinstance(value, Mapping):
+                raise ValueError("claims.unreliable: expected {field: what it holds}")
+            _fields(list(value), "unreliable")
+            kw["unreliable"] = {k: str(v) for k, v in value.items()}
+        elif key == "icmp":
+            if value not in ICMP_NAMES:
+                raise ValueError(f"claims.icmp: expected one of dport, sport-dport, none; got {value!r}")
+            kw["icmp"] = ICMP_NAMES[value]
+        elif key == "timeout_step":
+            kw["timeout_step_s"] = _number(value, key, positive=True)
+        elif key == "timer_window":
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise ValueError("claims.timer_window: expected [lo, hi] seconds")
+            lo, hi = (_number(v, key) for v in value)
+            if lo > hi:
+                raise ValueError(f"claims.timer_window: {lo} > {hi}")
+            kw["timer_window_s"] = (lo, hi)
+        elif key == "unsupported":
+            if not isinstance(value, Mapping):
+                raise ValueError("claims.unsupported: expected {setting: why}")
+            kw["unsupported"] = {str(k): str(v) for k, v in value.items()}
+        elif key == "notes":
+            kw["notes"] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+        else:
+            if not isinstance(value, bool):
+                raise ValueError(f"claims.{key}: expected true or false, got {value!r}")
+            kw[key] = value
+    return Claims(**{"fills": frozenset(), **kw})
+
+
+def _fields(value: Any, key: str) -> list[str]:
+    items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
+    if items is None:
+        raise ValueError(f"claims.{key}: expected a list of record fields")
+    for item in items:
+        if item not in FIELDS:
+            raise ValueError(f"claims.{key}: unknown record field {item!r}{_did_you_mean(str(item), FIELDS)}; "
+                             f"known: {', '.join(FIELDS)}")
+    return items
+
+
+def _number(value: Any, key: str, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (positive and value <= 0):
+        raise ValueError(f"claims.{key}: expected a {'positive ' if positive else ''}number, got {value!r}")
+    return float(value)
+
+
+def _did_you_mean(word: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
