@@ -3,7 +3,8 @@
 v5 (decode) -> sequence (per-exporter accounting) -> checks (findings) ->
 records -> collector (the pure `Collector`) -> result (queries); jsonl/load
 write and read a run; live/cli are the socket and `python -m testbed collect`;
-process starts one as a subprocess (in a lab host's namespace).
+process starts one as a subprocess (in a lab host's namespace). nfcapd runs
+nfdump's nfcapd beside it and reads its totals back (a second opinion).
 """
 from testbed.collector.checks import CheckConfig
 from testbed.collector.collector import Collector, Received

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
-import time
 from datetime import datetime, timezone
 
 from probe.bench.gen import Key
+from testbed.collector.nfcapd import Nfcapd
 
 
 def free_udp_port() -> int:
@@ -17,70 +16,10 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
-def udp_socket(port: int) -> tuple[int, int] | None:
-    """(bytes queued, datagrams dropped) of the UDP socket bound to 127.0.0.1:port."""
-    local = f"0100007F:{port:04X}"
-    with open("/proc/net/udp") as f:
-        for line in f.readlines()[1:]:
-            cols = line.split()
-            if cols[1] == local:
-                return int(cols[4].split(":")[1], 16), int(cols[-1])
-    return None
-
-
-class Nfcapd:
+def loopback_nfcapd(workdir: str) -> Nfcapd:
     """nfcapd on 127.0.0.1:<free port>, writing into WORKDIR/flows; default socket buffer."""
-
-    def __init__(self, workdir: str) -> None:
-        self.directory = os.path.join(workdir, "flows")
-        os.makedirs(self.directory)
-        self.port = free_udp_port()
-        self.log = os.path.join(workdir, "nfcapd.log")
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(
-                ["nfcapd", "-w", self.directory, "-b", "127.0.0.1", "-p", str(self.port),
-                 "-t", "3600"],
-                stdout=log, stderr=subprocess.STDOUT)
-        self.drops = 0
-        self._wait(lambda: udp_socket(self.port) is not None, "bind its socket")
-
-    def _wait(self, ready, what: str, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not ready():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.close()
-                raise AssertionError(f"nfcapd did not {what}:\n{open(self.log).read()}")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        """Wait until nfcapd has read every queued datagram, then SIGTERM (it writes its file)."""
-        def drained() -> bool:
-            state = udp_socket(self.port)
-            return state is not None and state[0] == 0
-
-        self._wait(drained, "drain its socket", 60)
-        self.drops = udp_socket(self.port)[1]
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def __enter__(self) -> "Nfcapd":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def summary(directory: str) -> dict[str, int]:
-    """`nfdump -R DIR -I`: Flows, Packets, Bytes, Sequence failures, ..."""
-    out = subprocess.run(["nfdump", "-R", directory, "-I"], capture_output=True, text=True,
-                         check=True).stdout
-    pairs = (line.split(":", 1) for line in out.splitlines() if ":" in line)
-    return {k.strip(): int(v) for k, v in pairs if v.strip().isdigit()}
+    return Nfcapd("127.0.0.1", free_udp_port(), os.path.join(workdir, "flows"),
+                  log=os.path.join(workdir, "nfcapd.log")).start()
 
 
 FLAGS = "CEUAPRSF"  # nfdump's order, most significant bit first

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from nfcapd_run import Nfcapd, records, summary
+from nfcapd_run import loopback_nfcapd, records
 
 from probe.bench import gen
 
@@ -25,23 +25,22 @@ def run_probe(pcap: str, port: int, *extra: str) -> dict[str, str]:
 
 
 def export_and_collect(tmp_path, pcap: str, *extra: str):
-    with Nfcapd(str(tmp_path)) as nfcapd:
+    with loopback_nfcapd(str(tmp_path)) as nfcapd:
         stats = run_probe(pcap, nfcapd.port, *extra)
-        nfcapd.stop()
-    return stats, nfcapd, summary(nfcapd.directory)
+    return stats, nfcapd.result
 
 
 def check(tmp_path, pcap: str, truth: gen.Truth, *extra: str) -> None:
-    stats, nfcapd, got = export_and_collect(tmp_path, pcap, *extra)
+    stats, nfcapd = export_and_collect(tmp_path, pcap, *extra)
+    got = nfcapd.totals
     assert stats["send_errors"] == "0"
-    assert nfcapd.drops == 0, f"nfcapd's socket dropped {nfcapd.drops} datagrams"
-    assert got["Sequence failures"] == 0
-    assert (got["Flows"], got["Packets"], got["Bytes"]) == (
+    assert nfcapd.socket_drops == 0, f"nfcapd's socket dropped {nfcapd.socket_drops} datagrams"
+    assert got.sequence_failures == 0
+    assert (got.flows, got.packets, got.bytes) == (
         int(stats["records_sent"]), int(stats["packets"]), int(stats["octets"]))
-    assert (got["Flows"], got["Packets"], got["Bytes"]) == (
-        len(truth.flows), truth.packets, truth.octets)
+    assert (got.flows, got.packets, got.bytes) == (len(truth.flows), truth.packets, truth.octets)
     # one record per key, each with the truth's counts, flags and times (ms)
-    stored = records(nfcapd.directory)
+    stored = records(str(tmp_path / "flows"))
     assert stored.keys() == truth.flows.keys()
     for key, c in truth.flows.items():
         assert stored[key] == (c.packets, c.octets, c.tcp_flags,
