@@ -28,7 +28,8 @@ FPROBE_COMMAND = CommandKind(
                          "steady_uptime": False,
                          "unsupported": {"engine_id": "fprobe writes 0"}}),
     name="fprobe-command")
-KINDS = {"netflow-lab": kind("netflow-lab"), "softflowd": kind("softflowd"), "pmacctd": kind("pmacctd"), "fprobe": kind("fprobe"), "command": FPROBE_COMMAND}
+KINDS = {"netflow-lab": kind("netflow-lab"), "softflowd": kind("softflowd"), "pmacctd": kind("pmacctd"),
+         "fprobe": kind("fprobe"), "command": FPROBE_COMMAND}
 TOOLS = {"softflowd": "softflowd", "pmacctd": "pmacctd", "fprobe": "fprobe", "command": "fprobe"}
 ZERO = {"input": 0, "output": 0, "next_hop": "0.0.0.0", "src_mask": 0, "dst_mask": 0, "tcp_flags": 0, "tos": 0}
 
