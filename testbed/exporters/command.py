@@ -106,7 +106,7 @@ def _values(spec: ExporterSpec, ports: tuple[Port, ...]) -> dict[str, Any]:
     }
     if len(ports) == 1:
         p = ports[0]
-        values.update(interface=p.name, ifindex=p.ifindex, mac=p.mac, address=p.address)
+        values.update(interface=p.name, ifindex=spec.record_ifindex(p), mac=p.mac, address=p.address)
     return values
 
 

@@ -59,7 +59,7 @@ def launch(spec: ExporterSpec) -> Launch:
     for port in spec.interfaces:
         argv = ["fprobe", "-p", "-i", port.name, "-l", f"2:{spec.name}-{port.name}", "-c", jail,
                 "-s", str(scan), "-d", str(idle), "-g", str(idle), "-e", str(life),
-                "-x", f"{port.ifindex}:0", "-f", f"not ether src {port.mac}"]
+                "-x", f"{spec.record_ifindex(port)}:0", "-f", f"not ether src {port.mac}"]
         if port.address is not None:
             argv += ["-a", port.address]
         argv += [*spec.args, *(f"{host}:{p}" for host, p in spec.collectors)]

@@ -32,7 +32,7 @@ class Port:
     """One interface the exporter captures on, as the lab built it."""
 
     name: str
-    ifindex: int
+    ifindex: int  # the kernel's
     mac: str  # the router's own MAC on it: frames it sends carry it as source
     address: str | None = None  # an IPv4 address of the router on it
 
@@ -52,6 +52,14 @@ class ExporterSpec:
     engine_type: int = 0
     engine_id: int = 0
     args: tuple[str, ...] = ()  # extra words for the tool's command line, appended
+    ifindex: Mapping[str, int] = field(default_factory=dict)  # the lab's overrides: ifname -> exported index
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ifindex", MappingProxyType(dict(self.ifindex)))
+
+    def record_ifindex(self, port: Port) -> int:
+        """The index records should carry for a captured interface (the lab's override, else the kernel's)."""
+        return self.ifindex.get(port.name, port.ifindex)
 
     @property
     def scan(self) -> float:

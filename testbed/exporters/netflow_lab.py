@@ -45,6 +45,8 @@ def launch(spec: ExporterSpec) -> Launch:
         argv += ["--scan-interval", f"{spec.scan_interval:g}"]
     if spec.max_flows is not None:
         argv += ["--max-flows", str(spec.max_flows)]
-    argv += ["--engine-type", str(spec.engine_type), "--engine-id", str(spec.engine_id),
-             "--control", control_path(spec), *spec.args]
+    argv += ["--engine-type", str(spec.engine_type), "--engine-id", str(spec.engine_id)]
+    for ifname, index in spec.ifindex.items():  # the probe reads the kernel's indexes itself
+        argv += ["--ifindex", f"{ifname}={index}"]
+    argv += ["--control", control_path(spec), *spec.args]
     return Launch(processes=(Process(tuple(argv), f"{spec.name}.probe.log"),))

@@ -49,7 +49,7 @@ def config(spec: ExporterSpec) -> str:
 
 
 def interfaces_map(spec: ExporterSpec) -> str:
-    return "".join(f"ifindex={p.ifindex} ifname={p.name} direction=in\n" for p in spec.interfaces)
+    return "".join(f"ifindex={spec.record_ifindex(p)} ifname={p.name} direction=in\n" for p in spec.interfaces)
 
 
 def launch(spec: ExporterSpec) -> Launch:

@@ -65,7 +65,7 @@ def launch(spec: ExporterSpec) -> Launch:
     ctl = spec.path("softflowd.ctl")
     if len(spec.interfaces) == 1:
         port = spec.interfaces[0]
-        source, bpf = f"{port.ifindex}:{port.name}", f"not ether src {port.mac}"
+        source, bpf = f"{spec.record_ifindex(port)}:{port.name}", f"not ether src {port.mac}"
     else:
         source, bpf = "any", "inbound"
     # every collector in one -n (a second -n replaces the first); without -l each gets every datagram

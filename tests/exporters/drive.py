@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from exporters.routedlab import C, FAR_HOST, H1, H2, RoutedLab, ends
+from exporters.routedlab import C, FAR_HOST, RoutedLab, icmp, syn, tcp, udp
 
 from testbed.collector import CollectorResult, load_jsonl, start_collector
 from testbed.exporters import ExporterSpec, Launch, Port
@@ -34,26 +34,24 @@ def shifted(plans: list[P.Planned], dt: float) -> list[P.Planned]:
 
 
 def mix() -> list[P.Planned]:
-    a, b = ends("h1", "h2"), ends("h2", "h1")
-    return (P.plan_udp({"packets": 20, "interval": 0.02, "sport": 40000, "dport": 5001}, a)
-            + P.plan_udp({"packets": 5, "sport": 40003, "dport": 5003}, b)
-            + shifted(P.plan_udp({"packets": 5, "sport": 40003, "dport": 5003, "tos": 0x20}, b), 0.1)
-            + P.plan_tcp({"packets": 3, "sport": 41000, "dport": 80, "close": "fin"}, a)
-            + [P.Planned(0.05, "h1", bytes(P.IP(src=H1, dst=H2) / P.TCP(sport=41002, dport=82, flags="S")))]
-            + P.plan_icmp({"packets": 3, "icmp_type": 3, "icmp_code": 3}, a)
-            + P.plan_icmp({"packets": 2, "icmp_type": 11, "icmp_code": 0}, b)
-            + P.plan_udp({"packets": 5, "sport": 40005, "dport": 5005}, P.Ends("h1", H1, None, FAR_HOST)))
+    return (udp("h1", "h2", packets=20, interval=0.02, sport=40000, dport=5001)
+            + udp("h2", "h1", packets=5, sport=40003, dport=5003)
+            + shifted(udp("h2", "h1", packets=5, sport=40003, dport=5003, tos=0x20), 0.1)
+            + tcp("h1", "h2", packets=3, sport=41000, dport=80, close="fin")
+            + shifted(syn("h1", "h2", sport=41002, dport=82), 0.05)
+            + icmp("h1", "h2", packets=3, icmp_type=3, icmp_code=3)
+            + icmp("h2", "h1", packets=2, icmp_type=11, icmp_code=0)
+            + udp("h1", FAR_HOST, packets=5, sport=40005, dport=5005))
 
 
 def filler(interval: float = 0.0003, packets: int = 3000) -> list[P.Planned]:
     """More frames than one ring block of softflowd's holds (1424 here)."""
-    return P.plan_udp({"packets": packets, "interval": interval, "sport": FILLER_SPORT, "dport": 9, "size": 64},
-                      ends("h1", "h2"))
+    return udp("h1", "h2", packets=packets, interval=interval, sport=FILLER_SPORT, dport=9, size=64)
 
 
 def late() -> list[P.Planned]:
     """Sent from h1 (the interface the fillers fill), right before a filler burst."""
-    return P.plan_udp({"packets": 4, "interval": 0.005, "sport": LATE_SPORT, "dport": 5009}, ends("h1", "h2"))
+    return udp("h1", "h2", packets=4, interval=0.005, sport=LATE_SPORT, dport=5009)
 
 
 def spec_for(rl: RoutedLab, workdir: Path, port: int, only: str | None = None, **kw) -> ExporterSpec:
@@ -148,6 +146,5 @@ def _wait_exported(session: Session, truth: dict, deadline: float) -> None:
 
 def tos_pair(sport: int) -> list[P.Planned]:
     """One 5-tuple h1 -> h2: 3 packets with TOS 0x20, then 3 with TOS 0x08."""
-    a = ends("h1", "h2")
-    return (P.plan_udp({"packets": 3, "sport": sport, "tos": 0x20}, a)
-            + shifted(P.plan_udp({"packets": 3, "sport": sport, "tos": 0x08}, a), 0.1))
+    return (udp("h1", "h2", packets=3, sport=sport, tos=0x20)
+            + shifted(udp("h1", "h2", packets=3, sport=sport, tos=0x08), 0.1))

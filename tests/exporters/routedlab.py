@@ -14,12 +14,17 @@ import json
 import subprocess
 import sys
 import time
+from ipaddress import ip_interface
 from pathlib import Path
 
 from live.nslab import Lab, sh
+from scapy.layers.inet import IP, TCP
 
 from testbed.run.quiet import ruleset
 from testbed.traffic import plan as P
+from testbed.traffic.steps.icmp import Icmp
+from testbed.traffic.steps.tcp import Tcp
+from testbed.traffic.steps.udp import Udp
 
 H1, H2, C = "10.1.1.2", "10.2.2.2", "10.9.9.2"
 FAR, FAR_HOST = "20.0.0.0/8", "20.1.2.3"  # routed by r via h2, which drops it
@@ -89,9 +94,39 @@ class RoutedLab:
         return last
 
 
-def ends(src_host: str, dst_host: str) -> P.Ends:
-    addr = {"h1": H1, "h2": H2}
-    return P.Ends(src_host, addr[src_host], dst_host, addr[dst_host])
+class _Topology:
+    """As much of a lab topology as the traffic kinds' plan() reads: hosts and their addresses."""
+
+    class Host:
+        def __init__(self, address: str) -> None:
+            self.addresses = (ip_interface(f"{address}/{PLEN}"),)
+
+    nodes = {"h1": Host(H1), "h2": Host(H2)}
+
+    def address_of(self, node: str):
+        return self.nodes[node].addresses[0].ip
+
+
+TOPOLOGY = _Topology()
+
+
+def udp(src: str, to: str, **kw) -> list[P.Planned]:
+    """The packets of a lab's `kind: udp` step from host `src` to a host or address."""
+    return Udp(src=src, to=to, **kw).plan(TOPOLOGY)
+
+
+def tcp(src: str, to: str, **kw) -> list[P.Planned]:
+    return Tcp(src=src, to=to, **kw).plan(TOPOLOGY)
+
+
+def icmp(src: str, to: str, **kw) -> list[P.Planned]:
+    return Icmp(src=src, to=to, **kw).plan(TOPOLOGY)
+
+
+def syn(src: str, to: str, sport: int, dport: int) -> list[P.Planned]:
+    """One lone TCP SYN."""
+    ends = P.ends_of(TOPOLOGY, src, to)
+    return [P.Planned(0.0, src, bytes(IP(src=ends.src, dst=ends.dst) / TCP(sport=sport, dport=dport, flags="S")))]
 
 
 def expected_route(src: str, dst: str) -> dict:

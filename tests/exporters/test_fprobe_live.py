@@ -14,10 +14,9 @@ import time
 import pytest
 
 from exporters import drive
-from exporters.routedlab import ends
+from exporters.routedlab import udp
 
 from testbed.exporters import fprobe
-from testbed.traffic import plan as P
 
 pytestmark = [pytest.mark.root,
               pytest.mark.skipif(not shutil.which("fprobe"), reason="needs fprobe (ci/setup installs it)")]
@@ -29,7 +28,7 @@ def burst(rl, tmp_path, *args: str):
     spec = drive.spec_for(rl, tmp_path, port, args=args)
     with drive.Session(rl, fprobe.launch(spec), tmp_path, port) as session:
         rl.play(drive.tos_pair(40200)
-                + drive.shifted(P.plan_udp({"packets": 3000, "interval": 0, "sport": 40201}, ends("h1", "h2")), 0.3),
+                + drive.shifted(udp("h1", "h2", packets=3000, interval=0, sport=40201), 0.3),
                 tmp_path, "t")
         time.sleep(1)
         return session.stop()

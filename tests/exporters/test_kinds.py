@@ -131,3 +131,12 @@ def test_claims_windows_and_reasons():
     assert c.export_window(0.4) == (0.0, 3.0)
     with pytest.raises(ValueError, match=r"unknown record field\(s\) \['dstmask'\]"):
         Claims(fills={"dstmask"})
+
+
+def test_the_labs_ifindex_overrides_reach_every_kind():
+    s = spec(ifindex={"eth1": 9, "eth5": 12})  # eth5: an interface the probe does not capture on
+    assert build_parser().parse_args(list(netflow_lab.launch(s).processes[0].argv[3:])).ifindex == [
+        "eth1=9", "eth5=12"]
+    assert "9:eth1" in softflowd.launch(spec(ETH1, ifindex={"eth1": 9})).processes[0].argv
+    assert "ifindex=9 ifname=eth1 direction=in" in pmacctd.launch(s).files["/run/lab/w/p1.pmacctd.map"]
+    assert [words(p.argv, "-x") for p in fprobe.launch(s).processes] == [["2:0"], ["9:0"]]

@@ -9,10 +9,9 @@ import time
 import pytest
 
 from exporters import drive
-from exporters.routedlab import ends
+from exporters.routedlab import udp
 
 from testbed.exporters import pmacctd
-from testbed.traffic import plan as P
 
 pytestmark = [pytest.mark.root,
               pytest.mark.skipif(not shutil.which("pmacctd"), reason="needs pmacctd (ci/setup installs pmacct)")]
@@ -23,7 +22,7 @@ def test_one_record_per_5_tuple_with_the_last_tos_and_bursts_counted_whole(rl, t
     spec = drive.spec_for(rl, tmp_path, port)
     with drive.Session(rl, pmacctd.launch(spec), tmp_path, port) as session:
         rl.play(drive.tos_pair(40300)
-                + drive.shifted(P.plan_udp({"packets": 3000, "interval": 0, "sport": 40301}, ends("h1", "h2")), 0.3),
+                + drive.shifted(udp("h1", "h2", packets=3000, interval=0, sport=40301), 0.3),
                 tmp_path, "t")
         time.sleep(1)
         result = session.stop()

@@ -18,10 +18,9 @@ import time
 import pytest
 
 from exporters import drive
-from exporters.routedlab import ends
+from exporters.routedlab import udp
 
 from testbed.exporters import softflowd
-from testbed.traffic import plan as P
 
 pytestmark = [pytest.mark.root,
               pytest.mark.skipif(not shutil.which("softflowd"), reason="needs softflowd (ci/setup installs it)")]
@@ -43,7 +42,7 @@ def start(rl, tmp_path, **kw):
 def test_a_quiet_link_is_never_read(rl, tmp_path):
     spec, session = start(rl, tmp_path)
     with session:
-        rl.play(P.plan_udp({"packets": 20, "interval": 0.02, "sport": 40100}, ends("h1", "h2")), tmp_path, "q")
+        rl.play(udp("h1", "h2", packets=20, interval=0.02, sport=40100), tmp_path, "q")
         time.sleep(spec.inactive_timeout + 2)
         stats = statistics(rl, spec)
         result = session.stop()
@@ -56,7 +55,7 @@ def test_a_quiet_link_is_never_read(rl, tmp_path):
 def test_a_busy_flow_loses_the_tail_of_its_last_block(rl, tmp_path):
     spec, session = start(rl, tmp_path)
     with session:
-        busy = P.plan_udp({"packets": 3000, "interval": 0.0003, "sport": 40101}, ends("h1", "h2"))
+        busy = udp("h1", "h2", packets=3000, interval=0.0003, sport=40101)
         rl.play(drive.tos_pair(40105) + drive.shifted(busy, 0.3), tmp_path, "busy")
         time.sleep(0.5)
         stats = statistics(rl, spec)
@@ -76,7 +75,7 @@ def test_sigterm_in_the_foreground_kills_it_with_its_cache(rl, tmp_path):
                                                             for p in launch.processes),
                                     clean_exits=frozenset({-15}))
     with drive.Session(rl, by_signal, tmp_path, port) as session:
-        rl.play(P.plan_udp({"packets": 20, "sport": 40102}, ends("h1", "h2")) + drive.filler(), tmp_path, "t")
+        rl.play(udp("h1", "h2", packets=20, sport=40102) + drive.filler(), tmp_path, "t")
         time.sleep(0.5)
         stats = statistics(rl, spec)
         result = session.stop()
@@ -88,8 +87,8 @@ def test_sigterm_in_the_foreground_kills_it_with_its_cache(rl, tmp_path):
 def test_on_one_interface_it_fills_input_and_copies_it_into_output(rl, tmp_path):
     spec, session = start(rl, tmp_path, only="ia")
     with session:
-        rl.play(P.plan_udp({"packets": 5, "sport": 40103}, ends("h1", "h2"))
-                + P.plan_udp({"packets": 5, "sport": 40104}, ends("h2", "h1"))
+        rl.play(udp("h1", "h2", packets=5, sport=40103)
+                + udp("h2", "h1", packets=5, sport=40104)
                 + drive.shifted(drive.filler(), 0.1), tmp_path, "t")
         result = session.stop()
     (rec,) = result.find(sport=40103)
