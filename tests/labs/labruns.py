@@ -89,6 +89,13 @@ def _state(pid: int) -> str | None:
     return stat[stat.rindex(b")") + 2:].split()[0].decode()
 
 
+def _another_runs_shell(pid: int, run: str) -> bool:
+    """A node shell of another lab run: our namespace is gone and the kernel gave its
+    inode number to that run's (other labs run on this machine at the same time)."""
+    words = procs.cmdline(pid)
+    return bool(words) and words[-1].startswith("mininet:") and not words[-1].startswith(f"mininet:{run}-")
+
+
 def leftovers(state: dict, state_dir: Path) -> list[str]:
     """Everything of the run `state` describes that still exists (empty: all gone)."""
     run = state["run_id"]
@@ -97,8 +104,10 @@ def leftovers(state: dict, state_dir: Path) -> list[str]:
     found += [f"process {p['pid']} {p['argv'][:3]}" for p in state["processes"]
               if procs.alive(p["pid"], p["start"])]
     held = procs.by_netns()
-    found += [f"namespace of {name} (held by {[(p, procs.cmdline(p)[:60]) for p in held[n['netns']]]})"
-              for name, n in state["nodes"].items() if n["netns"] in held]
+    for name, n in state["nodes"].items():
+        holders = [p for p in held.get(n["netns"], []) if not _another_runs_shell(p, run)]
+        if holders:
+            found.append(f"namespace of {name} (held by {[(p, procs.cmdline(p)[:6]) for p in holders]})")
     found += processes_naming(f"mininet:{run}-")
     if (state_dir / f"{run}.json").exists():
         found.append(f"state file {state_dir / f'{run}.json'}")
