@@ -30,17 +30,39 @@ BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 
 def read(f: BinaryIO) -> Iterator[Frame]:
+    yield from read_after(f, read_head(f))
+
+
+def read_head(f: BinaryIO) -> bytes:
+    """The first 4 bytes: they tell pcap from pcapng."""
     head = f.read(4)
     if len(head) < 4:
         raise PcapError("file too short for a capture header")
-    reader = _read_pcapng if struct.unpack("<I", head)[0] == PCAPNG_SHB else _read_pcap
+    return head
+
+
+def is_pcapng(head: bytes) -> bool:
+    return struct.unpack("<I", head)[0] == PCAPNG_SHB
+
+
+def read_after(f: BinaryIO, head: bytes) -> Iterator[Frame]:
+    """The frames of a capture whose first 4 bytes, `head`, were read already."""
+    reader = _read_pcapng if is_pcapng(head) else _read_pcap
     try:
         yield from reader(f, head)
     except (struct.error, IndexError, ZeroDivisionError) as exc:  # a block or option
         raise PcapError(f"malformed capture file: {exc}") from None   # shorter than its fields
 
 
-def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
+class PcapHeader(NamedTuple):
+    endian: str  # "<" or ">", for struct
+    scale: int  # ns per unit of the records' second fraction
+    limit: int  # longer records are damage, not packets
+    linktype: int
+
+
+def read_pcap_header(f: BinaryIO, head: bytes) -> PcapHeader:
+    """The rest of a classic pcap file header (24 bytes in all)."""
     for endian in "<>":
         magic = struct.unpack(endian + "I", head)[0]
         if magic in PCAP_MAGICS:
@@ -52,9 +74,13 @@ def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
     if len(rest) < 20:
         raise PcapError("truncated pcap file header")
     _, _, _, _, snaplen, linktype = struct.unpack(endian + "HHiIII", rest)
-    linktype &= 0x0FFFFFFF  # upper bits hold FCS info
+    # upper bits of the link type hold FCS info
+    return PcapHeader(endian, scale, max(snaplen, 262144) + 65536, linktype & 0x0FFFFFFF)
+
+
+def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
+    endian, scale, limit, linktype = read_pcap_header(f, head)
     rec = struct.Struct(endian + "IIII").unpack_from
-    limit = max(snaplen, 262144) + 65536
     offset = 24  # of buf[0] in the file
     buf, pos = b"", 0
     while True:

@@ -1,0 +1,757 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, nonecheck=False, overflowcheck=False
+"""The fast engine's compiled core: decode, flow table, expiry, v5 packing.
+
+Same rules as the reference engine (probe/engine.py, cache.py, decode.py,
+export.py), without quirks; differential tests hold the two to the same
+datagrams, byte for byte. Sans-IO: time is an argument, nothing here reads a
+clock or touches a socket.
+
+The flow table: one 64-byte `Flow` per entry (the cache line every packet of
+that flow touches: key, counters, times, LRU links), the creation-order links
+in a separate array (touched only when a flow is created or expires), and an
+open-addressing hash (linear probing, backward-shift deletion: no
+tombstones) of (hash, index) slots, at most half full. Entries live in one
+array that doubles up to `max_flows`; freed entries are reused first.
+"""
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy
+
+cdef enum:
+    MAX_RECORDS = 30
+    HEADER_SIZE = 24
+    RECORD_SIZE = 48
+    TH_FIN = 0x01
+    TH_RST = 0x04
+    MAX_CATCHUP_SCANS = 100000  # the clock jumped further: run one scan, not all
+    NONE = -1
+    MIN_CAPACITY = 1024
+    N_SKIP = 10
+    N_REASONS = 32
+    R_FIN = 0
+    R_ACTIVE = 1
+    R_OVERFLOW = 2
+    R_EVICTED = 3
+    R_INACTIVE = 4
+
+# expire a flow before its 32-bit octet counter could wrap (cache.OCTETS_LIMIT)
+cdef uint32_t OCTETS_LIMIT = 0xFFFFFFFF - 65535
+
+# decode outcomes: 0 is a packet, the others are Stats.skipped reasons
+SKIP_REASONS = ("", "short_link_header", "too_many_vlan_tags", "not_ipv4",
+                "unsupported_linktype", "short_ip_header", "empty_ip", "bad_ip_version",
+                "bad_ihl", "bad_total_length")
+# expiry reasons: fixed codes, then the flush reasons a driver names
+REASONS = ["tcp_fin_rst", "active", "counter_overflow", "evicted", "inactive"]
+
+# pcap walk outcomes
+PCAP_MORE = 0  # the buffer ends inside a record: give more bytes
+PCAP_BAD_LENGTH = 1  # a record longer than the file's limit
+
+
+ctypedef struct Flow:  # 64 bytes
+    uint32_t src
+    uint32_t dst
+    uint16_t sport
+    uint16_t dport
+    uint8_t proto
+    uint8_t tos
+    uint8_t tcp_flags
+    uint8_t src_mask
+    uint32_t in_if
+    uint8_t dst_mask
+    uint8_t pad0
+    uint16_t pad1
+    uint32_t out_if
+    uint32_t next_hop
+    uint32_t packets
+    uint32_t octets
+    int64_t first
+    int64_t last
+    int32_t lru_prev  # by last activity: the head is the least recently used
+    int32_t lru_next  # (also the free list's link)
+
+ctypedef struct Link:  # by creation: the head is the oldest flow
+    int32_t prev
+    int32_t next
+
+ctypedef struct Slot:
+    uint32_t hash
+    uint32_t ref  # entry index + 1; 0: empty
+
+ctypedef struct Facts:  # one decoded IPv4 packet
+    uint32_t src
+    uint32_t dst
+    uint16_t sport
+    uint16_t dport
+    uint8_t proto
+    uint8_t tos
+    uint8_t flags
+    uint8_t truncated
+    uint32_t in_if
+    uint32_t octets
+
+
+cdef inline uint16_t be16(const uint8_t *p) noexcept nogil:
+    return (p[0] << 8) | p[1]
+
+
+cdef inline uint32_t be32(const uint8_t *p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+
+
+cdef inline uint32_t le32(const uint8_t *p) noexcept nogil:
+    return (<uint32_t>p[3] << 24) | (<uint32_t>p[2] << 16) | (<uint32_t>p[1] << 8) | p[0]
+
+
+cdef inline void put16(uint8_t *p, uint32_t v) noexcept nogil:
+    p[0] = (v >> 8) & 255
+    p[1] = v & 255
+
+
+cdef inline void put32(uint8_t *p, uint32_t v) noexcept nogil:
+    p[0] = v >> 24
+    p[1] = (v >> 16) & 255
+    p[2] = (v >> 8) & 255
+    p[3] = v & 255
+
+
+cdef inline int64_t floordiv(int64_t a, int64_t b) noexcept nogil:
+    cdef int64_t q = a // b  # C truncates; Python floors
+    if (a % b != 0) and ((a < 0) != (b < 0)):
+        q -= 1
+    return q
+
+
+cdef int decode(const uint8_t *buf, Py_ssize_t n, int linktype, bint icmp_ports,
+                Facts *out) noexcept nogil:
+    """decode.decode(): 0 and `out` filled, or a SKIP_REASONS index."""
+    cdef Py_ssize_t off = 0
+    cdef int tags = 0
+    cdef uint16_t ethertype
+    if linktype == 1:  # Ethernet, up to two VLAN tags
+        if n < 14:
+            return 1
+        ethertype = be16(buf + 12)
+        off = 14
+        while ethertype == 0x8100 or ethertype == 0x88A8 or ethertype == 0x9100:
+            tags += 1
+            if tags > 2:
+                return 2
+            if n < off + 4:
+                return 1
+            ethertype = be16(buf + off + 2)
+            off += 4
+        if ethertype != 0x0800:
+            return 3
+    elif linktype == 101 or linktype == 12 or linktype == 228:  # raw IPv4
+        off = 0
+    elif linktype == 113:  # Linux cooked (SLL)
+        if n < 16:
+            return 1
+        if be16(buf + 14) != 0x0800:
+            return 3
+        off = 16
+    elif linktype == 276:  # SLL2
+        if n < 20:
+            return 1
+        if be16(buf) != 0x0800:
+            return 3
+        off = 20
+    else:
+        return 4
+    return decode_ipv4(buf, n, off, icmp_ports, out)
+
+
+cdef int decode_ipv4(const uint8_t *buf, Py_ssize_t n, Py_ssize_t off, bint icmp_ports,
+                     Facts *out) noexcept nogil:
+    cdef const uint8_t *ip = buf + off
+    cdef Py_ssize_t hlen, have, l4, need
+    cdef uint32_t total
+    cdef uint8_t proto
+    if n < off + 20:
+        return 5 if n > off else 6
+    if ip[0] >> 4 != 4:
+        return 3 if ip[0] >> 4 == 6 else 7
+    hlen = (ip[0] & 0x0F) * 4
+    if hlen < 20:
+        return 8
+    if n < off + hlen:
+        return 5
+    total = be16(ip + 2)
+    if total < hlen:
+        return 9
+    proto = ip[9]
+    out.tos = ip[1]
+    out.octets = total
+    out.proto = proto
+    out.src = be32(ip + 12)
+    out.dst = be32(ip + 16)
+    out.sport = 0
+    out.dport = 0
+    out.flags = 0
+    out.truncated = 0
+    if be16(ip + 6) & 0x1FFF:  # later fragments: ports 0, own flow
+        return 0
+    l4 = off + hlen
+    have = total - hlen  # what the packet holds, and what the capture kept
+    if n - l4 < have:
+        have = n - l4
+    if proto == 6 or proto == 17:
+        need = 20 if proto == 6 else 8
+        if have < need:
+            out.truncated = 1
+        else:
+            out.sport = be16(buf + l4)
+            out.dport = be16(buf + l4 + 2)
+            if proto == 6:
+                out.flags = buf[l4 + 13]
+    elif proto == 1 and icmp_ports:
+        if have < 2:
+            out.truncated = 1
+        else:
+            out.dport = be16(buf + l4)  # type*256 + code
+    return 0
+
+
+cdef inline uint32_t key_hash(const Facts *p, uint64_t seed) noexcept nogil:
+    cdef uint64_t h = seed ^ ((<uint64_t>p.src << 32) | p.dst)
+    h *= 0x9E3779B97F4A7C15ULL
+    h ^= (<uint64_t>p.sport << 48) | (<uint64_t>p.dport << 32) | p.in_if
+    h *= 0xC2B2AE3D27D4EB4FULL
+    h ^= (<uint64_t>p.proto << 8) | p.tos
+    h ^= h >> 33  # murmur3's finaliser
+    h *= 0xFF51AFD7ED558CCDULL
+    h ^= h >> 33
+    h *= 0xC4CEB9FE1A85EC53ULL
+    h ^= h >> 33
+    return <uint32_t>h
+
+
+cdef inline bint same_key(const Flow *f, const Facts *p) noexcept nogil:
+    return (f.src == p.src and f.dst == p.dst and f.sport == p.sport and f.dport == p.dport
+            and f.proto == p.proto and f.tos == p.tos and f.in_if == p.in_if)
+
+
+cdef class Engine:
+    """Frames and time in, v5 datagrams out (see probe/fast/engine.py)."""
+
+    cdef Flow *flows
+    cdef Link *age
+    cdef Slot *slots
+    cdef uint32_t slot_mask
+    cdef int32_t capacity  # entries allocated
+    cdef int32_t used  # entries ever handed out (below capacity)
+    cdef int32_t free_head
+    cdef int32_t count  # live flows
+    cdef int32_t lru_head, lru_tail, age_head, age_tail
+    cdef readonly int64_t max_flows
+    cdef public int64_t active_ms, inactive_ms
+    cdef readonly int64_t scan_ms
+    cdef readonly bint icmp_ports
+    cdef uint64_t seed
+    cdef object routes
+
+    cdef readonly bint started
+    cdef readonly int64_t start_ms
+    cdef readonly int64_t now
+    cdef readonly int64_t next_scan
+
+    # export
+    cdef readonly uint32_t engine_type, engine_id
+    cdef readonly uint32_t sequence
+    cdef uint8_t pending[HEADER_SIZE + MAX_RECORDS * RECORD_SIZE]
+    cdef uint8_t pending_reasons[MAX_RECORDS]
+    cdef int pending_n
+    cdef public list out  # (datagram bytes, reason codes bytes)
+
+    # counters (probe.stats.Stats names)
+    cdef readonly uint64_t frames, packets, octets, truncated, flows_created, evictions
+    cdef readonly uint64_t ifindex_clamped, active_flows, expired_total
+    cdef uint64_t skipped_n[N_SKIP]
+    cdef uint64_t exported_n[N_REASONS]
+    cdef public list reasons
+
+    def __cinit__(self, *, int64_t max_flows=262144, int64_t active_ms=1800000,
+                  int64_t inactive_ms=15000, int64_t scan_ms=1000, int engine_type=0,
+                  int engine_id=0, bint icmp_ports=True, routes=None, start_ms=None,
+                  uint64_t seed=0, int64_t capacity=0):
+        if max_flows < 1 or max_flows > (1 << 30):
+            raise ValueError("max_flows must be 1..2^30")
+        if active_ms <= 0 or inactive_ms <= 0 or scan_ms <= 0:
+            raise ValueError("timeouts and scan interval must be positive")
+        if not (0 <= engine_type <= 255 and 0 <= engine_id <= 255):
+            raise ValueError("engine type and id must be 0..255")
+        self.max_flows = max_flows
+        self.active_ms = active_ms
+        self.inactive_ms = inactive_ms
+        self.scan_ms = scan_ms
+        self.engine_type = engine_type
+        self.engine_id = engine_id
+        self.icmp_ports = icmp_ports
+        self.routes = routes
+        self.seed = seed
+        self.out = []
+        self.reasons = list(REASONS)
+        self.free_head = self.lru_head = self.lru_tail = self.age_head = self.age_tail = NONE
+        if capacity <= 0:
+            capacity = MIN_CAPACITY
+        self._allocate(min(max_flows, capacity))
+        if start_ms is not None:
+            self.start(start_ms)
+
+    def __dealloc__(self):
+        free(self.flows)
+        free(self.age)
+        free(self.slots)
+
+    def start(self, int64_t start_ms):
+        """The probe's start: uptime 0, first scan due one interval later."""
+        self.started = True
+        self.start_ms = self.now = start_ms
+        self.next_scan = start_ms + self.scan_ms
+
+    # -- the table -----------------------------------------------------------
+
+    cdef int _allocate(self, int64_t capacity) except -1:
+        cdef Flow *flows = <Flow *>realloc(self.flows, capacity * sizeof(Flow))
+        if flows == NULL:
+            raise MemoryError()
+        self.flows = flows
+        cdef Link *age = <Link *>realloc(self.age, capacity * sizeof(Link))
+        if age == NULL:
+            raise MemoryError()
+        self.age = age
+        self.capacity = <int32_t>capacity
+        cdef uint64_t nslots = 2
+        while nslots < 2 * <uint64_t>capacity:
+            nslots <<= 1
+        if self.slots == NULL or nslots - 1 != self.slot_mask:
+            self._rehash(nslots)
+        return 0
+
+    cdef int _rehash(self, uint64_t nslots) except -1:
+        cdef Slot *new = <Slot *>calloc(nslots, sizeof(Slot))
+        if new == NULL:
+            raise MemoryError()
+        cdef uint32_t mask = <uint32_t>(nslots - 1), i, j
+        cdef Slot *old = self.slots
+        if old != NULL:
+            for i in range(self.slot_mask + 1):
+                if old[i].ref:
+                    j = old[i].hash & mask
+                    while new[j].ref:
+                        j = (j + 1) & mask
+                    new[j] = old[i]
+            free(old)
+        self.slots = new
+        self.slot_mask = mask
+        return 0
+
+    cdef inline int32_t _find(self, const Facts *p, uint32_t h, uint32_t *where) noexcept nogil:
+        cdef uint32_t i = h & self.slot_mask
+        cdef Slot *s
+        while True:
+            s = &self.slots[i]
+            if s.ref == 0:
+                where[0] = i
+                return NONE
+            if s.hash == h and same_key(&self.flows[s.ref - 1], p):
+                where[0] = i
+                return s.ref - 1
+            i = (i + 1) & self.slot_mask
+
+    cdef void _unhash(self, int32_t idx) noexcept nogil:
+        """Remove entry `idx` from the hash: find its slot, shift its run back."""
+        cdef Flow *f = &self.flows[idx]
+        cdef Facts k
+        k.src, k.dst, k.sport, k.dport = f.src, f.dst, f.sport, f.dport
+        k.proto, k.tos, k.in_if = f.proto, f.tos, f.in_if
+        cdef uint32_t mask = self.slot_mask
+        cdef uint32_t i = key_hash(&k, self.seed) & mask, j, home
+        while self.slots[i].ref != <uint32_t>idx + 1:
+            i = (i + 1) & mask
+        j = i
+        while True:
+            j = (j + 1) & mask
+            if self.slots[j].ref == 0:
+                break
+            home = self.slots[j].hash & mask
+            # the entry at j stays if its home lies cyclically in (i, j]
+            if (i < j and i < home <= j) or (i > j and (home > i or home <= j)):
+                continue
+            self.slots[i] = self.slots[j]
+            i = j
+        self.slots[i].ref = 0
+
+    cdef inline void _lru_unlink(self, int32_t i) noexcept nogil:
+        cdef Flow *f = &self.flows[i]
+        if f.lru_prev != NONE:
+            self.flows[f.lru_prev].lru_next = f.lru_next
+        else:
+            self.lru_head = f.lru_next
+        if f.lru_next != NONE:
+            self.flows[f.lru_next].lru_prev = f.lru_prev
+        else:
+            self.lru_tail = f.lru_prev
+
+    cdef inline void _lru_append(self, int32_t i) noexcept nogil:
+        cdef Flow *f = &self.flows[i]
+        f.lru_prev = self.lru_tail
+        f.lru_next = NONE
+        if self.lru_tail != NONE:
+            self.flows[self.lru_tail].lru_next = i
+        else:
+            self.lru_head = i
+        self.lru_tail = i
+
+    cdef int32_t _new_entry(self) except -2:
+        cdef int32_t i
+        if self.free_head != NONE:
+            i = self.free_head
+            self.free_head = self.flows[i].lru_next
+            return i
+        if self.used == self.capacity:
+            self._allocate(min(self.max_flows, 2 * <int64_t>self.capacity))
+        i = self.used
+        self.used += 1
+        return i
+
+    # -- accounting (cache.add) ------------------------------------------------
+
+    cdef int _packet(self, Facts *p, int64_t now) except -1:
+        cdef uint32_t h, where
+        cdef int32_t i
+        cdef Flow *f
+        if now > self.now:  # the clock never steps back
+            self.now = now
+        now = self.now
+        if now >= self.next_scan:
+            self._timer(now)
+        if p.truncated:
+            self.truncated += 1
+        cdef uint64_t expired_before = self.expired_total
+        h = key_hash(p, self.seed)
+        i = self._find(p, h, &where)
+        if i == NONE:
+            self._add_new(p, h, now)
+        else:
+            f = &self.flows[i]
+            if i != self.lru_tail:
+                self._lru_unlink(i)
+                self._lru_append(i)
+            f.packets += 1
+            f.octets += p.octets
+            f.tcp_flags |= p.flags
+            f.last = now
+            if p.flags & (TH_FIN | TH_RST):
+                self._expire(i, R_FIN, now)
+            elif now - f.first > self.active_ms:
+                self._expire(i, R_ACTIVE, now)
+            elif f.octets >= OCTETS_LIMIT:
+                self._expire(i, R_OVERFLOW, now)
+        self.packets += 1
+        self.octets += p.octets
+        if self.expired_total != expired_before:  # as Probe._export after the packet
+            self.active_flows = self.count
+        return 0
+
+    cdef int _add_new(self, Facts *p, uint32_t h, int64_t now) except -1:
+        cdef uint32_t where
+        cdef uint32_t out_if = 0, next_hop = 0
+        cdef uint8_t dst_mask = 0, src_mask = 0
+        if self.count >= self.max_flows:
+            self.evictions += 1
+            self._expire(self.lru_head, R_EVICTED, now)
+        if self.routes is not None:  # before the entry exists: a raising lookup leaves none
+            route = self.routes.lookup(p.dst)
+            if route is not None:
+                out_if, next_hop, dst_mask = route
+            route = self.routes.lookup(p.src)
+            if route is not None:
+                src_mask = route[2]
+        cdef int32_t i = self._new_entry()
+        self._find(p, h, &where)  # the slot may have moved (eviction, growth)
+        self.slots[where].hash = h
+        self.slots[where].ref = i + 1
+        cdef Flow *f = &self.flows[i]
+        f.src, f.dst, f.sport, f.dport = p.src, p.dst, p.sport, p.dport
+        f.proto, f.tos, f.in_if = p.proto, p.tos, p.in_if
+        f.packets = 1
+        f.octets = p.octets
+        f.tcp_flags = p.flags
+        f.first = f.last = now
+        f.out_if, f.next_hop, f.dst_mask, f.src_mask = out_if, next_hop, dst_mask, src_mask
+        self._lru_append(i)
+        self.age[i].prev = self.age_tail
+        self.age[i].next = NONE
+        if self.age_tail != NONE:
+            self.age[self.age_tail].next = i
+        else:
+            self.age_head = i
+        self.age_tail = i
+        self.count += 1
+        self.flows_created += 1
+        if p.flags & (TH_FIN | TH_RST):
+            self._expire(i, R_FIN, now)
+        return 0
+
+    # -- expiry ------------------------------------------------------------------
+
+    cdef int _expire(self, int32_t i, int reason, int64_t now) except -1:
+        """Take entry `i` out of the table and pack its record (stamped `now`
+        if that fills a datagram)."""
+        cdef Flow *f = &self.flows[i]
+        self._unhash(i)
+        self._lru_unlink(i)
+        cdef Link *a = &self.age[i]
+        if a.prev != NONE:
+            self.age[a.prev].next = a.next
+        else:
+            self.age_head = a.next
+        if a.next != NONE:
+            self.age[a.next].prev = a.prev
+        else:
+            self.age_tail = a.prev
+        self.count -= 1
+        self.exported_n[reason] += 1
+        self.expired_total += 1
+        self._record(f, reason, now)
+        f.lru_next = self.free_head
+        self.free_head = i
+        return 0
+
+    cdef int _timer(self, int64_t now) except -1:
+        """Every scan due by `now`, each at its own scheduled time."""
+        cdef int64_t at
+        if now > self.now:
+            self.now = now
+        now = self.now
+        if now >= self.next_scan and (now - self.next_scan) // self.scan_ms > MAX_CATCHUP_SCANS:
+            self.next_scan = now - (now - self.next_scan) % self.scan_ms
+        while self.next_scan <= now:
+            at = self.next_scan
+            self._scan(at)
+            self.active_flows = self.count
+            self._emit(at)  # so no record waits more than one scan
+            self.next_scan = at + self.scan_ms
+        return 0
+
+    cdef int _scan(self, int64_t now) except -1:
+        while self.lru_head != NONE and now - self.flows[self.lru_head].last > self.inactive_ms:
+            self._expire(self.lru_head, R_INACTIVE, now)
+        while self.age_head != NONE and now - self.flows[self.age_head].first > self.active_ms:
+            self._expire(self.age_head, R_ACTIVE, now)
+        return 0
+
+    # -- export ------------------------------------------------------------------
+
+    cdef int _record(self, Flow *f, int reason, int64_t now) except -1:
+        cdef uint8_t *r = self.pending + HEADER_SIZE + self.pending_n * RECORD_SIZE
+        cdef uint32_t inp = f.in_if, outp = f.out_if
+        if inp > 0xFFFF or outp > 0xFFFF:
+            self.ifindex_clamped += 1
+            inp = min(inp, 0xFFFF)
+            outp = min(outp, 0xFFFF)
+        put32(r, f.src)
+        put32(r + 4, f.dst)
+        put32(r + 8, f.next_hop)
+        put16(r + 12, inp)
+        put16(r + 14, outp)
+        put32(r + 16, f.packets)
+        put32(r + 20, f.octets)
+        put32(r + 24, <uint32_t>(f.first - self.start_ms))
+        put32(r + 28, <uint32_t>(f.last - self.start_ms))
+        put16(r + 32, f.sport)
+        put16(r + 34, f.dport)
+        r[36] = 0
+        r[37] = f.tcp_flags
+        r[38] = f.proto
+        r[39] = f.tos
+        put32(r + 40, 0)  # src_as, dst_as
+        r[44] = f.src_mask
+        r[45] = f.dst_mask
+        put16(r + 46, 0)
+        self.pending_reasons[self.pending_n] = reason
+        self.pending_n += 1
+        if self.pending_n == MAX_RECORDS:
+            self._emit(now)
+        return 0
+
+    cdef int _emit(self, int64_t now) except -1:
+        """What is pending, as one datagram stamped `now`."""
+        cdef int n = self.pending_n
+        if n == 0:
+            return 0
+        cdef uint8_t *h = self.pending
+        cdef int64_t secs = floordiv(now, 1000)
+        put16(h, 5)
+        put16(h + 2, n)
+        put32(h + 4, <uint32_t>(now - self.start_ms))
+        put32(h + 8, <uint32_t>secs)
+        put32(h + 12, <uint32_t>((now - secs * 1000) * 1000000))
+        put32(h + 16, self.sequence)
+        h[20] = self.engine_type
+        h[21] = self.engine_id
+        put16(h + 22, 0)
+        data = PyBytes_FromStringAndSize(<char *>h, HEADER_SIZE + n * RECORD_SIZE)
+        reasons = PyBytes_FromStringAndSize(<char *>self.pending_reasons, n)
+        self.sequence += n
+        self.pending_n = 0
+        self.out.append((data, reasons))
+        return 0
+
+    # -- the driver's calls ------------------------------------------------------
+
+    cdef inline int _frame(self, const uint8_t *buf, Py_ssize_t n, int linktype,
+                           uint32_t ifindex, int64_t now) except -1:
+        cdef Facts p
+        cdef int code
+        self.frames += 1
+        code = decode(buf, n, linktype, self.icmp_ports, &p)
+        if code:
+            self.skipped_n[code] += 1
+            return 0
+        p.in_if = ifindex
+        return self._packet(&p, now)
+
+    def handle_frame(self, const uint8_t[::1] frame not None, int linktype,
+                     uint32_t ifindex, int64_t now_ms):
+        """One frame (Probe.handle_frame)."""
+        if not self.started:
+            self.start(now_ms)
+        self._frame(&frame[0], frame.shape[0], linktype, ifindex, now_ms)
+
+    def handle_frames(self, const uint8_t[::1] buffer not None, const int64_t[::1] offsets,
+                      const int32_t[::1] lengths, const int32_t[::1] linktypes,
+                      const uint32_t[::1] ifindexes, const int64_t[::1] times_ms):
+        """A batch of frames that lie in `buffer` (a ring block, a file chunk):
+        frame k is buffer[offsets[k]:offsets[k] + lengths[k]]."""
+        cdef Py_ssize_t k, n = offsets.shape[0], size = buffer.shape[0]
+        if not (lengths.shape[0] == linktypes.shape[0] == ifindexes.shape[0]
+                == times_ms.shape[0] == n):
+            raise ValueError("handle_frames: arrays of different lengths")
+        for k in range(n):
+            if offsets[k] < 0 or lengths[k] < 0 or offsets[k] + lengths[k] > size:
+                raise ValueError(f"handle_frames: frame {k} lies outside the buffer")
+        if n and not self.started:
+            self.start(times_ms[0])
+        for k in range(n):
+            self._frame(&buffer[0] + offsets[k], lengths[k], linktypes[k], ifindexes[k],
+                        times_ms[k])
+
+    def handle_packet(self, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                      uint8_t proto, uint8_t tos, uint32_t in_ifindex, uint32_t octets,
+                      uint8_t tcp_flags, bint truncated, int64_t now_ms):
+        """One decoded packet (Probe.handle_packet, key fields spread out)."""
+        cdef Facts p
+        if octets > 0xFFFF:
+            raise ValueError("octets is an IP total length (at most 65535)")
+        p.src, p.dst, p.sport, p.dport, p.proto, p.tos = src, dst, sport, dport, proto, tos
+        p.in_if, p.octets, p.flags, p.truncated = in_ifindex, octets, tcp_flags, truncated
+        if not self.started:
+            self.start(now_ms)
+        self._packet(&p, now_ms)
+
+    def walk_pcap(self, const uint8_t[::1] buf not None, Py_ssize_t pos, int linktype,
+                  int64_t frac_ns, bint big_endian, uint32_t limit, uint32_t ifindex):
+        """Account every whole classic-pcap record in buf[pos:].
+
+        Returns (position after the last whole record, PCAP_MORE) or
+        (position of the bad record, PCAP_BAD_LENGTH)."""
+        cdef Py_ssize_t n = buf.shape[0]
+        cdef const uint8_t *b = &buf[0] if n else NULL
+        cdef uint32_t sec, frac, caplen
+        cdef int64_t now
+        while pos + 16 <= n:
+            if big_endian:
+                sec, frac, caplen = be32(b + pos), be32(b + pos + 4), be32(b + pos + 8)
+            else:
+                sec, frac, caplen = le32(b + pos), le32(b + pos + 4), le32(b + pos + 8)
+            if caplen > limit:
+                return pos, PCAP_BAD_LENGTH
+            if pos + 16 + caplen > n:
+                break
+            now = (<int64_t>sec * 1000000000 + <int64_t>frac * frac_ns) // 1000000
+            if not self.started:
+                self.start(now)
+            self._frame(b + pos + 16, caplen, linktype, ifindex, now)
+            pos += 16 + caplen
+        return pos, PCAP_MORE
+
+    def handle_timer(self, int64_t now_ms):
+        self._timer(now_ms)
+
+    def flush_all(self, int64_t now_ms, str reason):
+        """Expire every flow (oldest first) and emit the partial datagram."""
+        if reason not in self.reasons:
+            if len(self.reasons) == N_REASONS:
+                raise ValueError("too many flush reasons")
+            self.reasons.append(reason)
+        cdef int code = self.reasons.index(reason)
+        if now_ms > self.now:
+            self.now = now_ms
+        while self.age_head != NONE:
+            self._expire(self.age_head, code, self.now)
+        self.active_flows = self.count
+        self._emit(self.now)
+
+    # -- what the driver reads ---------------------------------------------------
+
+    def __len__(self):
+        return self.count
+
+    def skipped_counts(self):
+        return {SKIP_REASONS[i]: self.skipped_n[i] for i in range(1, N_SKIP) if self.skipped_n[i]}
+
+    def exported_counts(self):
+        return {self.reasons[i]: self.exported_n[i]
+                for i in range(len(self.reasons)) if self.exported_n[i]}
+
+    def flow_rows(self):
+        """Live flows, least recently used first: (src, dst, sport, dport, proto,
+        tos, in_ifindex, packets, octets, first, last, tcp_flags, out_ifindex,
+        next_hop, src_mask, dst_mask)."""
+        rows = []
+        cdef int32_t i = self.lru_head
+        cdef Flow *f
+        while i != NONE:
+            f = &self.flows[i]
+            rows.append((f.src, f.dst, f.sport, f.dport, f.proto, f.tos, f.in_if, f.packets,
+                         f.octets, f.first, f.last, f.tcp_flags, f.out_if, f.next_hop,
+                         f.src_mask, f.dst_mask))
+            i = f.lru_next
+        return rows
+
+    def table_bytes(self):
+        """Bytes the table holds now (entries, creation links, hash slots)."""
+        return (self.capacity * (sizeof(Flow) + sizeof(Link))
+                + (<uint64_t>self.slot_mask + 1) * sizeof(Slot))
+
+    def check(self):
+        """Internal consistency (tests): hash, both lists and the count agree."""
+        cdef Facts k
+        cdef Flow *f
+        cdef uint32_t where, j
+        cdef int32_t i = self.lru_head, n = 0, prev = NONE
+        while i != NONE:
+            f = &self.flows[i]
+            assert f.lru_prev == prev, "lru back link"
+            k.src, k.dst, k.sport, k.dport = f.src, f.dst, f.sport, f.dport
+            k.proto, k.tos, k.in_if = f.proto, f.tos, f.in_if
+            assert self._find(&k, key_hash(&k, self.seed), &where) == i, "hash finds the entry"
+            prev, i, n = i, f.lru_next, n + 1
+        assert prev == self.lru_tail and n == self.count, "lru list holds every flow"
+        i, n, prev = self.age_head, 0, NONE
+        while i != NONE:
+            assert self.age[i].prev == prev, "age back link"
+            prev, i, n = i, self.age[i].next, n + 1
+        assert prev == self.age_tail and n == self.count, "age list holds every flow"
+        n = 0
+        for j in range(self.slot_mask + 1):
+            if self.slots[j].ref:
+                n += 1
+        assert n == self.count, "hash holds every flow once"
+        return True

@@ -1,0 +1,134 @@
+"""`FastProbe`: the reference `Probe`'s interface over the compiled core.
+
+Per-frame calls go straight to the compiled engine (`_engine.Engine`); this
+class adds what drivers expect of a Probe: `Stats` counters, `Flow`
+snapshots for `show`, datagrams whose records are decoded only when asked
+for (`--print`, tests).
+"""
+from __future__ import annotations
+
+import os
+
+from ..engine import Config
+from ..export import Record
+from ..flow import Flow
+from ..packet import FlowKey, Packet
+from ..routes import RouteLookup
+from ..stats import Stats
+from ..v5 import HEADER, MAX_RECORDS, RECORD
+from ._engine import Engine
+
+
+class Unsupported(ValueError):
+    """The fast engine does not do this (quirks): use the reference engine."""
+
+
+class FastDatagram:
+    """A datagram's bytes; its records (with why each expired) on demand."""
+
+    __slots__ = ("data", "_reasons", "_names")
+
+    def __init__(self, data: bytes, reasons: bytes, names: list[str]) -> None:
+        self.data = data
+        self._reasons = reasons
+        self._names = names
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        out = []
+        for k, code in enumerate(self._reasons):
+            (src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, _, flags, proto,
+             tos, _, _, smask, dmask, _) = RECORD.unpack_from(self.data, HEADER.size + k * RECORD.size)
+            out.append(Record(src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport,
+                              flags, proto, tos, smask, dmask, self._names[code]))
+        return tuple(out)
+
+
+class FastProbe:
+    """Drop-in for `probe.engine.Probe` (no quirks). `start_ms=None` starts the
+    probe at the first frame's time (offline mode)."""
+
+    def __init__(self, config: Config, routes: RouteLookup | None = None,
+                 start_ms: int | None = 0, stats: Stats | None = None) -> None:
+        if config.quirks:
+            raise Unsupported(f"the fast engine has no quirks ({', '.join(sorted(config.quirks))})")
+        self.config = config
+        self._stats = stats if stats is not None else Stats()
+        self.engine = e = Engine(
+            max_flows=config.max_flows, active_ms=config.active_ms,
+            inactive_ms=config.inactive_ms, scan_ms=config.scan_ms,
+            engine_type=config.engine_type, engine_id=config.engine_id,
+            icmp_ports=config.icmp_ports, routes=routes, start_ms=start_ms,
+            seed=int.from_bytes(os.urandom(8), "little"))  # no crafted collisions
+        # the hot calls, without a Python layer in between
+        self.handle_frame = e.handle_frame
+        self.handle_frames = e.handle_frames
+        self.handle_timer = e.handle_timer
+        self.walk_pcap = e.walk_pcap
+
+    def handle_packet(self, pkt: Packet, now_ms: int) -> None:
+        k = pkt.key
+        self.engine.handle_packet(k.src, k.dst, k.sport, k.dport, k.proto, k.tos, k.in_ifindex,
+                                  pkt.octets, pkt.tcp_flags, pkt.truncated, now_ms)
+
+    def next_timer_ms(self) -> int:
+        return self.engine.next_scan
+
+    def flush(self, now_ms: int, reason: str = "flush") -> None:
+        """Expire every flow and send everything (shutdown or on request)."""
+        e = self.engine
+        if not e.started:  # nothing came in: start now, as the reference driver does
+            e.start(now_ms)
+        e.flush_all(now_ms, reason)
+
+    def datagrams_to_send(self) -> list[FastDatagram]:
+        e = self.engine
+        if not e.out:
+            return []
+        out, e.out = e.out, []
+        names = e.reasons
+        stats = self.stats
+        stats.ifindex_clamped = e.ifindex_clamped
+        stats.datagrams_sent += len(out)
+        stats.records_sent += sum(len(reasons) for _, reasons in out)
+        return [FastDatagram(data, reasons, names) for data, reasons in out]
+
+    def has_datagrams(self) -> bool:
+        return bool(self.engine.out)
+
+    def set_timeouts(self, active_ms: int | None = None, inactive_ms: int | None = None) -> None:
+        for value in (active_ms, inactive_ms):
+            if value is not None and value <= 0:
+                raise ValueError("timeouts must be positive")
+        if active_ms is not None:
+            self.engine.active_ms = active_ms
+        if inactive_ms is not None:
+            self.engine.inactive_ms = inactive_ms
+
+    def flows(self) -> list[Flow]:
+        """Snapshots of the live flows, least recently active first."""
+        out = []
+        for (src, dst, sport, dport, proto, tos, inp, pkts, octets, first, last, flags, outp,
+             nh, smask, dmask) in self.engine.flow_rows():
+            f = Flow(FlowKey(src, dst, sport, dport, proto, tos, inp), first)
+            f.packets, f.octets, f.last, f.tcp_flags = pkts, octets, last, flags
+            f.out_ifindex, f.next_hop, f.src_mask, f.dst_mask = outp, nh, smask, dmask
+            out.append(f)
+        return out
+
+    def __len__(self) -> int:
+        return len(self.engine)
+
+    @property
+    def stats(self) -> Stats:
+        """The run's counters, brought up to date with the compiled engine's."""
+        e, s = self.engine, self._stats
+        s.frames, s.packets, s.octets = e.frames, e.packets, e.octets
+        s.truncated, s.flows_created, s.evictions = e.truncated, e.flows_created, e.evictions
+        s.active_flows = e.active_flows
+        s.skipped.update({k: v - s.skipped[k] for k, v in e.skipped_counts().items()})
+        s.exported.update({k: v - s.exported[k] for k, v in e.exported_counts().items()})
+        return s
+
+
+assert MAX_RECORDS == 30 and HEADER.size == 24 and RECORD.size == 48  # as _engine.pyx
