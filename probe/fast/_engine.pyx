@@ -252,12 +252,14 @@ cdef class Engine:
     cdef readonly int64_t scan_ms
     cdef readonly bint icmp_ports
     cdef uint64_t seed
+    cdef uint32_t hash_mask, hash_or  # tests narrow the hash to force collisions
     cdef object routes
 
     cdef readonly bint started
     cdef readonly int64_t start_ms
     cdef readonly int64_t now
     cdef readonly int64_t next_scan
+    cdef readonly int64_t last_frame_ms  # the last frame's time, accounted or not
 
     # export
     cdef readonly uint32_t engine_type, engine_id
@@ -277,7 +279,8 @@ cdef class Engine:
     def __cinit__(self, *, int64_t max_flows=262144, int64_t active_ms=1800000,
                   int64_t inactive_ms=15000, int64_t scan_ms=1000, int engine_type=0,
                   int engine_id=0, bint icmp_ports=True, routes=None, start_ms=None,
-                  uint64_t seed=0, int64_t capacity=0):
+                  uint64_t seed=0, int64_t capacity=0, uint32_t hash_mask=0xFFFFFFFF,
+                  uint32_t hash_or=0):
         if max_flows < 1 or max_flows > (1 << 30):
             raise ValueError("max_flows must be 1..2^30")
         if active_ms <= 0 or inactive_ms <= 0 or scan_ms <= 0:
@@ -293,6 +296,7 @@ cdef class Engine:
         self.icmp_ports = icmp_ports
         self.routes = routes
         self.seed = seed
+        self.hash_mask, self.hash_or = hash_mask, hash_or
         self.out = []
         self.reasons = list(REASONS)
         self.free_head = self.lru_head = self.lru_tail = self.age_head = self.age_tail = NONE
@@ -350,6 +354,9 @@ cdef class Engine:
         self.slot_mask = mask
         return 0
 
+    cdef inline uint32_t _hash(self, const Facts *p) noexcept nogil:
+        return (key_hash(p, self.seed) & self.hash_mask) | self.hash_or
+
     cdef inline int32_t _find(self, const Facts *p, uint32_t h, uint32_t *where) noexcept nogil:
         cdef uint32_t i = h & self.slot_mask
         cdef Slot *s
@@ -370,7 +377,7 @@ cdef class Engine:
         k.src, k.dst, k.sport, k.dport = f.src, f.dst, f.sport, f.dport
         k.proto, k.tos, k.in_if = f.proto, f.tos, f.in_if
         cdef uint32_t mask = self.slot_mask
-        cdef uint32_t i = key_hash(&k, self.seed) & mask, j, home
+        cdef uint32_t i = self._hash(&k) & mask, j, home
         while self.slots[i].ref != <uint32_t>idx + 1:
             i = (i + 1) & mask
         j = i
@@ -433,7 +440,7 @@ cdef class Engine:
         if p.truncated:
             self.truncated += 1
         cdef uint64_t expired_before = self.expired_total
-        h = key_hash(p, self.seed)
+        h = self._hash(p)
         i = self._find(p, h, &where)
         if i == NONE:
             self._add_new(p, h, now)
@@ -610,6 +617,7 @@ cdef class Engine:
         cdef Facts p
         cdef int code
         self.frames += 1
+        self.last_frame_ms = now
         code = decode(buf, n, linktype, self.icmp_ports, &p)
         if code:
             self.skipped_n[code] += 1
@@ -741,7 +749,7 @@ cdef class Engine:
             assert f.lru_prev == prev, "lru back link"
             k.src, k.dst, k.sport, k.dport = f.src, f.dst, f.sport, f.dport
             k.proto, k.tos, k.in_if = f.proto, f.tos, f.in_if
-            assert self._find(&k, key_hash(&k, self.seed), &where) == i, "hash finds the entry"
+            assert self._find(&k, self._hash(&k), &where) == i, "hash finds the entry"
             prev, i, n = i, f.lru_next, n + 1
         assert prev == self.lru_tail and n == self.count, "lru list holds every flow"
         i, n, prev = self.age_head, 0, NONE

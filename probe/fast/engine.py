@@ -49,7 +49,7 @@ class FastProbe:
     probe at the first frame's time (offline mode)."""
 
     def __init__(self, config: Config, routes: RouteLookup | None = None,
-                 start_ms: int | None = 0, stats: Stats | None = None) -> None:
+                 start_ms: int | None = 0, stats: Stats | None = None, **table) -> None:
         if config.quirks:
             raise Unsupported(f"the fast engine has no quirks ({', '.join(sorted(config.quirks))})")
         self.config = config
@@ -59,7 +59,8 @@ class FastProbe:
             inactive_ms=config.inactive_ms, scan_ms=config.scan_ms,
             engine_type=config.engine_type, engine_id=config.engine_id,
             icmp_ports=config.icmp_ports, routes=routes, start_ms=start_ms,
-            seed=int.from_bytes(os.urandom(8), "little"))  # no crafted collisions
+            seed=int.from_bytes(os.urandom(8), "little"),  # no crafted collisions
+            **table)  # tests: capacity, hash_mask, hash_or
         # the hot calls, without a Python layer in between
         self.handle_frame = e.handle_frame
         self.handle_frames = e.handle_frames

@@ -30,8 +30,7 @@ def run_file(f: BinaryIO, make_probe: Callable[[int | None], FastProbe],
         else:
             _walk(probe, f, read_pcap_header(f, head), send, ifindex)
     finally:  # a file cut short (PcapError) still exports what was read
-        e = probe.engine
-        probe.flush(e.now if e.started else 0, "shutdown")
+        probe.flush(probe.engine.last_frame_ms, "shutdown")  # the file's clock at its end
         _send(probe, send)
     return probe
 

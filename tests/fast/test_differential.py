@@ -1,0 +1,145 @@
+"""The fast engine against the reference engine (the oracle), step by step on
+random streams: every datagram byte for byte, every record with its reason,
+the statistics, the scan clock and the live flows must be the same.
+
+The streams mix decodable and broken frames of every link type, FIN/RST on
+first and later packets, times at the active/inactive boundaries and clock
+steps back, cache sizes from 1 up (eviction), route changes between packets,
+timeout changes, flushes; tables that start at one entry, with hashes
+narrowed to force collisions and wrap-around runs."""
+from __future__ import annotations
+
+import struct
+
+from hypothesis import given, settings, strategies as st
+from twins import Twins, ipv4, l4_header, link
+
+from probe.engine import Config
+from probe.packet import FlowKey, Packet
+from probe.routes import Route, RouteTable
+
+ADDRS = [0x0A000001, 0x0A000002, 0xAC100001, 0xC0A80105]
+ROUTES = [  # (network, plen, route): one longer prefix, a gateway, a big ifindex, a reject
+    (0x0A000000, 8, Route(2, 0, 8)),
+    (0x0A000000, 24, Route(3, 0x0A090909, 24)),
+    (0xAC100000, 12, Route(70000, 0, 12)),
+    (0, 0, Route(4, 0xC0A80101, 0)),
+    (0xC0A80100, 24, Route(0, 0, 24)),
+]
+FLAGS = [0, 0x02, 0x10, 0x18, 0x01, 0x11, 0x04, 0x14]
+
+
+@st.composite
+def frames(draw):
+    proto = draw(st.sampled_from([6, 6, 17, 1, 47]))
+    l4 = l4_header(proto, draw(st.integers(0, 2)), draw(st.integers(0, 2)) * 0x101,
+                   draw(st.sampled_from(FLAGS)))
+    ip = ipv4(draw(st.sampled_from(ADDRS)), draw(st.sampled_from(ADDRS)), proto,
+              tos=draw(st.sampled_from([0, 8])), l4=l4,
+              version=draw(st.sampled_from([4] * 12 + [6, 5])),
+              ihl=draw(st.sampled_from([5] * 10 + [6, 4, 0, 15])),
+              frag=draw(st.sampled_from([0, 0, 0, 0x4000, 0x2000, 0x0001, 0x2005])))
+    delta = draw(st.sampled_from([0] * 6 + [-30, -1, 1, 1000]))
+    if delta:  # an IP total length that does not match what was captured
+        ip = ip[:2] + struct.pack("!H", max(0, len(ip) + delta) & 0xFFFF) + ip[4:]
+    linktype = draw(st.sampled_from([1, 1, 1, 101, 12, 228, 113, 276, 999]))
+    frame = link(linktype, ip, ethertype=draw(st.sampled_from([0x0800] * 8 + [0x86DD, 0x0806])),
+                 vlans=draw(st.sampled_from([0, 0, 0, 1, 2, 3])))
+    cut = draw(st.one_of(st.none(), st.none(), st.integers(0, len(frame))))
+    return frame[:cut], linktype
+
+
+times = st.one_of(st.sampled_from([0, 0, 1, 7, 999, 1000, 1001]), st.integers(-50, 3000),
+                  st.sampled_from(["inactive", "active"]).flatmap(
+                      lambda name: st.tuples(st.just(name), st.integers(-1, 1))),
+                  st.just(10 ** 9))  # a jump past every catch-up limit
+keys = st.builds(FlowKey, st.sampled_from(ADDRS), st.sampled_from(ADDRS), st.integers(0, 2),
+                 st.integers(0, 2), st.sampled_from([1, 6, 17]), st.sampled_from([0, 8]),
+                 st.sampled_from([1, 2, 70000]))
+events = st.one_of(
+    st.tuples(st.just("frame"), frames(), st.sampled_from([1, 2, 70000]), times),
+    st.tuples(st.just("frame"), frames(), st.sampled_from([1, 2]), times),
+    st.tuples(st.just("packet"), keys, st.integers(20, 65535), st.sampled_from(FLAGS),
+              st.booleans(), times),
+    st.tuples(st.just("timer"), times),
+    st.tuples(st.just("flush"), times, st.sampled_from(["flush", "shutdown"])),
+    st.tuples(st.just("timeouts"), st.one_of(st.none(), st.integers(1, 4000)),
+              st.one_of(st.none(), st.integers(1, 4000))),
+    st.tuples(st.just("route"), st.integers(0, len(ROUTES) - 1), st.booleans()),
+)
+
+def _ms(most: int):  # small values often: scans then fall on the timeout boundaries
+    return st.one_of(st.sampled_from([1, 2, 3, 5, 10, 100]), st.integers(1, most))
+
+
+configs = st.builds(Config, inactive_ms=_ms(4000), active_ms=_ms(4000),
+                    scan_ms=_ms(2500), max_flows=st.integers(1, 6),
+                    engine_type=st.integers(0, 255), engine_id=st.integers(0, 255),
+                    icmp_ports=st.booleans())
+TABLES = [{}, {"capacity": 1}, {"capacity": 1, "hash_mask": 0},
+          {"capacity": 2, "hash_mask": 3, "hash_or": 0xFFFFFFFC}]
+
+
+def _step(now: int, dt, p: Twins) -> int:
+    if isinstance(dt, tuple):  # just below, at or just past a timeout
+        name, delta = dt
+        ms = p.fast.engine.inactive_ms if name == "inactive" else p.fast.engine.active_ms
+        return max(0, now + ms + delta)
+    return max(0, now + dt)
+
+
+@settings(max_examples=500, deadline=None)
+@given(configs, st.lists(events, max_size=80), st.sampled_from(TABLES), st.booleans(),
+       st.integers(0, 5000))
+def test_same_datagrams_stats_and_flows(config, stream, table, with_routes, start):
+    routes = RouteTable() if with_routes else None
+    if routes is not None:
+        for net, plen, route in ROUTES[:2]:
+            routes.add(net, plen, route)
+    p = Twins(config, routes, start, **table)
+    now = start
+    for ev in stream:
+        kind = ev[0]
+        if kind == "frame":
+            (data, linktype), ifindex, dt = ev[1:]
+            now = _step(now, dt, p)
+            p.both("handle_frame", data, linktype, ifindex, now)
+        elif kind == "packet":
+            key, octets, flags, truncated, dt = ev[1:]
+            now = _step(now, dt, p)
+            p.both("handle_packet", Packet(key, octets, flags, truncated), now)
+        elif kind == "timer":
+            now = _step(now, ev[1], p)
+            p.both("handle_timer", now)
+        elif kind == "flush":
+            now = _step(now, ev[1], p)
+            p.both("flush", now, ev[2])
+        elif kind == "timeouts":
+            p.both("set_timeouts", ev[1], ev[2])
+        elif routes is not None:  # a route appears or goes between two packets
+            net, plen, route = ROUTES[ev[1]]
+            routes.add(net, plen, route) if ev[2] else routes.remove(net, plen)
+    p.both("flush", now, "shutdown")
+
+
+def test_counter_overflow_splits_the_same_way():
+    """A flow of 65,537 packets of 65,535 octets: split before 2^32 octets."""
+    p = Twins(Config(), start_ms=0)
+    pkt = Packet(FlowKey(1, 2, 3, 4, 17, 0, 1), 65535, 0)
+    for i in range(65537):
+        p.ref.handle_packet(pkt, i)
+        p.fast.handle_packet(pkt, i)
+    p.compare()
+    p.both("flush", 70000, "shutdown")
+    assert p.ref.stats.exported["counter_overflow"] == 1
+
+
+def test_eviction_at_every_cache_size():
+    """Cache sizes 1..8 with 12 keys in turn: the least recently used goes."""
+    for max_flows in range(1, 9):
+        p = Twins(Config(max_flows=max_flows), start_ms=0, capacity=1)
+        for i in range(100):
+            key = FlowKey(i * 7 % 12, 2, 3, 4, 17, 0, 1)
+            p.both("handle_packet", Packet(key, 100, 0), i)
+        p.both("flush", 200, "shutdown")
+        assert p.ref.stats.evictions > 0 and p.datagrams > 0
