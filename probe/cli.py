@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--route", action="append", default=[], metavar="PREFIX[,via=GW][,dev=N]",
                    help="offline: a static route for enrichment (repeatable)")
     r.add_argument("--routes-file", metavar="FILE", help="offline: one --route value per line")
+    p.add_argument("--engine", choices=("fast", "reference"),
+                   help="flow engine: fast (compiled; the default) or reference (pure Python, "
+                        "and the one that runs --quirk/--compat)")
     q = p.add_argument_group("historic bugs (see docs/field-bugs.md)")
     q.add_argument("--quirk", action="append", default=[], choices=Q.ALL, metavar="ID",
                    help=f"reproduce one r135400 bug: {', '.join(Q.ALL)}")

@@ -6,10 +6,9 @@ import sys
 import time
 
 from .cli import config_from
-from .engine import Probe
 from .live.sender import Sender
 from .export import Datagram
-from .offline import run_file
+from .fast.choose import engine_name, offline
 from .pcapfile import PcapError
 from .routes import RouteTable, parse_static_route
 from .stats import Stats
@@ -64,6 +63,7 @@ class Pacer:
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         config = config_from(args)
+        engine, run_file = offline(engine_name(args.engine, config))
         routes = _routes(args)
         ifindex = _ifindex(args)
         f = open(args.read, "rb")
@@ -71,8 +71,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(str(exc))
     stats = Stats()  # exists before the first packet, for the sender's errors
 
-    def make_probe(start_ms: int) -> Probe:
-        return Probe(config, routes, start_ms, stats)
+    def make_probe(start_ms: int | None):
+        return engine(config, routes, start_ms, stats)
 
     sender = None
     try:

@@ -81,6 +81,7 @@ class FastProbe:
         if not e.started:  # nothing came in: start now, as the reference driver does
             e.start(now_ms)
         e.flush_all(now_ms, reason)
+        self.stats  # noqa: B018  (brings the counters up to date for the summary)
 
     def datagrams_to_send(self) -> list[FastDatagram]:
         e = self.engine

@@ -1,0 +1,42 @@
+"""`--engine fast|reference`: which engine runs, and how a capture file is driven.
+
+The fast engine is the default. It has no quirks: a run with `--quirk` or
+`--compat` (the field-bug labs) takes the reference engine by itself, without
+a word, since that is what the quirk asks for; `--engine fast` with a quirk
+is a usage error. A checkout whose compiled core was never built (no
+`ci/setup`) falls back to the reference engine with one line on stderr.
+"""
+from __future__ import annotations
+
+import sys
+
+from ..engine import Config, Probe
+
+ENGINES = ("fast", "reference")
+
+
+def engine_name(asked: str | None, config: Config) -> str:
+    """The engine that runs: `asked` is --engine's value (None: not given)."""
+    if asked == "reference" or (asked is None and config.quirks):
+        return "reference"
+    if config.quirks:
+        raise ValueError("the fast engine has no quirks: use --engine reference (or no --engine)")
+    try:
+        from . import _engine  # noqa: F401  (built by ci/setup)
+    except ImportError as exc:
+        if asked == "fast":
+            raise ValueError(f"the fast engine is not built ({exc}): run ci/setup") from None
+        print(f"python -m probe: the fast engine is not built ({exc}); using the reference engine",
+              file=sys.stderr)
+        return "reference"
+    return "fast"
+
+
+def offline(name: str):
+    """(probe class, run_file) of an engine for a capture file."""
+    if name == "fast":
+        from .engine import FastProbe
+        from .offline import run_file
+        return FastProbe, run_file
+    from ..offline import run_file
+    return Probe, run_file
