@@ -1,15 +1,19 @@
-"""`python -m probe.bench`: the probe against softflowd on one generated capture.
+"""`python -m probe.bench`: the fast engine, the reference engine, softflowd
+(and NFStream where installed) on one generated capture, in one run.
 
 Generates (or reuses, from --cache-dir) the deterministic capture, then times:
-the engine in-process, offline mode in-process, the real CLI end to end into a
-local UDP sink, and `softflowd -r` on the same file into the same sink. Then
-memory per cached flow (probe and softflowd) and the engine's hot spots.
+each engine in-process, the real CLI end to end into a local UDP sink (fast
+paced as by default and unpaced, reference unpaced), `softflowd -r` on the
+same file into the same sink. Then memory per cached flow (the cache's own
+structures at --memory-flows flows; whole processes from N/10 to N flows),
+the live probe's start-to-ready, and the reference engine's hot spots.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,67 +23,100 @@ from . import gen, hotspots, memory, runs
 from .sink import UdpSink
 
 
-def _memory(how: str, flows: int) -> float:
+def _memory(how: str, flows: int) -> dict:
     out = subprocess.run([sys.executable, "-m", "probe.bench.memory", how, "--flows", str(flows)],
                          capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["bytes_per_flow"]
-
-
-def _best(runs_: list[runs.Result]) -> runs.Result:
-    return min(runs_, key=lambda r: r.seconds)
+    return json.loads(out)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m probe.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--packets", type=int, default=1_000_000)
-    p.add_argument("--flows", type=int, default=100_000)
+    p.add_argument("--packets", type=int, default=5_000_000)
+    p.add_argument("--flows", type=int, default=500_000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--cache-dir", default="/tmp")
-    p.add_argument("--repeat", type=int, default=1, help="best of N for each timed run")
-    p.add_argument("--memory-flows", type=int, default=100_000)
-    p.add_argument("--top", type=int, default=15, help="hot spots to list")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="median of N for each timed run (the reference engine: once)")
+    p.add_argument("--memory-flows", type=int, default=1_000_000)
+    p.add_argument("--top", type=int, default=15, help="hot spots to list (0: none)")
+    p.add_argument("--hotspot-packets", type=int, default=300_000)
     args = p.parse_args(argv)
 
     t = time.perf_counter()
     path, truth = gen.cached(args.packets, args.flows, args.seed, args.cache_dir)
     print(f"capture: {path}: {truth.packets:,} packets, {len(truth.flows):,} flows, "
           f"{(truth.last_us - truth.first_us) / 1e6:.0f} s of traffic "
-          f"(ready in {time.perf_counter() - t:.1f} s)\n")
-    n = truth.packets
-    frames = runs.load_frames(path)
-    results = [_best([runs.engine(frames) for _ in range(args.repeat)]),
-               _best([runs.offline_inprocess(path) for _ in range(args.repeat)])]
-    have_softflowd = shutil.which("softflowd") is not None
-    with UdpSink() as sink, tempfile.TemporaryDirectory() as d:
-        results.append(_best([runs.cli(path, sink, n) for _ in range(args.repeat)]))
-        results.append(_best([runs.cli(path, sink, n, "--export-rate", "0")
-                              for _ in range(args.repeat)]))
-        if have_softflowd:
-            results.append(_best([runs.softflowd(path, sink, n) for _ in range(args.repeat)]))
-        mf = args.memory_flows
-        peak = {"probe CLI": memory.peak_rss_per_flow(runs.cli, mf, sink, d)}
-        if have_softflowd:
-            peak["softflowd"] = memory.peak_rss_per_flow(runs.softflowd, mf, sink, d)
+          f"(ready in {time.perf_counter() - t:.1f} s)")
+    with open("/proc/loadavg") as f:
+        print(f"load average at start: {' '.join(f.read().split()[:3])}\n")
+    n, rep = truth.packets, max(1, args.repeat)
 
-    print(f"{'run':42} {'packets/s':>11} {'seconds':>8} {'peak RSS':>9} {'records':>9}")
-    for r in results:
-        rss = f"{r.peak_rss_kb / 1024:.0f} MiB" if r.peak_rss_kb else "-"
+    def med(fn, *a, times=rep):
+        return runs.median([fn(*a) for _ in range(times)])
+
+    results = {"fast-inproc": med(runs.offline_inprocess, path, "fast"),
+               "ref-inproc": runs.offline_inprocess(path, "reference")}
+    have_softflowd = shutil.which("softflowd") is not None
+    mf = args.memory_flows
+    rss: dict[str, float] = {}
+    with UdpSink() as sink, tempfile.TemporaryDirectory() as d:
+        results["fast-paced"] = med(runs.cli, path, sink, n)
+        results["fast"] = med(runs.cli, path, sink, n, "--export-rate", "0")
+        results["ref"] = runs.cli(path, sink, n, "--export-rate", "0", "--engine", "reference")
+        if have_softflowd:
+            results["softflowd"] = med(runs.softflowd, path, sink, n)
+        if runs.have_nfstream():
+            results["nfstream"] = runs.nfstream(path, n)
+        small, full = memory.captures(mf, d)
+        big = str(2 * mf)
+        for name, engine in (("fast CLI", "fast"), ("reference CLI", "reference")):
+            rss[name] = memory.rss_per_flow(
+                lambda f, k: runs.cli(f, sink, k, "--export-rate", "0", "--max-flows", big,
+                                      "--engine", engine), mf, small, full)
+        if have_softflowd:
+            rss["softflowd"] = memory.rss_per_flow(
+                lambda f, k: runs.softflowd(f, sink, k, max_flows=2 * mf), mf, small, full)
+
+    print(f"{'run':46} {'packets/s':>11} {'seconds':>8} {'peak RSS':>9} {'records':>9} "
+          f"{'packets':>10}")
+    for r in results.values():
+        peak = f"{r.peak_rss_kb / 1024:.0f} MiB" if r.peak_rss_kb else "-"
         recs = f"{r.records:,}" if r.records >= 0 else "-"
-        print(f"{r.name:42} {r.pps:>11,.0f} {r.seconds:>8.2f} {rss:>9} {recs:>9}")
-    print(f"(expected records: {len(truth.flows):,})\n")
+        pkts = f"{r.exported_packets:,}" if r.exported_packets >= 0 else "-"
+        print(f"{r.name:46} {r.pps:>11,.0f} {r.seconds:>8.2f} {peak:>9} {recs:>9} {pkts:>10}")
+    print(f"(expected: {len(truth.flows):,} flows, {n:,} packets; times are medians of {rep}, "
+          f"the reference engine's of 1)\n")
     if have_softflowd:
-        sf = results[-1]
-        print(f"ratio probe/softflowd, end to end: {results[2].pps / sf.pps:.3f} "
-              f"(unpaced CLI {results[3].pps / sf.pps:.3f}, engine alone "
-              f"{results[0].pps / sf.pps:.3f})")
+        sf = results["softflowd"].pps
+        print(f"ratio to softflowd, end to end: fast CLI unpaced {results['fast'].pps / sf:.2f}, "
+              f"fast CLI paced {results['fast-paced'].pps / sf:.2f}, "
+              f"reference CLI unpaced {results['ref'].pps / sf:.2f} "
+              f"(fast in-process {results['fast-inproc'].pps / sf:.2f})")
     else:
         print("softflowd not installed: no comparison")
-    print(f"\nmemory per cached flow: probe engine {_memory('tracemalloc', mf):.0f} B "
-          f"(tracemalloc), {_memory('rss', mf):.0f} B (RSS delta), {mf:,} flows")
-    print(f"peak RSS per flow, {2 * mf:,} flows minus {mf:,}: "
-          + ", ".join(f"{name} {b:.0f} B" for name, b in peak.items()))
-    print(f"\nengine hot spots (cProfile, {n:,} packets; profiling slows it down):")
-    print(hotspots.table(hotspots.hot_spots(frames, args.top), n))
+    if "nfstream" not in results:
+        print("NFStream not installed: not measured")
+
+    fast_mem, ref_mem = _memory("fast", mf), _memory("tracemalloc", mf)
+    print(f"\nmemory per cached flow at {mf:,} flows: fast engine table "
+          f"{fast_mem['table_bytes_per_flow']:.0f} B (allocated), "
+          f"{fast_mem['bytes_per_flow']:.0f} B (RSS delta); reference engine "
+          f"{ref_mem['bytes_per_flow']:.0f} B (tracemalloc)")
+    print(f"whole-process peak RSS per flow, ({mf:,} flows - {mf // 10:,}) / {mf - mf // 10:,}: "
+          + ", ".join(f"{name} {b:.0f} B" for name, b in rss.items()))
+
+    ready = runs.start_to_ready()
+    if ready:
+        print(f"\nlive probe start-to-ready (control socket answers), {len(ready)} starts: "
+              f"median {statistics.median(ready):.3f} s, max {max(ready):.3f} s")
+    else:
+        print("\nlive probe start-to-ready: needs root and iproute2, not measured")
+
+    if args.top:
+        frames = runs.load_frames(path, args.hotspot_packets)
+        print(f"\nreference engine hot spots (cProfile, first {len(frames):,} packets; "
+              f"profiling slows it down):")
+        print(hotspots.table(hotspots.hot_spots(frames, args.top), len(frames)))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Where the engine spends its time: cProfile over Probe.handle_frame."""
+"""Where the reference engine spends its time: cProfile over Probe.handle_frame."""
 from __future__ import annotations
 
 import cProfile

@@ -1,12 +1,14 @@
-"""Memory per cached flow: a probe holding N flows, measured two ways.
+"""Memory per cached flow: a probe holding N flows, measured three ways.
 
-    python -m probe.bench.memory --flows 100000 {tracemalloc|rss}
+    python -m probe.bench.memory --flows 1000000 {tracemalloc|rss|fast}
 
 Each way runs in its own fresh process (prints one JSON line): tracemalloc
-counts the bytes Python allocated for the cache; the RSS delta adds the
-allocator's slack. The frames are built before measuring and are not kept by
-the probe, so only the flows (key, Flow, the cache's two ordered dicts) count.
-`peak_rss_per_flow` compares whole processes instead (the probe CLI, softflowd).
+counts the bytes Python allocated for the reference engine's cache; `rss`
+adds the allocator's slack; `fast` is the fast engine's table (the bytes it
+allocated, and the RSS delta). The frames are built before measuring and are
+not kept by the probe, so only the flows count. `rss_per_flow` compares whole
+processes instead (the probe CLI, softflowd): (RSS at N flows - RSS at N/10
+flows) / (N - N/10), so the baseline cancels.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def _rss() -> int:
         return int(f.read().split()[1]) * 4096
 
 
-def measure(flows: int, how: str) -> float:
+def measure(flows: int, how: str) -> dict:
     frames = distinct_frames(flows)
     gc.collect()
     if how == "tracemalloc":
@@ -43,22 +45,29 @@ def measure(flows: int, how: str) -> float:
         before = tracemalloc.get_traced_memory()[0]
     else:
         before = _rss()
-    probe = Probe(Config(max_flows=2 * flows), start_ms=0)
+    config = Config(max_flows=2 * flows)
+    if how == "fast":
+        from ..fast.engine import FastProbe
+        probe = FastProbe(config, start_ms=0)
+    else:
+        probe = Probe(config, start_ms=0)
     for data in frames:
         probe.handle_frame(data, 1, 0, 0)
     gc.collect()
     after = tracemalloc.get_traced_memory()[0] if how == "tracemalloc" else _rss()
-    assert len(probe.cache) == flows
-    return (after - before) / flows
+    assert len(probe.flows()) == flows
+    out = {"how": how, "flows": flows, "bytes_per_flow": round((after - before) / flows, 1)}
+    if how == "fast":
+        out["table_bytes_per_flow"] = round(probe.engine.table_bytes() / flows, 1)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m probe.bench.memory")
-    p.add_argument("how", choices=("tracemalloc", "rss"))
+    p.add_argument("how", choices=("tracemalloc", "rss", "fast"))
     p.add_argument("--flows", type=int, default=100_000)
     args = p.parse_args(argv)
-    print(json.dumps({"how": args.how, "flows": args.flows,
-                      "bytes_per_flow": round(measure(args.flows, args.how), 1)}))
+    print(json.dumps(measure(args.flows, args.how)))
     return 0
 
 
@@ -74,13 +83,18 @@ def write_pcap(path: str, frames: list[bytes]) -> None:
             f.write(data)
 
 
-def peak_rss_per_flow(run, flows: int, sink, directory: str) -> float:
-    """Bytes per flow from the peak RSS of a whole process: `run(path, sink,
-    packets)` over 2N distinct flows minus over N, divided by N (the baseline
-    cancels). Both the probe CLI and softflowd -r hold every flow until EOF here."""
-    frames = distinct_frames(2 * flows)
-    half, full = f"{directory}/flows-{flows}.pcap", f"{directory}/flows-{2 * flows}.pcap"
-    write_pcap(half, frames[:flows])
+def captures(flows: int, directory: str) -> tuple[str, str]:
+    """Two captures of distinct flows: N/10 and N (all within one second)."""
+    frames = distinct_frames(flows)
+    small, full = f"{directory}/flows-{flows // 10}.pcap", f"{directory}/flows-{flows}.pcap"
+    write_pcap(small, frames[:flows // 10])
     write_pcap(full, frames)
-    return (run(full, sink, 2 * flows).peak_rss_kb - run(half, sink, flows).peak_rss_kb) \
-        * 1024 / flows
+    return small, full
+
+
+def rss_per_flow(run, flows: int, small: str, full: str) -> float:
+    """Bytes per flow of a whole process's peak RSS: `run(path, packets)` over
+    N flows minus over N/10, divided by the difference. Both the probe CLI and
+    softflowd -r hold every flow until EOF here."""
+    tenth = flows // 10
+    return (run(full, flows).peak_rss_kb - run(small, tenth).peak_rss_kb) * 1024 / (flows - tenth)

@@ -1,7 +1,9 @@
-"""Timed runs over one capture: the probe's engine in-process, its offline mode
-in-process, its real CLI end to end, and softflowd -r on the same file."""
+"""Timed runs over one capture: each engine in-process, the real CLI end to
+end (either engine), softflowd -r and NFStream on the same file."""
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import os
 import subprocess
 import sys
@@ -20,20 +22,27 @@ class Result(NamedTuple):
     seconds: float
     peak_rss_kb: int = 0  # of the child process; 0 when run in-process
     records: int = -1  # v5 records that reached the sink; -1 when not sent
+    exported_packets: int = -1  # packets in those records
 
     @property
     def pps(self) -> float:
         return self.packets / self.seconds
 
 
-def load_frames(path: str) -> list[tuple[int, int, bytes]]:
-    """(ms, linktype, frame) of every packet, read before timing the engine."""
+def median(results: list[Result]) -> Result:
+    """The run of median time (several runs: the machine is shared and noisy)."""
+    return sorted(results, key=lambda r: r.seconds)[len(results) // 2]
+
+
+def load_frames(path: str, limit: int | None = None) -> list[tuple[int, int, bytes]]:
+    """(ms, linktype, frame) of the first `limit` packets, read before timing the engine."""
     with open(path, "rb") as f:
-        return [(fr.ts_ns // 1_000_000, fr.linktype, fr.data) for fr in read(f)]
+        return [(fr.ts_ns // 1_000_000, fr.linktype, fr.data)
+                for fr in itertools.islice(read(f), limit)]
 
 
 def drive(frames: list[tuple[int, int, bytes]]) -> Probe:
-    """The engine alone: decode + cache + export; datagrams are built and dropped."""
+    """The reference engine alone: decode + cache + export; datagrams are built and dropped."""
     probe = Probe(Config(), start_ms=frames[0][0] if frames else 0)
     handle, exporter = probe.handle_frame, probe.exporter
     now = 0
@@ -46,22 +55,22 @@ def drive(frames: list[tuple[int, int, bytes]]) -> Probe:
     return probe
 
 
-def engine(frames) -> Result:
-    t = time.perf_counter()
-    probe = drive(frames)
-    return Result("probe engine (Probe.handle_frame)", probe.stats.frames,
-                  time.perf_counter() - t)
-
-
-def offline_inprocess(path: str) -> Result:
+def offline_inprocess(path: str, engine: str) -> Result:
+    """offline mode's driver in this process (pcap read + engine, datagrams dropped)."""
+    if engine == "fast":
+        from ..fast.engine import FastProbe
+        from ..fast.offline import run_file as fast_run_file
+        runner, make = fast_run_file, lambda start: FastProbe(Config(), None, start)
+    else:
+        runner, make = run_file, lambda start: Probe(Config(), None, start)
     t = time.perf_counter()
     with open(path, "rb") as f:
-        probe = run_file(f, lambda start: Probe(Config(), start_ms=start), lambda d: None)
-    return Result("probe offline.run_file (+ pcap read)", probe.stats.frames,
+        probe = runner(f, make, lambda d: None)
+    return Result(f"{engine} engine in-process (offline driver)", probe.stats.frames,
                   time.perf_counter() - t)
 
 
-def _timed_child(argv: list[str], timeout: float = 600) -> tuple[float, int, str]:
+def _timed_child(argv: list[str], timeout: float = 900) -> tuple[float, int, str]:
     """Run to completion: (wall seconds, peak RSS kB, stdout+stderr). The peak is
     sampled every millisecond, so it can miss the last millisecond's growth."""
     with tempfile.TemporaryFile("w+") as out:
@@ -99,12 +108,15 @@ def _hwm_kb(pid: int) -> int:
 
 
 def cli(path: str, sink, packets: int, *extra: str) -> Result:
+    """`python -m probe -r path -n sink` (+ extra options), start to exit."""
     sink.reset()
     argv = [sys.executable, "-m", "probe", "-r", path, "-n", f"127.0.0.1:{sink.port}", *extra]
     seconds, rss, _ = _timed_child(argv)
     sink.settle()
-    label = " ".join(("probe CLI", *extra)) if extra else "probe CLI (paced 5000 dgram/s)"
-    return Result(label + " end to end", packets, seconds, rss, sink.records)
+    engine = "reference" if "reference" in extra else "fast"
+    rest = [x for x in extra if x not in ("--engine", "reference")]
+    label = f"{engine} CLI " + (" ".join(rest) if rest else "(paced 5000 dgram/s)")
+    return Result(label + " end to end", packets, seconds, rss, *sink.totals())
 
 
 def softflowd(path: str, sink, packets: int, max_flows: int = 262_144) -> Result:
@@ -119,10 +131,32 @@ def softflowd(path: str, sink, packets: int, max_flows: int = 262_144) -> Result
     with tempfile.TemporaryDirectory() as d:
         argv = ["softflowd", "-r", path, "-n", f"127.0.0.1:{sink.port}", "-v", "5", "-d",
                 "-m", str(max_flows), "-c", "none", "-p", os.path.join(d, "pid")]
-        seconds, rss, text = _timed_child(argv, timeout=600)
+        seconds, rss, text = _timed_child(argv, timeout=900)
     sink.settle()
     seen = [line for line in text.splitlines() if line.startswith("Packets processed:")]
     if seen != [f"Packets processed: {packets}"]:
         raise RuntimeError(f"softflowd did not process {packets} packets:\n{text}")
     return Result(f"softflowd -r (-m {max_flows}) end to end", packets, seconds, rss,
-                  sink.records)
+                  *sink.totals())
+
+
+def have_nfstream() -> bool:
+    return importlib.util.find_spec("nfstream") is not None
+
+
+def nfstream(path: str, packets: int) -> Result:
+    """NFStream over the same file, start to exit (flows counted, not exported)."""
+    code = ("import sys; from nfstream import NFStreamer; "
+            "print(sum(1 for _ in NFStreamer(source=sys.argv[1], statistical_analysis=False, "
+            "n_dissections=0)))")
+    seconds, rss, text = _timed_child([sys.executable, "-c", code, path])
+    return Result("NFStream (flows only, no export) end to end", packets, seconds, rss,
+                  int(text.split()[-1]))
+
+
+def start_to_ready(repeat: int = 5) -> list[float] | None:
+    """Seconds from starting a live probe to its control socket's first answer
+    (`-i lo` in a namespace of its own); None without root or iproute2."""
+    from .ready import measure
+    return measure(repeat)
+

@@ -1,11 +1,14 @@
-"""A UDP sink on 127.0.0.1 that counts what exporters send it (datagrams, v5 records)."""
+"""A UDP sink on 127.0.0.1 that keeps what exporters send it; after a run,
+`totals()` says how many v5 records and packets arrived."""
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
 
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+_PACKETS = struct.Struct("!I")  # a v5 record's packet count, 16 bytes in
 
 
 class UdpSink:
@@ -18,7 +21,7 @@ class UdpSink:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.05)
         self.port = self.sock.getsockname()[1]
-        self.datagrams = self.records = 0
+        self.received: list[bytes] = []  # decoded after the run: the sink stays cheap
         self._last = time.monotonic()
         self._stop = False
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -30,13 +33,31 @@ class UdpSink:
                 data = self.sock.recv(65535)
             except socket.timeout:
                 continue
-            self.datagrams += 1
-            if len(data) >= 4 and data[1] == 5:  # v5: count in bytes 2-3
-                self.records += (data[2] << 8) | data[3]
+            self.received.append(data)
             self._last = time.monotonic()
 
+    @property
+    def datagrams(self) -> int:
+        return len(self.received)
+
+    @property
+    def records(self) -> int:
+        return self.totals()[0]
+
+    def totals(self) -> tuple[int, int]:
+        """(v5 records, packets in them) received since the last reset."""
+        records = packets = 0
+        for data in list(self.received):
+            if len(data) < 24 or data[1] != 5:
+                continue
+            count = (data[2] << 8) | data[3]
+            records += count
+            packets += sum(_PACKETS.unpack_from(data, 24 + 48 * k + 16)[0]
+                           for k in range(count) if 24 + 48 * k + 20 <= len(data))
+        return records, packets
+
     def reset(self) -> None:
-        self.datagrams = self.records = 0
+        self.received = []
 
     def settle(self, quiet_s: float = 0.3) -> None:
         """Return once nothing has arrived for `quiet_s` seconds."""

@@ -12,7 +12,8 @@ that flow touches: key, counters, times, LRU links), the creation-order links
 in a separate array (touched only when a flow is created or expires), and an
 open-addressing hash (linear probing, backward-shift deletion: no
 tombstones) of (hash, index) slots, at most half full. Entries live in one
-array that doubles up to `max_flows`; freed entries are reused first.
+array that grows by a quarter up to `max_flows`; freed entries are reused
+first. 72 B an entry, 8 B a slot: 91 B a flow at one million flows.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -51,6 +52,10 @@ PCAP_MORE = 0  # the buffer ends inside a record: give more bytes
 PCAP_BAD_LENGTH = 1  # a record longer than the file's limit
 
 
+ctypedef struct Link:  # an entry's place in one of the two orders
+    int32_t prev
+    int32_t next
+
 ctypedef struct Flow:  # 64 bytes
     uint32_t src
     uint32_t dst
@@ -70,12 +75,13 @@ ctypedef struct Flow:  # 64 bytes
     uint32_t octets
     int64_t first
     int64_t last
-    int32_t lru_prev  # by last activity: the head is the least recently used
-    int32_t lru_next  # (also the free list's link)
+    Link lru  # by last activity: the head is the least recently used (and the free list)
 
-ctypedef struct Link:  # by creation: the head is the oldest flow
-    int32_t prev
-    int32_t next
+ctypedef struct Chain:  # a doubly linked list through one Link of every entry
+    int32_t head
+    int32_t tail
+    char *base  # entry 0's Link
+    Py_ssize_t stride  # from one entry's Link to the next one's
 
 ctypedef struct Slot:
     uint32_t hash
@@ -230,6 +236,33 @@ cdef inline uint32_t key_hash(const Facts *p, uint64_t seed) noexcept nogil:
     return <uint32_t>h
 
 
+cdef inline Link *link(Chain *c, int32_t i) noexcept nogil:
+    return <Link *>(c.base + i * c.stride)
+
+
+cdef inline void unlink(Chain *c, int32_t i) noexcept nogil:
+    cdef Link *l = link(c, i)
+    if l.prev != NONE:
+        link(c, l.prev).next = l.next
+    else:
+        c.head = l.next
+    if l.next != NONE:
+        link(c, l.next).prev = l.prev
+    else:
+        c.tail = l.prev
+
+
+cdef inline void append(Chain *c, int32_t i) noexcept nogil:
+    cdef Link *l = link(c, i)
+    l.prev = c.tail
+    l.next = NONE
+    if c.tail != NONE:
+        link(c, c.tail).next = i
+    else:
+        c.head = i
+    c.tail = i
+
+
 cdef inline bint same_key(const Flow *f, const Facts *p) noexcept nogil:
     return (f.src == p.src and f.dst == p.dst and f.sport == p.sport and f.dport == p.dport
             and f.proto == p.proto and f.tos == p.tos and f.in_if == p.in_if)
@@ -239,14 +272,14 @@ cdef class Engine:
     """Frames and time in, v5 datagrams out (see probe/fast/engine.py)."""
 
     cdef Flow *flows
-    cdef Link *age
+    cdef Link *links  # by creation: the head is the oldest flow
     cdef Slot *slots
     cdef uint32_t slot_mask
     cdef int32_t capacity  # entries allocated
     cdef int32_t used  # entries ever handed out (below capacity)
     cdef int32_t free_head
     cdef int32_t count  # live flows
-    cdef int32_t lru_head, lru_tail, age_head, age_tail
+    cdef Chain lru, age
     cdef readonly int64_t max_flows
     cdef public int64_t active_ms, inactive_ms
     cdef readonly int64_t scan_ms
@@ -299,7 +332,7 @@ cdef class Engine:
         self.hash_mask, self.hash_or = hash_mask, hash_or
         self.out = []
         self.reasons = list(REASONS)
-        self.free_head = self.lru_head = self.lru_tail = self.age_head = self.age_tail = NONE
+        self.free_head = self.lru.head = self.lru.tail = self.age.head = self.age.tail = NONE
         if capacity <= 0:
             capacity = MIN_CAPACITY
         self._allocate(min(max_flows, capacity))
@@ -308,7 +341,7 @@ cdef class Engine:
 
     def __dealloc__(self):
         free(self.flows)
-        free(self.age)
+        free(self.links)
         free(self.slots)
 
     def start(self, int64_t start_ms):
@@ -324,10 +357,12 @@ cdef class Engine:
         if flows == NULL:
             raise MemoryError()
         self.flows = flows
-        cdef Link *age = <Link *>realloc(self.age, capacity * sizeof(Link))
-        if age == NULL:
+        self.lru.base, self.lru.stride = <char *>&flows[0].lru, sizeof(Flow)
+        cdef Link *links = <Link *>realloc(self.links, capacity * sizeof(Link))
+        if links == NULL:
             raise MemoryError()
-        self.age = age
+        self.links = links
+        self.age.base, self.age.stride = <char *>links, sizeof(Link)
         self.capacity = <int32_t>capacity
         cdef uint64_t nslots = 2
         while nslots < 2 * <uint64_t>capacity:
@@ -393,35 +428,14 @@ cdef class Engine:
             i = j
         self.slots[i].ref = 0
 
-    cdef inline void _lru_unlink(self, int32_t i) noexcept nogil:
-        cdef Flow *f = &self.flows[i]
-        if f.lru_prev != NONE:
-            self.flows[f.lru_prev].lru_next = f.lru_next
-        else:
-            self.lru_head = f.lru_next
-        if f.lru_next != NONE:
-            self.flows[f.lru_next].lru_prev = f.lru_prev
-        else:
-            self.lru_tail = f.lru_prev
-
-    cdef inline void _lru_append(self, int32_t i) noexcept nogil:
-        cdef Flow *f = &self.flows[i]
-        f.lru_prev = self.lru_tail
-        f.lru_next = NONE
-        if self.lru_tail != NONE:
-            self.flows[self.lru_tail].lru_next = i
-        else:
-            self.lru_head = i
-        self.lru_tail = i
-
     cdef int32_t _new_entry(self) except -2:
         cdef int32_t i
         if self.free_head != NONE:
             i = self.free_head
-            self.free_head = self.flows[i].lru_next
+            self.free_head = self.flows[i].lru.next
             return i
-        if self.used == self.capacity:
-            self._allocate(min(self.max_flows, 2 * <int64_t>self.capacity))
+        if self.used == self.capacity:  # by a quarter: at most 25% unused
+            self._allocate(min(self.max_flows, self.capacity + self.capacity // 4 + 1))
         i = self.used
         self.used += 1
         return i
@@ -446,9 +460,9 @@ cdef class Engine:
             self._add_new(p, h, now)
         else:
             f = &self.flows[i]
-            if i != self.lru_tail:
-                self._lru_unlink(i)
-                self._lru_append(i)
+            if i != self.lru.tail:
+                unlink(&self.lru, i)
+                append(&self.lru, i)
             f.packets += 1
             f.octets += p.octets
             f.tcp_flags |= p.flags
@@ -471,7 +485,7 @@ cdef class Engine:
         cdef uint8_t dst_mask = 0, src_mask = 0
         if self.count >= self.max_flows:
             self.evictions += 1
-            self._expire(self.lru_head, R_EVICTED, now)
+            self._expire(self.lru.head, R_EVICTED, now)
         if self.routes is not None:  # before the entry exists: a raising lookup leaves none
             route = self.routes.lookup(p.dst)
             if route is not None:
@@ -491,14 +505,8 @@ cdef class Engine:
         f.tcp_flags = p.flags
         f.first = f.last = now
         f.out_if, f.next_hop, f.dst_mask, f.src_mask = out_if, next_hop, dst_mask, src_mask
-        self._lru_append(i)
-        self.age[i].prev = self.age_tail
-        self.age[i].next = NONE
-        if self.age_tail != NONE:
-            self.age[self.age_tail].next = i
-        else:
-            self.age_head = i
-        self.age_tail = i
+        append(&self.lru, i)
+        append(&self.age, i)
         self.count += 1
         self.flows_created += 1
         if p.flags & (TH_FIN | TH_RST):
@@ -512,21 +520,13 @@ cdef class Engine:
         if that fills a datagram)."""
         cdef Flow *f = &self.flows[i]
         self._unhash(i)
-        self._lru_unlink(i)
-        cdef Link *a = &self.age[i]
-        if a.prev != NONE:
-            self.age[a.prev].next = a.next
-        else:
-            self.age_head = a.next
-        if a.next != NONE:
-            self.age[a.next].prev = a.prev
-        else:
-            self.age_tail = a.prev
+        unlink(&self.lru, i)
+        unlink(&self.age, i)
         self.count -= 1
         self.exported_n[reason] += 1
         self.expired_total += 1
         self._record(f, reason, now)
-        f.lru_next = self.free_head
+        f.lru.next = self.free_head
         self.free_head = i
         return 0
 
@@ -547,10 +547,10 @@ cdef class Engine:
         return 0
 
     cdef int _scan(self, int64_t now) except -1:
-        while self.lru_head != NONE and now - self.flows[self.lru_head].last > self.inactive_ms:
-            self._expire(self.lru_head, R_INACTIVE, now)
-        while self.age_head != NONE and now - self.flows[self.age_head].first > self.active_ms:
-            self._expire(self.age_head, R_ACTIVE, now)
+        while self.lru.head != NONE and now - self.flows[self.lru.head].last > self.inactive_ms:
+            self._expire(self.lru.head, R_INACTIVE, now)
+        while self.age.head != NONE and now - self.flows[self.age.head].first > self.active_ms:
+            self._expire(self.age.head, R_ACTIVE, now)
         return 0
 
     # -- export ------------------------------------------------------------------
@@ -701,8 +701,8 @@ cdef class Engine:
         cdef int code = self.reasons.index(reason)
         if now_ms > self.now:
             self.now = now_ms
-        while self.age_head != NONE:
-            self._expire(self.age_head, code, self.now)
+        while self.age.head != NONE:
+            self._expire(self.age.head, code, self.now)
         self.active_flows = self.count
         self._emit(self.now)
 
@@ -723,14 +723,14 @@ cdef class Engine:
         tos, in_ifindex, packets, octets, first, last, tcp_flags, out_ifindex,
         next_hop, src_mask, dst_mask)."""
         rows = []
-        cdef int32_t i = self.lru_head
+        cdef int32_t i = self.lru.head
         cdef Flow *f
         while i != NONE:
             f = &self.flows[i]
             rows.append((f.src, f.dst, f.sport, f.dport, f.proto, f.tos, f.in_if, f.packets,
                          f.octets, f.first, f.last, f.tcp_flags, f.out_if, f.next_hop,
                          f.src_mask, f.dst_mask))
-            i = f.lru_next
+            i = f.lru.next
         return rows
 
     def table_bytes(self):
@@ -743,20 +743,20 @@ cdef class Engine:
         cdef Facts k
         cdef Flow *f
         cdef uint32_t where, j
-        cdef int32_t i = self.lru_head, n = 0, prev = NONE
+        cdef int32_t i = self.lru.head, n = 0, prev = NONE
         while i != NONE:
             f = &self.flows[i]
-            assert f.lru_prev == prev, "lru back link"
+            assert f.lru.prev == prev, "lru back link"
             k.src, k.dst, k.sport, k.dport = f.src, f.dst, f.sport, f.dport
             k.proto, k.tos, k.in_if = f.proto, f.tos, f.in_if
             assert self._find(&k, self._hash(&k), &where) == i, "hash finds the entry"
-            prev, i, n = i, f.lru_next, n + 1
-        assert prev == self.lru_tail and n == self.count, "lru list holds every flow"
-        i, n, prev = self.age_head, 0, NONE
+            prev, i, n = i, f.lru.next, n + 1
+        assert prev == self.lru.tail and n == self.count, "lru list holds every flow"
+        i, n, prev = self.age.head, 0, NONE
         while i != NONE:
-            assert self.age[i].prev == prev, "age back link"
-            prev, i, n = i, self.age[i].next, n + 1
-        assert prev == self.age_tail and n == self.count, "age list holds every flow"
+            assert self.links[i].prev == prev, "age back link"
+            prev, i, n = i, self.links[i].next, n + 1
+        assert prev == self.age.tail and n == self.count, "age list holds every flow"
         n = 0
         for j in range(self.slot_mask + 1):
             if self.slots[j].ref:

@@ -72,16 +72,16 @@ def generated(tmp_path_factory):
     return d, path.read_bytes(), read_classic(str(path))
 
 
-FORMATS = {
-    "pcap-us": lambda p, pk: write_pcap(p, pk),
-    "pcap-ns": lambda p, pk: write_pcap(p, pk, nanos=True),
-    "pcap-big-endian": lambda p, pk: write_pcap(p, pk, endian=">"),
-    "raw": lambda p, pk: write_pcap(p, pk, linktype=101),
-    "linux-sll": lambda p, pk: write_pcap(p, pk, linktype=113),
-    "linux-sll2": lambda p, pk: write_pcap(p, pk, linktype=276, nanos=True),
-    "pcapng-us": lambda p, pk: write_pcapng(p, pk, tsresol=6),
-    "pcapng-ms": lambda p, pk: write_pcapng(p, pk, tsresol=3),
-    "pcapng-raw-ns": lambda p, pk: write_pcapng(p, pk, linktype=101, tsresol=9),
+FORMATS = {  # name: (writer, its options)
+    "pcap-us": (write_pcap, {}),
+    "pcap-ns": (write_pcap, {"nanos": True}),
+    "pcap-big-endian": (write_pcap, {"endian": ">"}),
+    "raw": (write_pcap, {"linktype": 101}),
+    "linux-sll": (write_pcap, {"linktype": 113}),
+    "linux-sll2": (write_pcap, {"linktype": 276, "nanos": True}),
+    "pcapng-us": (write_pcapng, {"tsresol": 6}),
+    "pcapng-ms": (write_pcapng, {"tsresol": 3}),
+    "pcapng-raw-ns": (write_pcapng, {"linktype": 101, "tsresol": 9}),
 }
 
 
@@ -98,7 +98,8 @@ def test_sample_captures(config):
 def test_every_format(generated, fmt, config):
     d, _, packets = generated
     path = d / f"{fmt}.cap"
-    FORMATS[fmt](str(path), packets)
+    writer, options = FORMATS[fmt]
+    writer(str(path), packets, **options)
     assert same(path.read_bytes(), CONFIGS[config]) > 0
 
 
