@@ -18,7 +18,7 @@ first. 72 B an entry, 8 B a slot: 91 B a flow at one million flows.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 cdef enum:
     MAX_RECORDS = 30
@@ -29,6 +29,10 @@ cdef enum:
     MAX_CATCHUP_SCANS = 100000  # the clock jumped further: run one scan, not all
     NONE = -1
     MIN_CAPACITY = 1024
+    # A ring frame rebuilt with its VLAN tag or a blank link header: the
+    # decoder reads no further than 22 + 60 + 20 bytes into a frame, so the
+    # first TMP_FRAME bytes are all it needs of a longer one.
+    TMP_FRAME = 256
     N_SKIP = 10
     N_REASONS = 32
     R_FIN = 0
@@ -110,6 +114,18 @@ cdef inline uint32_t be32(const uint8_t *p) noexcept nogil:
 
 cdef inline uint32_t le32(const uint8_t *p) noexcept nogil:
     return (<uint32_t>p[3] << 24) | (<uint32_t>p[2] << 16) | (<uint32_t>p[1] << 8) | p[0]
+
+
+cdef inline uint32_t rd32(const uint8_t *p) noexcept nogil:  # native order (the ring's)
+    cdef uint32_t v
+    memcpy(&v, p, 4)
+    return v
+
+
+cdef inline uint16_t rd16(const uint8_t *p) noexcept nogil:
+    cdef uint16_t v
+    memcpy(&v, p, 2)
+    return v
 
 
 cdef inline void put16(uint8_t *p, uint32_t v) noexcept nogil:
@@ -688,6 +704,66 @@ cdef class Engine:
             self._frame(b + pos + 16, caplen, linktype, ifindex, now)
             pos += 16 + caplen
         return pos, PCAP_MORE
+
+    def walk_block(self, uint8_t[::1] ring not None, Py_ssize_t base, ifindex_of,
+                   int64_t now_ms):
+        """Account the ingress frames of the retired TPACKET_V3 block at
+        ring[base:] (as live/ring.parse_block reads them: an offloaded VLAN tag
+        goes back into the frame, a frame without a link header gets a blank
+        Ethernet one). `ifindex_of(kernel ifindex)` gives the exported index;
+        a frame counts at its kernel timestamp, never later than `now_ms`.
+        Returns the number of frames that were not ingress."""
+        cdef const uint8_t *b = &ring[0] + base
+        cdef uint32_t num = rd32(b + 12), k, snaplen, status, sec, nsec
+        cdef Py_ssize_t pos = rd32(b + 16), size = ring.shape[0] - base
+        cdef uint16_t mac, net
+        cdef uint8_t pkttype
+        cdef int32_t kernel_if
+        cdef uint32_t ifindex = 0
+        cdef int32_t last_if = -1  # one Python call per run of frames of one interface
+        cdef int64_t now
+        cdef int skipped = 0
+        cdef uint8_t tmp[TMP_FRAME]
+        cdef const uint8_t *h
+        cdef Py_ssize_t keep
+        for k in range(num):
+            if pos + 60 > size:
+                raise ValueError("walk_block: a frame header lies outside the block")
+            h = b + pos
+            snaplen, status, mac, net = rd32(h + 12), rd32(h + 20), rd16(h + 24), rd16(h + 26)
+            pkttype = h[58]
+            if pkttype > 2:  # not PACKET_HOST, BROADCAST or MULTICAST
+                skipped += 1
+            else:
+                if mac + <Py_ssize_t>snaplen > size - pos:
+                    raise ValueError("walk_block: a frame lies outside the block")
+                kernel_if = <int32_t>rd32(h + 52)
+                if kernel_if != last_if:
+                    ifindex = ifindex_of(kernel_if)
+                    last_if = kernel_if
+                sec, nsec = rd32(h + 4), rd32(h + 8)
+                now = (<int64_t>sec * 1000000000 + nsec) // 1000000
+                if now > now_ms:
+                    now = now_ms
+                if not self.started:
+                    self.start(now)
+                if mac == net:  # no link header: a blank one with sll_protocol
+                    keep = min(<Py_ssize_t>snaplen, TMP_FRAME - 14)
+                    memset(tmp, 0, 12)
+                    memcpy(tmp + 12, h + 50, 2)
+                    memcpy(tmp + 14, h + mac, keep)
+                    self._frame(tmp, snaplen + 14, 1, ifindex, now)
+                elif status & 0x10 and snaplen >= 12:  # TP_STATUS_VLAN_VALID
+                    keep = min(<Py_ssize_t>snaplen, TMP_FRAME - 4) - 12
+                    memcpy(tmp, h + mac, 12)
+                    put16(tmp + 12, rd16(h + 36) if status & 0x40 else 0x8100)
+                    put16(tmp + 14, rd32(h + 32))
+                    memcpy(tmp + 16, h + mac + 12, keep)
+                    self._frame(tmp, snaplen + 4, 1, ifindex, now)
+                else:
+                    self._frame(h + mac, snaplen, 1, ifindex, now)
+            pos += rd32(h)
+        return skipped
 
     def handle_timer(self, int64_t now_ms):
         self._timer(now_ms)

@@ -32,11 +32,18 @@ def engine_name(asked: str | None, config: Config) -> str:
     return "fast"
 
 
+def probe_class(name: str):
+    """The engine's probe class (`Probe`'s interface)."""
+    if name == "fast":
+        from .engine import FastProbe
+        return FastProbe
+    return Probe
+
+
 def offline(name: str):
     """(probe class, run_file) of an engine for a capture file."""
     if name == "fast":
-        from .engine import FastProbe
         from .offline import run_file
-        return FastProbe, run_file
-    from ..offline import run_file
-    return Probe, run_file
+    else:
+        from ..offline import run_file
+    return probe_class(name), run_file

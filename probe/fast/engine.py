@@ -122,6 +122,11 @@ class FastProbe:
         return len(self.engine)
 
     @property
+    def cache(self):
+        """What `Probe.cache` offers drivers: the timeouts in force (active_ms, inactive_ms)."""
+        return self.engine
+
+    @property
     def stats(self) -> Stats:
         """The run's counters, brought up to date with the compiled engine's."""
         e, s = self.engine, self._stats

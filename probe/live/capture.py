@@ -80,15 +80,22 @@ class Capture:
     def read_batch(self) -> list[tuple[int, int, bytes]]:
         """Frames of the blocks the kernel has retired; [] if none (never blocks)."""
         out: list[tuple[int, int, bytes]] = []
+        self.walk_blocks(lambda buf, base: ring.parse_block(buf, base, out))
+        return out
+
+    def walk_blocks(self, walk) -> int:
+        """Hand each retired block to `walk(ring, offset)`, then back to the
+        kernel; returns how many (never blocks). The fast engine walks a
+        block itself: no frame is copied out of the ring."""
         buf, size = self._ring, self._block_size
-        for _ in range(self._max_blocks):
+        for n in range(self._max_blocks):
             base = self._cur * size
             if not ring.block_ready(buf, base):
-                break
-            ring.parse_block(buf, base, out)
+                return n
+            walk(buf, base)
             ring.release_block(buf, base)
             self._cur = (self._cur + 1) % self._block_nr
-        return out
+        return self._max_blocks
 
     def stats(self) -> tuple[int, int]:
         """(packets, drops) since start, from the kernel (reads reset it: we add up)."""

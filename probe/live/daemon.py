@@ -23,7 +23,7 @@ import sys
 import time
 
 from .. import quirks as Q
-from ..engine import Probe
+from ..fast.choose import probe_class
 from .capture import DLT_EN10MB, Capture
 from .control import ControlError, ControlServer, flow_view
 from .ifindex import IfindexMap, parse_override
@@ -50,7 +50,7 @@ class Clock:
 class Daemon:
     def __init__(self, *, config, interfaces: list[str], collectors: list[tuple[str, int]],
                  overrides: dict[str, int], control: str | None = None,
-                 print_records: bool = False, log=None) -> None:
+                 print_records: bool = False, engine: str = "reference", log=None) -> None:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.clock = Clock()
         self.print_records = print_records
@@ -61,7 +61,9 @@ class Daemon:
                                     warn=self.log)
             self.routes = self._own(KernelRoutes(self.ifmap))
             self.capture = self._own(Capture(interfaces))
-            self.probe = Probe(config, routes=self.routes, start_ms=self.clock.now_ms())
+            self.probe = probe_class(engine)(config, routes=self.routes,
+                                             start_ms=self.clock.now_ms())
+            self.fast = engine == "fast"
             self.sender = self._own(Sender(collectors, self.probe.stats))
             self.control = self._own(ControlServer(control, self.handle_request)) if control else None
         except BaseException:
@@ -113,11 +115,20 @@ class Daemon:
     def turn(self) -> None:
         """One pass: route events, captured frames, due scans, sending."""
         self.routes.poll()
-        self.feed(self.capture.read_batch())
+        self.read_ring()
         now = self.clock.now_ms()
         if now >= self.probe.next_timer_ms():
             self.probe.handle_timer(now)
         self.send()
+
+    def read_ring(self) -> int:
+        """Account what the ring holds (a few blocks at most); returns how much."""
+        if self.fast:  # block by block, walked by the compiled engine
+            walk, ifmap, clock = self.probe.engine.walk_block, self.ifmap.map, self.clock.now_ms
+            return self.capture.walk_blocks(lambda ring, base: walk(ring, base, ifmap, clock()))
+        batch = self.capture.read_batch()
+        self.feed(batch)
+        return len(batch)
 
     def feed(self, batch) -> None:
         if not batch:
@@ -147,8 +158,8 @@ class Daemon:
         # retire the block it is filling, then read the ring to the end
         time.sleep(3 * self.capture.retire_ms / 1000)
         self.routes.poll()
-        while batch := self.capture.read_batch():
-            self.feed(batch)
+        while self.read_ring():
+            pass
         self.probe.flush(self.clock.now_ms(), "shutdown")
         self.send()
         self.sync_stats()
@@ -225,13 +236,15 @@ def _drain(fd: int) -> None:
 def run_daemon(args: argparse.Namespace) -> int:
     """Live mode for probe.cli: options parsed there (plus add_live_arguments')."""
     from ..cli import config_from
+    from ..fast.choose import engine_name
 
     try:
         config = config_from(args)
+        engine = engine_name(args.engine, config)
         overrides = dict(parse_override(text) for text in args.ifindex)
         daemon = Daemon(config=config, interfaces=args.interface, collectors=args.collector,
                         overrides=overrides, control=getattr(args, "control", None),
-                        print_records=getattr(args, "print_records", False))
+                        print_records=getattr(args, "print_records", False), engine=engine)
     except (ValueError, OSError, ControlError) as exc:
         print(f"probe: {exc}", file=sys.stderr)
         return 2
