@@ -6,7 +6,9 @@ each engine in-process, the real CLI end to end into a local UDP sink (fast
 paced as by default and unpaced, reference unpaced), `softflowd -r` on the
 same file into the same sink. Then memory per cached flow (the cache's own
 structures at --memory-flows flows; whole processes from N/10 to N flows),
-the live probe's start-to-ready, and the reference engine's hot spots.
+the live probe's start-to-ready, the live routed benchmark (probe.bench.routed:
+the kernel's forwarding limit, then each engine at rising rates) and the
+reference engine's hot spots.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from . import gen, hotspots, memory, runs
+from . import gen, hotspots, memory, routed, runs
 from .sink import UdpSink
 
 
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-flows", type=int, default=1_000_000)
     p.add_argument("--top", type=int, default=15, help="hot spots to list (0: none)")
     p.add_argument("--hotspot-packets", type=int, default=300_000)
+    p.add_argument("--live-seconds", type=float, default=3.0,
+                   help="per step of the live routed benchmark (0: skip it)")
     args = p.parse_args(argv)
 
     t = time.perf_counter()
@@ -111,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
               f"median {statistics.median(ready):.3f} s, max {max(ready):.3f} s")
     else:
         print("\nlive probe start-to-ready: needs root and iproute2, not measured")
+
+    if args.live_seconds:
+        print("\nlive, routed (h1 -> r1 -> h2, probe on r1's two interfaces):")
+        routed.main(["--seconds", str(args.live_seconds)])
 
     if args.top:
         frames = runs.load_frames(path, args.hotspot_packets)

@@ -12,7 +12,7 @@ import pytest
 def test_bench_smoke(tmp_path):
     done = subprocess.run([sys.executable, "-m", "probe.bench", "--packets", "20000",
                            "--flows", "2000", "--memory-flows", "5000", "--top", "3",
-                           "--repeat", "1", "--cache-dir", str(tmp_path)],
+                           "--repeat", "1", "--live-seconds", "0", "--cache-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -24,3 +24,18 @@ def test_bench_smoke(tmp_path):
     rows = [line.split() for line in out.splitlines() if " end to end " in line]  # the table
     assert len(rows) >= 4, out
     assert all(row[-2:] == ["2,000", "20,000"] for row in rows), out  # every record and packet
+
+
+@pytest.mark.root
+@pytest.mark.skipif(shutil.which("trafgen") is None, reason="needs trafgen (netsniff-ng)")
+def test_routed_bench_smoke():
+    """h1 -> r1 -> h2 with the probe on r1: at a fifth of the forwarding limit
+    the fast engine accounts every packet and the ring drops none."""
+    done = subprocess.run([sys.executable, "-m", "probe.bench.routed", "--limit-packets",
+                           "50000", "--seconds", "0.3", "--fractions", "0.2",
+                           "--engines", "fast"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "kernel forwarding limit" in out, out
+    steps = [line for line in out.splitlines() if line.split()[:1] == ["fast"]]
+    assert steps and "exact, no drop" in steps[0], out
