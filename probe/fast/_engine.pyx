@@ -794,14 +794,15 @@ cdef class Engine:
         return {self.reasons[i]: self.exported_n[i]
                 for i in range(len(self.reasons)) if self.exported_n[i]}
 
-    def flow_rows(self):
-        """Live flows, least recently used first: (src, dst, sport, dport, proto,
-        tos, in_ifindex, packets, octets, first, last, tcp_flags, out_ifindex,
-        next_hop, src_mask, dst_mask)."""
+    def flow_rows(self, Py_ssize_t limit=-1):
+        """Live flows, least recently used first (the first `limit`): (src, dst,
+        sport, dport, proto, tos, in_ifindex, packets, octets, first, last,
+        tcp_flags, out_ifindex, next_hop, src_mask, dst_mask)."""
         rows = []
         cdef int32_t i = self.lru.head
         cdef Flow *f
-        while i != NONE:
+        while i != NONE and limit != 0:
+            limit -= 1
             f = &self.flows[i]
             rows.append((f.src, f.dst, f.sport, f.dport, f.proto, f.tos, f.in_if, f.packets,
                          f.octets, f.first, f.last, f.tcp_flags, f.out_if, f.next_hop,

@@ -8,6 +8,7 @@ for (`--print`, tests).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from ..engine import Config
 from ..export import Record
@@ -42,6 +43,35 @@ class FastDatagram:
             out.append(Record(src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport,
                               flags, proto, tos, smask, dmask, self._names[code]))
         return tuple(out)
+
+
+class Flows(Sequence):
+    """A view of the engine's flows as `Flow` snapshots (taken when read)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __len__(self) -> int:
+        return len(self.engine)
+
+    def __iter__(self):
+        return iter(self._snapshots(-1))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            stop = index.stop if index.stop is not None and index.stop >= 0 else len(self)
+            return self._snapshots(stop)[index]
+        return self._snapshots(-1)[index]
+
+    def _snapshots(self, limit: int) -> list[Flow]:
+        out = []
+        for (src, dst, sport, dport, proto, tos, inp, pkts, octets, first, last, flags, outp,
+             nh, smask, dmask) in self.engine.flow_rows(limit):
+            f = Flow(FlowKey(src, dst, sport, dport, proto, tos, inp), first)
+            f.packets, f.octets, f.last, f.tcp_flags = pkts, octets, last, flags
+            f.out_ifindex, f.next_hop, f.src_mask, f.dst_mask = outp, nh, smask, dmask
+            out.append(f)
+        return out
 
 
 class FastProbe:
@@ -107,16 +137,10 @@ class FastProbe:
         if inactive_ms is not None:
             self.engine.inactive_ms = inactive_ms
 
-    def flows(self) -> list[Flow]:
-        """Snapshots of the live flows, least recently active first."""
-        out = []
-        for (src, dst, sport, dport, proto, tos, inp, pkts, octets, first, last, flags, outp,
-             nh, smask, dmask) in self.engine.flow_rows():
-            f = Flow(FlowKey(src, dst, sport, dport, proto, tos, inp), first)
-            f.packets, f.octets, f.last, f.tcp_flags = pkts, octets, last, flags
-            f.out_ifindex, f.next_hop, f.src_mask, f.dst_mask = outp, nh, smask, dmask
-            out.append(f)
-        return out
+    def flows(self) -> "Flows":
+        """The live flows, least recently active first (`len` costs nothing,
+        snapshots are made for what is read: a full cache stays cheap to count)."""
+        return Flows(self.engine)
 
     def __len__(self) -> int:
         return len(self.engine)

@@ -75,3 +75,15 @@ def test_at_most_128_bytes_a_flow():
         add(e, k)
     assert len(e) == 1_000_000
     assert e.table_bytes() / len(e) <= 128
+
+
+def test_flows_view_counts_without_snapshots():
+    from probe.engine import Config
+    from probe.fast.engine import FastProbe
+    p = FastProbe(Config(), start_ms=0)
+    for k in range(5):
+        p.engine.handle_packet(k, 1, 2, 3, 17, 0, 1, 40, 0, False, k)
+    flows = p.flows()
+    assert len(flows) == 5
+    assert [f.key.src for f in flows[:2]] == [0, 1] and [f.key.src for f in flows] == list(range(5))
+    assert flows[-1].key.src == 4 and flows[1:3][0].last == 1
