@@ -49,3 +49,13 @@ def test_quirk_runs_on_the_reference_engine_silently(capsys, capture):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no quirks" in err
+
+
+def test_not_built_falls_back_with_one_line(monkeypatch, capsys):
+    import probe.fast.choose as choose
+    monkeypatch.setattr(choose, "NOT_BUILT", ImportError("no _engine"))
+    assert engine_name(None, Config()) == "reference"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not built" in err
+    with pytest.raises(ValueError, match="run ci/setup"):
+        engine_name("fast", Config())
