@@ -60,19 +60,20 @@ ctypedef struct Link:  # an entry's place in one of the two orders
     int32_t prev
     int32_t next
 
-ctypedef struct Flow:  # 64 bytes
+ctypedef struct Key:  # ng_netflow's flow key (probe.packet.FlowKey), 20 bytes
     uint32_t src
     uint32_t dst
+    uint32_t in_if
     uint16_t sport
     uint16_t dport
     uint8_t proto
     uint8_t tos
+
+ctypedef struct Flow:  # 64 bytes
+    Key key
     uint8_t tcp_flags
     uint8_t src_mask
-    uint32_t in_if
     uint8_t dst_mask
-    uint8_t pad0
-    uint16_t pad1
     uint32_t out_if
     uint32_t next_hop
     uint32_t packets
@@ -92,16 +93,13 @@ ctypedef struct Slot:
     uint32_t ref  # entry index + 1; 0: empty
 
 ctypedef struct Facts:  # one decoded IPv4 packet
-    uint32_t src
-    uint32_t dst
-    uint16_t sport
-    uint16_t dport
-    uint8_t proto
-    uint8_t tos
+    Key key
     uint8_t flags
     uint8_t truncated
-    uint32_t in_if
     uint32_t octets
+
+
+assert sizeof(Flow) == 64 and sizeof(Key) == 20, "one flow, one cache line"
 
 
 cdef inline uint16_t be16(const uint8_t *p) noexcept nogil:
@@ -206,13 +204,13 @@ cdef int decode_ipv4(const uint8_t *buf, Py_ssize_t n, Py_ssize_t off, bint icmp
     if total < hlen:
         return 9
     proto = ip[9]
-    out.tos = ip[1]
+    out.key.tos = ip[1]
     out.octets = total
-    out.proto = proto
-    out.src = be32(ip + 12)
-    out.dst = be32(ip + 16)
-    out.sport = 0
-    out.dport = 0
+    out.key.proto = proto
+    out.key.src = be32(ip + 12)
+    out.key.dst = be32(ip + 16)
+    out.key.sport = 0
+    out.key.dport = 0
     out.flags = 0
     out.truncated = 0
     if be16(ip + 6) & 0x1FFF:  # later fragments: ports 0, own flow
@@ -226,19 +224,19 @@ cdef int decode_ipv4(const uint8_t *buf, Py_ssize_t n, Py_ssize_t off, bint icmp
         if have < need:
             out.truncated = 1
         else:
-            out.sport = be16(buf + l4)
-            out.dport = be16(buf + l4 + 2)
+            out.key.sport = be16(buf + l4)
+            out.key.dport = be16(buf + l4 + 2)
             if proto == 6:
                 out.flags = buf[l4 + 13]
     elif proto == 1 and icmp_ports:
         if have < 2:
             out.truncated = 1
         else:
-            out.dport = be16(buf + l4)  # type*256 + code
+            out.key.dport = be16(buf + l4)  # type*256 + code
     return 0
 
 
-cdef inline uint32_t key_hash(const Facts *p, uint64_t seed) noexcept nogil:
+cdef inline uint32_t key_hash(const Key *p, uint64_t seed) noexcept nogil:
     cdef uint64_t h = seed ^ ((<uint64_t>p.src << 32) | p.dst)
     h *= 0x9E3779B97F4A7C15ULL
     h ^= (<uint64_t>p.sport << 48) | (<uint64_t>p.dport << 32) | p.in_if
@@ -279,9 +277,9 @@ cdef inline void append(Chain *c, int32_t i) noexcept nogil:
     c.tail = i
 
 
-cdef inline bint same_key(const Flow *f, const Facts *p) noexcept nogil:
-    return (f.src == p.src and f.dst == p.dst and f.sport == p.sport and f.dport == p.dport
-            and f.proto == p.proto and f.tos == p.tos and f.in_if == p.in_if)
+cdef inline bint same_key(const Key *a, const Key *b) noexcept nogil:
+    return (a.src == b.src and a.dst == b.dst and a.sport == b.sport and a.dport == b.dport
+            and a.proto == b.proto and a.tos == b.tos and a.in_if == b.in_if)
 
 
 cdef class Engine:
@@ -405,10 +403,10 @@ cdef class Engine:
         self.slot_mask = mask
         return 0
 
-    cdef inline uint32_t _hash(self, const Facts *p) noexcept nogil:
+    cdef inline uint32_t _hash(self, const Key *p) noexcept nogil:
         return (key_hash(p, self.seed) & self.hash_mask) | self.hash_or
 
-    cdef inline int32_t _find(self, const Facts *p, uint32_t h, uint32_t *where) noexcept nogil:
+    cdef inline int32_t _find(self, const Key *p, uint32_t h, uint32_t *where) noexcept nogil:
         cdef uint32_t i = h & self.slot_mask
         cdef Slot *s
         while True:
@@ -416,19 +414,15 @@ cdef class Engine:
             if s.ref == 0:
                 where[0] = i
                 return NONE
-            if s.hash == h and same_key(&self.flows[s.ref - 1], p):
+            if s.hash == h and same_key(&self.flows[s.ref - 1].key, p):
                 where[0] = i
                 return s.ref - 1
             i = (i + 1) & self.slot_mask
 
     cdef void _unhash(self, int32_t idx) noexcept nogil:
         """Remove entry `idx` from the hash: find its slot, shift its run back."""
-        cdef Flow *f = &self.flows[idx]
-        cdef Facts k
-        k.src, k.dst, k.sport, k.dport = f.src, f.dst, f.sport, f.dport
-        k.proto, k.tos, k.in_if = f.proto, f.tos, f.in_if
         cdef uint32_t mask = self.slot_mask
-        cdef uint32_t i = self._hash(&k) & mask, j, home
+        cdef uint32_t i = self._hash(&self.flows[idx].key) & mask, j, home
         while self.slots[i].ref != <uint32_t>idx + 1:
             i = (i + 1) & mask
         j = i
@@ -470,8 +464,8 @@ cdef class Engine:
         if p.truncated:
             self.truncated += 1
         cdef uint64_t expired_before = self.expired_total
-        h = self._hash(p)
-        i = self._find(p, h, &where)
+        h = self._hash(&p.key)
+        i = self._find(&p.key, h, &where)
         if i == NONE:
             self._add_new(p, h, now)
         else:
@@ -503,19 +497,18 @@ cdef class Engine:
             self.evictions += 1
             self._expire(self.lru.head, R_EVICTED, now)
         if self.routes is not None:  # before the entry exists: a raising lookup leaves none
-            route = self.routes.lookup(p.dst)
+            route = self.routes.lookup(p.key.dst)
             if route is not None:
                 out_if, next_hop, dst_mask = route
-            route = self.routes.lookup(p.src)
+            route = self.routes.lookup(p.key.src)
             if route is not None:
                 src_mask = route[2]
         cdef int32_t i = self._new_entry()
-        self._find(p, h, &where)  # the slot may have moved (eviction, growth)
+        self._find(&p.key, h, &where)  # the slot may have moved (eviction, growth)
         self.slots[where].hash = h
         self.slots[where].ref = i + 1
         cdef Flow *f = &self.flows[i]
-        f.src, f.dst, f.sport, f.dport = p.src, p.dst, p.sport, p.dport
-        f.proto, f.tos, f.in_if = p.proto, p.tos, p.in_if
+        f.key = p.key
         f.packets = 1
         f.octets = p.octets
         f.tcp_flags = p.flags
@@ -573,13 +566,13 @@ cdef class Engine:
 
     cdef int _record(self, Flow *f, int reason, int64_t now) except -1:
         cdef uint8_t *r = self.pending + HEADER_SIZE + self.pending_n * RECORD_SIZE
-        cdef uint32_t inp = f.in_if, outp = f.out_if
+        cdef uint32_t inp = f.key.in_if, outp = f.out_if
         if inp > 0xFFFF or outp > 0xFFFF:
             self.ifindex_clamped += 1
             inp = min(inp, 0xFFFF)
             outp = min(outp, 0xFFFF)
-        put32(r, f.src)
-        put32(r + 4, f.dst)
+        put32(r, f.key.src)
+        put32(r + 4, f.key.dst)
         put32(r + 8, f.next_hop)
         put16(r + 12, inp)
         put16(r + 14, outp)
@@ -587,12 +580,12 @@ cdef class Engine:
         put32(r + 20, f.octets)
         put32(r + 24, <uint32_t>(f.first - self.start_ms))
         put32(r + 28, <uint32_t>(f.last - self.start_ms))
-        put16(r + 32, f.sport)
-        put16(r + 34, f.dport)
+        put16(r + 32, f.key.sport)
+        put16(r + 34, f.key.dport)
         r[36] = 0
         r[37] = f.tcp_flags
-        r[38] = f.proto
-        r[39] = f.tos
+        r[38] = f.key.proto
+        r[39] = f.key.tos
         put32(r + 40, 0)  # src_as, dst_as
         r[44] = f.src_mask
         r[45] = f.dst_mask
@@ -638,7 +631,7 @@ cdef class Engine:
         if code:
             self.skipped_n[code] += 1
             return 0
-        p.in_if = ifindex
+        p.key.in_if = ifindex
         return self._packet(&p, now)
 
     def handle_frame(self, const uint8_t[::1] frame not None, int linktype,
@@ -673,8 +666,9 @@ cdef class Engine:
         cdef Facts p
         if octets > 0xFFFF:
             raise ValueError("octets is an IP total length (at most 65535)")
-        p.src, p.dst, p.sport, p.dport, p.proto, p.tos = src, dst, sport, dport, proto, tos
-        p.in_if, p.octets, p.flags, p.truncated = in_ifindex, octets, tcp_flags, truncated
+        p.key.src, p.key.dst, p.key.sport, p.key.dport = src, dst, sport, dport
+        p.key.proto, p.key.tos, p.key.in_if = proto, tos, in_ifindex
+        p.octets, p.flags, p.truncated = octets, tcp_flags, truncated
         if not self.started:
             self.start(now_ms)
         self._packet(&p, now_ms)
@@ -804,9 +798,9 @@ cdef class Engine:
         while i != NONE and limit != 0:
             limit -= 1
             f = &self.flows[i]
-            rows.append((f.src, f.dst, f.sport, f.dport, f.proto, f.tos, f.in_if, f.packets,
-                         f.octets, f.first, f.last, f.tcp_flags, f.out_if, f.next_hop,
-                         f.src_mask, f.dst_mask))
+            rows.append((f.key.src, f.key.dst, f.key.sport, f.key.dport, f.key.proto, f.key.tos,
+                         f.key.in_if, f.packets, f.octets, f.first, f.last, f.tcp_flags,
+                         f.out_if, f.next_hop, f.src_mask, f.dst_mask))
             i = f.lru.next
         return rows
 
@@ -817,16 +811,13 @@ cdef class Engine:
 
     def check(self):
         """Internal consistency (tests): hash, both lists and the count agree."""
-        cdef Facts k
         cdef Flow *f
         cdef uint32_t where, j
         cdef int32_t i = self.lru.head, n = 0, prev = NONE
         while i != NONE:
             f = &self.flows[i]
             assert f.lru.prev == prev, "lru back link"
-            k.src, k.dst, k.sport, k.dport = f.src, f.dst, f.sport, f.dport
-            k.proto, k.tos, k.in_if = f.proto, f.tos, f.in_if
-            assert self._find(&k, self._hash(&k), &where) == i, "hash finds the entry"
+            assert self._find(&f.key, self._hash(&f.key), &where) == i, "hash finds the entry"
             prev, i, n = i, f.lru.next, n + 1
         assert prev == self.lru.tail and n == self.count, "lru list holds every flow"
         i, n, prev = self.age.head, 0, NONE
