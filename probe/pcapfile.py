@@ -6,6 +6,7 @@ Pure parsing over a binary file object. Problems in the file raise
 from __future__ import annotations
 
 import struct
+from contextlib import contextmanager
 from typing import BinaryIO, Iterator, NamedTuple
 
 
@@ -48,10 +49,17 @@ def is_pcapng(head: bytes) -> bool:
 def read_after(f: BinaryIO, head: bytes) -> Iterator[Frame]:
     """The frames of a capture whose first 4 bytes, `head`, were read already."""
     reader = _read_pcapng if is_pcapng(head) else _read_pcap
-    try:
+    with malformed():
         yield from reader(f, head)
-    except (struct.error, IndexError, ZeroDivisionError) as exc:  # a block or option
-        raise PcapError(f"malformed capture file: {exc}") from None   # shorter than its fields
+
+
+@contextmanager
+def malformed() -> Iterator[None]:
+    """A block or option shorter than its fields: one PcapError."""
+    try:
+        yield
+    except (struct.error, IndexError, ZeroDivisionError) as exc:
+        raise PcapError(f"malformed capture file: {exc}") from None
 
 
 class PcapHeader(NamedTuple):
@@ -105,8 +113,7 @@ def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
 
 
 def _read_pcapng(f: BinaryIO, head: bytes) -> Iterator[Frame]:
-    endian = "<"
-    interfaces: list[tuple[int, int]] = []  # (linktype, ticks per second)
+    section = PcapngSection()
     offset = 0
     block_type_raw = head
     while True:
@@ -116,6 +123,25 @@ def _read_pcapng(f: BinaryIO, head: bytes) -> Iterator[Frame]:
                 return
             if len(block_type_raw) < 4:
                 raise PcapError(f"truncated block at offset {offset}")
+        length, frame = section.block(f, block_type_raw, offset)
+        if frame is not None:
+            yield frame
+        offset += length
+        block_type_raw = None
+
+
+class PcapngSection:
+    """pcapng's reading state (byte order, interfaces), one block at a time
+    (this reader's, and the fast engine's for the blocks it does not walk)."""
+
+    def __init__(self) -> None:
+        self.endian = "<"
+        self.interfaces: list[tuple[int, int]] = []  # (linktype, ticks per second)
+
+    def block(self, f: BinaryIO, block_type_raw: bytes, offset: int) -> tuple[int, Frame | None]:
+        """The rest of the block at `offset` whose type field was read from `f`:
+        (its length, its packet or None)."""
+        endian = self.endian
         length_raw = f.read(4)
         if len(length_raw) < 4:
             raise PcapError(f"truncated block at offset {offset}")
@@ -123,13 +149,14 @@ def _read_pcapng(f: BinaryIO, head: bytes) -> Iterator[Frame]:
             bom = f.read(4)
             if len(bom) < 4:
                 raise PcapError(f"truncated section header at offset {offset}")
-            endian = "<" if struct.unpack("<I", bom)[0] == BYTE_ORDER_MAGIC else ">"
+            endian = self.endian = "<" if struct.unpack("<I", bom)[0] == BYTE_ORDER_MAGIC else ">"
             if struct.unpack(endian + "I", bom)[0] != BYTE_ORDER_MAGIC:
                 raise PcapError(f"bad byte-order magic at offset {offset}")
-            interfaces = []
+            self.interfaces = []
             body_prefix = bom
         else:
             body_prefix = b""
+        interfaces = self.interfaces
         btype = struct.unpack(endian + "I", block_type_raw)[0]
         length = struct.unpack(endian + "I", length_raw)[0]
         if length < 12 or length % 4:
@@ -151,14 +178,13 @@ def _read_pcapng(f: BinaryIO, head: bytes) -> Iterator[Frame]:
             linktype, ticks = interfaces[iface]
             data = body[20:20 + caplen]  # both layouts: 20 bytes before the data
             ts = (hi << 32) | lo
-            yield Frame(ts * 1_000_000_000 // ticks, linktype, data, iface)
+            return length, Frame(ts * 1_000_000_000 // ticks, linktype, data, iface)
         elif btype == 3:  # simple packet: no timestamp
             if not interfaces:
                 raise PcapError(f"simple packet before any interface at offset {offset}")
             (origlen,) = struct.unpack_from(endian + "I", body)
-            yield Frame(0, interfaces[0][0], body[4:4 + origlen], 0)
-        offset += length
-        block_type_raw = None
+            return length, Frame(0, interfaces[0][0], body[4:4 + origlen], 0)
+        return length, None
 
 
 def _tsresol(options: bytes, endian: str) -> int:

@@ -1,7 +1,10 @@
 """Offline mode on the fast engine: a capture file, one chunk per call.
 
-Classic pcap is walked by the compiled engine itself, a few MiB at a time
-(`walk_pcap`); pcapng goes through the reference reader, frame by frame.
+The compiled engine walks the file itself, a few MiB at a time: every
+record of a classic pcap (`walk_pcap`), the enhanced packet blocks of a
+pcapng (`walk_pcapng`); the other pcapng blocks (section and interface
+headers, simple packets, anything unusual or damaged) go one by one through
+the reference reader's `PcapngSection`, which keeps the section's state.
 Same outcome as probe/offline.py: the probe starts at the first packet's
 time, a damaged file still exports what was read before the damage, and the
 errors read the same.
@@ -9,13 +12,16 @@ errors read the same.
 from __future__ import annotations
 
 import struct
+from array import array
 from typing import BinaryIO, Callable
 
-from ..pcapfile import PcapError, PcapHeader, is_pcapng, read_after, read_head, read_pcap_header
-from ._engine import PCAP_BAD_LENGTH
+from ..pcapfile import (PcapError, PcapHeader, PcapngSection, is_pcapng, malformed, read_head,
+                        read_pcap_header)
+from ._engine import PCAP_BAD_LENGTH, PCAPNG_MORE
 from .engine import FastDatagram, FastProbe
 
 CHUNK = 4 << 20
+MAX_MS = (1 << 63) - 1  # the compiled engine's clock: ms in 64 bits (292 million years)
 
 
 def run_file(f: BinaryIO, make_probe: Callable[[int | None], FastProbe],
@@ -26,7 +32,7 @@ def run_file(f: BinaryIO, make_probe: Callable[[int | None], FastProbe],
     try:
         head = read_head(f)
         if is_pcapng(head):
-            _frames(probe, f, head, send, ifindex)
+            _walk_pcapng(probe, _Buffer(f, head), send, ifindex)
         else:
             _walk(probe, f, read_pcap_header(f, head), send, ifindex)
     finally:  # a file cut short (PcapError) still exports what was read
@@ -70,9 +76,65 @@ def _walk(probe: FastProbe, f: BinaryIO, header: PcapHeader, send, ifindex: int)
         raise PcapError(f"truncated {what} at offset {offset}")
 
 
-def _frames(probe: FastProbe, f: BinaryIO, head: bytes, send, ifindex: int) -> None:
-    handle, engine = probe.handle_frame, probe.engine
-    for frame in read_after(f, head):
-        handle(frame.data, frame.linktype, ifindex, frame.ts_ns // 1_000_000)
-        if engine.out:
-            _send(probe, send)
+class _Buffer:
+    """A file read in big chunks, for the compiled walk and the reference
+    block reader in turn (`read` makes it a file for the latter)."""
+
+    def __init__(self, f: BinaryIO, head: bytes) -> None:
+        self.f = f
+        self.buf = bytearray(head)
+        self.pos = 0
+
+    def fill(self, need: int) -> bool:
+        """At least `need` bytes from pos on, if the file has them; False when
+        it had nothing more."""
+        if len(self.buf) - self.pos >= need:
+            return True
+        del self.buf[:self.pos]
+        self.pos = 0
+        data = self.f.read(max(CHUNK, need - len(self.buf)))
+        self.buf += data
+        return bool(data)
+
+    def read(self, n: int) -> bytes:
+        self.fill(n)
+        out = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += len(out)
+        return out
+
+
+# timestamp units the compiled walk takes: 10^-k s -> ns per tick
+_NS_PER_TICK = {10 ** k: 10 ** (9 - k) for k in range(10)}
+
+
+def _walk_pcapng(probe: FastProbe, src: _Buffer, send, ifindex: int) -> None:
+    section = PcapngSection()
+    offset = 0  # in the file, of src.buf[src.pos]
+    units, known = None, None
+    with malformed():
+        while True:
+            if units is not None:  # the plain packet blocks, compiled
+                pos, status, need = probe.engine.walk_pcapng(src.buf, src.pos, section.endian == ">",
+                                                      *units, ifindex)
+                offset += pos - src.pos
+                src.pos = pos
+                _send(probe, send)
+                if status == PCAPNG_MORE and src.fill(need):
+                    continue
+            block_type_raw = src.read(4)  # one block, the reference reader's way
+            if not block_type_raw:
+                return
+            if len(block_type_raw) < 4:
+                raise PcapError(f"truncated block at offset {offset}")
+            length, frame = section.block(src, block_type_raw, offset)
+            if frame is not None:
+                now = frame.ts_ns // 1_000_000
+                if now > MAX_MS:  # the reference engine takes it; 64-bit times cannot
+                    raise PcapError(f"timestamp out of range at offset {offset}")
+                probe.handle_frame(frame.data, frame.linktype, ifindex, now)
+                _send(probe, send)
+            offset += length
+            if known != (id(section.interfaces), len(section.interfaces)):
+                known = (id(section.interfaces), len(section.interfaces))
+                units = (array("i", [lt for lt, _ in section.interfaces]),
+                         array("q", [_NS_PER_TICK.get(t, 0) for _, t in section.interfaces]))
