@@ -114,20 +114,14 @@ def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
 
 def _read_pcapng(f: BinaryIO, head: bytes) -> Iterator[Frame]:
     section = PcapngSection()
+    block = section.block(f, head, 0)
     offset = 0
-    block_type_raw = head
-    while True:
-        if block_type_raw is None:
-            block_type_raw = f.read(4)
-            if not block_type_raw:
-                return
-            if len(block_type_raw) < 4:
-                raise PcapError(f"truncated block at offset {offset}")
-        length, frame = section.block(f, block_type_raw, offset)
+    while block is not None:
+        length, frame = block
         if frame is not None:
             yield frame
         offset += length
-        block_type_raw = None
+        block = section.next_block(f, offset)
 
 
 class PcapngSection:
@@ -137,6 +131,15 @@ class PcapngSection:
     def __init__(self) -> None:
         self.endian = "<"
         self.interfaces: list[tuple[int, int]] = []  # (linktype, ticks per second)
+
+    def next_block(self, f: BinaryIO, offset: int) -> tuple[int, Frame | None] | None:
+        """The block at `offset` (None at the end of the file)."""
+        block_type_raw = f.read(4)
+        if not block_type_raw:
+            return None
+        if len(block_type_raw) < 4:
+            raise PcapError(f"truncated block at offset {offset}")
+        return self.block(f, block_type_raw, offset)
 
     def block(self, f: BinaryIO, block_type_raw: bytes, offset: int) -> tuple[int, Frame | None]:
         """The rest of the block at `offset` whose type field was read from `f`:

@@ -121,12 +121,10 @@ def _walk_pcapng(probe: FastProbe, src: _Buffer, send, ifindex: int) -> None:
                 _send(probe, send)
                 if status == PCAPNG_MORE and src.fill(need):
                     continue
-            block_type_raw = src.read(4)  # one block, the reference reader's way
-            if not block_type_raw:
+            block = section.next_block(src, offset)  # one block, the reference reader's way
+            if block is None:
                 return
-            if len(block_type_raw) < 4:
-                raise PcapError(f"truncated block at offset {offset}")
-            length, frame = section.block(src, block_type_raw, offset)
+            length, frame = block
             if frame is not None:
                 now = frame.ts_ns // 1_000_000
                 if now > MAX_MS:  # the reference engine takes it; 64-bit times cannot
