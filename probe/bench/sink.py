@@ -2,8 +2,10 @@
 `totals()` says how many v5 records and packets arrived."""
 from __future__ import annotations
 
+import fcntl
 import socket
 import struct
+import termios
 import threading
 import time
 
@@ -60,9 +62,18 @@ class UdpSink:
         self.received = []
 
     def settle(self, quiet_s: float = 0.3) -> None:
-        """Return once nothing has arrived for `quiet_s` seconds."""
-        while time.monotonic() - self._last < quiet_s:
+        """Return once the socket is drained and nothing has arrived for
+        `quiet_s` seconds (counted from this call at the earliest: on a busy
+        machine the receiving thread can lag behind a sender that exited)."""
+        start = time.monotonic()
+        while (self._pending() or
+               time.monotonic() - max(self._last, start) < quiet_s):
             time.sleep(0.05)
+
+    def _pending(self) -> int:
+        """Bytes of the next datagram waiting in the socket (SIOCINQ)."""
+        return struct.unpack("i", fcntl.ioctl(self.sock.fileno(), termios.FIONREAD,
+                                              b"\0\0\0\0"))[0]
 
     def close(self) -> None:
         self._stop = True

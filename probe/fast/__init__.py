@@ -3,5 +3,5 @@ compiled, table-based core, for capture rates the Python engine cannot reach.
 
 `FastProbe` has `Probe`'s interface plus batch calls; `offline.run_file`
 drives it over a capture file chunk by chunk. Quirks are not implemented
-here: `engine_for` picks the reference engine for them.
+here: `choose.engine_name` picks the reference engine for them.
 """
