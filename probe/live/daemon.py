@@ -38,6 +38,9 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
                    help="live: control socket (root only) for `python -m probe ctl PATH ...`")
 
 
+SHUTDOWN_DRAIN_S = 2.0  # at most this long to read what the ring still holds at a stop
+
+
 class Clock:
     def __init__(self) -> None:
         self._unix0 = time.time_ns() // 1_000_000
@@ -154,12 +157,18 @@ class Daemon:
         self.stopping = True
 
     def shutdown(self) -> None:
-        # frames captured before the signal belong to this run: let the kernel
-        # retire the block it is filling, then read the ring to the end
-        time.sleep(3 * self.capture.retire_ms / 1000)
-        self.routes.poll()
-        while self.read_ring():
-            pass
+        # frames captured before the signal belong to this run: read the ring
+        # until every frame the kernel put in it was accounted (the block being
+        # filled is retired after retire_ms - later on a busy machine), or give up
+        deadline = time.monotonic() + SHUTDOWN_DRAIN_S
+        while True:
+            self.routes.poll()
+            while self.read_ring():
+                pass
+            queued, dropped = self.capture.stats()
+            if self.probe.stats.frames >= queued - dropped or time.monotonic() >= deadline:
+                break
+            time.sleep(self.capture.retire_ms / 1000)
         self.probe.flush(self.clock.now_ms(), "shutdown")
         self.send()
         self.sync_stats()

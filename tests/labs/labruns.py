@@ -90,10 +90,15 @@ def _state(pid: int) -> str | None:
 
 
 def _another_runs_shell(pid: int, run: str) -> bool:
-    """A node shell of another lab run: our namespace is gone and the kernel gave its
-    inode number to that run's (other labs run on this machine at the same time)."""
+    """A process of another lab run (its node shell, or a program of another checkout):
+    our namespace is gone and the kernel gave its inode number to that run's (other
+    labs may run on this machine at the same time, e.g. from other worktrees)."""
     words = procs.cmdline(pid)
-    return bool(words) and words[-1].startswith("mininet:") and not words[-1].startswith(f"mininet:{run}-")
+    if not words:
+        return False
+    if words[-1].startswith("mininet:"):
+        return not words[-1].startswith(f"mininet:{run}-")
+    return words[0].startswith("/") and ".venv/" in words[0] and not words[0].startswith(str(ROOT))
 
 
 def leftovers(state: dict, state_dir: Path) -> list[str]:

@@ -55,7 +55,8 @@ def test_artifacts_hold_records_stats_sequence_captures_and_logs(reported):
     for probe in ("p1", "p2"):
         (run,) = json.loads((folder / f"probe-{probe}.stats.json").read_text())
         assert run["final"]["records_sent"] > 0 and run["final"]["packets"] >= 5
-        assert run["before_stop"]["packets"] == run["final"]["packets"]
+        # at the stop the probe reads its ring to the end: never fewer than it had before
+        assert run["final"]["packets"] >= run["before_stop"]["packets"]
     pcaps = {p.name: p for p in (folder / "pcap").glob("*.pcap")}
     assert set(pcaps) == {"export-ref.pcap", "r1-eth0.pcap", "r1-eth1.pcap", "r2-eth0.pcap"}
     for name, path in pcaps.items():
