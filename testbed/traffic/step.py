@@ -43,6 +43,7 @@ class StepResult:
     summary: str  # the progress line's text
     ended: float  # unix time the step ended
     truth: dict = field(default_factory=dict)  # FlowId -> FlowTruth
+    report: dict = field(default_factory=dict)  # what else it measured, as plain data
 
 
 def done(summary: str) -> StepResult:
