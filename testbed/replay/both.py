@@ -15,7 +15,6 @@ from pathlib import Path
 
 from probe.stats import parse_summary
 
-from ..expect.check import judge
 from ..expect.verdict import Verdict
 from ..run.session import Session
 from . import offline

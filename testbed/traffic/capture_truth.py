@@ -42,7 +42,7 @@ class Truth:
         self.flows: dict[FlowId, FlowTruth] = {}
         self.ids: list[FlowId] = []  # of each packet
         for p in packets:
-            fid = FlowId(*p.key[:6])
+            fid = p.key.flow
             t = self.flows.get(fid)
             if t is None:
                 t = self.flows[fid] = FlowTruth(fid, senders[p.way].split(":")[0], step=step)

@@ -129,7 +129,7 @@ def fit(frames: Iterable[Captured], amap: AddressMap, ways: Ways) -> Fit:
         way = ways.of(new_src)
         if way is None:
             out.skipped[NO_WAY] += 1
-            out.unplaced[key.src] += 1
+            out.unplaced[key.flow.src] += 1
             continue
         w = ways.ways[way]
         if len(ip) > w.mtu:

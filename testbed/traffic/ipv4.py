@@ -10,6 +10,7 @@ header has ports 0; ICMP puts type*256+code in the destination port.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from typing import NamedTuple
 
 ETH_IPV4, ETH_ARP, ETH_IPV6 = 0x0800, 0x0806, 0x86DD
@@ -20,8 +21,9 @@ ETHERTYPES = {ETH_ARP: "ARP", ETH_IPV6: "IPv6", 0x88CC: "LLDP", 0x8863: "PPPoE",
               0x8847: "MPLS", 0x8848: "MPLS"}
 
 
-class Key(NamedTuple):
-    """What a probe accounts for one packet (addresses as dotted text)."""
+@dataclass(frozen=True)
+class FlowId:
+    """The v5 key fields of a flow (addresses as dotted text)."""
 
     src: str
     dst: str
@@ -29,6 +31,21 @@ class Key(NamedTuple):
     dport: int
     proto: int
     tos: int
+
+    @property
+    def key(self) -> tuple[str, str, int, int, int, int]:
+        """The v5 key fields as a tuple (a collector record's, in the same order)."""
+        return (self.src, self.dst, self.sport, self.dport, self.proto, self.tos)
+
+    def __str__(self) -> str:
+        name = {6: "tcp", 17: "udp", 1: "icmp"}.get(self.proto, str(self.proto))
+        return f"{name} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
+
+
+class Key(NamedTuple):
+    """What a probe accounts for one packet."""
+
+    flow: FlowId
     octets: int
     tcp_flags: int
 
@@ -92,7 +109,7 @@ def key_of(ip: bytes) -> Key | str:
                 sport, dport = struct.unpack_from("!HH", ip, hlen)
                 if proto == TCP:
                     flags = ip[hlen + 13]
-    return Key(_dotted(src), _dotted(dst), sport, dport, proto, tos, total, flags)
+    return Key(FlowId(_dotted(src), _dotted(dst), sport, dport, proto, tos), total, flags)
 
 
 def _dotted(b: bytes) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .ipv4 import key_of
+from .ipv4 import FlowId, key_of
 
 
 @dataclass(frozen=True)
@@ -17,25 +17,6 @@ class Planned:
     t: float  # seconds after the step starts
     node: str  # the node that sends it
     data: bytes  # the IP packet as it leaves the node
-
-
-@dataclass(frozen=True)
-class FlowId:
-    src: str
-    dst: str
-    sport: int
-    dport: int
-    proto: int
-    tos: int
-
-    @property
-    def key(self) -> tuple[str, str, int, int, int, int]:
-        """The v5 key fields as a tuple (a collector record's, in the same order)."""
-        return (self.src, self.dst, self.sport, self.dport, self.proto, self.tos)
-
-    def __str__(self) -> str:
-        name = {6: "tcp", 17: "udp", 1: "icmp"}.get(self.proto, str(self.proto))
-        return f"{name} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
 
 
 @dataclass
@@ -65,7 +46,7 @@ def flow_of(data: bytes) -> FlowId:
     key = key_of(data)
     if isinstance(key, str):
         raise ValueError(f"not a packet a probe accounts: {key}")
-    return FlowId(*key[:6])
+    return key.flow
 
 
 def tcp_flags_of(data: bytes) -> int:

@@ -123,5 +123,13 @@ TTL = plain(lambda r, y: r.integer(y, 1, 255, "a TTL"))
 BOOLEAN = plain(lambda r, y: r.boolean(y))
 
 
+def one_of(r: Reader, y: Y, values: dict, first: str, second: str) -> bool:
+    """For a kind's `finish`: False (after saying so) when both fields were given."""
+    if first in values and second in values:
+        r.error(y.get(second), f"give either {first}: or {second}:, not both", at_key=True)
+        return False
+    return True
+
+
 def choice(*choices: str, what: str = "value"):
     return plain(lambda r, y: r.choice(y, choices, what))

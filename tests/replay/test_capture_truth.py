@@ -8,7 +8,7 @@ import pytest
 
 from testbed.traffic.capture_truth import Truth, schedule
 from testbed.traffic.fit import Fitted
-from testbed.traffic.ipv4 import Key
+from testbed.traffic.ipv4 import FlowId, Key
 
 S = 1_000_000_000
 
@@ -29,7 +29,7 @@ def test_a_packet_never_goes_before_the_one_ahead_of_it():
 
 
 def packet(sport: int, octets: int, flags: int = 0, way: int = 0) -> Fitted:
-    return Fitted(0, way, b"", Key("10.0.1.10", "10.0.2.20", sport, 80, 6, 0, octets, flags))
+    return Fitted(0, way, b"", Key(FlowId("10.0.1.10", "10.0.2.20", sport, 80, 6, 0), octets, flags))
 
 
 def test_truth_per_flow_with_loops_times_and_lag():

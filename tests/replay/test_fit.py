@@ -58,8 +58,8 @@ def test_readdressed_packets_have_right_checksums_and_lab_macs():
     for p in got.packets:
         checksums_right(p.frame)
         assert p.frame[:14] == (W0 if p.way == 0 else W1).header
-    assert got.packets[0].key[:4] == ("10.0.1.10", "10.0.0.20", 1, 80)
-    assert got.packets[1].key[:2] == ("10.0.0.20", "10.0.1.10")
+    assert got.packets[0].key.flow.key[:4] == ("10.0.1.10", "10.0.0.20", 1, 80)
+    assert got.packets[1].key.flow.key[:2] == ("10.0.0.20", "10.0.1.10")
 
 
 def test_offloaded_checksums_are_made_right():
@@ -82,7 +82,7 @@ def test_fragments_keep_a_consistent_checksum():
     first = Ether(got.packets[0].frame)[IP]
     again = IP(src=first.src, dst=first.dst, id=7) / UDP(sport=1, dport=2) / (b"z" * 100)
     assert first[UDP].chksum == IP(bytes(again))[UDP].chksum  # adjusted, as if whole
-    assert [p.key[2:4] for p in got.packets] == [(1, 2)] + [(0, 0)] * (len(frags) - 1)
+    assert [p.key.flow.key[2:4] for p in got.packets] == [(1, 2)] + [(0, 0)] * (len(frags) - 1)
 
 
 def test_link_padding_is_not_sent():

@@ -12,26 +12,31 @@ from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.layers.inet6 import IPv6
 
 from probe.decode import decode
-from testbed.traffic.ipv4 import Key, ip_start, key_of
+from testbed.traffic.ipv4 import FlowId, Key, ip_start, key_of
 
 TCP_SYN = bytes(IP(src="10.0.0.1", dst="10.0.0.2", tos=0x20) / TCP(sport=1234, dport=80, flags="S"))
 
 
 def test_tcp_udp_icmp():
-    assert key_of(TCP_SYN) == Key("10.0.0.1", "10.0.0.2", 1234, 80, 6, 0x20, 40, 0x02)
+    assert key_of(TCP_SYN) == Key(FlowId("10.0.0.1", "10.0.0.2", 1234, 80, 6, 0x20), 40, 0x02)
     udp = bytes(IP(src="1.2.3.4", dst="5.6.7.8") / UDP(sport=53, dport=5353) / (b"x" * 10))
-    assert key_of(udp) == Key("1.2.3.4", "5.6.7.8", 53, 5353, 17, 0, 38, 0)
+    assert key_of(udp) == Key(FlowId("1.2.3.4", "5.6.7.8", 53, 5353, 17, 0), 38, 0)
     icmp = bytes(IP(src="1.2.3.4", dst="5.6.7.8") / ICMP(type=3, code=1))
-    assert key_of(icmp).dport == 3 * 256 + 1 and key_of(icmp).sport == 0
+    assert (key_of(icmp).flow.sport, key_of(icmp).flow.dport) == (0, 3 * 256 + 1)
+
+
+def ports(ip: bytes) -> tuple[int, int]:
+    flow = key_of(ip).flow
+    return flow.sport, flow.dport
 
 
 def test_fragments_and_short_captures_have_ports_0():
     later = bytes(IP(src="1.1.1.1", dst="2.2.2.2", frag=100, proto=17) / (b"x" * 40))
-    assert key_of(later)[2:4] == (0, 0) and key_of(later).octets == 60
+    assert ports(later) == (0, 0) and key_of(later).octets == 60
     short_first = bytes(IP(src="1.1.1.1", dst="2.2.2.2", flags="MF", proto=6) / (b"x" * 8))
-    assert key_of(short_first)[2:4] == (0, 0)  # 8 bytes: not a whole TCP header
+    assert ports(short_first) == (0, 0)  # 8 bytes: not a whole TCP header
     cut = TCP_SYN[:30]  # the capture kept 10 bytes of TCP; the header says 40
-    assert key_of(cut)[2:4] == (0, 0) and key_of(cut).octets == 40
+    assert ports(cut) == (0, 0) and key_of(cut).octets == 40
 
 
 def test_malformed():
@@ -81,5 +86,5 @@ def test_agrees_with_the_probe_on_random_packets(case):
     k = probe.key
     assert not isinstance(mine, str), (mine, probe)
     dotted = lambda a: ".".join(str(a >> s & 255) for s in (24, 16, 8, 0))  # noqa: E731
-    assert mine == Key(dotted(k.src), dotted(k.dst), k.sport, k.dport, k.proto, k.tos, probe.octets,
+    assert mine == Key(FlowId(dotted(k.src), dotted(k.dst), k.sport, k.dport, k.proto, k.tos), probe.octets,
                        probe.tcp_flags)

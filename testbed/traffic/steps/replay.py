@@ -31,7 +31,7 @@ from .. import pcap
 from ..capture_truth import Truth, schedule
 from ..fit import ANYWHERE, AddressMap, Fit, Way, Ways, fit
 from ..hush import hushed_hosts
-from ..step import RATE, STEPS, Env, Step, StepResult
+from ..step import RATE, STEPS, Env, Step, StepResult, one_of
 
 LEAD_S = 0.05  # the player starts sending this long after its sockets are open
 DRAIN_S = 0.2  # hosts stay hushed this long after the last packet (in flight, ARP queues)
@@ -142,10 +142,7 @@ class Replay(Step):
 
     @classmethod
     def finish(cls, r, known, y, values) -> bool:
-        if "speed" in values and "pps" in values:
-            r.error(y.get("pps"), "give either speed: or pps:, not both", at_key=True)
-            return False
-        return True
+        return one_of(r, y, values, "speed", "pps")
 
     def run(self, env: Env) -> StepResult:
         t0 = time.time()
