@@ -145,7 +145,6 @@ class Replay(Step):
         return one_of(r, y, values, "speed", "pps")
 
     def run(self, env: Env) -> StepResult:
-        t0 = time.time()
         frames = read_capture(self.file)
         ways = find_ways(env.lab, self.into)
         fitted = fit(frames, self.map, ways)
@@ -165,7 +164,8 @@ class Replay(Step):
         lag = truth.sent(sent["start"], offsets, sent["times"]) if sent else 0.0
         report = {
             "file": self.file, "frames": len(frames), "packets": len(offsets),
-            "flows": len(truth.flows), "skipped": dict(fitted.skipped), "mapped": fitted.mapped,
+            "flows": len(truth.flows), "skipped": dict(fitted.skipped),
+            "unplaced": dict(fitted.unplaced.most_common(20)), "mapped": fitted.mapped,
             "checksums": fitted.checksums, "lag_s": lag, "plan": str(plan),
             "start": sent and sent["start"], "ways": [w.ref for w in ways.ways],
             "by_way": {w.ref: sum(1 for p in fitted.packets if p.way == i) * self.loop
