@@ -15,6 +15,7 @@ SUBCOMMANDS = {  # name -> (module with add_parser(subparsers), one-line help)
     "validate": ("testbed.topology.cli", "check lab files (no root needed)"),
     "gen": ("testbed.topology.cli", "write a generated lab file (e.g. a line of N routers)"),
     "collect": ("testbed.collector.cli", "run the reference NetFlow v5 collector"),
+    "replay": ("testbed.replay.cli", "replay a capture through a lab's live probe and the offline probe, compare"),
     "up": ("testbed.lab.cli", "build a lab and hold it until Ctrl-C"),
     "clean": ("testbed.lab.cli", "remove what crashed lab runs left behind"),
 }

@@ -191,9 +191,7 @@ class Session:
             if old is None:
                 truth[fid] = t
             else:  # the same flow again in a later step: add up
-                old.packets += t.packets
-                old.octets += t.octets
-                old.last = t.last
+                old.merge(t)
         if step.name:
             self.ctx.step_times[step.name] = result.ended
             self.ctx.step_index[step.name] = step.index

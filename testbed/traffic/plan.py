@@ -9,32 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from scapy.layers.inet import IP
+from .ipv4 import FlowId, key_of
+
 
 @dataclass(frozen=True)
 class Planned:
     t: float  # seconds after the step starts
     node: str  # the node that sends it
     data: bytes  # the IP packet as it leaves the node
-
-
-@dataclass(frozen=True)
-class FlowId:
-    src: str
-    dst: str
-    sport: int
-    dport: int
-    proto: int
-    tos: int
-
-    @property
-    def key(self) -> tuple[str, str, int, int, int, int]:
-        """The v5 key fields as a tuple (a collector record's, in the same order)."""
-        return (self.src, self.dst, self.sport, self.dport, self.proto, self.tos)
-
-    def __str__(self) -> str:
-        name = {6: "tcp", 17: "udp", 1: "icmp"}.get(self.proto, str(self.proto))
-        return f"{name} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
 
 
 @dataclass
@@ -47,27 +29,28 @@ class FlowTruth:
     last: float | None = None
     step: int = -1
     flags: int = 0
+    lag: float | None = None  # seconds the sending fell behind its planned times, at most
+
+    def merge(self, later: "FlowTruth") -> None:
+        """The same flow sent again by a later step: add it up."""
+        self.packets += later.packets
+        self.octets += later.octets
+        self.last = later.last
+        self.flags |= later.flags
+        if later.lag is not None:
+            self.lag = max(self.lag or 0.0, later.lag)
 
 
 def flow_of(data: bytes) -> FlowId:
-    """The v5 key fields of a crafted IPv4 packet (ICMP: type*256+code as dport)."""
-    ip = IP(data)
-    sport = dport = 0
-    first_fragment = ip.frag == 0
-    if first_fragment and ip.proto in (6, 17) and len(bytes(ip.payload)) >= (20 if ip.proto == 6 else 8):
-        l4 = bytes(ip.payload)
-        sport, dport = int.from_bytes(l4[0:2], "big"), int.from_bytes(l4[2:4], "big")
-    elif first_fragment and ip.proto == 1 and len(bytes(ip.payload)) >= 2:
-        l4 = bytes(ip.payload)
-        dport = l4[0] * 256 + l4[1]
-    return FlowId(ip.src, ip.dst, sport, dport, ip.proto, ip.tos)
+    """The v5 key fields of an IPv4 packet (ICMP: type*256+code as dport)."""
+    key = key_of(data)
+    if isinstance(key, str):
+        raise ValueError(f"not a packet a probe accounts: {key}")
+    return key.flow
 
 
 def tcp_flags_of(data: bytes) -> int:
-    ip = IP(data)
-    if ip.proto == 6 and ip.frag == 0 and len(bytes(ip.payload)) >= 20:
-        return bytes(ip.payload)[13]
-    return 0
+    return key_of(data).tcp_flags
 
 
 @dataclass(frozen=True)

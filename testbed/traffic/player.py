@@ -1,48 +1,92 @@
-"""Send planned IP packets at their times, from inside a lab node.
+"""Send planned packets at their times, from inside lab nodes, and say when each left.
 
-Run as `python -m testbed.traffic.player PLAN.json` in the node's network
-namespace. The plan is {"start": unix_time, "packets": [[t, hex], ...]};
+Crafted traffic: `python -m testbed.traffic.player PLAN.json` in the node's
+network namespace. The plan is {"start": unix_time, "packets": [[t, hex], ...]};
 stdout gets {"sent": [unix_time per packet], "errors": [[index, message]]}.
 A raw IP socket with IP_HDRINCL sends each packet exactly as crafted.
+
+Replayed frames: the plan is {"frames": PCAPNG, "ports": {NAME: {"netns": PATH,
+"ifname": IF}}, "sent": FILE, "lead": S}. Each pcapng interface NAME is a packet
+socket on IF in the namespace PATH (one process holds them all, so both sides
+of a conversation keep their recorded order); a packet's timestamp is its
+offset in ns from the start, which is `lead` seconds after the sockets are
+open. FILE gets one float64 per packet (unix send time, NaN if it failed);
+stdout gets {"start": T, "errors": [[index, message]] (the first few), "failed": N}.
 """
 from __future__ import annotations
 
 import json
+import math
 import socket
 import sys
 import time
+from array import array
 
 # Packets of the player carry this mark, so the hosts' "quiet" firewall
 # (testbed/run/quiet.py) lets them out while it drops the kernel's own answers.
 PLAYER_MARK = 0x4E46
+ERRORS_SHOWN = 20
+
+
+def _pace(start: float, items, send) -> tuple[list, list]:
+    """Send each (t, target, data) at start + t; (send times, errors)."""
+    sent: list = []
+    errors: list = []
+    for i, (t, target, data) in enumerate(items):
+        wait = start + t - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            send(data, target)
+            sent.append(time.time())
+        except OSError as exc:
+            sent.append(None)
+            errors.append([i, str(exc)])
+    return sent, errors
 
 
 def play(plan: dict) -> dict:
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     sock.setsockopt(socket.SOL_IP, socket.IP_HDRINCL, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, PLAYER_MARK)
-    start = plan["start"]
-    sent, errors = [], []
-    for i, (t, hexdata) in enumerate(plan["packets"]):
+    items = []
+    for t, hexdata in plan["packets"]:
         data = bytes.fromhex(hexdata)
-        wait = start + t - time.time()
-        if wait > 0:
-            time.sleep(wait)
-        dst = socket.inet_ntoa(data[16:20])
-        try:
-            sock.sendto(data, (dst, 0))
-            sent.append(time.time())
-        except OSError as exc:
-            sent.append(None)
-            errors.append([i, str(exc)])
-    sock.close()
+        items.append((t, (socket.inet_ntoa(data[16:20]), 0), data))
+    try:
+        sent, errors = _pace(plan["start"], items, sock.sendto)
+    finally:
+        sock.close()
     return {"sent": sent, "errors": errors}
+
+
+def play_frames(plan: dict) -> dict:
+    from ..forkserver import CLONE_NEWNET, _setns
+    from .pcap import read
+
+    socks = {}
+    for name, port in plan["ports"].items():
+        _setns(port["netns"], CLONE_NEWNET)  # a socket stays in the namespace it was made in
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        s.bind((port["ifname"], 0))
+        socks[name] = s
+    with open(plan["frames"], "rb") as f:
+        items = [(c.ts_ns / 1e9, socks[c.ifname], c.data) for c in read(f)]
+    start = time.time() + plan.get("lead", 0.05)
+    try:
+        sent, errors = _pace(start, items, lambda data, s: s.send(data))
+    finally:
+        for s in socks.values():
+            s.close()
+    with open(plan["sent"], "wb") as f:
+        array("d", (math.nan if t is None else t for t in sent)).tofile(f)
+    return {"start": start, "errors": errors[:ERRORS_SHOWN], "failed": len(errors)}
 
 
 def main(argv: list[str]) -> int:
     with open(argv[0]) as f:
         plan = json.load(f)
-    json.dump(play(plan), sys.stdout)
+    json.dump(play_frames(plan) if "frames" in plan else play(plan), sys.stdout)
     sys.stdout.write("\n")
     return 0
 

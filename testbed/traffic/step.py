@@ -43,6 +43,7 @@ class StepResult:
     summary: str  # the progress line's text
     ended: float  # unix time the step ended
     truth: dict = field(default_factory=dict)  # FlowId -> FlowTruth
+    report: dict = field(default_factory=dict)  # what else it measured, as plain data
 
 
 def done(summary: str) -> StepResult:
@@ -120,6 +121,14 @@ RATE = plain(lambda r, y: r.number(y, positive=True, what="packets per second", 
 TOS = plain(lambda r, y: r.integer(y, 0, 255, "a TOS byte"))
 TTL = plain(lambda r, y: r.integer(y, 1, 255, "a TTL"))
 BOOLEAN = plain(lambda r, y: r.boolean(y))
+
+
+def one_of(r: Reader, y: Y, values: dict, first: str, second: str) -> bool:
+    """For a kind's `finish`: False (after saying so) when both fields were given."""
+    if first in values and second in values:
+        r.error(y.get(second), f"give either {first}: or {second}:, not both", at_key=True)
+        return False
+    return True
 
 
 def choice(*choices: str, what: str = "value"):

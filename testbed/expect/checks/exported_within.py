@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ...schema.kinds import spec
 from ..check import CHECKS, WINDOW, Check, step_name, within
 from ..context import Context
+from ..lag import lag_of, unreliable
 from ..match import Match, read_match, sent_flows
 from ..verdict import Verdict
 from .flow import count_range
@@ -59,4 +60,5 @@ class ExportedWithin(Check):
             p = within("records", self.records, len(mine))
             if p:
                 problems.append(p)
-        return self.verdict(not problems, f"exported {delay:.2f} s after {what}", problems)
+        text = f"exported {delay:.2f} s after {what}" + unreliable(delay, self.window, lag_of(sent))
+        return self.verdict(not problems, text, problems)

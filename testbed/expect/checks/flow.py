@@ -8,6 +8,7 @@ from ipaddress import IPv4Address
 from ...schema.kinds import plain, spec
 from ..check import CHECKS, Check, within
 from ..context import Context
+from ..lag import lag_of, unreliable
 from ..match import Match, read_match, sent_flows
 from ..verdict import Verdict
 
@@ -122,9 +123,11 @@ class Flow(Check):
                     if sent and key != "records":
                         p += f" (sent {sum(getattr(t, key) for t in sent)})"
                     problems.append(p)
+        note = ""
         if self.duration is not None:
             lo, hi = self.duration
             got = (max(r.end_ms for r in mine) - min(r.start_ms for r in mine)) / 1000
+            note = unreliable(got, self.duration, lag_of(sent_flows(m, ctx)))
             if not lo <= got <= hi:
                 sent = [t for t in sent_flows(m, ctx) if t.first is not None]
                 lasted = (f", traffic lasted {max(t.last for t in sent) - min(t.first for t in sent):.1f} s"
@@ -133,5 +136,5 @@ class Flow(Check):
         r0 = mine[0]
         text = (f"{len(mine)} record(s), {total_p} packets, {total_o} octets, in {r0.input} "
                 f"out {r0.output}, next hop {r0.next_hop}, masks /{r0.src_mask} -> /{r0.dst_mask}, "
-                f"flags {flags_text(r0.tcp_flags)}")
+                f"flags {flags_text(r0.tcp_flags)}{note}")
         return self.verdict(not problems, text, problems)

@@ -1,13 +1,41 @@
-"""`kind: replay` - tcpreplay a capture into an interface, MACs set so the router takes it."""
+"""`kind: replay` - a capture from the field, sent through a lab router, with ground truth.
+
+The capture is read before anything is sent (testbed/traffic/pcap.py): its
+addresses are mapped into the lab (`map:`), each packet gets its way in
+(`into:`), is framed for the router and its checksums fixed (fit.py); every
+packet that will enter is counted per flow (capture_truth.py), so the
+conservation, flow and timing checks apply to it as to crafted traffic. One
+player process sends every frame from the far end of its link, at the
+recorded times (or `speed:` times faster, or `pps:`), `loop:` times over,
+and says when each left: the truth gets real times, the result the lag.
+
+    into: r1:eth0                          every packet enters r1 by eth0
+    into: r1                               each by the interface r1 routes its source to
+    into: {r1:eth0: [10.0.1.0/24], r1:eth1: [h2, 0.0.0.0/0]}   by source, longest prefix
+"""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+from array import array
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 
 from ...schema.kinds import plain, spec
-from ..step import RATE, STEPS, Env, Step, StepResult, interface
+from ...schema.yamltree import Y
+from ...topology.model import split_ref
+from .. import pcap
+from ..capture_truth import Truth, schedule
+from ..fit import ANYWHERE, AddressMap, Fit, Way, Ways, fit
+from ..hush import hushed_hosts
+from ..step import RATE, STEPS, Env, Step, StepResult, one_of
+
+LEAD_S = 0.05  # the player starts sending this long after its sockets are open
+DRAIN_S = 0.2  # hosts stay hushed this long after the last packet (in flight, ARP queues)
+MAX_SENDS = 5_000_000
 
 
 def _file(r, known, y, got) -> str | None:
@@ -21,42 +49,226 @@ def _file(r, known, y, got) -> str | None:
     return str(path)
 
 
+def _lab_side(r, known, y) -> IPv4Network | None:
+    """A map target: a node or an address (one address), or a prefix."""
+    if isinstance(y.value, str) and y.value in known.nodes:
+        try:
+            return IPv4Network(known.topo.address_of(y.value))
+        except ValueError as exc:
+            r.error(y, str(exc))
+            return None
+    try:
+        return IPv4Network(y.value)
+    except (ValueError, TypeError):
+        r.error(y, f"{y.value!r} is neither a node, an address nor a prefix")
+        return None
+
+
+def _map(r, known, y, got) -> AddressMap | None:
+    """`{capture prefix: lab prefix | node | address}`."""
+    entries = r.mapping(y, "capture prefixes to lab prefixes or nodes")
+    if entries is None:
+        return None
+    rules, ok = [], True
+    for key, value in entries.items():
+        src = r.prefix(key, where=value)
+        dst = _lab_side(r, known, value)
+        if src is None or dst is None:
+            ok = False
+        elif dst.prefixlen != 32 and dst.prefixlen > src.prefixlen:
+            r.error(value, f"{src} holds more addresses than {dst}: map it to a /{src.prefixlen} "
+                           "or shorter prefix, or to one node or address")
+            ok = False
+        else:
+            rules.append((src, dst))
+    return AddressMap(tuple(rules)) if ok else None
+
+
+@dataclass(frozen=True)
+class Into:
+    """Where packets enter: by source prefix, or by `via`'s routes to the source."""
+
+    by_source: tuple[tuple[str, tuple[IPv4Network, ...]], ...] = ()
+    via: str | None = None  # a router: each packet enters where it routes the source
+
+    def __str__(self) -> str:
+        if self.via:
+            return f"{self.via} (by its route to the source)"
+        return ", ".join(f"{ref} <- {', '.join(map(str, nets))}" for ref, nets in self.by_source)
+
+
+def _linked(r, known, y):
+    iface = known.interface(r, y)
+    if iface is not None and iface.link is None:
+        r.error(y, f"{iface.ref} has no link: nothing can send into it")
+        return None
+    return iface
+
+
+def _into(r, known, y, got) -> Into | None:
+    if isinstance(y.value, str) and ":" not in y.value:  # a router
+        node = known.node(r, y)
+        if node is None:
+            return None
+        if not any(i.link is not None for i in node.interfaces):
+            r.error(y, f"{node.name} has no link to send into")
+            return None
+        return Into(via=node.name)
+    if not y.is_map:
+        iface = _linked(r, known, y)
+        return iface and Into(((iface.ref, (ANYWHERE,)),))
+    out, ok = [], True
+    for key, value in y.items():
+        iface = _linked(r, known, Y(key, value.keyline, value.path))  # the key, at its line
+        nets = [known.networks(r, v) for v in r.one_or_many(value)]
+        if iface is None or any(n is None for n in nets):
+            ok = False
+            continue
+        out.append((iface.ref, tuple(n for group in nets for n in group)))
+    return Into(tuple(out)) if ok and out else None
+
+
 @STEPS.add
 @dataclass(frozen=True, kw_only=True)
 class Replay(Step):
     kind = "replay"
-    interface: str = spec(interface)
     file: str = spec(_file)
+    into: Into = spec(_into)
+    map: AddressMap = spec(_map, AddressMap())
     speed: float | None = spec(plain(lambda r, y: r.number(y, positive=True, what="a speed multiplier")),
                                None)
     pps: float | None = spec(RATE, None)
-    loop: int = spec(plain(lambda r, y: r.integer(y, 1, 1_000_000, "a loop count")), 1)
+    loop: int = spec(plain(lambda r, y: r.integer(y, 1, 10_000, "a loop count")), 1)
+
+    @classmethod
+    def finish(cls, r, known, y, values) -> bool:
+        return one_of(r, y, values, "speed", "pps")
 
     def run(self, env: Env) -> StepResult:
-        lab = env.lab
-        node_name, ifname = self.interface.split(":")
-        node = lab.node(node_name)
-        mine = _mac(node, ifname)
-        peer = _mac(*_peer(lab, self.interface))
-        rewritten = env.workdir / f"step{self.index}.pcap"
-        node.run(["tcprewrite", f"--infile={self.file}", f"--outfile={rewritten}",
-                  f"--enet-smac={mine}", f"--enet-dmac={peer}", "--fixcsum"])
-        argv = ["tcpreplay", "-q", f"--intf1={ifname}", f"--loop={self.loop}"]
-        if self.pps:
-            argv.append(f"--pps={self.pps}")
-        elif self.speed:
-            argv.append(f"--multiplier={self.speed}")
-        else:
-            argv.append("--topspeed")
-        node.run(argv + [str(rewritten)])
-        return StepResult(f"replayed {Path(self.file).name} into {self.interface}", time.time())
+        frames = read_capture(self.file)
+        ways = find_ways(env.lab, self.into)
+        fitted = fit(frames, self.map, ways)
+        offsets = schedule([p.ts_ns for p in fitted.packets], self.speed, self.pps, self.loop)
+        if len(offsets) > MAX_SENDS:
+            raise RuntimeError(f"{len(offsets)} packets to send (loop {self.loop}): "
+                               f"at most {MAX_SENDS} in one replay")
+        senders = [w.sender for w in ways.ways]
+        truth = Truth(fitted.packets, senders, self.index, self.loop)
+        base = env.workdir / f"step{self.index}-replay"
+        plan = write_plan(base, ways, fitted, offsets)
+        sent = None
+        if offsets:
+            with hushed_hosts(env.lab):
+                sent = play(env.lab, base, plan, ways, max(offsets))
+                time.sleep(DRAIN_S)
+        lag = truth.sent(sent["start"], offsets, sent["times"]) if sent else 0.0
+        report = {
+            "file": self.file, "frames": len(frames), "packets": len(offsets),
+            "flows": len(truth.flows), "skipped": dict(fitted.skipped),
+            "unplaced": dict(fitted.unplaced.most_common(20)), "mapped": fitted.mapped,
+            "checksums": fitted.checksums, "lag_s": lag, "plan": str(plan),
+            "start": sent and sent["start"], "ways": [w.ref for w in ways.ways],
+            "by_way": {w.ref: sum(1 for p in fitted.packets if p.way == i) * self.loop
+                       for i, w in enumerate(ways.ways)},
+        }
+        (base.with_suffix(".json")).write_text(json.dumps(report, indent=1))
+        return StepResult(summary(Path(self.file).name, report, fitted), time.time(), truth.flows,
+                          report)
 
 
-def _mac(node, ifname: str) -> str:
-    return json.loads(node.run(["ip", "-j", "link", "show", "dev", ifname]).stdout)[0]["address"]
+def summary(name: str, report: dict, fitted: Fit) -> str:
+    ways = ", ".join(f"{n} into {ref}" for ref, n in report["by_way"].items() if n)
+    text = f"{report['packets']} packets in {report['flows']} flows from {name} ({ways or 'none sent'})"
+    if fitted.skipped:
+        text += f"; not sent: {fitted.skipped_text()}"
+    return text + f"; lag {report['lag_s'] * 1000:.1f} ms"
 
 
-def _peer(lab, ref: str):
-    link = lab.topology.links[lab.topology.interface(ref).link]
-    node, ifname = next(r for r in link.endpoints if r != ref).split(":")
-    return lab.node(node), ifname
+def read_capture(path: str) -> list[pcap.Captured]:
+    try:
+        with open(path, "rb") as f:
+            return list(pcap.read(f))
+    except (OSError, pcap.CaptureError) as exc:
+        raise RuntimeError(f"{path}: {exc}") from None
+
+
+def _link_info(node, ifname: str) -> tuple[bytes, int]:
+    info = json.loads(node.run(["ip", "-j", "link", "show", "dev", ifname]).stdout)[0]
+    return bytes.fromhex(info["address"].replace(":", "")), info["mtu"]
+
+
+def _way(lab, ref: str) -> Way:
+    topo = lab.topology
+    link = topo.links[topo.interface(ref).link]
+    sender = next(e for e in link.endpoints if e != ref)
+    (rnode, rif), (snode, sif) = split_ref(ref), split_ref(sender)
+    router_mac, router_mtu = _link_info(lab.node(rnode), rif)
+    sender_mac, sender_mtu = _link_info(lab.node(snode), sif)
+    return Way(ref, sender, router_mac, sender_mac, min(router_mtu, sender_mtu))
+
+
+def find_ways(lab, into: Into) -> Ways:
+    """The ways in, with the MACs and MTUs of the built lab."""
+    by_source = list(into.by_source)
+    if into.via:  # by the router's own routes to each source
+        linked = {i.name for i in lab.topology.nodes[into.via].interfaces if i.link is not None}
+        best: dict[IPv4Network, tuple[int, str]] = {}
+        for route in lab.node(into.via).routes():
+            dev, kind = route.get("dev"), route.get("type", "unicast")
+            if dev not in linked or kind != "unicast":
+                continue
+            dst = route.get("dst", "")
+            net = ANYWHERE if dst == "default" else IPv4Network(dst if "/" in dst else dst + "/32")
+            metric = route.get("metric", 0)
+            if net not in best or metric < best[net][0]:
+                best[net] = (metric, f"{into.via}:{dev}")
+        by_source = [(ref, (net,)) for net, (_, ref) in best.items()]
+    refs = list(dict.fromkeys(ref for ref, _ in by_source))
+    ways = tuple(_way(lab, ref) for ref in refs)
+    return Ways(ways, tuple((net, refs.index(ref)) for ref, nets in by_source for net in nets))
+
+
+def write_plan(base: Path, ways: Ways, fitted: Fit, offsets: list[float]) -> Path:
+    """What will be sent, as a pcapng: one interface per way in (named by the
+    router interface), each packet stamped with its offset from the start."""
+    path = base.with_suffix(".pcapng")
+    n = len(fitted.packets)
+    with open(path, "wb") as f:
+        pcap.write_pcapng(f, 1, [w.ref for w in ways.ways],
+                          ((round(t * 1e9), fitted.packets[i % n].way, fitted.packets[i % n].frame)
+                           for i, t in enumerate(offsets)))
+    return path
+
+
+def play(lab, base: Path, frames: Path, ways: Ways, last: float) -> dict:
+    """Run the player (in the first sender's node; it joins the others' namespaces)."""
+    ports = {}
+    for w in ways.ways:
+        node, ifname = split_ref(w.sender)
+        ports[w.ref] = {"netns": f"/proc/{lab.node(node).pid}/ns/net", "ifname": ifname}
+    sent_file = base.with_suffix(".sent")
+    plan_file = base.with_suffix(".plan.json")
+    plan_file.write_text(json.dumps({"frames": str(frames), "ports": ports, "sent": str(sent_file),
+                                     "lead": LEAD_S}))
+    out, log = base.with_suffix(".player.json"), base.with_suffix(".player.log")
+    first = split_ref(ways.ways[0].sender)[0]
+    with open(out, "wb") as o, open(log, "wb") as e:
+        proc = lab.node(first).popen([sys.executable, "-m", "testbed.traffic.player", str(plan_file)],
+                                     stdout=o, stderr=e)
+    try:
+        proc.wait(timeout=last + 60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise RuntimeError(f"the replay player did not finish within {last + 60:.0f} s") from None
+    try:
+        result = json.loads(out.read_text())
+    except (OSError, ValueError):
+        raise RuntimeError("the replay player failed: "
+                           + log.read_text(errors="replace").strip()[-500:]) from None
+    if result["failed"]:
+        shown = "; ".join(f"packet {i}: {m}" for i, m in result["errors"][:5])
+        raise RuntimeError(f"sending failed for {result['failed']} packets: {shown}")
+    times = array("d")
+    times.frombytes(sent_file.read_bytes())
+    return {"start": result["start"], "times": list(times)}
+

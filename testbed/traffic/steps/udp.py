@@ -9,7 +9,7 @@ from scapy.packet import Raw
 from ...schema.kinds import spec
 from ..plan import Planned, ends_of, pace
 from ..send import Crafted
-from ..step import DPORT, PACKETS, RATE, SECONDS, SIZE, SPORT, STEPS, TOS, TTL, host_or_address, node
+from ..step import DPORT, PACKETS, RATE, SECONDS, SIZE, SPORT, STEPS, TOS, TTL, host_or_address, node, one_of
 
 
 @STEPS.add
@@ -29,10 +29,7 @@ class Udp(Crafted):
 
     @classmethod
     def finish(cls, r, known, y, values) -> bool:
-        if "interval" in values and "rate" in values:
-            r.error(y.get("rate"), "give either interval: or rate:, not both", at_key=True)
-            return False
-        return True
+        return one_of(r, y, values, "interval", "rate")
 
     @property
     def gap(self) -> float:
