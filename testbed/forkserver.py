@@ -31,7 +31,8 @@ import traceback
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 
 
-def _setns(path: str, kind: int) -> None:
+def setns(path: str, kind: int) -> None:
+    """Move this process (or thread) into the namespace at `path` (CLONE_NEWNET, CLONE_NEWNS)."""
     libc = ctypes.CDLL(None, use_errno=True)
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -58,8 +59,8 @@ def _child(main, ns_pid: int, argv: list[str], log: str) -> None:
         sys.stdin = open(0, closefd=False)
         sys.stdout = open(1, "w", buffering=1, closefd=False)
         sys.stderr = open(2, "w", buffering=1, closefd=False)
-        _setns(f"/proc/{ns_pid}/ns/mnt", CLONE_NEWNS)
-        _setns(f"/proc/{ns_pid}/ns/net", CLONE_NEWNET)
+        setns(f"/proc/{ns_pid}/ns/mnt", CLONE_NEWNS)
+        setns(f"/proc/{ns_pid}/ns/net", CLONE_NEWNET)
         sys.argv = ["python -m probe", *argv]
         code = main(argv)
     except SystemExit as exc:

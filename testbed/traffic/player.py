@@ -61,12 +61,12 @@ def play(plan: dict) -> dict:
 
 
 def play_frames(plan: dict) -> dict:
-    from ..forkserver import CLONE_NEWNET, _setns
+    from ..forkserver import CLONE_NEWNET, setns
     from .pcap import read
 
     socks = {}
     for name, port in plan["ports"].items():
-        _setns(port["netns"], CLONE_NEWNET)  # a socket stays in the namespace it was made in
+        setns(port["netns"], CLONE_NEWNET)  # a socket stays in the namespace it was made in
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         s.bind((port["ifname"], 0))
         socks[name] = s
