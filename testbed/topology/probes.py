@@ -83,9 +83,8 @@ def read_probes(r: Reader, spec: Y, nodes: Mapping[str, Node],
             continue
         probe = Probe(name, node.name, ifs, export, line=y.keyline, **opts, **kind)
         why = launch_problem(probe, node)
-        if why:
+        if why:  # reported; the probe is still known, so its checks and steps are read
             r.error(y, why, at_key=True)
-            continue
         out[name] = probe
     return out
 
