@@ -30,6 +30,8 @@ BEHAVIOURS: dict[str, tuple] = {
     "first_packet_flags": (lambda c: c.first_packet_flags, lambda c: "loses the first packet's TCP flags"),
     "expires_on_fin_rst": (lambda c: c.expires_on_fin_rst,
                            lambda c: "does not export a TCP flow at its FIN/RST (it waits for a timeout)"),
+    "later_fragments_ports_0": (lambda c: c.later_fragments_ports_0,
+                                lambda c: "keys later fragments with the first fragment's ports"),
     "exports_on_shutdown": (lambda c: c.exports_on_shutdown, lambda c: "does not export its cache when stopped"),
     "engine_fields": (lambda c: c.engine_fields, lambda c: "writes 0 into the v5 engine fields"),
     "steady_uptime": (lambda c: c.steady_uptime, lambda c: "restarts sys_uptime (a collector sees resets)"),
@@ -96,6 +98,7 @@ class Claims:
     expires_on_fin_rst: bool = False  # a TCP flow is exported at its FIN/RST, not after a timeout
     timeout_step_s: float = 0.001  # timeouts are rounded up to a multiple of this (whole seconds for C tools)
     timer_window_s: tuple[float, float] = (0.0, 1.5)  # exported within [timeout+lo, timeout+hi] of its last packet
+    later_fragments_ports_0: bool = True  # non-first fragments are a flow of their own, ports 0 (ng_netflow)
     exports_on_shutdown: bool = True  # stopping it as its Launch says exports the flows it holds
     accounts_every_packet: bool = True  # every packet it captured ends up in a record
     engine_fields: bool = True  # the header's engine_type/engine_id are the lab's
