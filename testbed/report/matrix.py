@@ -68,10 +68,9 @@ def render(m: Matrix) -> str:
     width = max([len("lab / check"), *map(len, labels)])
     widths = {e: max([len(e), *(len(cell(r.cells.get(e))) for r in m.rows)]) for e in m.exporters}
     head = f"{'lab / check':<{width}}  " + "  ".join(f"{e:<{widths[e]}}" for e in m.exporters)
-    lines = [head.rstrip(), "-" * len(head.rstrip())]
-    for label, r in zip(labels, m.rows):
-        lines.append((f"{label:<{width}}  " + "  ".join(f"{cell(r.cells.get(e)):<{widths[e]}}"
-                                                        for e in m.exporters)).rstrip())
+    body = [(f"{label:<{width}}  " + "  ".join(f"{cell(r.cells.get(e)):<{widths[e]}}"
+                                                for e in m.exporters)).rstrip() for label, r in zip(labels, m.rows)]
+    lines = [head.rstrip(), "-" * max(map(len, [head.rstrip(), *body])), *body]
     notes, whole = [], set()
     for lab in dict.fromkeys(r.lab for r in m.rows):
         for e in m.exporters:  # a lab the exporter could not run at all: one note
