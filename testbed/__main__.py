@@ -12,6 +12,7 @@ import sys
 
 SUBCOMMANDS = {  # name -> (module with add_parser(subparsers), one-line help)
     "run": ("testbed.run.cli", "build a lab, run its traffic and checks, report"),
+    "compare": ("testbed.run.compare", "run labs once per exporter; print a conformance matrix"),
     "validate": ("testbed.topology.cli", "check lab files (no root needed)"),
     "gen": ("testbed.topology.cli", "write a generated lab file (e.g. a line of N routers)"),
     "collect": ("testbed.collector.cli", "run the reference NetFlow v5 collector"),

@@ -14,9 +14,19 @@ from ..schema.kinds import Entry, Kinds, plain, spec
 from ..schema.yamltree import Y
 from .context import Context
 from .match import ANY, Match
-from .verdict import Verdict
+from .verdict import Verdict, not_applicable
 
 CHECKS = Kinds("check", "name: and kind:")
+
+
+def _needs(r: Reader, y: Y) -> tuple[str, ...] | None:
+    from ..exporters import CLAIMS
+    names = [i.value for i in r.one_or_many(y)]
+    bad = [n for n in names if n not in CLAIMS]
+    if bad:
+        r.error(y, f"needs: unknown claim {bad[0]!r}; known: {', '.join(CLAIMS)}")
+        return None
+    return tuple(names)
 
 
 def _text(what: str):
@@ -33,6 +43,9 @@ class Check(Entry):
     name: str = spec(_text("a check name"))
     probe: str = spec(_probe, "")  # the probe whose records it judges ("" only in a lab with none)
     message: str | None = spec(_text("a message for the operator"), None)
+    # exporter claims (testbed/exporters CLAIMS) this check relies on, beside those its
+    # fields imply (a flow check's dst_mask: needs the exporter to fill dst_mask)
+    needs: tuple[str, ...] = spec(plain(_needs), ())
 
     @property
     def selects(self) -> Match:
@@ -54,6 +67,25 @@ class Check(Entry):
 
     def deadline(self, ctx: Context) -> float | None:
         """Unix time by which its records must have arrived (None: not timed)."""
+        return None
+
+    def claims_needed(self) -> tuple[str, ...]:
+        """Every claim the check relies on: `needs:` and what its fields imply."""
+        return self.needs
+
+    def not_applicable(self, ctx: Context) -> str | None:
+        """Why this check says nothing about the exporter under test (a claim it relies on
+        that the exporter does not make, and the lab does not `require:`), or None."""
+        if ctx.claims is None:
+            return None
+        probe = ctx.probe
+        who = probe.kind if probe is not None and probe.kind != "command" else (probe.name if probe else "the exporter")
+        for name in self.claims_needed():
+            if probe is not None and name in probe.require:
+                continue
+            why = ctx.claims.reason(name, who)
+            if why:
+                return why
         return None
 
     def verdict(self, ok: bool, observed: str, problems) -> Verdict:
@@ -79,7 +111,11 @@ def step_name(r: Reader, known, y: Y, got: dict) -> str | None:
 
 
 def judge(check: Check, observed, ctx: Context) -> Verdict:
-    """The check's verdict; one that cannot be evaluated fails, with the reason."""
+    """The check's verdict: n/a when the exporter does not claim what it relies on;
+    one that cannot be evaluated fails, with the reason."""
+    why = check.not_applicable(ctx)
+    if why:
+        return not_applicable(check.name, check.kind, why, check.message or "")
     try:
         return check.evaluate(observed, ctx)
     except Exception as exc:

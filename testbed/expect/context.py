@@ -33,6 +33,12 @@ class Context:
     # what the export tap did to the probe's datagrams, when the lab injects faults
     # (expect/path_truth.PathTruth); None: no tap, the path must lose nothing
     path: object = None
+    # the probe as the lab file says (kind, timeouts, require) and what its exporter claims
+    # (testbed/exporters Claims); a check on what it does not claim is n/a. None: claims all
+    probe: object = None
+    claims: object = None
+    # nfcapd collectors of the lab: name -> NfcapdResult (testbed/collector/nfcapd.py), once stopped
+    nfcapd: dict = field(default_factory=dict)
 
     def ifindex(self, ref: str) -> int:
         if ref not in self.ifindexes:

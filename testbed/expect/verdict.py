@@ -12,7 +12,17 @@ class Verdict:
     observed: str = ""  # one line: what the check saw when it passed
     problems: tuple[str, ...] = field(default_factory=tuple)  # "field: expected X, got Y"
     hint: str = ""  # the operator-facing message of the check, shown on failure
+    # why the check does not apply to the exporter under test ("" : it applies). An n/a
+    # verdict has passed=True (nothing failed): read `status` to tell it from a PASS.
+    na: str = ""
 
     @property
     def status(self) -> str:
-        return "PASS" if self.passed else "FAIL"
+        return NA if self.na else "PASS" if self.passed else "FAIL"
+
+
+NA = "n/a"
+
+
+def not_applicable(name: str, kind: str, reason: str, hint: str = "") -> Verdict:
+    return Verdict(name, kind, True, "", (), hint, na=reason)

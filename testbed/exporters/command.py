@@ -123,7 +123,7 @@ def _expand(word: str, values: dict[str, Any]) -> list[str]:
     return [word.format(**{k: ",".join(v) if k in LISTS else v for k, v in values.items()})]
 
 
-_BOOLS = ("tos_in_key", "first_packet_flags", "expires_on_fin_rst", "exports_on_shutdown",
+_BOOLS = ("tos_in_key", "first_packet_flags", "expires_on_fin_rst", "later_fragments_ports_0", "exports_on_shutdown",
           "accounts_every_packet", "engine_fields", "steady_uptime")
 
 

@@ -32,6 +32,7 @@ def claims(spec: ExporterSpec | None = None) -> Claims:
         expires_on_fin_rst=False,
         timeout_step_s=1.0,
         timer_window_s=(0.0, 12.0),  # + whole seconds, scan, 5 s unpending, 5 s emit wait
+        later_fragments_ports_0=False,  # measured: topologies/conformance/fragments.yaml
         exports_on_shutdown=True,
         accounts_every_packet=False,
         engine_fields=False,
@@ -39,7 +40,8 @@ def claims(spec: ExporterSpec | None = None) -> Claims:
         unsupported={"engine_type": "fprobe writes 0 into the v5 engine fields",
                      "engine_id": "fprobe writes 0 into the v5 engine fields",
                      "max_flows": "fprobe has no flow-count limit, only -m KILOBYTES of memory"},
-        notes=(_BURST_LOSS,
+        notes=("later fragments are accounted in the first fragment's flow, with its ports (no ports-0 flow)",
+               _BURST_LOSS,
                "TOS is not part of the flow key: a flow keeps its first packet's TOS",
                "a partial datagram waits up to 5 s (EMIT_TIMEOUT) for more records",
                "sys_uptime restarts at every datagram (UPTIME_TRICK: 2^20 s + the time since the "

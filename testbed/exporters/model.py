@@ -22,6 +22,22 @@ ICMP_DPORT = "type*256+code in dst port"  # Cisco, nfdump, ng_netflow later revi
 ICMP_SPORT_DPORT = "type in src port, code in dst port"
 ICMP_NONE = "ports 0"
 
+# Behaviours a check may rely on (`needs:` of a check, `require:` of a probe), beside the
+# FIELDS: name -> (does the exporter have it, what to say when it does not)
+BEHAVIOURS: dict[str, tuple] = {
+    "tos_in_key": (lambda c: c.tos_in_key, lambda c: "does not put TOS in the flow key"),
+    "icmp_dport": (lambda c: c.icmp == ICMP_DPORT, lambda c: f"encodes ICMP as {c.icmp}"),
+    "first_packet_flags": (lambda c: c.first_packet_flags, lambda c: "loses the first packet's TCP flags"),
+    "expires_on_fin_rst": (lambda c: c.expires_on_fin_rst,
+                           lambda c: "does not export a TCP flow at its FIN/RST (it waits for a timeout)"),
+    "later_fragments_ports_0": (lambda c: c.later_fragments_ports_0,
+                                lambda c: "keys later fragments with the first fragment's ports"),
+    "exports_on_shutdown": (lambda c: c.exports_on_shutdown, lambda c: "does not export its cache when stopped"),
+    "engine_fields": (lambda c: c.engine_fields, lambda c: "writes 0 into the v5 engine fields"),
+    "steady_uptime": (lambda c: c.steady_uptime, lambda c: "restarts sys_uptime (a collector sees resets)"),
+}
+CLAIMS = FIELDS + tuple(BEHAVIOURS)  # everything a check may need and a lab may require
+
 
 class Unsupported(ValueError):
     """The lab asks for a setting this exporter cannot honour (one line, says why)."""
@@ -82,6 +98,7 @@ class Claims:
     expires_on_fin_rst: bool = False  # a TCP flow is exported at its FIN/RST, not after a timeout
     timeout_step_s: float = 0.001  # timeouts are rounded up to a multiple of this (whole seconds for C tools)
     timer_window_s: tuple[float, float] = (0.0, 1.5)  # exported within [timeout+lo, timeout+hi] of its last packet
+    later_fragments_ports_0: bool = True  # non-first fragments are a flow of their own, ports 0 (ng_netflow)
     exports_on_shutdown: bool = True  # stopping it as its Launch says exports the flows it holds
     accounts_every_packet: bool = True  # every packet it captured ends up in a record
     engine_fields: bool = True  # the header's engine_type/engine_id are the lab's
@@ -98,7 +115,11 @@ class Claims:
         object.__setattr__(self, "unsupported", MappingProxyType(dict(self.unsupported)))
 
     def reason(self, name: str, exporter: str) -> str | None:
-        """Why a check on record field `name` is n/a for this exporter; None when claimed."""
+        """Why a check on record field or behaviour `name` (CLAIMS) is n/a for this
+        exporter; None when claimed."""
+        if name in BEHAVIOURS:
+            has, why = BEHAVIOURS[name]
+            return None if has(self) else f"{exporter} {why(self)}"
         if name in self.fills:
             return None
         if name in self.unreliable:

@@ -20,10 +20,12 @@ def claims(spec: ExporterSpec | None = None) -> Claims:
     return Claims(
         fills=frozenset({"input", "tcp_flags", "tos"}),
         **ENGINE,
+        later_fragments_ports_0=False,  # measured: topologies/conformance/fragments.yaml
         exports_on_shutdown=True,
         accounts_every_packet=True,
         engine_fields=True,
-        notes=("input ifindex comes from the interfaces map the testbed writes (the lab's ifindexes)",
+        notes=("later fragments are accounted in the first fragment's flow, with its ports (no ports-0 flow)",
+               "input ifindex comes from the interfaces map the testbed writes (the lab's ifindexes)",
                "no output ifindex, next hop or masks: pmacctd has no routing table here",
                "TOS is not part of the flow key: a 5-tuple with two TOS values is one record, "
                "with the last packet's TOS",

@@ -88,11 +88,22 @@ class ExporterProcesses:
         self.prefix = list(prefix)
         self.procs: list[subprocess.Popen] = []
         self.stopped: Stopped | None = None
+        self._early: list[bool] | None = None  # per process: dead before the stop was asked
 
     def log_path(self, process: Process) -> Path:
         return self.workdir / process.log
 
     def start(self) -> ExporterProcesses:
+        self.launch_all()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self._kill_all()
+            raise
+        return self
+
+    def launch_all(self) -> list[int]:
+        """Write the files and start every process (not waiting); their pids."""
         for path, text in self.launch.files.items():
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text)
@@ -102,14 +113,16 @@ class ExporterProcesses:
                     self.procs.append(subprocess.Popen(
                         [*self.prefix, *process.argv], stdout=log, stderr=subprocess.STDOUT,
                         stdin=subprocess.DEVNULL, start_new_session=True))
-            self._wait_ready()
         except BaseException:
             self._kill_all()
             raise
-        return self
+        return [p.pid for p in self.procs]
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.launch.ready_timeout_s
+    def wait_ready(self, deadline: float | None = None) -> None:
+        """Until every process holds its packet sockets (ExporterError if one exits first or
+        `deadline`, default the launch's ready timeout from now, passes)."""
+        if deadline is None:
+            deadline = time.monotonic() + self.launch.ready_timeout_s
         waiting = list(zip(self.launch.processes, self.procs))
         while waiting:
             for process, proc in list(waiting):
@@ -128,28 +141,51 @@ class ExporterProcesses:
 
     def stop(self) -> Stopped:
         """Ask every process to stop (its stop command, else the stop signal), wait, then kill."""
+        self.request_stop()
+        return self.finish_stop()
+
+    def request_stop(self) -> None:
+        """Ask every process to stop (its stop command, else the stop signal); once."""
+        if self.stopped is not None or self._early is not None:
+            return
+        self._early = [proc.poll() is not None for proc in self.procs]
+        for process, proc, dead in zip(self.launch.processes, self.procs, self._early):
+            if not dead and not self._ask(process, proc):
+                proc.send_signal(self.launch.stop_signal)
+
+    def finish_stop(self, deadline: float | None = None) -> Stopped:
+        """Wait for the stop `request_stop` began (until `deadline`, default the launch's
+        stop timeout from now; then SIGKILL); each problem is one line."""
         if self.stopped is not None:
             return self.stopped
-        problems: list[str] = []
-        early = [proc.poll() is not None for proc in self.procs]
-        for process, proc, dead in zip(self.launch.processes, self.procs, early):
+        self.request_stop()
+        if deadline is None:
+            deadline = time.monotonic() + self.launch.stop_timeout_s
+        problems = [f"{process.argv[0]} died before it was stopped: exit {proc.returncode}: " + self._tail(process)
+                    for process, proc, dead in zip(self.launch.processes, self.procs, self._early) if dead]
+        for process, proc, dead in zip(self.launch.processes, self.procs, self._early):
             if dead:
-                problems.append(f"{process.argv[0]} died before it was stopped: exit {proc.returncode}: "
-                                + self._tail(process))
-            elif not self._ask(process, proc):
-                proc.send_signal(self.launch.stop_signal)
-        deadline = time.monotonic() + self.launch.stop_timeout_s
-        for process, proc, dead in zip(self.launch.processes, self.procs, early):
+                continue
             try:
                 proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self._kill(proc)
                 problems.append(f"{process.argv[0]} did not stop within {self.launch.stop_timeout_s:g} s: killed")
                 continue
-            if not dead and proc.returncode not in self.launch.clean_exits:
+            if proc.returncode not in self.launch.clean_exits:
                 problems.append(f"{process.argv[0]} stopped with exit {proc.returncode}: " + self._tail(process))
         self.stopped = Stopped(tuple(p.returncode for p in self.procs), tuple(problems))
         return self.stopped
+
+    def kill(self) -> None:
+        """SIGKILL every process (with what it forked), as a crash would: no flush."""
+        self._early = [True] * len(self.procs)
+        self._kill_all()
+        self.stopped = Stopped(tuple(p.returncode for p in self.procs), ())
+
+    @property
+    def running(self) -> bool:
+        return bool(self.procs) and self.stopped is None and any(p.poll() is None for p in self.procs)
 
     def _ask(self, process: Process, proc: subprocess.Popen) -> bool:
         """Run the process's stop command; False when it has none or it failed."""

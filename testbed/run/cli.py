@@ -15,6 +15,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+EXPORTER_KINDS = ("netflow-lab", "softflowd", "pmacctd", "fprobe")  # testbed/exporters KINDS
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")  # as testbed.lab.Lab checks it
 INTERRUPTED = 130
 
@@ -36,6 +37,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--run-id", help="use this run id (one lab only; default: a new random one)")
     p.add_argument("--state-dir", type=Path, default=None,
                    help="where the run's state file goes (default /run/netflow-lab)")
+    p.add_argument("--exporter", metavar="KIND", choices=EXPORTER_KINDS,
+                   help="run every probe of the lab with this exporter kind instead of the file's "
+                        f"({', '.join(EXPORTER_KINDS)})")
     p.add_argument("--result-json", metavar="FILE", help=argparse.SUPPRESS)  # for `run` of several labs
     p.set_defaults(func=run)
 
@@ -96,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     topos, bad = {}, False
     for lab in labs:
         try:
-            topos[lab] = load(lab)
+            topos[lab] = load(lab, exporter=args.exporter)
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
@@ -105,7 +109,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{lab}: {exc.strerror}", file=sys.stderr)
             bad = True
         else:
-            if args.quirk_on and topos[lab].reproduces is None:
+            if args.quirk_on and args.exporter not in (None, "netflow-lab"):
+                print(f"{lab}: --quirk-on: quirks are netflow-lab's, not {args.exporter}'s", file=sys.stderr)
+                bad = True
+            elif args.quirk_on and topos[lab].reproduces is None:
                 print(f"{lab}: --quirk-on: the file names no quirk (reproduces: quirk: ID)", file=sys.stderr)
                 bad = True
     if bad:
@@ -172,6 +179,8 @@ def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
             out += ["--artifacts", str(Path(args.artifacts) / Path(lab).stem)]
         if args.state_dir:
             out += ["--state-dir", str(args.state_dir)]
+        if args.exporter:
+            out += ["--exporter", args.exporter]
         return out
 
     print(f"[labs] {len(labs)} labs, {args.jobs} at a time", flush=True)

@@ -35,12 +35,14 @@ def shard(labs: list[str], spec: str | None) -> list[str]:
 
 def result_json(result: RunResult) -> dict:
     return {"lab": result.lab, "run_id": result.run_id, "seconds": result.seconds,
-            "phases": result.phases, "verdicts": [asdict(v) for v in result.verdicts]}
+            "phases": result.phases, "verdicts": [asdict(v) for v in result.verdicts],
+            "exporters": result.exporters, "nfcapd": {n: asdict(r) for n, r in result.nfcapd.items()}}
 
 
 def result_from_json(d: dict) -> RunResult:
     verdicts = [Verdict(**{**v, "problems": tuple(v["problems"])}) for v in d["verdicts"]]
-    return RunResult(d["lab"], verdicts, run_id=d["run_id"], seconds=d["seconds"], phases=d["phases"])
+    return RunResult(d["lab"], verdicts, run_id=d["run_id"], seconds=d["seconds"], phases=d["phases"],
+                     exporters=d.get("exporters", {}))
 
 
 class Child:
@@ -64,21 +66,30 @@ def run_many(labs: list[str], argv_of, jobs: int, folder: Path, say=print) -> li
     """Run each lab (argv_of(lab): its extra arguments); returns (lab, exit status,
     result or None) in the order given. Ctrl-C / SIGTERM stop every child (each
     cleans up its own lab) and re-raise."""
-    pending, running, done = list(enumerate(labs)), [], {}
+    return run_jobs([(lab, argv_of(lab)) for lab in labs], jobs, folder, say)
+
+
+def run_jobs(todo: list[tuple[str, list[str]]], jobs: int, folder: Path, say=print,
+             show=None) -> list[tuple[str, int, RunResult | None]]:
+    """Run each (lab, extra arguments) - a lab may come several times (compare: once per
+    exporter); `show(lab, argv, status, result, output)` -> text printed when one ends
+    (default: its whole output)."""
+    pending, running, done = list(enumerate(todo)), [], {}
     try:
         while pending or running:
             while pending and len(running) < jobs:
-                n, lab = pending.pop(0)
-                running.append(Child(n, lab, argv_of(lab), folder))
-            for c in [c for c in running if c.proc.poll() is not None]:
-                running.remove(c)
-                done[c.lab] = (c.lab, c.proc.returncode, c.result())
-                say(c.out.read_text(errors="replace").rstrip())
+                n, (lab, argv) = pending.pop(0)
+                running.append((n, argv, Child(n, lab, argv, folder)))
+            for n, argv, c in [r for r in running if r[2].proc.poll() is not None]:
+                running.remove((n, argv, c))
+                done[n] = (c.lab, c.proc.returncode, c.result())
+                output = c.out.read_text(errors="replace").rstrip()
+                say(output if show is None else show(c.lab, argv, c.proc.returncode, done[n][2], output))
             time.sleep(POLL_S)
     except BaseException:
-        for c in running:
+        for _, _, c in running:
             c.proc.send_signal(signal.SIGTERM)  # each child tears its lab down
-        for c in running:
+        for _, _, c in running:
             c.proc.wait()
         raise
-    return [done[lab] for lab in labs]
+    return [done[n] for n in range(len(todo))]

@@ -59,14 +59,13 @@ class Observer:
             return results[name]
         shared = [q for q in self.probes.values() if q is not p
                   and any(e.collector == name for e in q.spec.export)]
-        return results[name].only(self.exporter_addresses(p.spec), p.spec.engine_type,
-                                  p.spec.engine_id) if shared else results[name]
+        return results[name].only(self.exporter_addresses(p.spec), *p.engine) if shared else results[name]
 
     def flush(self, timeout: float = SETTLE_S) -> None:
         """`flush` on every running probe, then wait for the collectors to have it."""
         targets = []
         for p in self.probes.values():
-            if p.running:
+            if p.running and p.controls:  # other kinds cannot be asked: what they sent so far counts
                 p.ctl(["flush"])
                 targets.append((p.spec, p.stats().get("records_sent", 0)))
         deadline = time.monotonic() + timeout

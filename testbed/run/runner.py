@@ -28,9 +28,12 @@ class RunResult:
     run_id: str = ""
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # build, start, traffic, wait, stop, teardown
+    nfcapd: dict = field(default_factory=dict)  # name -> NfcapdResult of each `kind: nfcapd` collector
+    exporters: dict = field(default_factory=dict)  # probe name -> its kind (netflow-lab, softflowd, ...)
 
     @property
     def passed(self) -> bool:
+        """Nothing failed (an n/a verdict is not a failure)."""
         return bool(self.verdicts) and all(v.passed for v in self.verdicts)
 
 
@@ -39,7 +42,9 @@ def result_of(session: Session) -> RunResult:
                   {n: p.final_stats for n, p in session.probes.items()},
                   {n: p.stats_at_stop for n, p in session.probes.items()},
                   session.ctx.truth, session.lab.workdir, [c.path for c in session.captures],
-                  session.run_id, phases=dict(session.phases))
+                  session.run_id, phases=dict(session.phases),
+                  nfcapd={n: s.result for n, s in session.nfcapds.items() if s.result is not None},
+                  exporters={n: p.kind for n, p in session.topo.probes.items()})
     r.seconds = time.time() - session.began
     return r
 

@@ -18,6 +18,8 @@ from probe.stats import parse_summary
 from ..collector import CollectorResult, load_jsonl, mnexec_prefix
 from ..collector.process import CollectorProcess
 from ..collector.result import merge_runs
+from ..exporters import netflow_lab
+from ..topology.probekind import exporter_spec
 from ..lab.node import LabError
 
 PROBE_MAIN = "probe.cli:main"
@@ -142,8 +144,12 @@ class CollectorService:
 class ProbeService:
     """One `python -m probe` in a router's namespace, with its control socket."""
 
+    controls = True  # answers `control` steps and flush requests
+
     def __init__(self, lab, spec, workdir: Path, extra_args: tuple[str, ...] = ()) -> None:
         self.lab, self.spec, self.workdir = lab, spec, workdir
+        self.claims = netflow_lab.claims(exporter_spec(spec, (), workdir))
+        self.engine = (spec.engine_type, spec.engine_id)  # what its datagrams carry
         self.extra = tuple(extra_args)
         self.control = str(workdir / f"probe-{spec.name}.ctl")
         self.proc: subprocess.Popen | None = None

@@ -21,6 +21,8 @@ from ..topology.probes import TYPED_OPTIONS
 from ..traffic.step import StepResult
 from .captures import start_captures, stop_captures
 from .context import build_context, refresh_routes
+from .exporters import ExporterService
+from .nfcapds import NfcapdService
 from .listeners import deaf_exports
 from .observe import Observer
 from .quiet import quiet_hosts
@@ -48,8 +50,9 @@ class Session:
         self.capture_dir = capture_dir
         self.extra = tuple(extra_probe_args)
         self.lab = Lab(topology, run_id=run_id, workdir=workdir, state_dir=state_dir)
-        self.collectors: dict[str, CollectorService] = {}
-        self.probes: dict[str, ProbeService] = {}
+        self.collectors: dict[str, CollectorService] = {}  # reference collectors
+        self.nfcapds: dict[str, NfcapdService] = {}  # nfcapd beside them
+        self.probes: dict[str, ProbeService | ExporterService] = {}
         self.contexts: dict[str, Context] = {}  # probe name -> what its checks know
         self.captures: list = []
         self.taps: dict[tuple[str, str], TapService] = {}  # (probe, collector) -> its tap
@@ -89,20 +92,29 @@ class Session:
             self.captures = start_captures(lab, specs, topo.collectors.values(), self.capture_dir)
             self.say(f"[pcap]  {len(self.captures)} captures -> {self.capture_dir}")
         for c in topo.collectors.values():
-            self.collectors[c.name] = CollectorService(lab, c, lab.workdir)
+            if c.kind == "nfcapd":
+                self.nfcapds[c.name] = NfcapdService(lab, c, lab.workdir)
+                self.nfcapds[c.name].start()
+            else:
+                self.collectors[c.name] = CollectorService(lab, c, lab.workdir)
         self._start_taps()
         for spec in specs:  # a tapped probe exports to its tap, which relays to the collector
             export = tuple(self.taps[spec.name, e.collector].export() if (spec.name, e.collector) in self.taps
                            else e for e in spec.export)
-            self.probes[spec.name] = ProbeService(lab, replace(spec, export=export), lab.workdir, self.extra)
+            spec = replace(spec, export=export)
+            self.probes[spec.name] = (ProbeService(lab, spec, lab.workdir, self.extra) if spec.kind == "netflow-lab"
+                                      else ExporterService(lab, spec, lab.workdir))
         with lab.state.batch():
             start_all([*self.collectors.values(), *self.probes.values()])
         self.deaf = deaf_exports(lab, specs)
         base = None
         for spec in specs:
-            self.say(f"[probe] {spec.name} on {spec.node} "
+            kind = "" if spec.kind == "netflow-lab" else f" ({spec.kind})"
+            self.say(f"[probe] {spec.name}{kind} on {spec.node} "
                      f"({', '.join(spec.interfaces)}) -> {', '.join(map(str, spec.export))}")
             self.contexts[spec.name] = build_context(lab, spec, shared=base)
+            self.contexts[spec.name].probe = spec
+            self.contexts[spec.name].claims = self.probes[spec.name].claims
             base = base or self.contexts[spec.name]
 
     def _start_taps(self) -> None:
@@ -147,6 +159,8 @@ class Session:
                 tap.stop()
             finals = {name: c.stop() for name, c in self.collectors.items()}
             self.observer.final = {name: r for name, r in finals.items() if r is not None}
+            for n in self.nfcapds.values():
+                n.stop()
         finally:
             stop_captures(self.captures)
         self.phases["stop"] = time.time() - t0
@@ -164,6 +178,8 @@ class Session:
                     _quietly(tap.stop)
                 for c in self.collectors.values():
                     _quietly(c.stop)
+                for n in self.nfcapds.values():
+                    _quietly(n.close)
                 stop_captures(self.captures)
         finally:
             self.lab.close()
@@ -255,13 +271,18 @@ class Session:
             ctx.outages = [tuple(o) for o in self.collectors[name].outages] if name else []
             tap = self.taps.get((check.probe, name))
             ctx.path = None if tap is None or probe is None else path_truth(
-                tap.entries(), observed.datagrams, ctx.outages, (probe.spec.engine_type, probe.spec.engine_id))
+                tap.entries(), observed.datagrams, ctx.outages, probe.engine)
+            ctx.nfcapd = {n: s.result for n, s in self.nfcapds.items() if s.result is not None}
             out.append(judge(check, observed, ctx))
         for name, c in self.collectors.items():  # so does a collector that died
             if c.failure:
                 out.append(Verdict(f"collector {name} ran until the end", "collector", False, "",
                                    (c.failure,), "the checks above judged what it had received "
                                    "before (see its log in the workdir)"))
+        for name, n in self.nfcapds.items():
+            if n.failure:
+                out.append(Verdict(f"nfcapd {name} ran until the end", "collector", False, "", (n.failure,),
+                                   f"see nfcapd-{name}.log in the workdir"))
         for name, why in self.deaf.items():  # and exports that nothing receives
             out.append(Verdict(f"probe {name} exports to listeners", "probe", False, "", tuple(why),
                                "every datagram sent there is lost, and nothing in a lab says so: "

@@ -20,6 +20,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("validate", help="check lab files (no root needed)",
                               description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+", metavar="FILE", help="a lab file (YAML)")
+    p.add_argument("--exporter", metavar="KIND", choices=("netflow-lab", "softflowd", "pmacctd", "fprobe"),
+                   help="check the files as if every probe were this exporter kind (as run --exporter does)")
     p.add_argument("--explain", action="store_true",
                    help="print every step and check with its effective values (defaults applied)")
     p.set_defaults(func=run)
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for name in args.files:
         try:
-            topo = load(name)
+            topo = load(name, exporter=args.exporter)
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)

@@ -23,6 +23,7 @@ from ..traffic.step import LabState
 from ..traffic.steps import STEPS
 from .model import Node, Topology, frozen_map
 from .network import read_network
+from .probekind import senders
 from .probes import read_collectors, read_probes
 from .refs import Known
 from .reproduces import read_reproduces
@@ -31,10 +32,11 @@ from .routes import read_routes
 SECTIONS = ("description", "reproduces", "pools", "links", "collectors", "probes", "traffic", "expect")
 
 
-def load(path: str | Path) -> Topology:
-    """The topology in `path`; raises TopologyError listing every problem."""
+def load(path: str | Path, exporter: str | None = None) -> Topology:
+    """The topology in `path`; raises TopologyError listing every problem.
+    `exporter`: every probe runs with this kind (`--exporter`), checked as if the file said so."""
     path = Path(path)
-    return loads(path.read_text(), source=str(path), base_dir=path.parent)
+    return loads(path.read_text(), source=str(path), base_dir=path.parent, exporter=exporter)
 
 
 def validate(path: str | Path) -> list[Problem]:
@@ -46,13 +48,15 @@ def validate(path: str | Path) -> list[Problem]:
     return []
 
 
-def loads(text: str, source: str = "<string>", base_dir: Path | None = None) -> Topology:
-    return read_lab(text, source, base_dir)[0]
+def loads(text: str, source: str = "<string>", base_dir: Path | None = None,
+          exporter: str | None = None) -> Topology:
+    return read_lab(text, source, base_dir, exporter)[0]
 
 
-def read_lab(text: str, source: str = "<string>", base_dir: Path | None = None) -> tuple[Topology, Known]:
+def read_lab(text: str, source: str = "<string>", base_dir: Path | None = None,
+             exporter: str | None = None) -> tuple[Topology, Known]:
     problems = Problems(source)
-    got = _read(text, source, base_dir or Path.cwd(), problems)
+    got = _read(text, source, base_dir or Path.cwd(), problems, exporter)
     if problems or got is None:
         raise TopologyError(problems.sorted())
     return got
@@ -90,13 +94,27 @@ def _check_order(problems: Problems, traffic: tuple) -> None:
             problems.add(step.line, f"traffic[{step.index}]", why)
 
 
+def _check_taps(problems: Problems, topo: Topology, traffic: tuple) -> None:
+    """A fault step puts a tap (one relay, one source address) on a probe's export path:
+    a kind that exports from several processes would reach the collector as one exporter."""
+    for step in traffic:
+        for probe, _ in sorted(step.taps(topo)):
+            p = topo.probes[probe]
+            n = senders(p, topo.nodes[p.node])
+            if n > 1:
+                problems.add(step.line, f"traffic[{step.index}]",
+                             f"{step.kind} needs an export tap on {probe}, but {p.kind} exports from {n} "
+                             "processes (one per interface): through one tap they would look like one exporter")
+
+
 def _step_names(y: Y | None) -> frozenset[str]:
     """Names of the traffic steps, also of broken ones (checks may name them)."""
     return frozenset(i.value["name"].value for i in (y or ()) if i.is_map and "name" in i.value
                      and isinstance(i.value["name"].value, str))
 
 
-def _read(text: str, source: str, base_dir: Path, problems: Problems) -> tuple[Topology, Known] | None:
+def _read(text: str, source: str, base_dir: Path, problems: Problems,
+          exporter: str | None = None) -> tuple[Topology, Known] | None:
     root = parse(text, problems)
     if root is None:
         return None
@@ -116,11 +134,12 @@ def _read(text: str, source: str, base_dir: Path, problems: Problems) -> tuple[T
                     description=description or "")
     collectors = read_collectors(r, top["collectors"], nodes) if "collectors" in top else {}
     topo = replace(topo, collectors=frozen_map(collectors))
-    probes = read_probes(r, top["probes"], nodes, collectors) if "probes" in top else {}
+    probes = read_probes(r, top["probes"], nodes, collectors, exporter) if "probes" in top else {}
     topo = replace(topo, probes=frozen_map(probes))
     known = Known(topo, net, base_dir, _step_names(top.get("traffic")))
     traffic = STEPS.read_list(r, top["traffic"], known, "traffic steps", True) if "traffic" in top else ()
     _check_order(problems, traffic)
+    _check_taps(problems, topo, traffic)
     expect = CHECKS.read_list(r, top["expect"], known, "checks", False) if "expect" in top else ()
     reproduces = read_reproduces(r, top["reproduces"], expect) if "reproduces" in top else None
     return replace(topo, traffic=traffic, expect=expect, reproduces=reproduces), known

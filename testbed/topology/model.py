@@ -98,6 +98,10 @@ class Link:
         return len(self.endpoints) > 2
 
 
+REFERENCE, NFCAPD = "reference", "nfcapd"  # collector kinds: the referee, nfdump's nfcapd beside it
+NETFLOW_LAB = "netflow-lab"  # the default probe kind: this project's probe
+
+
 @dataclass(frozen=True)
 class Collector:
     name: str
@@ -105,6 +109,7 @@ class Collector:
     address: IPv4Address
     port: int = 2055
     line: int = 0
+    kind: str = REFERENCE
 
     def __str__(self) -> str:
         return f"{self.address}:{self.port}"
@@ -137,6 +142,15 @@ class Probe:
     ifindex: Mapping[str, int] = field(default_factory=dict)  # ifname -> exported ifindex
     args: tuple[str, ...] = ()  # extra CLI args, e.g. ("--quirk", "uptime-seconds")
     line: int = 0
+    kind: str = NETFLOW_LAB  # which exporter runs (testbed/exporters): netflow-lab | softflowd | ... | command
+    command: tuple[str, ...] = ()  # kind command: the argv template
+    claims: object = None  # kind command: the Claims its lab file states
+    require: frozenset[str] = frozenset()  # claims whose checks count even when the exporter lacks them
+
+    def exporter(self):
+        """The exporter kind that runs this probe (launch, claims): testbed/exporters."""
+        from ..exporters import CommandKind, kind
+        return CommandKind(self.command, self.claims) if self.kind == "command" else kind(self.kind)
 
     def argv(self) -> list[str]:
         """`python -m probe` arguments for this probe (live mode)."""

@@ -9,11 +9,12 @@ from ipaddress import IPv4Address
 from typing import Mapping
 
 from ..schema.fields import Reader
-from .model import Collector, Export, Node, Probe, frozen_map
+from .model import NETFLOW_LAB, NFCAPD, REFERENCE, Collector, Export, Node, Probe, frozen_map
+from .probekind import KIND_FIELDS, launch_problem, read_kind
 from ..schema.yamltree import Y
 
 PROBE_FIELDS = ("active_timeout", "inactive_timeout", "scan_interval", "max_flows",
-                "engine_type", "engine_id", "ifindex", "args")
+                "engine_type", "engine_id", "ifindex", "args") + KIND_FIELDS
 # options that the testbed must know as data, not as words in args:
 TYPED_OPTIONS = {"--ifindex": "ifindex: {IFNAME: N}"}
 MAX_SECONDS = 2**32 // 1000  # as the probe's command line (probe/cli.py)
@@ -23,8 +24,11 @@ def read_collectors(r: Reader, spec: Y, nodes: Mapping[str, Node]) -> dict[str, 
     out: dict[str, Collector] = {}
     where: dict[tuple, str] = {}
     for name, y in (r.mapping(spec, "collectors") or {}).items():
-        f = r.fields(y, ("node",), ("address", "port"), "a collector")
+        f = r.fields(y, ("node",), ("address", "port", "kind"), "a collector")
         if r.name(name, y, "collector name") is None or not f or "node" not in f:
+            continue
+        kind = r.choice(f["kind"], (REFERENCE, NFCAPD), "collector kind") if "kind" in f else REFERENCE
+        if kind is None:
             continue
         node = _node(r, f["node"], nodes)
         port = r.port(f["port"], 1) if "port" in f else 2055
@@ -48,12 +52,13 @@ def read_collectors(r: Reader, spec: Y, nodes: Mapping[str, Node]) -> dict[str, 
             r.error(y, f"{address}:{port} is also collector {where[address, port]!r}")
             continue
         where[address, port] = name
-        out[name] = Collector(name, node.name, address, port, y.keyline)
+        out[name] = Collector(name, node.name, address, port, y.keyline, kind)
     return out
 
 
 def read_probes(r: Reader, spec: Y, nodes: Mapping[str, Node],
-                collectors: Mapping[str, Collector]) -> dict[str, Probe]:
+                collectors: Mapping[str, Collector], exporter: str | None = None) -> dict[str, Probe]:
+    """`exporter`: run every probe with this kind instead of the file's (--exporter)."""
     out: dict[str, Probe] = {}
     for name, y in (r.mapping(spec, "probes") or {}).items():
         f = r.fields(y, ("node", "interfaces", "collectors"), PROBE_FIELDS, "a probe")
@@ -66,9 +71,21 @@ def read_probes(r: Reader, spec: Y, nodes: Mapping[str, Node],
         ifs = _interfaces(r, f["interfaces"], node) if "interfaces" in f else None
         export = _exports(r, f["collectors"], node, collectors) if "collectors" in f else None
         opts = _options(r, f, node)
-        if node is None or not ifs or not export or opts is None:
+        kind = read_kind(r, f, y, exporter)
+        if node is None or not ifs or not export or opts is None or kind is None:
             continue
-        out[name] = Probe(name, node.name, ifs, export, line=y.keyline, **opts)
+        if exporter is not None and kind["kind"] != (f["kind"].value if "kind" in f else NETFLOW_LAB):
+            opts.pop("args", None)  # the file's args are its own kind's words
+        kinds = {collectors[e.collector].kind for e in export if e.collector}
+        if NFCAPD in kinds and REFERENCE not in kinds:
+            r.error(f["collectors"], "nfcapd is a second opinion: the probe also needs a reference "
+                                     "collector, whose records the checks judge")
+            continue
+        probe = Probe(name, node.name, ifs, export, line=y.keyline, **opts, **kind)
+        why = launch_problem(probe, node)
+        if why:  # reported; the probe is still known, so its checks and steps are read
+            r.error(y, why, at_key=True)
+        out[name] = probe
     return out
 
 

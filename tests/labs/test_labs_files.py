@@ -12,7 +12,8 @@ pytestmark = pytest.mark.root
 if os.geteuid() != 0:
     pytest.skip("lab runs need root (namespaces, veths)", allow_module_level=True)
 
-LABS = sorted(TOPOLOGIES.glob("*.yaml")) + sorted((TOPOLOGIES / "faults").glob("*.yaml"))
+LABS = (sorted(TOPOLOGIES.glob("*.yaml")) + sorted((TOPOLOGIES / "faults").glob("*.yaml"))
+        + sorted((TOPOLOGIES / "conformance").glob("*.yaml")))
 
 
 def test_there_are_labs():

@@ -1,9 +1,14 @@
-"""`kind: active_split` - a long flow is exported in pieces (active timeout) that add up."""
+"""`kind: active_split` - a long flow is exported in pieces (active timeout) that add up.
+
+`by: active_timeout` also times the pieces: every record but the last must
+last as long as the probe's active timeout, within the window the exporter
+claims (testbed/exporters Claims), less one gap between the flow's packets."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ...schema.kinds import spec
+from ...traffic.step import choice
 from ..check import CHECKS, WINDOW, Check, step_name, within
 from ..context import Context
 from ..match import Match, read_match, sent_flows
@@ -21,6 +26,7 @@ class ActiveSplit(Check):
     octets: tuple[int, int | None] | None = spec(count_range("octets"), None)
     window: tuple[float, float] | None = spec(WINDOW, None)  # accepted for symmetry; not judged
     after: str | None = spec(step_name, None)
+    by: str | None = spec(choice("active_timeout", what="timer"), None)
 
     def evaluate(self, observed, ctx: Context) -> Verdict:
         m = self.match
@@ -39,5 +45,25 @@ class ActiveSplit(Check):
                     problems.append(p)
             elif sent and got != sum(getattr(t, key) for t in sent):
                 problems.append(f"{key}: records add up to {got}, sent {sum(getattr(t, key) for t in sent)}")
+        if self.by and len(mine) > 1:
+            problems += self._timing(mine, sent, ctx)
         text = f"{len(mine)} records: " + " + ".join(str(r.packets) for r in mine) + " packets"
+        if self.by and mine:
+            text += " lasting " + " + ".join(f"{(r.end_ms - r.start_ms) / 1000:.1f}" for r in
+                                             sorted(mine, key=lambda r: r.start_ms)) + " s"
         return self.verdict(not problems, text, problems)
+
+    def _timing(self, mine, sent, ctx: Context) -> list[str]:
+        from ...exporters import netflow_lab
+        claims = ctx.claims or netflow_lab.claims()
+        active = ctx.probe.active_timeout if ctx.probe is not None else 1800.0
+        lo, hi = claims.export_window(active)
+        gaps = [(t.last - t.first) / (t.packets - 1) for t in sent if t.packets > 1 and t.first is not None]
+        lo -= max(gaps, default=0.0)
+        out = []
+        for r in sorted(mine, key=lambda r: r.start_ms)[:-1]:  # the last piece ends with the traffic
+            lasted = (r.end_ms - r.start_ms) / 1000
+            if not lo <= lasted <= hi:
+                out.append(f"a piece of {r.packets} packets lasted {lasted:.2f} s: expected {max(lo, 0):.2f}.."
+                           f"{hi:.2f} s (active timeout {active:g} s)")
+        return out

@@ -52,4 +52,7 @@ class Conservation(Check):
         sent_p = sum(t.packets for t in flows)
         text = (f"{len(flows)} flows, {sent_p} packets: exported exactly" if not problems else
                 f"{len(flows)} flows, {sent_p} packets sent; {sent_p - lost_p} of them exported")
+        in_all = sum(r.packets for r in observed.find() if m(r))
+        if problems and in_all != sent_p - lost_p:  # packets under other flow keys than sent
+            text += f" under their own flow key ({in_all} in records that match)"
         return self.verdict(not problems, text, shown)

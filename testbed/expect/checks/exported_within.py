@@ -1,11 +1,19 @@
 """`kind: exported_within` - the flow's records arrived within [lo, hi] seconds of its
-last packet (or of the end of step `after:`)."""
+last packet (or of the end of step `after:`).
+
+`window: [lo, hi]` is the lab's own demand, the same for every exporter.
+`by: inactive_timeout` or `by: fin_rst` asks instead for the window the
+exporter under test claims (testbed/exporters Claims): after the probe's
+inactive timeout (rounded to the exporter's timeout step), or at the FIN/RST
+itself - a check that only applies to an exporter claiming
+`expires_on_fin_rst` (n/a otherwise, unless the probe `require:`s it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ...schema.kinds import spec
 from ..check import CHECKS, WINDOW, Check, step_name, within
+from ...traffic.step import choice
 from ..context import Context
 from ..lag import lag_of, unreliable
 from ..match import Match, read_match, sent_flows
@@ -20,9 +28,33 @@ MARGIN_S = 0.5  # a run waits this long past the window for records still in fli
 class ExportedWithin(Check):
     kind = "exported_within"
     match: Match = spec(read_match)
-    window: tuple[float, float] = spec(WINDOW)
+    window: tuple[float, float] | None = spec(WINDOW, None)
+    by: str | None = spec(choice("inactive_timeout", "fin_rst", what="timer"), None)
     records: tuple[int, int | None] | None = spec(count_range("records"), None)
     after: str | None = spec(step_name, None)
+
+    @classmethod
+    def finish(cls, r, known, y, values) -> bool:
+        if ("window" in values) == ("by" in values):
+            r.error(y, "give window: [lo, hi] (seconds) or by: inactive_timeout | fin_rst (the "
+                       "exporter's own window), one of them")
+            return False
+        return True
+
+    def claims_needed(self) -> tuple[str, ...]:
+        return (*self.needs, "expires_on_fin_rst") if self.by == "fin_rst" else self.needs
+
+    def expected(self, ctx: Context) -> tuple[float, float]:
+        """The window: the lab's, or the one the exporter claims for `by:`."""
+        if self.window is not None:
+            return self.window
+        from ...exporters import netflow_lab
+        claims = ctx.claims or netflow_lab.claims()
+        if self.by == "fin_rst":  # the flow expires at the FIN/RST: the timer's slack only
+            lo, hi = claims.timer_window_s
+            return max(0.0, lo), hi
+        timeout = ctx.probe.inactive_timeout if ctx.probe is not None else 15.0
+        return claims.export_window(timeout)
 
     def reference(self, ctx: Context) -> tuple[float, str] | None:
         """(unix time the window starts from, what that moment is), if known."""
@@ -34,11 +66,11 @@ class ExportedWithin(Check):
 
     def deadline(self, ctx: Context) -> float | None:
         ref = self.reference(ctx)
-        return None if ref is None else ref[0] + self.window[1] + MARGIN_S
+        return None if ref is None else ref[0] + self.expected(ctx)[1] + MARGIN_S
 
     def evaluate(self, observed, ctx: Context) -> Verdict:
         m = self.match
-        lo, hi = self.window
+        lo, hi = self.expected(ctx)
         ref = self.reference(ctx)
         if ref is None:
             return self.verdict(False, "", [f"no crafted traffic matches {m.text} to time against "
@@ -60,5 +92,6 @@ class ExportedWithin(Check):
             p = within("records", self.records, len(mine))
             if p:
                 problems.append(p)
-        text = f"exported {delay:.2f} s after {what}" + unreliable(delay, self.window, lag_of(sent))
+        claimed = f" (claimed {lo:g}..{hi:g} s)" if self.by else ""
+        text = f"exported {delay:.2f} s after {what}{claimed}" + unreliable(delay, (lo, hi), lag_of(sent))
         return self.verdict(not problems, text, problems)

@@ -75,6 +75,13 @@ class Flow(Check):
     records: tuple[int, int | None] | None = spec(count_range("records"), None)
     duration: tuple[float, float] | None = spec(plain(lambda r, y: r.window(y)), None)
 
+    def claims_needed(self) -> tuple[str, ...]:
+        implied = [field for field, value in (("input", self.in_if), ("output", self.out_if),
+                                              ("next_hop", self.next_hop), ("src_mask", self.src_mask),
+                                              ("dst_mask", self.dst_mask), ("tcp_flags", self.tcp_flags))
+                   if value is not None]
+        return (*self.needs, *implied)
+
     def evaluate(self, observed, ctx: Context) -> Verdict:
         m = self.match
         mine = [r for r in observed.find() if m(r)]  # find(): no duplicate datagrams

@@ -1,5 +1,7 @@
 """`kind: sequence` - the datagram stream is whole: no records lost, duplicated or
 reordered, resets only where the traffic restarted the probe, none lost at either end.
+It applies to every exporter: one whose sys_uptime goes back (fprobe) fails it,
+with the count of resets and why (claims.steady_uptime).
 
 When the lab injects faults on the export path (`impair`, `collector` steps),
 what the tap did is the truth: every datagram arrived exactly as often as its
@@ -44,8 +46,11 @@ class Sequence(Check):
                 problems.append(f"{who}: {e.records_lost} records lost, the tap lost {path.lost_records}")
         resets = sum(e.resets for e in report)
         if resets > ctx.restarts:  # a probe the traffic restarted starts its sequence again
+            steady = ctx.claims is None or ctx.claims.steady_uptime
             problems.append(f"{resets} exporter resets, but the traffic restarted the probe "
-                            f"{ctx.restarts} time(s)")
+                            f"{ctx.restarts} time(s)" + ("" if steady else
+                            f": {ctx.probe.kind if ctx.probe else 'the exporter'} restarts sys_uptime at "
+                            "every datagram, and a collector that follows the uptime sees a restart each time"))
         for e in report:  # the probe numbers records from 0: a later start lost the first ones
             if e.first_sequence != 0 and not (path is not None and path.lost_records):
                 problems.append(f"{e.exporter}: the first datagram carried flow_sequence "

@@ -14,6 +14,10 @@ from ..step import STEPS, Env, LabState, Step, StepResult, choice, done, lifecyc
 
 def _collector(r, known, y, got) -> str | None:
     if isinstance(y.value, str) and y.value in known.topo.collectors:
+        if known.topo.collectors[y.value].kind != "reference":
+            r.error(y, f"{y.value} is an {known.topo.collectors[y.value].kind} collector: "
+                       "only reference collectors are stopped and started by steps")
+            return None
         return y.value
     r.error(y, f"unknown collector {y.value!r} (collectors: {', '.join(known.topo.collectors) or 'none'})")
     return None

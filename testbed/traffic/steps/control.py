@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...schema.kinds import plain, spec
-from ..step import STEPS, Env, LabState, Step, StepResult, done, probe
+from ..step import STEPS, Env, LabState, Step, StepResult, done, probe as _probe
+
+
+def probe(r, known, y, got) -> str | None:
+    """A probe that answers on a control socket: only this project's does."""
+    from ...exporters import CONTROLS
+    name = _probe(r, known, y, got)
+    if name is not None and known.probes[name].kind not in CONTROLS:
+        r.error(y, f"probe {name} is {known.probes[name].kind}: only {', '.join(sorted(CONTROLS))} "
+                   "answers on a control socket")
+        return None
+    return name
 
 
 def _words(r, y) -> tuple[str, ...] | None:

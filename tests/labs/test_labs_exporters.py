@@ -1,0 +1,98 @@
+"""Exporters under test in labs: each kind starts, restarts and stops (flushing) as its
+Launch says, through a lab file; claims make checks n/a; a command kind; the compare
+command's matrix and exit status."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from labruns import TOPOLOGIES, StateWatch, leftovers, run_id_of, run_testbed
+
+pytestmark = pytest.mark.root
+if os.geteuid() != 0:
+    pytest.skip("lab runs need root (namespaces, veths)", allow_module_level=True)
+
+HERE = os.path.dirname(__file__)
+LIFECYCLE = os.path.join(HERE, "exporters-lifecycle.yaml")
+BINARY = {"softflowd": "softflowd", "pmacctd": "pmacctd", "fprobe": "fprobe"}
+
+
+@pytest.mark.parametrize("kind", list(BINARY))
+def test_each_kind_starts_restarts_and_flushes_through_a_lab_file(kind, tmp_path):
+    state_dir = tmp_path / "state"
+    with StateWatch(state_dir) as watch:
+        done = run_testbed("run", LIFECYCLE, "--exporter", kind, "--state-dir", state_dir, timeout=180)
+    out = done.stdout
+    assert done.returncode == 0, f"{out}\n{done.stderr}"
+    assert f"[probe] p1 ({kind}) on r1 (eth0, eth1)" in out and "[4/7] probe: probe p1 restart" in out
+    assert "PASS  flushed-at-restart" in out and "PASS  flushed-at-the-end" in out
+    assert f"n/a   masks               {kind} does not fill dst_mask" in out
+    state = watch.states[run_id_of(out)]
+    started = [p["argv"][0] for p in state["processes"]]
+    assert started.count(BINARY[kind]) == 2 * (2 if kind == "fprobe" else 1)  # two runs; fprobe: one per interface
+    assert leftovers(state, state_dir) == []
+
+
+def test_a_command_kind_runs_its_template_with_the_claims_it_states(tmp_path):
+    lab = tmp_path / "command.yaml"
+    text = open(LIFECYCLE).read().replace(
+        "p1: {node: r1,",
+        "p1: {kind: command, command: [%s, -m, probe, '{interfaces:-i}', -n, '{collector}', "
+        "--inactive-timeout, '{inactive}', --active-timeout, '{active}', --control, '{workdir}/{name}.cmd.ctl'], "
+        "claims: {fills: [input, output, tcp_flags, tos], icmp: dport}, node: r1," % sys.executable)
+    lab.write_text(text)
+    done = run_testbed("run", lab, timeout=180)
+    out = done.stdout
+    assert done.returncode == 0, f"{out}\n{done.stderr}"
+    assert "[probe] p1 (command) on r1" in out and "PASS  flushed-at-restart" in out
+    assert "n/a   masks               p1 does not fill dst_mask" in out  # it does, but does not claim it
+
+
+def _short_lab(tmp_path, command: str):
+    text = open(LIFECYCLE).read().replace("p1: {node: r1, interfaces: [eth0, eth1],",
+                                          f"p1: {{kind: command, command: {command}, claims: {{}}, node: r1, interfaces: [eth0],")
+    lab = tmp_path / "short.yaml"
+    lab.write_text(text.split("  - {kind: udp, name: push1")[0] + "  - {kind: wait, seconds: 1}\n"
+                   "expect:\n  - {name: counted, kind: conservation}\n")
+    return lab
+
+
+def test_a_kind_that_exits_at_start_or_dies_fails_the_run(tmp_path):
+    done = run_testbed("run", _short_lab(tmp_path, "[sh, -c, 'exit 3']"), timeout=120)
+    assert done.returncode == 2 and "probe p1 (command): sh exited at start (3)" in done.stderr, done.stderr
+    # holds its capture socket (so it started), then exits after 3 packets: before the run stopped it
+    done = run_testbed("run", _short_lab(tmp_path, "[tcpdump, -i, '{interfaces}', -c, '3', -w, /dev/null]"),
+                       timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL  probe p1 ran cleanly" in done.stdout
+    assert "run 1: tcpdump died before it was stopped: exit 0" in done.stdout
+
+
+def test_compare_prints_the_matrix_and_fails_on_a_required_cell(tmp_path):
+    quiet = TOPOLOGIES / "conformance" / "quiet-link.yaml"
+    done = run_testbed("compare", quiet, "--exporter", "netflow-lab", "--exporter", "softflowd",
+                       "--json", tmp_path / "m.json", timeout=240)
+    assert done.returncode == 1, done.stdout + done.stderr
+    m = json.loads((tmp_path / "m.json").read_text())
+    cells = {r["check"]: r["cells"] for r in m["rows"]}
+    assert cells["every-packet-exported"]["netflow-lab"]["status"] == "PASS"
+    sf = cells["every-packet-exported"]["softflowd"]
+    assert sf["status"] == "FAIL" and sf["key"] == "1 flows, 5 packets sent; 0 of them exported"
+    assert "conformance-quiet-link / every-packet-exported" in done.stdout
+    assert "FAILED: netflow-lab 3 pass, 0 fail, 0 n/a; softflowd 0 pass, 3 fail, 0 n/a" in done.stdout
+
+
+def test_compare_exits_0_when_the_only_other_cells_are_na(tmp_path):
+    lab = TOPOLOGIES / "conformance" / "cache-pressure.yaml"
+    done = run_testbed("compare", lab, "--exporter", "netflow-lab", "--exporter", "fprobe",
+                       "--junit", tmp_path / "j.xml", timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 runs, 1 at a time; 1 not run (n/a)" in done.stdout
+    assert "[fprobe] conformance-cache-pressure: every check n/a: fprobe cannot run this probe: max_flows" in done.stdout
+    suites = {s.get("name"): s for s in ET.parse(tmp_path / "j.xml").getroot()}
+    assert suites["netflow-lab.conformance-cache-pressure[fprobe]"].get("skipped") == "2"
+    assert suites["netflow-lab.conformance-cache-pressure[netflow-lab]"].get("failures") == "0"
