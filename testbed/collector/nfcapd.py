@@ -128,6 +128,9 @@ def _dport(r: dict) -> int:
     return r.get("dst_port", 0)
 
 
+SOCKET_BUFFER = 8 << 20
+
+
 class Nfcapd:
     """nfcapd on ADDR:PORT (port 0 is not supported: nfcapd does not say what it bound)."""
 
@@ -136,8 +139,10 @@ class Nfcapd:
         self.address, self.port = address, port
         self.directory = Path(directory)
         self.log = Path(log) if log else self.directory.with_suffix(".log")
+        # -B: a socket buffer that holds a probe's final flush (hundreds of datagrams at
+        # once); with the default, nfcapd drops the tail of a burst on a busy machine
         self.command = [*prefix, "nfcapd", "-w", str(self.directory), "-b", address, "-p", str(port),
-                        "-t", "3600"]
+                        "-t", "3600", "-B", str(SOCKET_BUFFER)]
         self.proc: subprocess.Popen | None = None
         self.result: NfcapdResult | None = None
 

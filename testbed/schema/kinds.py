@@ -32,6 +32,11 @@ def plain(fn: Callable[[Reader, Y], Any]) -> Read:
     return lambda r, known, y, got: fn(r, y)
 
 
+def choice(*choices: str, what: str = "value") -> Read:
+    """One of `choices`, as written."""
+    return plain(lambda r, y: r.choice(y, choices, what))
+
+
 def _name(r: Reader, y: Y) -> str | None:
     return r.text(y, "a name")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..schema.fields import Reader
-from ..schema.kinds import Entry, Kinds, plain
+from ..schema.kinds import Entry, Kinds, choice, plain
 from ..schema.yamltree import Y
 
 STEPS = Kinds("step", "kind:")
@@ -129,7 +129,3 @@ def one_of(r: Reader, y: Y, values: dict, first: str, second: str) -> bool:
         r.error(y.get(second), f"give either {first}: or {second}:, not both", at_key=True)
         return False
     return True
-
-
-def choice(*choices: str, what: str = "value"):
-    return plain(lambda r, y: r.choice(y, choices, what))

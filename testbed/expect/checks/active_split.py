@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...schema.kinds import spec
-from ...traffic.step import choice
+from ...schema.kinds import choice
 from ..check import CHECKS, WINDOW, Check, step_name, within
 from ..context import Context
 from ..match import Match, read_match, sent_flows

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ...schema.kinds import spec
 from ..check import CHECKS, WINDOW, Check, step_name, within
-from ...traffic.step import choice
+from ...schema.kinds import choice
 from ..context import Context
 from ..lag import lag_of, unreliable
 from ..match import Match, read_match, sent_flows

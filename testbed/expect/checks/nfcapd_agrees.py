@@ -70,6 +70,8 @@ class NfcapdAgrees(Check):
         if alone and (n.totals.packets, n.totals.bytes) != (packets, octets):
             problems.append(f"nfcapd {n.totals.packets} packets / {n.totals.bytes} bytes, "
                             f"referee {packets} / {octets}")
+        if problems and n.socket_drops:
+            problems.append(f"nfcapd's socket dropped {n.socket_drops} datagrams (its buffer was full)")
         text = (f"nfcapd {self.collector}: {sum(nf_flows.values())} flows, {n.totals.packets} packets, "
                 f"{sum(nf_fail.values())} sequence failures; referee: {len(records)} records, {packets} packets, "
                 f"{sum(ref_fail.values())} failures")
