@@ -32,6 +32,13 @@ def state_dir(tmp_path):
     return tmp_path / "state"
 
 
+def _another_run(pid: int, run: str) -> bool:
+    """A node shell of another run holds the inode number our namespace had (other
+    labs may run on this machine at the same time): not ours."""
+    words = procs.cmdline(pid)
+    return bool(words) and words[-1].startswith("mininet:") and not words[-1].startswith(f"mininet:{run}-")
+
+
 def leftovers(state: dict, state_file: Path) -> list[str]:
     """Everything of a run that still exists (empty: it cleaned up completely).
 
@@ -45,7 +52,8 @@ def leftovers(state: dict, state_file: Path) -> list[str]:
         if procs.alive(p["pid"], p["start"]):
             found.append(f"process {p['pid']}")
     held = procs.by_netns()
-    found += [f"netns of {name}" for name, n in state["nodes"].items() if n["netns"] in held]
+    found += [f"netns of {name}" for name, n in state["nodes"].items()
+              if any(not _another_run(p, state["run_id"]) for p in held.get(n["netns"], []))]
     links = json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True, text=True).stdout)
     found += [i["ifname"] for i in links if state["run_id"] in i["ifname"]]
     if state_file.exists():
