@@ -27,6 +27,7 @@ from ..fast.choose import probe_class
 from .capture import DLT_EN10MB, Capture
 from .control import ControlError, ControlServer, flow_view
 from .ifindex import IfindexMap, parse_override
+from ..records_file import RecordsFile
 from .kernel_routes import KernelRoutes
 from .sender import Sender
 
@@ -36,6 +37,9 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("live")
     g.add_argument("--control", metavar="PATH",
                    help="live: control socket (root only) for `python -m probe ctl PATH ...`")
+    g.add_argument("--records-file", metavar="PATH",
+                   help="live: append every exported record there as a JSON line, with its "
+                        "datagram's flow_sequence and export time and the expiry reason")
 
 
 SHUTDOWN_DRAIN_S = 2.0  # at most this long to read what the ring still holds at a stop
@@ -53,7 +57,8 @@ class Clock:
 class Daemon:
     def __init__(self, *, config, interfaces: list[str], collectors: list[tuple[str, int]],
                  overrides: dict[str, int], control: str | None = None,
-                 print_records: bool = False, engine: str = "reference", log=None) -> None:
+                 print_records: bool = False, engine: str = "reference", records_file: str | None = None,
+                 log=None) -> None:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.clock = Clock()
         self.print_records = print_records
@@ -69,6 +74,7 @@ class Daemon:
             self.fast = engine == "fast"
             self.sender = self._own(Sender(collectors, self.probe.stats))
             self.control = self._own(ControlServer(control, self.handle_request)) if control else None
+            self.records_file = self._own(RecordsFile(records_file)) if records_file else None
         except BaseException:
             self.close()
             raise
@@ -146,11 +152,15 @@ class Daemon:
         for datagram in self.probe.datagrams_to_send():
             self.sender.send(datagram.data)
             sent += 1
+            if self.records_file:
+                self.records_file.write(datagram)
             if self.print_records:
                 for record in datagram.records:
                     print(record.as_json())
         if sent and self.print_records:
             sys.stdout.flush()
+        if sent and self.records_file:
+            self.records_file.flush()
         return sent
 
     def _on_signal(self, signum, frame) -> None:
@@ -253,7 +263,8 @@ def run_daemon(args: argparse.Namespace) -> int:
         overrides = dict(parse_override(text) for text in args.ifindex)
         daemon = Daemon(config=config, interfaces=args.interface, collectors=args.collector,
                         overrides=overrides, control=getattr(args, "control", None),
-                        print_records=getattr(args, "print_records", False), engine=engine)
+                        print_records=getattr(args, "print_records", False), engine=engine,
+                        records_file=getattr(args, "records_file", None))
     except (ValueError, OSError, ControlError) as exc:
         print(f"probe: {exc}", file=sys.stderr)
         return 2

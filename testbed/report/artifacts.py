@@ -11,17 +11,18 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from probe.stats import parse_summary
-
 from . import table
+from .statistics import probe_runs
 
 WORKDIR = "work"  # the lab's workdir: collector JSONL, probe and node logs, traffic plans
 PCAPS = "pcap"  # tcpdump of each probed interface and of the export traffic
 INDEX = "INDEX.txt"
+REPORT = "report.html"
 
 
-def write(result, folder: Path) -> list[Path]:
-    """Write the summary files of `result` into `folder`; returns every file it holds."""
+def write(result, folder: Path, report_section: str | None = None) -> list[Path]:
+    """Write the summary files of `result` into `folder`; returns every file it holds.
+    `report_section`: the run's HTML section (report/html.py), kept as report.html."""
     folder.mkdir(parents=True, exist_ok=True)
     about: dict[Path, str] = {}
 
@@ -35,10 +36,7 @@ def write(result, folder: Path) -> list[Path]:
             f"every record collector {name} decoded, one JSON object a line")
         put(f"sequence-{name}.json", json.dumps([asdict(r) for r in res.sequence], indent=2) + "\n",
             f"collector {name}'s sequence report, per exporter (lost, duplicates, resets)")
-    for name, logs in result.probe_logs.items():
-        before = getattr(result, "probe_stats", {}).get(name, [])
-        runs = [{"run": i + 1, "final": parse_summary(log), "before_stop": before[i] if i < len(before) else None}
-                for i, log in enumerate(logs)]
+    for name, runs in probe_runs(result).items():
         put(f"probe-{name}.stats.json", json.dumps(runs, indent=2) + "\n",
             f"probe {name}'s counters per run: at exit (final) and just before it was stopped")
     put("sent-flows.jsonl", "".join(json.dumps({**asdict(t.flow), "packets": t.packets, "octets": t.octets,
@@ -48,6 +46,10 @@ def write(result, folder: Path) -> list[Path]:
     put("verdicts.json", json.dumps([{**asdict(v), "status": v.status} for v in result.verdicts],
                                     indent=2) + "\n", "one object per check: status, observed, problems")
     put("report.txt", table.render(result) + "\n", "the report as printed")
+    if report_section is not None:
+        from .html import page  # here: importing html loads matplotlib
+        put(REPORT, page([report_section], f"netflow-lab: {result.lab}"),
+            "the report to look at: checks, flow timeline, sequence charts, topology, statistics")
     for path in getattr(result, "captures", []):
         if Path(path).exists():
             about[Path(path)] = "packet capture (tcpdump -w): " + (

@@ -27,6 +27,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--artifacts", metavar="DIR",
                    help="keep records, probe statistics, sequence report, captures and logs here "
                         "(several labs: DIR/<lab>/)")
+    p.add_argument("--report", metavar="FILE",
+                   help="write an HTML report (checks, flow timeline, sequence charts, topology, "
+                        "statistics; one self-contained file); --artifacts always holds report.html")
     p.add_argument("--quirk-on", action="store_true",
                    help="field-bug labs: run the probe with the quirk the file reproduces")
     p.add_argument("--probe-arg", action="append", default=[], metavar="ARG",
@@ -41,6 +44,7 @@ def add_parser(subparsers) -> None:
                    help="run every probe of the lab with this exporter kind instead of the file's "
                         f"({', '.join(EXPORTER_KINDS)})")
     p.add_argument("--result-json", metavar="FILE", help=argparse.SUPPRESS)  # for `run` of several labs
+    p.add_argument("--report-section", metavar="FILE", help=argparse.SUPPRESS)  # ditto: its HTML section
     p.set_defaults(func=run)
 
 
@@ -70,7 +74,7 @@ def check_args(args: argparse.Namespace) -> str | None:
         return f"bad run id {args.run_id!r}: up to 16 of a-z, 0-9 and '-', starting with a letter or digit"
     if args.run_id is not None and len(args.labs) > 1:
         return "--run-id names one run: give one lab"
-    for path in (args.junit, args.result_json):
+    for path in (args.junit, args.result_json, args.report, args.report_section):
         why = path and _writable_file(path)
         if why:
             return why
@@ -161,18 +165,53 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
     if args.result_json:
         import json
         Path(args.result_json).write_text(json.dumps(result_json(result)))
+    section = report_section(result) if folder or args.report or args.report_section else None
+    if args.report_section:
+        Path(args.report_section).write_text(section or "")
+    if args.report and section is not None:
+        from ..report.html import page
+        Path(args.report).write_text(page([section], f"netflow-lab: {result.lab}"))
+        print(f"report: {args.report}")
     if folder:
-        artifacts.write(result, folder)
+        artifacts.write(result, folder, section)
         print(f"artifacts: {folder}/ (index in {folder / artifacts.INDEX})")
     return 0 if result.passed else 1
+
+
+def report_section(result) -> str | None:
+    """The lab's HTML section; None (and one line on stderr) if drawing it failed:
+    the run's verdicts stand whatever happens to its pictures."""
+    from ..report import html
+    try:
+        return html.section(result)
+    except Exception as exc:  # a bug in a picture must not cost the run's other outputs
+        print(f"python -m testbed run: the HTML report failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        traceback.print_exc()
+        return None
+
+
+def _write_many_report(path: str, done, sections: dict[str, Path]) -> None:
+    """One page: a table of the labs, then each lab's section as its run wrote it."""
+    from ..report.html import many_page
+    entries = []
+    for lab, code, result in done:
+        section = sections[lab].read_text() if sections[lab].exists() else ""
+        entries.append((result.lab if result else Path(lab).stem, code, result, section))
+    Path(path).write_text(many_page(entries))
+    print(f"report: {path}")
 
 
 def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
     from ..report import junit
     from .many import run_many
 
+    sections: dict[str, Path] = {}  # lab -> the HTML section its run writes (--report)
+
     def argv_of(lab: str) -> list[str]:
         out = [f"--probe-arg={a}" for a in args.probe_arg]
+        if args.report:
+            sections[lab] = Path(folder) / f"{len(sections)}-{Path(lab).stem}.section.html"
+            out += ["--report-section", str(sections[lab])]
         if args.quirk_on:
             out.append("--quirk-on")
         if args.artifacts:
@@ -186,6 +225,8 @@ def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
     print(f"[labs] {len(labs)} labs, {args.jobs} at a time", flush=True)
     with tempfile.TemporaryDirectory(prefix="netflow-lab-runs-") as folder:
         done = run_many(labs, argv_of, args.jobs, Path(folder), say=lambda s: print(s, flush=True))
+        if args.report:
+            _write_many_report(args.report, done, sections)
     results = [r for _, _, r in done if r is not None]
     failed = [lab for lab, code, r in done if code != 0]
     checks = sum(len(r.verdicts) for r in results)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..expect.verdict import Verdict
 from ..lab import STATE_DIR
+from ..report import workfiles as W
 from .session import Session
 
 
@@ -30,6 +32,9 @@ class RunResult:
     phases: dict[str, float] = field(default_factory=dict)  # build, start, traffic, wait, stop, teardown
     nfcapd: dict = field(default_factory=dict)  # name -> NfcapdResult of each `kind: nfcapd` collector
     exporters: dict = field(default_factory=dict)  # probe name -> its kind (netflow-lab, softflowd, ...)
+    topology: Any = None  # the lab as read (topology.model.Topology), for the HTML report
+    contexts: dict = field(default_factory=dict)  # probe name -> expect.context.Context
+    workfiles: Any = None  # report.workfiles.WorkFiles: records with reasons, impairments
 
     @property
     def passed(self) -> bool:
@@ -37,14 +42,17 @@ class RunResult:
         return bool(self.verdicts) and all(v.passed for v in self.verdicts)
 
 
-def result_of(session: Session) -> RunResult:
+def result_of(session: Session, workfiles=None) -> RunResult:
+    """`workfiles`: read from the lab's workdir before it went (default: now, if it is kept)."""
     r = RunResult(session.topo.name, list(session._verdicts), dict(session.observer.final or {}),
                   {n: p.final_stats for n, p in session.probes.items()},
                   {n: p.stats_at_stop for n, p in session.probes.items()},
                   session.ctx.truth, session.lab.workdir, [c.path for c in session.captures],
                   session.run_id, phases=dict(session.phases),
                   nfcapd={n: s.result for n, s in session.nfcapds.items() if s.result is not None},
-                  exporters={n: p.kind for n, p in session.topo.probes.items()})
+                  exporters={n: p.kind for n, p in session.topo.probes.items()}, topology=session.topo,
+                  contexts=dict(session.contexts),
+                  workfiles=workfiles if workfiles is not None else W.read(session.lab.workdir))
     r.seconds = time.time() - session.began
     return r
 
@@ -61,4 +69,5 @@ class Run:
             s.run_traffic()
             s.wait_for_exports()
             s.verdicts()
-        return result_of(s)  # after the teardown: its time counts
+            files = W.read(s.workdir)  # before the teardown removes the workdir
+        return result_of(s, files)  # after the teardown: its time counts

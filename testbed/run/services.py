@@ -171,8 +171,9 @@ class ProbeService:
         if self.running:
             raise LabError(f"probe {self.spec.name} is already running")
         self.runs += 1
-        argv = [*self.spec.argv(), *self.extra, "--control", self.control]
         log = self.workdir / f"probe-{self.spec.name}.{self.runs}.log"
+        argv = [*self.spec.argv(), *self.extra, "--control", self.control,
+                "--records-file", str(log.with_suffix(".records.jsonl"))]  # for the report
         # `python -m probe ARGV` in the router, forked from a warm interpreter
         self.proc = self.lab.node(self.spec.node).fork(PROBE_MAIN, argv, log, PROBE_WARM)
 

@@ -66,6 +66,7 @@ class Truth:
             flow.lag = max(flow.lag or 0.0, lag)
             flow.first = sent if flow.first is None else min(flow.first, sent)
             flow.last = sent if flow.last is None else max(flow.last, sent)
+            flow.times.append(sent)
         for fid in [f for f, t in self.flows.items() if not t.packets]:
             del self.flows[fid]
         return worst

@@ -7,7 +7,7 @@ octets) without trusting the probe or the collector. Each crafted step kind
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .ipv4 import FlowId, key_of
 
@@ -30,6 +30,7 @@ class FlowTruth:
     step: int = -1
     flags: int = 0
     lag: float | None = None  # seconds the sending fell behind its planned times, at most
+    times: list[float] = field(default_factory=list)  # unix time each packet was sent
 
     def merge(self, later: "FlowTruth") -> None:
         """The same flow sent again by a later step: add it up."""
@@ -37,6 +38,7 @@ class FlowTruth:
         self.octets += later.octets
         self.last = later.last
         self.flags |= later.flags
+        self.times += later.times
         if later.lag is not None:
             self.lag = max(self.lag or 0.0, later.lag)
 

@@ -64,6 +64,7 @@ def send_planned(env: Env, plans: list[P.Planned], index: int) -> StepResult:
             t.first = sent if t.first is None else min(t.first, sent)
             t.last = sent if t.last is None else max(t.last, sent)
             t.lag = max(t.lag or 0.0, sent - (start + p.t))
+            t.times.append(sent)
     if errors:
         raise RuntimeError("sending failed: " + "; ".join(errors[:5]))
     n = sum(t.packets for t in truth.values())

@@ -1,0 +1,35 @@
+"""`--records-file PATH`: every record the probe exported, as JSON lines, for programs.
+
+What `--print` shows, plus what the wire does not carry in a usable form for
+a reader of one record: the datagram it left in (`flow_sequence`, `count`, `sys_uptime`,
+`export_ms` = the header's unix time in ms, `index` in the datagram). The
+expiry `reason` is never on the wire; the testbed's report reads it from here
+(the reference collector does not: it imports nothing from the probe).
+"""
+from __future__ import annotations
+
+import json
+
+from .export import Datagram, dotted
+from .v5 import HEADER
+
+
+class RecordsFile:
+    def __init__(self, path: str) -> None:
+        self._f = open(path, "a", encoding="utf-8")
+
+    def write(self, d: Datagram) -> None:
+        _, count, uptime, secs, nsecs, seq, *_ = HEADER.unpack_from(d.data)
+        about = {"flow_sequence": seq, "count": count, "export_ms": secs * 1000 + nsecs // 1_000_000,
+                 "sys_uptime": uptime}
+        for i, r in enumerate(d.records):
+            row = {**about, "index": i, **r._asdict()}
+            for name in ("src", "dst", "next_hop"):
+                row[name] = dotted(row[name])
+            self._f.write(json.dumps(row, separators=(",", ":")) + "\n")
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()

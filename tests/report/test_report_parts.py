@@ -1,0 +1,149 @@
+"""The HTML report's parts on a run made without root (synthetic.py: the late-and-lost
+lab on a fake clock, through the real probe engine and the real collector)."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import synthetic
+from browser import Elements
+from synthetic import LATE, LOST, TCP_BACK, TCP_OUT
+from testbed.report import html, lanes, sequence_chart, topology_graph, workfiles
+from testbed.topology import load
+
+ROOT = Path(__file__).resolve().parents[2]
+EVERY_LAB = sorted((ROOT / "topologies").rglob("*.yaml"))
+P = "late-and-lost-"
+
+
+@pytest.fixture
+def result(tmp_path):
+    return synthetic.run(tmp_path)
+
+
+def test_the_synthetic_run_fails_as_the_lab_does(result):
+    status = {v.name: v.passed for v in result.verdicts}
+    assert status == {"tcp-exported-at-fin": True, "udp-exported-too-early": False, "udp-flow-counts": True,
+                      "no-lost-datagrams": False}
+
+
+def test_the_probes_records_file_agrees_with_the_collector(result):
+    """The probe writes what the wire carries plus the reason; start and end
+    computed from its lines are the collector's, to the millisecond."""
+    sent = {(r.flow_sequence, r.export_ms, r.index): r for r in result.workfiles.sent["p1"]}
+    received = result.collectors["ref"].records
+    assert len(sent) == 4 and len(received) == 3
+    for rec in received:
+        mine = sent[(rec.header.flow_sequence, rec.header.export_ms, rec.index)]
+        assert mine.key == (rec.src, rec.dst, rec.sport, rec.dport, rec.proto, rec.tos)
+        assert (mine.start_ms, mine.end_ms, mine.packets) == (rec.start_ms, rec.end_ms, rec.packets)
+    assert [r.reason for r in sent.values()] == ["tcp_fin_rst", "tcp_fin_rst", "flush", "inactive"]
+
+
+def test_lanes_hold_packets_records_windows_and_failures(result):
+    tl = lanes.build(result)
+    by_flow = {lane.flow: lane for lane in tl.lanes}
+    assert list(by_flow) == [TCP_OUT, TCP_BACK, LOST, LATE]  # in time order
+    assert [len(by_flow[f].sent) for f in by_flow] == [7, 7, 4, 20]
+    late = by_flow[LATE]
+    assert late.failed == ["udp-exported-too-early"]
+    (bar,) = late.bars
+    assert bar.reason == "inactive" and not bar.lost
+    (window,) = late.windows
+    assert window.failed and window.hi < bar.recv  # it came after the window closed
+    assert window.lo == pytest.approx(max(late.sent) + 0.5)
+    (lost,) = by_flow[LOST].bars
+    assert lost.lost and lost.reason == "flush" and lost.packets == 4
+    assert [b.reason for b in by_flow[TCP_BACK].bars] == ["tcp_fin_rst"]
+    assert not by_flow[TCP_BACK].failed and not by_flow[TCP_BACK].windows[0].failed
+    assert tl.by_check["udp-exported-too-early"] == [late.id]
+    assert "tcp-session" in tl.steps
+
+
+def test_too_many_flows_keep_the_failed_lane(result):
+    tl = lanes.build(result, max_lanes=1)
+    assert [lane.flow for lane in tl.lanes] == [LATE] and tl.hidden == 3
+
+
+def test_the_sequence_chart_marks_the_gap_and_the_datagram_that_never_came(result):
+    (s,) = sequence_chart.streams(result)
+    assert (s.probe, s.exporter, s.engine_type, s.engine_id) == ("p1", "10.255.0.1", 0, 0)
+    ((suffix, gap),) = s.events()
+    assert suffix == "gap-0" and gap.missing == 1 and gap.seq == 3
+    assert [(d.seq, d.arrived) for d in s.sent] == [(0, True), (2, False), (3, True)]
+    svg = sequence_chart.draw(s, P)
+    ids = Elements(svg).by_id
+    assert f"{P}seq-0-gap-0" in ids and f"{P}seq-0-lost-0" in ids
+    assert "gap: 1 record missing" in svg and "what the relay did" not in svg
+
+
+def test_an_impairing_relays_log_is_drawn_beside_the_collectors_view(result, tmp_path):
+    t = result.workfiles.sent["p1"][0].export_ms / 1000
+    lines = [{"t": t, "probe": "p1", "seq": 0, "count": 2, "action": "pass"},
+             {"t": t + 0.9, "probe": "p1", "seq": 2, "count": 1, "action": "drop"},
+             {"t": t + 3.7, "probe": "p1", "seq": 3, "count": 1, "action": "delay"}]
+    (tmp_path / "impair-p1.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines)
+                                              + "not json\n" + '{"t": 1, "seq": 4, "action": "explode"}\n')
+    files = workfiles.read(tmp_path)
+    assert [i.action for i in files.impairments["p1"]] == ["pass", "drop", "delay"]
+    assert files.unreadable == {"impair-p1.jsonl": 2}  # skipped and counted, never raised
+    (s,) = sequence_chart.streams(replace(result, workfiles=files))
+    assert len(s.impairments) == 3
+    svg = sequence_chart.draw(s, P)
+    assert "what the relay did to each datagram (ground truth)" in svg and "received by the collector" in svg
+    assert re.search(r">\s*drop\s*<", svg) and re.search(r">\s*delay\s*<", svg)  # the relay's legend
+
+
+def test_the_section_links_each_check_to_its_picture(result):
+    page = html.page([html.section(result)], "t")
+    e = Elements(page)
+    late = e.by_id[f"{P}check-udp-exported-too-early"]
+    assert late[0] == "tr" and late[1]["class"] == "fail"
+    assert e.by_id[f"{P}check-tcp-exported-at-fin"][1]["class"] == "pass"
+    links = dict(re.findall(r'<tr id="([^"]+)".*?<a href="#([^"]+)"', page))
+    lane = links[f"{P}check-udp-exported-too-early"]
+    assert re.fullmatch(f"{P}lane-\\d", lane) and f"{lane}-failed" in e.by_id and lane in e.by_id
+    assert links[f"{P}check-no-lost-datagrams"] == f"{P}seq-0-gap-0" and f"{P}seq-0-gap-0" in e.by_id
+    assert f"{P}seq-0-gap-0-text" in e.by_id and "1 records missing" in e.text[f"{P}seq-0-gap-0-text"]
+    for part in ("checks", "timeline", "sequence", "topology", "statistics", "topo", "topo-node-r1",
+                 "probe-stats-p1", "collector-stats-ref"):
+        assert P + part in e.by_id, part
+
+
+def test_the_page_is_self_contained(result):
+    page = html.page([html.section(result)], "t")
+    assert "<script" not in page and "@import" not in page and "@font-face" not in page
+    assert not re.search(r'(?:src|href)="(?!#)', page), "every link stays inside the page"
+    assert not re.search(r"url\((?!#)", page)
+
+
+def test_a_machine_without_graphviz_still_gets_the_interface_table(result, monkeypatch):
+    monkeypatch.setattr(topology_graph.shutil, "which", lambda name: None)
+    page = html.section(result)
+    assert "Graphviz (dot) is not installed" in page and f'id="{P}topo"' not in page
+    assert "<td>r1:eth2</td><td>10.255.0.1/30</td><td>4</td>" in page
+
+
+@pytest.mark.parametrize("path", EVERY_LAB, ids=lambda p: str(p.relative_to(ROOT / "topologies")))
+def test_every_labs_topology_is_drawn(path):
+    topo = load(path)
+    svg = topology_graph.draw(topo, {}, "x-")
+    assert svg is not None and svg.startswith("<svg")
+    ids = Elements(svg).by_id
+    assert "x-topo" in ids
+    assert {f"x-topo-node-{n}" for n in topo.nodes} <= set(ids)
+    assert {f"x-topo-link-{link.index}" for link in topo.links} <= set(ids)
+    for ref in (i.ref for n in topo.nodes.values() for i in n.interfaces if i.link is not None):
+        assert topo.interface(ref).name in svg
+
+
+def test_a_page_of_several_labs_lists_each_with_its_status(result):
+    entries = [("late-and-lost", 1, result, html.section(result)), ("broken", 2, None, "")]
+    e = Elements(html.many_page(entries))
+    assert "labs" in e.by_id and f"{P}lab" in e.by_id
+    assert "2 labs: 0 passed" in html.many_page(entries)
+    assert "It could not run or draw (exit status 2)" in html.many_page(entries)
