@@ -10,6 +10,7 @@ from .live.sender import Sender
 from .export import Datagram
 from .fast.choose import engine_name, offline
 from .pcapfile import PcapError
+from .progress import watch
 from .routes import RouteTable, parse_static_route
 from .stats import Stats
 
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         engine, run_file = offline(engine_name(args.engine, config))
         routes = _routes(args)
         ifindex = _ifindex(args)
-        f = open(args.read, "rb")
+        f = watch(open(args.read, "rb"), lambda: (stats.packets, stats.flows_created))  # on a terminal
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     stats = Stats()  # exists before the first packet, for the sender's errors

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import lanes as L
 from . import sequence_chart, statistics, timeline, topology_graph
-from .markup import Raw, attrs, esc, table
+from .markup import Raw, attrs, clock, esc, table
 
 CSS = """
 body { font-family: system-ui, 'DejaVu Sans', sans-serif; margin: 0 auto; max-width: 1200px; padding: 1em 1.5em;
@@ -74,9 +74,10 @@ def section(result) -> str:
     p = f"{result.lab}-"
     tl = L.build(result) if result.topology is not None else L.Timeline([], 0, {}, {})
     streams = sequence_chart.streams(result)
+    t0 = _origin(tl, streams)  # both kinds of chart count seconds from the same moment
     parts = [_header(result, p), _verdicts(result, tl, streams, p),
-             f'<h2 id="{p}timeline">Flow timeline</h2>', _timeline(tl, p),
-             f'<h2 id="{p}sequence">Export sequence</h2>', _sequences(streams, p),
+             f'<h2 id="{p}timeline">Flow timeline</h2>', _timeline(tl, p, t0),
+             f'<h2 id="{p}sequence">Export sequence</h2>', _sequences(streams, p, t0),
              f'<h2 id="{p}topology">Topology</h2>', _topology(result, p),
              f'<h2 id="{p}statistics">Statistics</h2>',
              statistics.probes(result, p), statistics.collectors(result, p)]
@@ -142,30 +143,36 @@ def _picture(v, check, tl: L.Timeline, streams, p: str) -> tuple[str, str]:
     return p + "timeline", "timeline"
 
 
-def _timeline(tl: L.Timeline, p: str) -> str:
+def _origin(tl: L.Timeline, streams) -> float | None:
+    times = [t for lane in tl.lanes for t in lane.sent] + [b.recv for lane in tl.lanes for b in lane.bars]
+    times += [d.t for s in streams for d in (*s.received, *s.sent)]
+    return min(times, default=None)
+
+
+def _timeline(tl: L.Timeline, p: str, t0: float | None) -> str:
     if not tl.lanes:
         return '<p class="note">No flow was sent by crafted traffic or exported.</p>'
     note = (f'<p class="note">{tl.hidden} more flows are not drawn (failed and checked flows come first; '
             f'every record is in records-*.jsonl of --artifacts).</p>' if tl.hidden else "")
-    return (f'<figure>{timeline.draw(tl, p)}</figure>{note}'
+    return (f'<figure>{timeline.draw(tl, p, t0)}</figure>{note}'
             '<p class="note">Times are the send times of the traffic players and the collector\'s receive '
             'times; record bars run from the first to the last packet as the record says. The reason is the '
             'probe\'s own (its --records-file); "?" when it wrote none.</p>')
 
 
-def _sequences(streams, p: str) -> str:
+def _sequences(streams, p: str, t0: float | None) -> str:
     if not streams:
         return '<p class="note">No datagram arrived.</p>'
     out = []
     for s in streams:
-        out.append(f'<h3 id="{p}{s.id}">{esc(s.title)}</h3><figure>{sequence_chart.draw(s, p)}</figure>')
+        out.append(f'<h3 id="{p}{s.id}">{esc(s.title)}</h3><figure>{sequence_chart.draw(s, p, t0)}</figure>')
         items = [f'<li{attrs(id=f"{p}{s.id}-{suffix}-text")}><a href="#{p}{s.id}-{suffix}">{esc(d.status)}</a>'
-                 f' at {_clock(d.t)}: flow_sequence {d.seq} ({d.count} records)'
+                 f' at {clock(d.t)}: flow_sequence {d.seq} ({d.count} records)'
                  + (f", {d.missing} records missing before it" if d.missing else "")
                  + (f": {esc(d.detail)}" if d.detail else "") + "</li>"
                  for suffix, d in s.events()]
         lost = [d for d in s.sent if not d.arrived]
-        items += [f"<li>sent by the probe at {_clock(d.t)}, never received: flow_sequence {d.seq} "
+        items += [f"<li>sent by the probe at {clock(d.t)}, never received: flow_sequence {d.seq} "
                   f"({d.count} records)</li>" for d in lost]
         out.append(f'<ul class="events">{"".join(items)}</ul>' if items else
                    '<p class="note">Every datagram in order.</p>')
@@ -182,7 +189,3 @@ def _topology(result, p: str) -> str:
     rows = topology_graph.rows(topo, result.contexts)
     return fig + table(["interface", "addresses", "ifindex", "watched by"], [list(r) for r in rows],
                        class_="interfaces")
-
-
-def _clock(t: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1000):03d}"

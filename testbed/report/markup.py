@@ -1,6 +1,7 @@
 """Small HTML building blocks for the report: every text is escaped here."""
 from __future__ import annotations
 
+import time
 from html import escape
 
 
@@ -28,3 +29,8 @@ class Raw(str):
 
 def cell(value) -> str:
     return value if isinstance(value, Raw) else esc(value)
+
+
+def clock(t: float) -> str:
+    """Unix seconds as local HH:MM:SS.mmm."""
+    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1000):03d}"

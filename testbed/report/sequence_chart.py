@@ -15,10 +15,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ..collector.model import DUPLICATE, FIRST, GAP, IN_ORDER, REORDERED, RESET
 from . import svg
 from .lanes import probe_of_exporter
+from .markup import clock
 
 STATUS_COLORS = {FIRST: "#4a6fa5", IN_ORDER: "#4a6fa5", GAP: "#cb181d", DUPLICATE: "#ff7f00",
                  REORDERED: "#984ea3", RESET: "#000000"}
@@ -121,11 +123,12 @@ def _exporter_of(probe: str, by_probe: dict, streams: dict) -> tuple | None:
     return mine[0] if mine else by_probe.get(probe)
 
 
-def draw(s: Stream, prefix: str = "") -> str:
+def draw(s: Stream, prefix: str = "", t0: float | None = None) -> str:
+    """The stream as <svg>; times are drawn as seconds since `t0` (default: its first datagram)."""
     times = [d.t for d in s.received] + [d.t for d in s.sent] + [i.t for i in s.impairments]
     if not times:
         return ""
-    t0 = min(times)
+    t0 = min(times) if t0 is None else t0
     with svg.style(prefix + s.id):
         panels = 2 if s.impairments else 1
         fig = svg.figure(WIDTH_IN, 0.9 + 2.0 * panels)
@@ -137,7 +140,8 @@ def draw(s: Stream, prefix: str = "") -> str:
         _received(seen, s, t0, prefix)
         seen.set_title("received by the collector" + (", and what the probe sent" if s.sent else ""),
                        fontsize=8, loc="left")
-        seen.set_xlabel("seconds since the first datagram")
+        seen.set_xlabel(f"seconds since {clock(t0)}")
+        seen.yaxis.set_major_locator(MaxNLocator(integer=True))
         for ax in axes:
             ax.set_ylabel("flow_sequence")
             ax.grid(color="#e5e5e5", lw=0.5)

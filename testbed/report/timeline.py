@@ -9,13 +9,12 @@ band. Element ids: `lane-N` (the lane's band), `lane-N-failed`,
 """
 from __future__ import annotations
 
-import time
-
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from . import svg
 from .lanes import Timeline
+from .markup import clock
 
 REASON_COLORS = {
     "tcp_fin_rst": "#1b9e77", "inactive": "#377eb8", "active": "#7570b3", "counter_overflow": "#e6ab02",
@@ -28,16 +27,17 @@ LANE_IN = 0.44
 HEAD_IN, FOOT_IN = 0.7, 0.55  # legend and step names; the time axis
 
 
-def draw(tl: Timeline, prefix: str = "") -> str:
+def draw(tl: Timeline, prefix: str = "", t0: float | None = None) -> str:
+    """The timeline as <svg>; times are drawn as seconds since `t0` (default: its first event)."""
     lanes = tl.lanes
     times = [t for l in lanes for t in l.sent] + [b.recv for l in lanes for b in l.bars]
     times += [w.hi for l in lanes for w in l.windows]
     if not times:
         return ""
-    t0 = min(times)
-    t_end = max(times)
-    span = max(t_end - t0, 0.5)
-    lo, hi = -0.02 * span, span * 1.12  # room on the right for the reason labels
+    first, t_end = min(times), max(times)
+    t0 = first if t0 is None else t0
+    span = max(t_end - first, 0.5)
+    lo, hi = first - t0 - 0.02 * span, t_end - t0 + 0.12 * span  # room on the right for the reasons
     with svg.style(prefix + "timeline"):
         fig = svg.figure(WIDTH_IN, HEAD_IN + FOOT_IN + LANE_IN * len(lanes))
         ax = fig.add_subplot()
@@ -69,8 +69,7 @@ def draw(tl: Timeline, prefix: str = "") -> str:
                 tick.set_fontweight("bold")
             elif not lane.crafted:
                 tick.set_color("#777777")
-        ax.set_xlabel(f"seconds since {time.strftime('%H:%M:%S', time.localtime(t0))}"
-                      f".{int(t0 % 1 * 1000):03d} (the first packet or export)")
+        ax.set_xlabel(f"seconds since {clock(t0)}")
         ax.grid(axis="x", color="#e5e5e5", lw=0.5)
         ax.set_axisbelow(True)
         fig.legend(handles=_legend(lanes), loc="upper center", ncol=9, fontsize=7, frameon=False,

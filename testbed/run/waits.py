@@ -2,22 +2,27 @@
 
 A timed check has a deadline (`Check.deadline`). The run polls the collectors
 and stops waiting when every timed check has all its records, or when the
-last deadline has passed.
+last deadline has passed. On a terminal a live line says which checks it
+still waits for and how long at most.
 """
 from __future__ import annotations
 
+import sys
 import time
+
+from probe.progress import LiveLine, is_terminal
 
 from ..expect.match import sent_flows
 
 POLL_S = 0.2
 
 
-def wait_for_exports(checks, ctx, snapshot, say=print) -> float:
+def wait_for_exports(checks, ctx, snapshot, say=print, live: LiveLine | None = None) -> float:
     """Block until the timed checks are satisfied or due; returns seconds waited.
 
     `snapshot()` reads what the collectors have now and returns a function
-    check -> the records that check judges (its own probe's)."""
+    check -> the records that check judges (its own probe's). `live`: a line
+    redrawn while waiting (default: on stdout when it is a terminal)."""
     pending = [(c, d) for c in checks if (d := c.deadline(ctx)) is not None]
     if not pending:
         return 0.0
@@ -25,12 +30,28 @@ def wait_for_exports(checks, ctx, snapshot, say=print) -> float:
     last_deadline = max(d for _, d in pending)
     say(f"        waiting up to {max(0.0, last_deadline - began):.1f} s for timed exports "
         f"({', '.join(c.name for c, _ in pending)})")
-    while time.time() < last_deadline:
-        records_of = snapshot()
-        if all(complete(c, records_of(c), ctx) for c, _ in pending):
-            break
-        time.sleep(POLL_S)
+    line = live if live is not None else LiveLine(sys.stdout) if is_terminal(sys.stdout) else None
+    try:
+        while time.time() < last_deadline:
+            records_of = snapshot()
+            waiting = [(c, d) for c, d in pending if not complete(c, records_of(c), ctx)]
+            if not waiting:
+                break
+            if line is not None and line.due():
+                line.show(waiting_text(waiting, len(pending), time.time()))
+            time.sleep(POLL_S)
+    finally:
+        if line is not None:
+            line.done()
     return time.time() - began
+
+
+def waiting_text(waiting, total: int, now: float) -> str:
+    """`waiting 4.2 s more for udp-late (1 of 2 timed checks complete)`."""
+    names = ", ".join(c.name for c, _ in waiting[:3]) + (", ..." if len(waiting) > 3 else "")
+    left = max(0.0, max(d for _, d in waiting) - now)
+    return (f"        waiting {left:.1f} s more for {names} "
+            f"({total - len(waiting)} of {total} timed checks complete)")
 
 
 def complete(check, records, ctx) -> bool:

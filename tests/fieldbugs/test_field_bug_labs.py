@@ -157,7 +157,8 @@ def read_junit(path: Path) -> dict[str, tuple[bool, str]]:
 
 def run_lab(path: Path, tmp: Path, quirk_on: bool) -> LabRun:
     junit = tmp / f"{path.stem}.{'quirk' if quirk_on else 'fixed'}.xml"
-    argv = [sys.executable, "-m", "testbed", "run", str(path), "--junit", str(junit)]
+    argv = [sys.executable, "-m", "testbed", "run", str(path), "--junit", str(junit),
+            "--report", str(junit.with_suffix(".html"))]  # the report draws buggy exports too
     if quirk_on:
         argv.append("--quirk-on")
     began = time.monotonic()
@@ -205,3 +206,5 @@ def test_field_bug_lab(path, quirk_on, tmp_path, tally, need_root):
         for name in rep.checks:  # the failure carries the operator's message
             message = next(c.message for c in topo.expect if c.name == name)
             assert " ".join(message.split()) in " ".join(run.verdicts[name][1].split())
+    report = tmp_path / f"{path.stem}.{'quirk' if quirk_on else 'fixed'}.html"
+    assert "HTML report failed" not in run.output and f'id="{topo.name}-timeline"' in report.read_text()

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from labruns import TOPOLOGIES, StateWatch, leftovers, run_id_of, run_testbed
+from testbed.topology import load
 
 pytestmark = pytest.mark.root
 if os.geteuid() != 0:
@@ -31,11 +32,14 @@ def test_lab_validates(path):
 
 @pytest.mark.parametrize("path", LABS, ids=lambda p: p.stem)
 def test_lab_runs_green_and_cleans_up(path, tmp_path):
-    state_dir = tmp_path / "state"
+    state_dir, report = tmp_path / "state", tmp_path / "report.html"
     with StateWatch(state_dir) as watch:
-        done = run_testbed("run", path, "--state-dir", state_dir)
+        done = run_testbed("run", path, "--state-dir", state_dir, "--report", report)
     assert done.returncode == 0, f"{path.name} failed:\n{done.stdout}\n{done.stderr}"
     assert "PASSED:" in done.stdout and "FAIL " not in done.stdout
+    html = report.read_text()  # the HTML report of every lab: all its parts drawn
+    assert f'id="{load(path).name}-timeline"' in html and "HTML report failed" not in done.stderr
+    assert html.count("<svg") >= 3, "timeline, sequence chart and topology"
     run = run_id_of(done.stdout)
     state = watch.states[run]
     assert state["nodes"] and state["processes"]  # the watch saw the whole run

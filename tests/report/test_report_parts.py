@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -147,3 +149,12 @@ def test_a_page_of_several_labs_lists_each_with_its_status(result):
     assert "labs" in e.by_id and f"{P}lab" in e.by_id
     assert "2 labs: 0 passed" in html.many_page(entries)
     assert "It could not run or draw (exit status 2)" in html.many_page(entries)
+
+
+def test_a_report_path_that_cannot_be_written_is_refused_before_anything_is_built(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "testbed", "run", str(ROOT / "topologies" / "quickstart.yaml"),
+                           "--report", str(tmp_path / "missing" / "r.html")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == (f"python -m testbed run: error: {tmp_path / 'missing' / 'r.html'}: "
+                                   f"no such directory {tmp_path / 'missing'}")
