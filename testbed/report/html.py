@@ -35,6 +35,7 @@ tr.fail td { background: #fff5f5; } ul.problems { margin: 0.2em 0 0 1.2em; paddi
 figure { margin: 0.5em 0; overflow-x: auto; } figure svg { max-width: 100%; height: auto; }
 :target { outline: 2px solid #fd8d3c; } ul.events li { margin: 0.15em 0; }
 section.lab + section.lab { margin-top: 3em; border-top: 3px solid #ccc; }
+div.side { display: inline-block; vertical-align: top; margin-right: 2em; max-width: 100%; overflow-x: auto; }
 """
 
 
@@ -74,13 +75,14 @@ def section(result) -> str:
     p = f"{result.lab}-"
     tl = L.build(result) if result.topology is not None else L.Timeline([], 0, {}, {})
     streams = sequence_chart.streams(result)
-    t0 = _origin(tl, streams)  # both kinds of chart count seconds from the same moment
+    window = _window(tl, streams)  # both kinds of chart share their time axis
     parts = [_header(result, p), _verdicts(result, tl, streams, p),
-             f'<h2 id="{p}timeline">Flow timeline</h2>', _timeline(tl, p, t0),
-             f'<h2 id="{p}sequence">Export sequence</h2>', _sequences(streams, p, t0),
+             f'<h2 id="{p}timeline">Flow timeline</h2>', _timeline(tl, p, window),
+             f'<h2 id="{p}sequence">Export sequence</h2>', _sequences(streams, p, window),
              f'<h2 id="{p}topology">Topology</h2>', _topology(result, p),
              f'<h2 id="{p}statistics">Statistics</h2>',
-             statistics.probes(result, p), statistics.collectors(result, p)]
+             '<div class="side">' + statistics.probes(result, p) + "</div>"
+             '<div class="side">' + statistics.collectors(result, p) + "</div>"]
     return f'<section class="lab"{attrs(id=p + "lab")}>' + "\n".join(parts) + "</section>"
 
 
@@ -143,29 +145,31 @@ def _picture(v, check, tl: L.Timeline, streams, p: str) -> tuple[str, str]:
     return p + "timeline", "timeline"
 
 
-def _origin(tl: L.Timeline, streams) -> float | None:
+def _window(tl: L.Timeline, streams) -> tuple[float, float] | None:
+    """From the first packet or datagram to the last, or the end of a window."""
     times = [t for lane in tl.lanes for t in lane.sent] + [b.recv for lane in tl.lanes for b in lane.bars]
-    times += [d.t for s in streams for d in (*s.received, *s.sent)]
-    return min(times, default=None)
+    times += [w.hi for lane in tl.lanes for w in lane.windows]
+    times += [d.t for s in streams for d in (*s.received, *s.sent)] + [i.t for s in streams for i in s.impairments]
+    return (min(times), max(times)) if times else None
 
 
-def _timeline(tl: L.Timeline, p: str, t0: float | None) -> str:
+def _timeline(tl: L.Timeline, p: str, window) -> str:
     if not tl.lanes:
         return '<p class="note">No flow was sent by crafted traffic or exported.</p>'
     note = (f'<p class="note">{tl.hidden} more flows are not drawn (failed and checked flows come first; '
             f'every record is in records-*.jsonl of --artifacts).</p>' if tl.hidden else "")
-    return (f'<figure>{timeline.draw(tl, p, t0)}</figure>{note}'
+    return (f'<figure>{timeline.draw(tl, p, window)}</figure>{note}'
             '<p class="note">Times are the send times of the traffic players and the collector\'s receive '
             'times; record bars run from the first to the last packet as the record says. The reason is the '
             'probe\'s own (its --records-file); "?" when it wrote none.</p>')
 
 
-def _sequences(streams, p: str, t0: float | None) -> str:
+def _sequences(streams, p: str, window) -> str:
     if not streams:
         return '<p class="note">No datagram arrived.</p>'
     out = []
     for s in streams:
-        out.append(f'<h3 id="{p}{s.id}">{esc(s.title)}</h3><figure>{sequence_chart.draw(s, p, t0)}</figure>')
+        out.append(f'<h3 id="{p}{s.id}">{esc(s.title)}</h3><figure>{sequence_chart.draw(s, p, window)}</figure>')
         items = [f'<li{attrs(id=f"{p}{s.id}-{suffix}-text")}><a href="#{p}{s.id}-{suffix}">{esc(d.status)}</a>'
                  f' at {clock(d.t)}: flow_sequence {d.seq} ({d.count} records)'
                  + (f", {d.missing} records missing before it" if d.missing else "")

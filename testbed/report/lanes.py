@@ -52,6 +52,7 @@ class Lane:
     windows: list[Window] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)  # checks that name this flow
     failed: list[str] = field(default_factory=list)  # failed checks about this flow
+    narrowest: float = float("inf")  # flows selected by the narrowest check that names this one
     id: str = ""  # its element id in the report (`lane-N`)
 
     @property
@@ -121,15 +122,18 @@ def build(result, max_lanes: int = MAX_LANES) -> Timeline:
     failed = {v.name for v in result.verdicts if not v.passed}
     for name, check in checks.items():
         ctx = result.contexts.get(check.probe) or next(iter(result.contexts.values()), None)
-        for lane in _about(check, lanes.values(), result.truth, exported, ctx, name in failed):
+        about = _about(check, lanes.values(), result.truth, exported, ctx, name in failed)
+        for lane in about:
             lane.checks.append(name)
+            lane.narrowest = min(lane.narrowest, len(about))
             if name in failed:
                 lane.failed.append(name)
             window = getattr(check, "window", None)
             ref = check.reference(ctx) if ctx is not None and hasattr(check, "reference") else None
             if window is not None and ref is not None:
                 lane.windows.append(Window(name, ref[0] + window[0], ref[0] + window[1], name in failed))
-    ranked = sorted(lanes.values(), key=lambda l: (not l.failed, not l.checks, not l.crafted, l.begins))
+    # failed first, then the flows a check names most narrowly (one flow before one of 300)
+    ranked = sorted(lanes.values(), key=lambda l: (not l.failed, l.narrowest, not l.crafted, l.begins))
     shown = sorted(ranked[:max_lanes], key=lambda l: (l.begins, str(l.flow)))
     by_check: dict[str, list[str]] = defaultdict(list)
     for i, lane in enumerate(shown):

@@ -21,6 +21,7 @@ from ..collector.model import DUPLICATE, FIRST, GAP, IN_ORDER, REORDERED, RESET
 from . import svg
 from .lanes import probe_of_exporter
 from .markup import clock
+from .timeline import x_range
 
 STATUS_COLORS = {FIRST: "#4a6fa5", IN_ORDER: "#4a6fa5", GAP: "#cb181d", DUPLICATE: "#ff7f00",
                  REORDERED: "#984ea3", RESET: "#000000"}
@@ -123,12 +124,13 @@ def _exporter_of(probe: str, by_probe: dict, streams: dict) -> tuple | None:
     return mine[0] if mine else by_probe.get(probe)
 
 
-def draw(s: Stream, prefix: str = "", t0: float | None = None) -> str:
-    """The stream as <svg>; times are drawn as seconds since `t0` (default: its first datagram)."""
+def draw(s: Stream, prefix: str = "", window: tuple[float, float] | None = None) -> str:
+    """The stream as <svg>, over `window` (unix seconds; default: its first and
+    last datagram), drawn as seconds since the window's start."""
     times = [d.t for d in s.received] + [d.t for d in s.sent] + [i.t for i in s.impairments]
     if not times:
         return ""
-    t0 = min(times) if t0 is None else t0
+    t0, t_end = window or (min(times), max(times))
     with svg.style(prefix + s.id):
         panels = 2 if s.impairments else 1
         fig = svg.figure(WIDTH_IN, 0.9 + 2.0 * panels)
@@ -141,6 +143,7 @@ def draw(s: Stream, prefix: str = "", t0: float | None = None) -> str:
         seen.set_title("received by the collector" + (", and what the probe sent" if s.sent else ""),
                        fontsize=8, loc="left")
         seen.set_xlabel(f"seconds since {clock(t0)}")
+        seen.set_xlim(*x_range(t0, t_end))
         seen.yaxis.set_major_locator(MaxNLocator(integer=True))
         for ax in axes:
             ax.set_ylabel("flow_sequence")

@@ -27,17 +27,17 @@ LANE_IN = 0.44
 HEAD_IN, FOOT_IN = 0.7, 0.55  # legend and step names; the time axis
 
 
-def draw(tl: Timeline, prefix: str = "", t0: float | None = None) -> str:
-    """The timeline as <svg>; times are drawn as seconds since `t0` (default: its first event)."""
+def draw(tl: Timeline, prefix: str = "", window: tuple[float, float] | None = None) -> str:
+    """The timeline as <svg>, over `window` (unix seconds; default: its own first
+    and last event), drawn as seconds since the window's start."""
     lanes = tl.lanes
     times = [t for l in lanes for t in l.sent] + [b.recv for l in lanes for b in l.bars]
     times += [w.hi for l in lanes for w in l.windows]
     if not times:
         return ""
-    first, t_end = min(times), max(times)
-    t0 = first if t0 is None else t0
-    span = max(t_end - first, 0.5)
-    lo, hi = first - t0 - 0.02 * span, t_end - t0 + 0.12 * span  # room on the right for the reasons
+    t0, t_end = window or (min(times), max(times))
+    lo, hi = x_range(t0, t_end)
+    span = hi - lo
     with svg.style(prefix + "timeline"):
         fig = svg.figure(WIDTH_IN, HEAD_IN + FOOT_IN + LANE_IN * len(lanes))
         ax = fig.add_subplot()
@@ -76,6 +76,13 @@ def draw(tl: Timeline, prefix: str = "", t0: float | None = None) -> str:
                    bbox_to_anchor=(0.5, 1.0))
         fig.tight_layout(rect=(0, 0, 1, 1 - HEAD_IN / fig.get_figheight()))
         return svg.inline(fig)
+
+
+def x_range(t0: float, t_end: float) -> tuple[float, float]:
+    """The x axis of a chart of [t0, t_end] in seconds since t0, with room on
+    the right for labels (at least a second wide)."""
+    span = max(t_end - t0, 1.0)
+    return -0.02 * span, t_end - t0 + 0.12 * span
 
 
 def _bar(ax, b, y: float, t0: float, span: float, gid: str, label: str) -> None:

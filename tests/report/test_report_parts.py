@@ -66,9 +66,11 @@ def test_lanes_hold_packets_records_windows_and_failures(result):
     assert "tcp-session" in tl.steps
 
 
-def test_too_many_flows_keep_the_failed_lane(result):
+def test_too_many_flows_keep_the_failed_lane_then_the_checked_ones(result):
     tl = lanes.build(result, max_lanes=1)
     assert [lane.flow for lane in tl.lanes] == [LATE] and tl.hidden == 3
+    tl = lanes.build(result, max_lanes=2)  # then the flow a check names (TCP_BACK: tcp-exported-at-fin)
+    assert [lane.flow for lane in tl.lanes] == [TCP_BACK, LATE] and tl.hidden == 2
 
 
 def test_the_sequence_chart_marks_the_gap_and_the_datagram_that_never_came(result):
