@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import lanes as L
 from . import sequence_chart, statistics, timeline, topology_graph
-from .markup import Raw, attrs, clock, esc, table
+from .markup import Raw, attrs, clock, count, esc, table
 
 CSS = """
 body { font-family: system-ui, 'DejaVu Sans', sans-serif; margin: 0 auto; max-width: 1200px; padding: 1em 1.5em;
@@ -171,13 +171,13 @@ def _sequences(streams, p: str, window) -> str:
     for s in streams:
         out.append(f'<h3 id="{p}{s.id}">{esc(s.title)}</h3><figure>{sequence_chart.draw(s, p, window)}</figure>')
         items = [f'<li{attrs(id=f"{p}{s.id}-{suffix}-text")}><a href="#{p}{s.id}-{suffix}">{esc(d.status)}</a>'
-                 f' at {clock(d.t)}: flow_sequence {d.seq} ({d.count} records)'
-                 + (f", {d.missing} records missing before it" if d.missing else "")
+                 f' at {clock(d.t)}: flow_sequence {d.seq} ({count(d.count, "record")})'
+                 + (f", {count(d.missing, 'record')} missing before it" if d.missing else "")
                  + (f": {esc(d.detail)}" if d.detail else "") + "</li>"
                  for suffix, d in s.events()]
         lost = [d for d in s.sent if not d.arrived]
         items += [f"<li>sent by the probe at {clock(d.t)}, never received: flow_sequence {d.seq} "
-                  f"({d.count} records)</li>" for d in lost]
+                  f"({count(d.count, 'record')})</li>" for d in lost]
         out.append(f'<ul class="events">{"".join(items)}</ul>' if items else
                    '<p class="note">Every datagram in order.</p>')
     return "\n".join(out)

@@ -34,3 +34,8 @@ def cell(value) -> str:
 def clock(t: float) -> str:
     """Unix seconds as local HH:MM:SS.mmm."""
     return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1000):03d}"
+
+
+def count(n: int, what: str) -> str:
+    """`1 record`, `3 records`."""
+    return f"{n} {what}{'' if n == 1 else 's'}"

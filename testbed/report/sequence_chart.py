@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from ..collector.model import DUPLICATE, FIRST, GAP, IN_ORDER, REORDERED, RESET
 from . import svg
 from .lanes import probe_of_exporter
-from .markup import clock
+from .markup import clock, count
 from .timeline import x_range
 
 STATUS_COLORS = {FIRST: "#4a6fa5", IN_ORDER: "#4a6fa5", GAP: "#cb181d", DUPLICATE: "#ff7f00",
@@ -169,7 +169,7 @@ def _received(ax, s: Stream, t0: float, prefix: str) -> None:
         if d.status == GAP:
             gap = ax.vlines([x], [d.seq - d.missing], [d.seq], colors=STATUS_COLORS[GAP], lw=7, alpha=0.35,
                             zorder=2)
-            text = f"gap: {d.missing} record{'s' if d.missing != 1 else ''} missing"
+            text = f"gap: {count(d.missing, 'record')} missing"
         else:
             gap = ax.scatter([x], [d.seq], s=90, facecolors="none", edgecolors=STATUS_COLORS[d.status],
                              lw=1.5, zorder=5)
@@ -188,7 +188,7 @@ def _sent(ax, s: Stream, t0: float, prefix: str) -> None:
     for k, d in enumerate(d for d in s.sent if not d.arrived):
         mark = ax.scatter([d.t - t0], [d.seq], marker="X", s=50, color=STATUS_COLORS[GAP], zorder=5)
         mark.set_gid(f"{prefix}{s.id}-lost-{k}")
-        ax.annotate(f"sent, never received ({d.count})", (d.t - t0, d.seq), xytext=(6, 4),
+        ax.annotate(f"sent, never received ({count(d.count, 'record')})", (d.t - t0, d.seq), xytext=(6, 4),
                     textcoords="offset points", fontsize=7, color=STATUS_COLORS[GAP])
 
 

@@ -82,7 +82,7 @@ def test_a_failing_labs_report_shows_the_failed_lane_and_the_gap(runs):
     (lane,) = re.findall(rf'id="{p}check-udp-exported-too-early".*?href="#({p}lane-\d+)"', dom, re.S)[:1]
     assert f"{lane}-failed" in e.by_id and f"{lane}-window-udp-exported-too-early" in e.by_id
     assert f"{p}seq-0-gap-0" in e.by_id, "the gap is not drawn"
-    assert "1 records missing" in e.text[f"{p}seq-0-gap-0-text"]
+    assert "1 record missing before it" in e.text[f"{p}seq-0-gap-0-text"]
     assert f"{p}seq-0-lost-0" in e.by_id, "the datagram the probe sent and the collector missed"
     assert e.by_id[f"{p}check-tcp-exported-at-fin"][1]["class"] == "pass"
 

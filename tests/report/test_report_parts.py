@@ -112,7 +112,7 @@ def test_the_section_links_each_check_to_its_picture(result):
     lane = links[f"{P}check-udp-exported-too-early"]
     assert re.fullmatch(f"{P}lane-\\d", lane) and f"{lane}-failed" in e.by_id and lane in e.by_id
     assert links[f"{P}check-no-lost-datagrams"] == f"{P}seq-0-gap-0" and f"{P}seq-0-gap-0" in e.by_id
-    assert f"{P}seq-0-gap-0-text" in e.by_id and "1 records missing" in e.text[f"{P}seq-0-gap-0-text"]
+    assert f"{P}seq-0-gap-0-text" in e.by_id and "1 record missing before it" in e.text[f"{P}seq-0-gap-0-text"]
     for part in ("checks", "timeline", "sequence", "topology", "statistics", "topo", "topo-node-r1",
                  "probe-stats-p1", "collector-stats-ref"):
         assert P + part in e.by_id, part
