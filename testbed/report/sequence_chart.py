@@ -3,9 +3,10 @@
 What the collector received (a dot per datagram, a bar over the records it
 carried, coloured by its sequence status; a gap shaded over the records that
 never came), what the probe says it sent (its records file: hollow rings,
-a red cross for each datagram no reference collector received) and, when a
-relay impaired the export traffic, what the relay did (`impair-PROBE.jsonl`)
-drawn above on the same axes: ground truth beside the observed.
+a red cross for each datagram no reference collector received) and, when the
+export tap impaired the traffic, what it did to each datagram (its log,
+`impair-PROBE[-COLLECTOR].jsonl`) drawn above on the same axes: ground truth
+beside the observed. Marks get text only while there are few of them.
 Element ids: `seq-N` (the figure), `seq-N-gap-K`, `seq-N-duplicate-K`,
 `seq-N-reordered-K`, `seq-N-reset-K`, `seq-N-lost-K` (prefixed with the lab's).
 """
@@ -26,8 +27,9 @@ from .timeline import x_range
 STATUS_COLORS = {FIRST: "#4a6fa5", IN_ORDER: "#4a6fa5", GAP: "#cb181d", DUPLICATE: "#ff7f00",
                  REORDERED: "#984ea3", RESET: "#000000"}
 ACTION_STYLE = {"pass": ("o", "#9e9e9e"), "drop": ("X", "#cb181d"), "duplicate": ("P", "#ff7f00"),
-                "reorder": ("s", "#984ea3"), "delay": ("D", "#377eb8")}
+                "reorder": ("s", "#984ea3"), "delay": ("D", "#377eb8"), "unsent": ("x", "#000000")}
 MARKED = (GAP, DUPLICATE, REORDERED, RESET)  # statuses that get an element id and a line in the list
+MAX_LABELS = 6  # more marks than this: no text beside them (they would overlap); the list below has it
 WIDTH_IN = 11.0
 
 
@@ -107,14 +109,21 @@ def streams(result) -> list[Stream]:
                 seen.add((r.run, r.flow_sequence, r.export_ms))
                 stream(*key).sent.append(Sent(r.export_ms / 1000, r.flow_sequence, r.count, r.run,
                                               (probe, r.flow_sequence, r.export_ms) in arrived))
-    for probe, rows in (wf.impairments.items() if wf else ()):
-        key = _exporter_of(probe, by_probe, out)
+    for name, rows in (wf.impairments.items() if wf else ()):
+        probe = _probe_of_log(name, by_probe)
+        key = _exporter_of(probe, by_probe, out) if probe else None
         if key is not None:
-            stream(*key).impairments = list(rows)
+            stream(*key).impairments += rows
     ordered = sorted(out.values(), key=lambda s: (s.probe or "~", s.exporter, s.engine_type, s.engine_id))
     for i, s in enumerate(ordered):
         s.id = f"seq-{i}"
     return ordered
+
+
+def _probe_of_log(name: str, probes) -> str | None:
+    """`p1` or `p1-ref` (a tap per collector) -> p1; the longest probe name that fits."""
+    fits = [p for p in probes if name == p or name.startswith(p + "-")]
+    return max(fits, key=len) if fits else None
 
 
 def _exporter_of(probe: str, by_probe: dict, streams: dict) -> tuple | None:
@@ -138,8 +147,9 @@ def draw(s: Stream, prefix: str = "", window: tuple[float, float] | None = None)
         seen = axes[-1]
         if s.impairments:
             _impairments(axes[0], s, t0)
-        _sent(seen, s, t0, prefix)
-        _received(seen, s, t0, prefix)
+        labels = len(s.events()) + sum(not d.arrived for d in s.sent) <= MAX_LABELS
+        _sent(seen, s, t0, prefix, labels)
+        _received(seen, s, t0, prefix, labels)
         seen.set_title("received by the collector" + (", and what the probe sent" if s.sent else ""),
                        fontsize=8, loc="left")
         seen.set_xlabel(f"seconds since {clock(t0)}")
@@ -154,7 +164,7 @@ def draw(s: Stream, prefix: str = "", window: tuple[float, float] | None = None)
         return svg.inline(fig)
 
 
-def _received(ax, s: Stream, t0: float, prefix: str) -> None:
+def _received(ax, s: Stream, t0: float, prefix: str, labels: bool) -> None:
     ids = {id(d): suffix for suffix, d in s.events()}
     xs = [d.t - t0 for d in s.received]
     ax.vlines(xs, [d.seq for d in s.received], [d.seq + d.count for d in s.received],
@@ -175,11 +185,12 @@ def _received(ax, s: Stream, t0: float, prefix: str) -> None:
                              lw=1.5, zorder=5)
             text = d.status
         gap.set_gid(f"{prefix}{s.id}-{suffix}")
-        ax.annotate(text, (x, d.seq), xytext=(6, -10), textcoords="offset points", fontsize=7,
-                    color=STATUS_COLORS[d.status])
+        if labels:
+            ax.annotate(text, (x, d.seq), xytext=(6, -10), textcoords="offset points", fontsize=7,
+                        color=STATUS_COLORS[d.status])
 
 
-def _sent(ax, s: Stream, t0: float, prefix: str) -> None:
+def _sent(ax, s: Stream, t0: float, prefix: str, labels: bool) -> None:
     if not s.sent:
         return
     ok = [d for d in s.sent if d.arrived]
@@ -188,8 +199,9 @@ def _sent(ax, s: Stream, t0: float, prefix: str) -> None:
     for k, d in enumerate(d for d in s.sent if not d.arrived):
         mark = ax.scatter([d.t - t0], [d.seq], marker="X", s=50, color=STATUS_COLORS[GAP], zorder=5)
         mark.set_gid(f"{prefix}{s.id}-lost-{k}")
-        ax.annotate(f"sent, never received ({count(d.count, 'record')})", (d.t - t0, d.seq), xytext=(6, 4),
-                    textcoords="offset points", fontsize=7, color=STATUS_COLORS[GAP])
+        if labels:
+            ax.annotate(f"sent, never received ({count(d.count, 'record')})", (d.t - t0, d.seq),
+                        xytext=(6, 4), textcoords="offset points", fontsize=7, color=STATUS_COLORS[GAP])
 
 
 def _impairments(ax, s: Stream, t0: float) -> None:

@@ -4,8 +4,9 @@ The expiry reason of a record is not on the wire, so the report takes it from
 the probe itself: every probe of a lab runs with `--records-file
 probe-NAME.RUN.records.jsonl` (testbed/run/services.py), one JSON line per
 record it exported, with its datagram's flow_sequence, count and export time.
-A relay that impairs export traffic writes `impair-PROBE.jsonl`, one line per
-datagram it handled: {"t": unix s, "probe", "seq", "count", "action"}.
+The export tap that impairs a probe's datagrams (testbed/faults/tap.py) logs
+each one's fate to `impair-PROBE.jsonl` (or `impair-PROBE-COLLECTOR.jsonl`):
+{"t": unix s, "seq", "count", "action": pass|drop|duplicate|reorder|delay|unsent, ...}.
 Read before the lab's workdir is removed (testbed/run/runner.py). A line that
 does not parse is skipped and counted, never raised.
 """
@@ -17,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RECORDS = re.compile(r"^probe-(?P<probe>.+)\.(?P<run>\d+)\.records\.jsonl$")
-IMPAIR = re.compile(r"^impair-(?P<probe>.+)\.jsonl$")
-ACTIONS = ("pass", "drop", "duplicate", "reorder", "delay")
+IMPAIR = re.compile(r"^impair-(?P<probe>.+)\.jsonl$")  # PROBE or PROBE-COLLECTOR
+ACTIONS = ("pass", "drop", "duplicate", "reorder", "delay", "unsent")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Impairment:
 @dataclass
 class WorkFiles:
     sent: dict[str, list[SentRecord]] = field(default_factory=dict)  # probe -> records, run order
-    impairments: dict[str, list[Impairment]] = field(default_factory=dict)  # probe -> datagrams
+    impairments: dict[str, list[Impairment]] = field(default_factory=dict)  # PROBE[-COLLECTOR] -> datagrams
     unreadable: dict[str, int] = field(default_factory=dict)  # file name -> lines skipped
 
 
@@ -75,7 +76,8 @@ def read(workdir: Path | None) -> WorkFiles:
             rows = out.sent.setdefault(m["probe"], [])
             rows += _lines(path, lambda d, run=int(m["run"]): _sent(d, run), out.unreadable)
         elif m := IMPAIR.match(path.name):
-            out.impairments[m["probe"]] = _lines(path, _impairment, out.unreadable)
+            rows = _lines(path, _impairment, out.unreadable)
+            out.impairments[m["probe"]] = [r for r in rows if r is not None]
     return out
 
 
@@ -111,8 +113,11 @@ def _sent(d: dict, run: int) -> SentRecord:
                       str(d["reason"]))
 
 
-def _impairment(d: dict) -> Impairment:
+def _impairment(d: dict) -> Impairment | None:
+    """None: a datagram too short to have a sequence (the tap logs those too)."""
     action = str(d["action"])
     if action not in ACTIONS:
         raise ValueError(action)
-    return Impairment(float(d["t"]), int(d["seq"]), int(d.get("count", 0)), action)
+    if d.get("seq") is None:
+        return None
+    return Impairment(float(d["t"]), int(d["seq"]), int(d.get("count") or 0), action)

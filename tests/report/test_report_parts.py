@@ -9,12 +9,20 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ipaddress import IPv4Address
+
 import pytest
 
 import synthetic
 from browser import Elements
 from synthetic import LATE, LOST, TCP_BACK, TCP_OUT
+from probe.engine import Config, Probe
+from probe.packet import FlowKey, Packet
+from probe.records_file import RecordsFile
+from testbed.collector import CheckConfig, Collector
+from testbed.faults.impair import Impairer, Policy
 from testbed.report import html, lanes, sequence_chart, topology_graph, workfiles
+from testbed.run.runner import RunResult
 from testbed.topology import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +93,7 @@ def test_the_sequence_chart_marks_the_gap_and_the_datagram_that_never_came(resul
     assert "gap: 1 record missing" in svg and "what the relay did" not in svg
 
 
-def test_an_impairing_relays_log_is_drawn_beside_the_collectors_view(result, tmp_path):
+def test_a_hand_written_relay_log_is_read_and_drawn(result, tmp_path):
     t = result.workfiles.sent["p1"][0].export_ms / 1000
     lines = [{"t": t, "probe": "p1", "seq": 0, "count": 2, "action": "pass"},
              {"t": t + 0.9, "probe": "p1", "seq": 2, "count": 1, "action": "drop"},
@@ -100,6 +108,45 @@ def test_an_impairing_relays_log_is_drawn_beside_the_collectors_view(result, tmp
     svg = sequence_chart.draw(s, P)
     assert "what the relay did to each datagram (ground truth)" in svg and "received by the collector" in svg
     assert re.search(r">\s*drop\s*<", svg) and re.search(r">\s*delay\s*<", svg)  # the relay's legend
+
+
+def test_the_export_taps_log_is_drawn_beside_the_collectors_view(tmp_path):
+    """Datagrams of the real probe engine through the real Impairer (the tap's
+    logic) into the real collector: the chart's relay panel is the tap's log."""
+    probe = Probe(Config(), start_ms=synthetic.T0)
+    tap = Impairer(Policy(drop=0.2, duplicate=0.2, reorder=0.2, seed=5))
+    collector = Collector(CheckConfig(clock_slack_ms=None))
+    mine = RecordsFile(str(tmp_path / "probe-p1.1.records.jsonl"))
+    src, dst = int(IPv4Address(synthetic.H1)), int(IPv4Address(synthetic.H2))
+    for i in range(16):
+        now = synthetic.T0 + 100 * i
+        probe.handle_packet(Packet(FlowKey(src, dst, 40000, 6000 + i, 17, 0, 2), 100, 0), now)
+        probe.flush(now + 10, "flush")
+        for d in probe.datagrams_to_send():
+            mine.write(d)
+            tap.receive(d.data, (now + 10) / 1000)
+        for data in tap.due((now + 50) / 1000):
+            collector.receive(data, synthetic.EXPORTER, now + 50)
+    for data in tap.flush():
+        collector.receive(data, synthetic.EXPORTER, synthetic.T0 + 2000)
+    mine.close()
+    log = tap.take_log()
+    (tmp_path / "impair-p1-ref.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+    got = collector.result()
+    run = RunResult("late-and-lost", collectors={"ref": got}, topology=load(synthetic.LAB),
+                    workfiles=workfiles.read(tmp_path))
+    (s,) = sequence_chart.streams(run)
+    assert [(i.seq, i.action) for i in s.impairments] == [(e["seq"], e["action"]) for e in log]
+    fates = {e["action"] for e in log}
+    assert {"drop", "duplicate", "reorder", "pass"} <= fates, fates  # the seed gives every fate
+    statuses = {d.status for d in s.received}
+    assert {"duplicate", "reordered"} <= statuses
+    assert [d.arrived for d in s.sent].count(False) == [e["action"] for e in log].count("drop")
+    svg = sequence_chart.draw(s, P)
+    assert "what the relay did to each datagram (ground truth)" in svg
+    assert all(re.search(rf">\s*{a}\s*<", svg) for a in fates)  # the relay's legend
+    ids = Elements(svg).by_id
+    assert f"{P}seq-0-duplicate-0" in ids and f"{P}seq-0-reordered-0" in ids
 
 
 def test_the_section_links_each_check_to_its_picture(result):
