@@ -1,1 +1,1 @@
-"""Reports of a run: the terminal table, JUnit XML, and the artifacts folder."""
+"""Reports of a run: the terminal table, JUnit XML, the artifacts folder and the HTML report."""

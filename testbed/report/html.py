@@ -13,7 +13,6 @@ statistics.py).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from . import lanes as L
 from . import sequence_chart, statistics, timeline, topology_graph
@@ -37,12 +36,6 @@ figure { margin: 0.5em 0; overflow-x: auto; } figure svg { max-width: 100%; heig
 section.lab + section.lab { margin-top: 3em; border-top: 3px solid #ccc; }
 div.side { display: inline-block; vertical-align: top; margin-right: 2em; max-width: 100%; overflow-x: auto; }
 """
-
-
-def write(result, path: Path) -> Path:
-    path = Path(path)
-    path.write_text(page([section(result)], f"netflow-lab: {result.lab}"))
-    return path
 
 
 def page(sections: list[str], title: str, summary: str = "") -> str:

@@ -89,49 +89,9 @@ def sent_by_probes(workfiles) -> dict[tuple, object]:
 
 def build(result, max_lanes: int = MAX_LANES) -> Timeline:
     topo = result.topology
-    lanes: dict[FlowId, Lane] = {}
-    for fid, t in result.truth.items():
-        lanes[fid] = Lane(fid, True, sorted(t.times))
-    who = probe_of_exporter(topo) if topo else {}
-    sent = sent_by_probes(result.workfiles)
-    received = set()
-    exported = defaultdict(lambda: [0, 0])  # (probe, key) -> [packets, octets], for conservation
-    for res in result.collectors.values():
-        for r in res.records:
-            if r.seq_status == DUPLICATE:
-                continue
-            h = r.header
-            probe = who.get((r.exporter, h.engine_type, h.engine_id), r.exporter)
-            fid = FlowId(r.src, r.dst, r.sport, r.dport, r.proto, r.tos)
-            lane = lanes.get(fid) or lanes.setdefault(fid, Lane(fid, False))
-            ours = sent.get(at := (probe, h.flow_sequence, h.export_ms, r.index))
-            received.add(at)
-            lane.bars.append(Bar(probe, r.start_ms / 1000, r.end_ms / 1000, r.recv_ms / 1000, r.packets,
-                                 ours.reason if ours else None))
-            got = exported[(probe, fid.key)]
-            got[0] += r.packets
-            got[1] += r.octets
-    watched = {p.name for p in topo.probes.values() if any(e.collector for e in p.export)} if topo else set()
-    for at, r in sent.items():  # what a probe sent that never reached a reference collector
-        if at not in received and at[0] in watched:
-            fid = FlowId(*r.key)
-            lane = lanes.get(fid) or lanes.setdefault(fid, Lane(fid, False))
-            lane.bars.append(Bar(at[0], r.start_ms / 1000, r.end_ms / 1000, r.export_ms / 1000,
-                                 r.packets, r.reason, lost=True))
-    checks = {c.name: c for c in (topo.expect if topo else ())}
-    failed = {v.name for v in result.verdicts if not v.passed}
-    for name, check in checks.items():
-        ctx = result.contexts.get(check.probe) or next(iter(result.contexts.values()), None)
-        about = _about(check, lanes.values(), result.truth, exported, ctx, name in failed)
-        for lane in about:
-            lane.checks.append(name)
-            lane.narrowest = min(lane.narrowest, len(about))
-            if name in failed:
-                lane.failed.append(name)
-            window = getattr(check, "window", None)
-            ref = check.reference(ctx) if ctx is not None and hasattr(check, "reference") else None
-            if window is not None and ref is not None:
-                lane.windows.append(Window(name, ref[0] + window[0], ref[0] + window[1], name in failed))
+    lanes: dict[FlowId, Lane] = {fid: Lane(fid, True, sorted(t.times)) for fid, t in result.truth.items()}
+    exported = _records(result, lanes)
+    _checks(result, lanes, exported)
     # failed first, then the flows a check names most narrowly (one flow before one of 300)
     ranked = sorted(lanes.values(), key=lambda l: (not l.failed, l.narrowest, not l.crafted, l.begins))
     shown = sorted(ranked[:max_lanes], key=lambda l: (l.begins, str(l.flow)))
@@ -142,6 +102,59 @@ def build(result, max_lanes: int = MAX_LANES) -> Timeline:
             by_check[name].append(lane.id)
     steps = next(iter(result.contexts.values())).step_times if result.contexts else {}
     return Timeline(shown, len(ranked) - len(shown), dict(steps), dict(by_check))
+
+
+def _records(result, lanes: dict[FlowId, Lane]) -> dict:
+    """Every record as a bar of its flow's lane (a new lane for a flow no crafted
+    step sent), and each a probe sent that no reference collector received.
+    Returns (probe, flow key) -> [packets, octets] received, for conservation."""
+    topo = result.topology
+    who = probe_of_exporter(topo) if topo else {}
+    sent = sent_by_probes(result.workfiles)
+    received = set()
+    exported = defaultdict(lambda: [0, 0])
+
+    def lane_of(fid: FlowId) -> Lane:
+        return lanes.get(fid) or lanes.setdefault(fid, Lane(fid, False))
+
+    for res in result.collectors.values():
+        for r in res.records:
+            if r.seq_status == DUPLICATE:
+                continue
+            h = r.header
+            probe = who.get((r.exporter, h.engine_type, h.engine_id), r.exporter)
+            fid = FlowId(r.src, r.dst, r.sport, r.dport, r.proto, r.tos)
+            ours = sent.get(at := (probe, h.flow_sequence, h.export_ms, r.index))
+            received.add(at)
+            lane_of(fid).bars.append(Bar(probe, r.start_ms / 1000, r.end_ms / 1000, r.recv_ms / 1000,
+                                         r.packets, ours.reason if ours else None))
+            got = exported[(probe, fid.key)]
+            got[0] += r.packets
+            got[1] += r.octets
+    watched = {p.name for p in topo.probes.values() if any(e.collector for e in p.export)} if topo else set()
+    for at, r in sent.items():
+        if at not in received and at[0] in watched:
+            lane_of(FlowId(*r.key)).bars.append(Bar(at[0], r.start_ms / 1000, r.end_ms / 1000,
+                                                    r.export_ms / 1000, r.packets, r.reason, lost=True))
+    return exported
+
+
+def _checks(result, lanes: dict[FlowId, Lane], exported: dict) -> None:
+    """Which lanes each check is about; a timed check's window on them; failures."""
+    failed = {v.name for v in result.verdicts if not v.passed}
+    for check in (result.topology.expect if result.topology else ()):
+        name = check.name
+        ctx = result.contexts.get(check.probe) or next(iter(result.contexts.values()), None)
+        about = _about(check, lanes.values(), result.truth, exported, ctx, name in failed)
+        window = getattr(check, "window", None)
+        ref = check.reference(ctx) if ctx is not None and hasattr(check, "reference") else None
+        for lane in about:
+            lane.checks.append(name)
+            lane.narrowest = min(lane.narrowest, len(about))
+            if name in failed:
+                lane.failed.append(name)
+            if window is not None and ref is not None:
+                lane.windows.append(Window(name, ref[0] + window[0], ref[0] + window[1], name in failed))
 
 
 def _about(check, lanes, truth, exported, ctx, failed: bool) -> list[Lane]:

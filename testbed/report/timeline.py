@@ -5,7 +5,8 @@ from its first to its last packet, a triangle where the collector received
 it, labelled with the probe's expiry reason; a timed check's expected export
 window shaded (red edge if the check failed); a failed check's lane on a red
 band. Element ids: `lane-N` (the lane's band), `lane-N-failed`,
-`lane-N-window-CHECK`, `lane-N-export-K` (each prefixed with the lab's).
+`lane-N-window-CHECK`, `lane-N-record-K` and `lane-N-export-K` (or
+`lane-N-lost-K`: sent, never received), each prefixed with the lab's.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ REASON_COLORS = {
     "evicted": "#d95f02", "flush": "#888888", "shutdown": "#666666",
 }
 UNKNOWN = "#9ecae1"
-TICK, FAILED, WINDOW, LOST = "#08306b", "#fde0dd", "#74c476", "#cb181d"
+TICK, FAILED, WINDOW, RED = "#08306b", "#fde0dd", "#74c476", "#cb181d"
 WIDTH_IN = 11.0
 LANE_IN = 0.44
 HEAD_IN, FOOT_IN = 0.7, 0.55  # legend and step names; the time axis
@@ -41,31 +42,16 @@ def draw(tl: Timeline, prefix: str = "", window: tuple[float, float] | None = No
     with svg.style(prefix + "timeline"):
         fig = svg.figure(WIDTH_IN, HEAD_IN + FOOT_IN + LANE_IN * len(lanes))
         ax = fig.add_subplot()
-        probes = sorted({b.probe for l in lanes for b in l.bars})
+        several = len({b.probe for l in lanes for b in l.bars}) > 1  # then bars say whose they are
         for y, lane in enumerate(lanes):
-            band = ax.axhspan(y - 0.5, y + 0.5, color=FAILED if lane.failed else
-                              ("#f4f4f4" if y % 2 else "#ffffff"), zorder=0, lw=0)
-            band.set_gid(prefix + lane.id + ("-failed" if lane.failed else ""))
-            if lane.failed:  # the plain id too: links point at it
-                ax.axhspan(y - 0.5, y + 0.5, fill=False, lw=0, zorder=0).set_gid(prefix + lane.id)
-            for w in lane.windows:
-                r = Rectangle((w.lo - t0, y - 0.46), w.hi - w.lo, 0.92, facecolor=WINDOW, alpha=0.3,
-                              edgecolor="#cb181d" if w.failed else "none", lw=1.2, zorder=1)
-                r.set_gid(f"{prefix}{lane.id}-window-{w.check}")
-                ax.add_patch(r)
-            if lane.sent:
-                ax.scatter([t - t0 for t in lane.sent], [y - 0.27] * len(lane.sent), marker="|",
-                           s=40, color=TICK, lw=1, zorder=3)
-            for k, b in enumerate(sorted(lane.bars, key=lambda b: (b.start, b.recv))):
-                _bar(ax, b, y + 0.27 * (k % 2), t0, span, f"{prefix}{lane.id}-record-{k}",
-                     b.reason or "?" if len(probes) < 2 else f"{b.reason or '?'} ({b.probe})")
+            _lane(ax, y, lane, t0, span, prefix, several)
         _steps(ax, tl.steps, t0, t_end, span)
         ax.set_xlim(lo, hi)
         ax.set_ylim(len(lanes) - 0.5, -0.5)
         ax.set_yticks(range(len(lanes)), [str(l.flow) for l in lanes], fontsize=7.5)
         for tick, lane in zip(ax.get_yticklabels(), lanes):
             if lane.failed:
-                tick.set_color("#cb181d")
+                tick.set_color(RED)
                 tick.set_fontweight("bold")
             elif not lane.crafted:
                 tick.set_color("#777777")
@@ -76,6 +62,25 @@ def draw(tl: Timeline, prefix: str = "", window: tuple[float, float] | None = No
                    bbox_to_anchor=(0.5, 1.0))
         fig.tight_layout(rect=(0, 0, 1, 1 - HEAD_IN / fig.get_figheight()))
         return svg.inline(fig)
+
+
+def _lane(ax, y: int, lane, t0: float, span: float, prefix: str, several: bool) -> None:
+    band = ax.axhspan(y - 0.5, y + 0.5, color=FAILED if lane.failed else ("#f4f4f4" if y % 2 else "#ffffff"),
+                      zorder=0, lw=0)
+    band.set_gid(prefix + lane.id + ("-failed" if lane.failed else ""))
+    if lane.failed:  # the plain id too: links point at it
+        ax.axhspan(y - 0.5, y + 0.5, fill=False, lw=0, zorder=0).set_gid(prefix + lane.id)
+    for w in lane.windows:
+        r = Rectangle((w.lo - t0, y - 0.46), w.hi - w.lo, 0.92, facecolor=WINDOW, alpha=0.3,
+                      edgecolor=RED if w.failed else "none", lw=1.2, zorder=1)
+        r.set_gid(f"{prefix}{lane.id}-window-{w.check}")
+        ax.add_patch(r)
+    if lane.sent:
+        ax.scatter([t - t0 for t in lane.sent], [y - 0.27] * len(lane.sent), marker="|", s=40, color=TICK,
+                   lw=1, zorder=3)
+    for k, b in enumerate(sorted(lane.bars, key=lambda b: (b.start, b.recv))):  # two rows: labels apart
+        label = f"{b.reason or '?'} ({b.probe})" if several else b.reason or "?"
+        _bar(ax, b, y + 0.27 * (k % 2), t0, span, f"{prefix}{lane.id}-record-{k}", label)
 
 
 def x_range(t0: float, t_end: float) -> tuple[float, float]:
@@ -96,11 +101,11 @@ def _bar(ax, b, y: float, t0: float, span: float, gid: str, label: str) -> None:
     ax.add_patch(bar)
     ax.plot([b.end - t0, b.recv - t0], [y, y], color=color, lw=0.8, ls=":", zorder=2)
     mark, = ax.plot([b.recv - t0], [y], marker="X" if b.lost else "v", ms=6 if b.lost else 5, lw=0,
-                    color=LOST if b.lost else "black", zorder=4)
+                    color=RED if b.lost else "black", zorder=4)
     mark.set_gid(gid.replace("-record-", "-lost-" if b.lost else "-export-"))
     ax.annotate(label + (": sent, never received" if b.lost else ""), (b.recv - t0, y), xytext=(4, -1),
                 textcoords="offset points", fontsize=7, va="center", zorder=5,
-                color=LOST if b.lost else "#333333")
+                color=RED if b.lost else "#333333")
 
 
 def _steps(ax, steps: dict[str, float], t0: float, t_end: float, span: float) -> None:
@@ -129,7 +134,7 @@ def _legend(lanes) -> list:
     if any(l.failed for l in lanes):
         out.append(Patch(facecolor=FAILED, label="failed check"))
     if any(b.lost for l in lanes for b in l.bars):
-        out.append(Line2D([], [], marker="X", color=LOST, lw=0, ms=6, label="sent, never received"))
+        out.append(Line2D([], [], marker="X", color=RED, lw=0, ms=6, label="sent, never received"))
     out += [Patch(facecolor=REASON_COLORS.get(r, UNKNOWN), label=f"record: {r or 'reason unknown'}")
             for r in seen]
     return out
