@@ -85,6 +85,8 @@ def test_a_failing_labs_report_shows_the_failed_lane_and_the_gap(runs):
     assert "1 record missing before it" in e.text[f"{p}seq-0-gap-0-text"]
     assert f"{p}seq-0-lost-0" in e.by_id, "the datagram the probe sent and the collector missed"
     assert e.by_id[f"{p}check-tcp-exported-at-fin"][1]["class"] == "pass"
+    for reason in ("inactive", "tcp_fin_rst", "flush: sent, never received"):  # from the probe's records file
+        assert re.search(rf">\s*{reason}\s*<", dom), reason
 
 
 def test_one_page_holds_every_lab_of_a_run(runs):
