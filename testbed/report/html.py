@@ -25,6 +25,7 @@ h1 { font-size: 1.5em; margin: 0.2em 0; } h2 { font-size: 1.2em; margin-top: 1.6
   border-bottom: 1px solid #ddd; } h3 { font-size: 1em; margin: 1em 0 0.3em; }
 .status { padding: 0.1em 0.5em; border-radius: 3px; color: #fff; font-size: 0.8em; vertical-align: middle; }
 .PASSED, .PASS { background: #238b45; } .FAILED, .FAIL { background: #cb181d; } .ERROR { background: #555; }
+.NA { background: #969696; }
 .meta, .note { color: #666; } nav a { margin-right: 1em; }
 table { border-collapse: collapse; margin: 0.4em 0; } th, td { padding: 0.25em 0.6em; text-align: left;
   vertical-align: top; border-bottom: 1px solid #eee; } th { background: #f6f6f6; }
@@ -105,13 +106,14 @@ def _verdicts(result, tl: L.Timeline, streams, p: str) -> str:
     rows = []
     for v in result.verdicts:
         href, what = _picture(v, checks.get(v.name), tl, streams, p)
-        text = esc(v.observed)
+        text = esc(v.observed or (f"does not apply: {v.na}" if v.na else ""))
         if not v.passed:
             text += '<ul class="problems">' + "".join(f"<li>{esc(x)}</li>" for x in v.problems) + "</ul>"
             if v.hint:
                 text += f'<div class="hint">&gt; {esc(v.hint.strip())}</div>'
-        rows.append(f'<tr{attrs(id=f"{p}check-{v.name}", class_="pass" if v.passed else "fail")}>'
-                    f'<td><span class="status {v.status}">{v.status}</span></td>'
+        look = "na" if v.na else "pass" if v.passed else "fail"  # n/a: nothing failed, nothing judged
+        rows.append(f'<tr{attrs(id=f"{p}check-{v.name}", class_=look)}>'
+                    f'<td><span class="status {look.upper()}">{esc(v.status)}</span></td>'
                     f'<td>{esc(v.name)}<br><small class="meta">{esc(v.kind)}</small></td>'
                     f'<td class="observed">{text}</td><td><a href="#{esc(href)}">{esc(what)}</a></td></tr>')
     head = "<tr><th></th><th>check</th><th>observed</th><th>picture</th></tr>"

@@ -20,6 +20,7 @@ from probe.engine import Config, Probe
 from probe.packet import FlowKey, Packet
 from probe.records_file import RecordsFile
 from testbed.collector import CheckConfig, Collector
+from testbed.expect.verdict import not_applicable
 from testbed.faults.impair import Impairer, Policy
 from testbed.report import html, lanes, sequence_chart, topology_graph, workfiles
 from testbed.run.runner import RunResult
@@ -207,3 +208,11 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_anything_is_buil
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip() == (f"python -m testbed run: error: {tmp_path / 'missing' / 'r.html'}: "
                                    f"no such directory {tmp_path / 'missing'}")
+
+
+def test_a_check_that_does_not_apply_reads_as_such(result):
+    na = not_applicable("udp-flow-counts", "flow", "softflowd never fills masks")
+    page = html.section(replace(result, verdicts=[na if v.name == na.name else v for v in result.verdicts]))
+    e = Elements(page)
+    assert e.by_id[f"{P}check-udp-flow-counts"][1]["class"] == "na"
+    assert "does not apply: softflowd never fills masks" in e.text[f"{P}check-udp-flow-counts"]
