@@ -80,7 +80,8 @@ def test_no_terminal_no_progress_and_the_file_is_untouched(capture):
         assert watch(f, lambda: (0, 0), io.StringIO()) is f
 
 
-def test_reading_a_capture_shows_percent_packets_flows_rate_and_eta(capture):
+def test_reading_a_capture_shows_percent_packets_flows_rate_and_eta(capture, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
     out, stats = Terminal(), Stats()
     f = watch(open(capture, "rb"), lambda: (stats.packets, stats.flows_created), out, clock=Clock(0.3))
     with f:
@@ -102,7 +103,8 @@ def _probe_on(capture: Path, tty: bool) -> str:
         done = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
         return done.stderr.decode()
     master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=slave)
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=slave,
+                            env={**os.environ, "COLUMNS": "200"})  # the line is cut to the width
     os.close(slave)
     got = b""
     while True:
@@ -125,7 +127,8 @@ def test_the_probe_shows_progress_on_a_terminal_only(big_capture):
     assert "records_sent: " in on_pipe and "records_sent: " in on_tty  # the summary either way
 
 
-def test_waiting_for_timed_exports_says_what_and_how_long():
+def test_waiting_for_timed_exports_says_what_and_how_long(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the line is cut to the terminal's width
     topo = load(ROOT / "tests" / "report" / "labs" / "late-and-lost.yaml")
     check = next(c for c in topo.expect if c.name == "udp-exported-too-early")  # window [0.5, 1.5]
     flow = FlowId("10.0.1.10", "10.0.2.10", 40000, 5000, 17, 0)
