@@ -20,9 +20,8 @@ def run_file(f: BinaryIO, make_probe: Callable[[int], Probe],
             if probe is None:
                 probe = make_probe(now)
             probe.handle_frame(frame.data, frame.linktype, ifindex, now)
-            if probe.exporter.out:
-                for d in probe.datagrams_to_send():
-                    send(d)
+            for d in probe.datagrams_to_send():
+                send(d)
     finally:  # a file cut short (PcapError) still exports what was read
         if probe is None:  # an empty capture still gets a probe (and statistics)
             probe = make_probe(now)

@@ -15,7 +15,6 @@ is accounted at its kernel timestamp, never later than the loop's clock
 """
 from __future__ import annotations
 
-import argparse
 import os
 import select
 import signal
@@ -23,19 +22,14 @@ import sys
 import time
 
 from .. import quirks as Q
+from .. import stats_file
+from ..engine import Config
 from ..fast.choose import probe_class
+from ..output import Output, OutputOptions
 from .capture import DLT_EN10MB, Capture
 from .control import ControlError, ControlServer, flow_view
-from .ifindex import IfindexMap, parse_override
+from .ifindex import IfindexMap
 from .kernel_routes import KernelRoutes
-from .sender import Sender
-
-
-def add_live_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options only live mode has (the common ones are probe.cli's)."""
-    g = parser.add_argument_group("live")
-    g.add_argument("--control", metavar="PATH",
-                   help="live: control socket (root only) for `python -m probe ctl PATH ...`")
 
 
 SHUTDOWN_DRAIN_S = 2.0  # at most this long to read what the ring still holds at a stop
@@ -51,12 +45,12 @@ class Clock:
 
 
 class Daemon:
-    def __init__(self, *, config, interfaces: list[str], collectors: list[tuple[str, int]],
+    def __init__(self, *, config: Config, output: OutputOptions, interfaces: list[str],
                  overrides: dict[str, int], control: str | None = None,
-                 print_records: bool = False, engine: str = "reference", log=None) -> None:
+                 engine: str = "reference", log=None) -> None:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.clock = Clock()
-        self.print_records = print_records
+        self.options = output
         self.stopping = False
         self._closers: list = []
         try:
@@ -67,7 +61,7 @@ class Daemon:
             self.probe = probe_class(engine)(config, routes=self.routes,
                                              start_ms=self.clock.now_ms())
             self.fast = engine == "fast"
-            self.sender = self._own(Sender(collectors, self.probe.stats))
+            self.output = self._own(Output(output, self.probe.stats))
             self.control = self._own(ControlServer(control, self.handle_request)) if control else None
         except BaseException:
             self.close()
@@ -142,16 +136,12 @@ class Daemon:
             probe.handle_frame(frame, DLT_EN10MB, ifmap(ifindex), min(ts_ns // 1_000_000, now))
 
     def send(self) -> int:
-        sent = 0
-        for datagram in self.probe.datagrams_to_send():
-            self.sender.send(datagram.data)
-            sent += 1
-            if self.print_records:
-                for record in datagram.records:
-                    print(record.as_json())
-        if sent and self.print_records:
-            sys.stdout.flush()
-        return sent
+        datagrams = self.probe.datagrams_to_send()
+        for datagram in datagrams:
+            self.output.emit(datagram)
+        if datagrams:
+            self.output.flush()
+        return len(datagrams)
 
     def _on_signal(self, signum, frame) -> None:
         self.stopping = True
@@ -171,23 +161,29 @@ class Daemon:
             time.sleep(self.capture.retire_ms / 1000)
         self.probe.flush(self.clock.now_ms(), "shutdown")
         self.send()
-        self.sync_stats()
-        self.log(self.probe.stats.summary())
+        self.report()
 
     def _last_gasp(self) -> None:
         try:
             self.probe.flush(self.clock.now_ms(), "shutdown")
             self.send()
-            self.log(self.probe.stats.summary())
+            self.report()
         except Exception as exc:  # already failing: report, keep the first error
             self.log(f"probe: could not flush after the error: {exc}")
 
-    def sync_stats(self) -> int:
-        """Copy the kernel's ring counters into the stats; returns ring packets."""
+    def report(self) -> None:
+        """The final statistics: the summary on stderr, and --stats-file."""
+        stats = self.stats()
+        self.log(self.probe.stats.summary())
+        if self.options.stats_file:
+            stats_file.write(self.options.stats_file, stats)
+
+    def stats(self) -> dict:
+        """Every counter (the kernel's ring counters copied in first), plus live extras."""
         stats = self.probe.stats
         packets, stats.ring_drops = self.capture.stats()
         stats.active_flows = len(self.probe.flows())
-        return packets
+        return {**stats.as_dict(), "ring_packets": packets, "route_refreshes": self.routes.refreshes}
 
     # -- the control socket ------------------------------------------------
 
@@ -195,9 +191,7 @@ class Daemon:
         cmd = req["cmd"]
         now = self.clock.now_ms()
         if cmd == "stats":
-            packets = self.sync_stats()
-            return {"stats": {**self.probe.stats.as_dict(), "ring_packets": packets,
-                              "route_refreshes": self.routes.refreshes}}
+            return {"stats": self.stats()}
         if cmd == "show":
             flows = self.probe.flows()
             try:
@@ -242,18 +236,13 @@ def _drain(fd: int) -> None:
         pass
 
 
-def run_daemon(args: argparse.Namespace) -> int:
-    """Live mode for probe.cli: options parsed there (plus add_live_arguments')."""
-    from ..cli import config_from
-    from ..fast.choose import engine_name
-
+def run_daemon(config: Config, output: OutputOptions, *, interfaces: list[str],
+               overrides: dict[str, int], control: str | None = None,
+               engine: str = "reference") -> int:
+    """Live mode, with the values probe.cli parsed."""
     try:
-        config = config_from(args)
-        engine = engine_name(args.engine, config)
-        overrides = dict(parse_override(text) for text in args.ifindex)
-        daemon = Daemon(config=config, interfaces=args.interface, collectors=args.collector,
-                        overrides=overrides, control=getattr(args, "control", None),
-                        print_records=getattr(args, "print_records", False), engine=engine)
+        daemon = Daemon(config=config, output=output, interfaces=interfaces,
+                        overrides=overrides, control=control, engine=engine)
     except (ValueError, OSError, ControlError) as exc:
         print(f"probe: {exc}", file=sys.stderr)
         return 2

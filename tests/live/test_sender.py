@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import errno
 import socket
+import struct
 
-from probe.live.sender import Sender
+from probe.sender import Sender
 from probe.stats import Stats
 
 from .nslab import inside
@@ -17,16 +18,39 @@ def _listener(port=0):
     return s
 
 
+def v5(count: int, tag: bytes = b"") -> bytes:
+    """A datagram as the sender sees it: the header's count is what it counts."""
+    return struct.pack("!HH", 5, count) + bytes(20 + 48 * count) + tag
+
+
 def test_each_datagram_goes_to_each_collector():
     a, b = _listener(), _listener()
     stats = Stats()
     sender = Sender([a.getsockname(), b.getsockname()], stats)
     try:
-        assert sender.send(b"one") == 2
-        assert (a.recv(100), b.recv(100)) == (b"one", b"one")
+        assert sender.send(v5(2)) == 2
+        assert a.recv(200) == b.recv(200) == v5(2)
         assert (stats.send_errors, stats.send_retries, sender.lost) == (0, 0, 0)
     finally:
         sender.close(), a.close(), b.close()
+
+
+def test_what_left_is_counted_when_it_leaves_once_per_datagram(lab):
+    a = _listener()
+    stats = Stats()
+    sender = Sender([a.getsockname(), a.getsockname()], stats)
+    try:
+        sender.send(v5(30)), sender.send(v5(4))
+        assert (stats.datagrams_sent, stats.records_sent) == (2, 34)  # not once per collector
+    finally:
+        sender.close(), a.close()
+    with inside(lab.ns("s")):  # no route: nothing leaves, nothing counted as sent
+        sender = Sender([("10.255.0.1", 2055)], stats)
+    try:
+        assert sender.send(v5(30)) == 0
+        assert (stats.datagrams_sent, stats.records_sent) == (2, 34)
+    finally:
+        sender.close()
 
 
 def test_collector_restart_pending_icmp_error_is_counted_and_the_datagram_resent():

@@ -104,6 +104,20 @@ def test_routes_and_ifindex_enrich_records(capsys, capture):
     assert {int(r["dst"].split(".")[2]) >= 128 for r in recs} == {True, False}
 
 
+def test_stats_file_is_the_summary_as_json(capsys, capture, tmp_path):
+    _, path, truth, _ = capture
+    out = tmp_path / "stats.json"
+    recs = run(capsys, "-r", path, "--stats-file", str(out))
+    stats = json.loads(out.read_text())
+    assert stats["packets"] == sum(c.packets for c in truth.flows.values())
+    assert stats["flows_exported"] == len(recs) and stats["records_sent"] == 0  # --print sends nothing
+    assert list(tmp_path.iterdir()) == [out]  # written atomically: no temporary left
+    done = cli("-r", path, "-n", "127.0.0.1:9", "--stats-file", str(out), "--export-rate", "0")
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(out.read_text())
+    assert stats["records_sent"] == len(recs) and f"records_sent: {len(recs)}" in done.stdout
+
+
 # -- bad input: one line on stderr, exit 2, no traceback -----------------------
 
 def cli(*argv: str) -> subprocess.CompletedProcess:
@@ -155,6 +169,8 @@ BAD_OPTIONS = [
     ["-r", "{pcap}", "--print", "--route", "10.0.0.0/8,dev=70000"],
     ["-r", "{pcap}", "--print", "--route", "10.0.0.0/8,gw=1.2.3.4"],
     ["-r", "{pcap}", "--print", "--routes-file", "/nonexistent/routes"],
+    ["-r", "{pcap}", "--print", "--stats-file", "/nonexistent/dir/stats.json"],
+    ["-r", "{pcap}", "--print", "--stats-file", "{dir}"],
     ["-r", "/nonexistent/file.pcap", "--print"],
     ["-r", "{dir}", "--print"],
     ["--bogus-option"],

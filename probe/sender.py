@@ -9,6 +9,9 @@ One connected, non-blocking UDP socket per collector. What can go wrong:
   up (counted in `lost`) only if that fails too.
 * ENOBUFS / EAGAIN (a full queue) are transient: retried up to RETRIES
   times after a short wait, each retry counted in stats.send_retries.
+A datagram that went out to at least one collector counts once in
+stats.datagrams_sent, and its records (the v5 header's count) in
+stats.records_sent: what left, counted when it leaves.
 """
 from __future__ import annotations
 
@@ -49,8 +52,12 @@ class Sender:
             raise
 
     def send(self, data: bytes) -> int:
-        """Send to every collector; returns to how many it went out."""
-        return sum(self._send_one(peer, data) for peer in self.peers)
+        """Send one v5 datagram to every collector; returns to how many it went out."""
+        went = sum(self._send_one(peer, data) for peer in self.peers)
+        if went:
+            self.stats.datagrams_sent += 1
+            self.stats.records_sent += int.from_bytes(data[2:4], "big")  # the header's count
+        return went
 
     def _send_one(self, peer: _Peer, data: bytes) -> bool:
         hard_errors = retries = 0

@@ -1,0 +1,48 @@
+"""Where a driver's datagrams go: each collector over UDP, and stdout as JSON lines.
+
+Both drivers (offline_cli, live/daemon) hand every datagram the probe built
+to `Output.emit`. What left is counted by the sender, when it leaves
+(`--print` alone sends nothing).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from .export import Datagram
+from .sender import Sender
+from .stats import Stats
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    collectors: tuple[tuple[str, int], ...] = ()
+    print_records: bool = False
+    stats_file: str | None = None  # the final statistics as JSON, written at exit
+
+
+class Output:
+    def __init__(self, options: OutputOptions, stats: Stats,
+                 before_send: Callable[[], None] | None = None) -> None:
+        self.options = options
+        self.printing = options.print_records
+        self.sender = Sender(list(options.collectors), stats) if options.collectors else None
+        self._before_send = before_send  # offline pacing
+
+    def emit(self, datagram: Datagram) -> None:
+        if self.printing:
+            sys.stdout.write("".join(r.as_json() + "\n" for r in datagram.records))
+        if self.sender:
+            if self._before_send:
+                self._before_send()
+            self.sender.send(datagram.data)
+
+    def flush(self) -> None:
+        """End of a batch: make the printed lines visible."""
+        if self.printing:
+            sys.stdout.flush()
+
+    def close(self) -> None:
+        if self.sender:
+            self.sender.close()
