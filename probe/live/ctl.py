@@ -62,12 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("flush", help="expire every flow and send it now")
 
 
-def add_parser(subparsers, name: str = "ctl") -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(name, help="talk to a running live probe")
-    add_arguments(parser)
-    return parser
-
-
 def run(args: argparse.Namespace) -> int:
     req: dict = {"cmd": args.ctl_cmd}
     if args.ctl_cmd == "show":
