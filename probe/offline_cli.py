@@ -62,13 +62,15 @@ def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable
     except OSError as exc:
         status, error = 2, f"{PROG}: error: {exc}"
     finally:
+        report = {}
         if output:
             output.flush()
-            output.close()
+            output.close()  # after the errors of the last datagrams came back
+            report = output.report()
     if not error or stats.frames:  # a file that is no capture at all: just the error
         print(stats.summary(), file=sys.stderr if options.print_records else sys.stdout)
     if options.stats_file:
-        stats_file.write(options.stats_file, stats.as_dict())
+        stats_file.write(options.stats_file, {**stats.as_dict(), "collectors": report})
     if error:
         print(error, file=sys.stderr)
     return status

@@ -43,6 +43,23 @@ class Output:
         if self.printing:
             sys.stdout.flush()
 
+    def fileno(self) -> list[int]:
+        """Sockets to watch for POLLERR (ICMP errors coming back): then collect()."""
+        return self.sender.fileno() if self.sender else []
+
+    def collect(self) -> None:
+        if self.sender:
+            self.sender.collect()
+
+    def settle(self) -> None:
+        """Before the final statistics: count the errors of the last datagrams."""
+        if self.sender:
+            self.sender.settle()
+
+    def report(self) -> dict[str, dict]:
+        """Per collector: datagrams and records sent, refused, lost (see sender)."""
+        return self.sender.report() if self.sender else {}
+
     def close(self) -> None:
         if self.sender:
             self.sender.close()

@@ -11,6 +11,8 @@ import json
 import socket
 import sys
 
+from ..stats import format_counters
+
 TIMEOUT_S = 10.0
 
 
@@ -85,12 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _text(cmd: str, reply: dict) -> str:
     if cmd == "stats":
-        lines = []
-        for name, value in reply["stats"].items():
-            if isinstance(value, dict):
-                value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-            lines.append(f"{name:>15}: {value}")
-        return "\n".join(lines)
+        return format_counters(reply["stats"])
     if cmd == "show":
         head = (f"{'SrcIf':>5} {'SrcIPaddress':<15} {'DstIf':>5} {'DstIPaddress':<15} {'Pr':>3} "
                 f"{'SrcP':>5} {'DstP':>5} {'Pkts':>8} {'Bytes':>10} {'Flg':>4} {'NextHop':<15} "

@@ -90,6 +90,9 @@ class Daemon:
             poller.register(fd, select.POLLIN)
         if self.control:
             poller.register(self.control.fileno(), select.POLLIN)
+        errors = set(self.output.fileno())
+        for fd in errors:
+            poller.register(fd, 0)  # POLLERR: an ICMP error came back for a datagram
         try:
             try:
                 while not self.stopping:
@@ -100,6 +103,8 @@ class Daemon:
                         self.control.handle_ready()
                     if wake_r in ready:
                         _drain(wake_r)
+                    if errors & ready:
+                        self.output.collect()
             except BaseException:
                 self._last_gasp()  # the cache is billable data: send it, then fail loudly
                 raise
@@ -161,6 +166,7 @@ class Daemon:
             time.sleep(self.capture.retire_ms / 1000)
         self.probe.flush(self.clock.now_ms(), "shutdown")
         self.send()
+        self.output.settle()
         self.report()
 
     def _last_gasp(self) -> None:
@@ -183,7 +189,8 @@ class Daemon:
         stats = self.probe.stats
         packets, stats.ring_drops = self.capture.stats()
         stats.active_flows = len(self.probe.flows())
-        return {**stats.as_dict(), "ring_packets": packets, "route_refreshes": self.routes.refreshes}
+        return {**stats.as_dict(), "collectors": self.output.report(),
+                "ring_packets": packets, "route_refreshes": self.routes.refreshes}
 
     # -- the control socket ------------------------------------------------
 

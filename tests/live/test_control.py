@@ -20,7 +20,8 @@ def server(tmp_path):
     def handler(req):
         calls.append(req)
         if req["cmd"] == "stats":
-            return {"stats": {"packets": 3, "exported": {"inactive": 2}}}
+            return {"stats": {"packets": 3, "exported": {"inactive": 2},
+                              "collectors": {"10.0.0.9:2055": {"datagrams_sent": 4, "refused": 1}}}}
         if req["cmd"] == "timeouts":
             return {"active_s": req["active"] or 1800, "inactive_s": req["inactive"] or 15}
         if req["cmd"] == "flush":
@@ -56,8 +57,10 @@ def test_socket_is_root_only(server):
 
 def test_requests_and_replies(server, capsys):
     path, calls = server
-    assert ctl.request(path, {"cmd": "stats"}) == {
-        "ok": True, "stats": {"packets": 3, "exported": {"inactive": 2}}}
+    assert ctl.request(path, {"cmd": "stats"})["stats"]["exported"] == {"inactive": 2}
+    assert ctl.main([path, "stats"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "       exported: inactive=2", "     collectors: 10.0.0.9:2055: datagrams_sent=4, refused=1"]
     assert ctl.main([path, "timeouts", "--active", "60", "--inactive", "2"]) == 0
     assert calls[-1] == {"cmd": "timeouts", "active": 60.0, "inactive": 2.0}
     assert capsys.readouterr().out == "active 60 s, inactive 2 s\n"

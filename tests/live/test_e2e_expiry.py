@@ -81,8 +81,10 @@ def test_collector_down_then_back(rlab, start_probe):
         rlab.send("h1", [f(i)])
         time.sleep(0.02)
         probe.ctl("flush")
+    time.sleep(0.2)  # the last ICMP comes back while the probe idles: read on POLLERR
     stats = probe.ctl("stats")["stats"]
-    assert stats["send_errors"] >= 2 and probe.proc.poll() is None
+    assert (stats["send_errors"], stats["send_lost"]) == (3, 3) and probe.proc.poll() is None
+    assert stats["collectors"][f"10.9.9.2:{port}"]["refused"] == 3
     back = Collector(rlab, port)
     try:
         rlab.send("h1", [f(10), f(11)])

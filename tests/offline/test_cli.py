@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import struct
 import subprocess
 import sys
@@ -112,10 +113,21 @@ def test_stats_file_is_the_summary_as_json(capsys, capture, tmp_path):
     assert stats["packets"] == sum(c.packets for c in truth.flows.values())
     assert stats["flows_exported"] == len(recs) and stats["records_sent"] == 0  # --print sends nothing
     assert list(tmp_path.iterdir()) == [out]  # written atomically: no temporary left
-    done = cli("-r", path, "-n", "127.0.0.1:9", "--stats-file", str(out), "--export-rate", "0")
+    port = _closed_port()  # nobody listens: every datagram is refused (ICMP port unreachable)
+    done = cli("-r", path, "-n", f"127.0.0.1:{port}", "--stats-file", str(out), "--export-rate", "0")
     assert done.returncode == 0, done.stderr
     stats = json.loads(out.read_text())
     assert stats["records_sent"] == len(recs) and f"records_sent: {len(recs)}" in done.stdout
+    assert stats["send_lost"] == stats["send_errors"] == stats["datagrams_sent"] > 1  # exactly
+    assert stats["collectors"][f"127.0.0.1:{port}"]["records_refused"] == len(recs)
+
+
+def _closed_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 # -- bad input: one line on stderr, exit 2, no traceback -----------------------
