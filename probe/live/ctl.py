@@ -36,12 +36,13 @@ def request(path: str, req: dict, timeout: float = TIMEOUT_S) -> dict:
             raise CtlError(f"cannot connect to {path}: {exc.strerror}") from None
         try:
             sock.sendall(json.dumps(req).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
+            chunks = [b""]
+            while not chunks[-1].endswith(b"\n"):  # a long `show` comes in many pieces
                 chunk = sock.recv(1 << 16)
                 if not chunk:
                     break
-                data += chunk
+                chunks.append(chunk)
+            data = b"".join(chunks)
         except OSError as exc:
             raise CtlError(f"the probe at {path} did not answer: {exc.strerror or exc}") from None
     finally:

@@ -15,6 +15,7 @@ is accounted at its kernel timestamp, never later than the loop's clock
 """
 from __future__ import annotations
 
+import math
 import os
 import select
 import signal
@@ -96,10 +97,9 @@ class Daemon:
         try:
             try:
                 while not self.stopping:
-                    timeout = max(0, self.probe.next_timer_ms() - self.clock.now_ms())
-                    ready = {fd for fd, _ in poller.poll(timeout)}
+                    ready = {fd for fd, _ in poller.poll(self._timeout_ms())}
                     self.turn()
-                    if self.control and self.control.fileno() in ready:
+                    if self.control and (self.control.fileno() in ready or self._client_due()):
                         self.control.handle_ready()
                     if wake_r in ready:
                         _drain(wake_r)
@@ -113,6 +113,18 @@ class Daemon:
             signal.set_wakeup_fd(old_wakeup)
             for sig, handler in old.items():
                 signal.signal(sig, handler)
+
+    def _timeout_ms(self) -> int:
+        """Until the next scan, or until a control client's time is up."""
+        timeout = self.probe.next_timer_ms() - self.clock.now_ms()
+        deadline = self.control.next_deadline() if self.control else None
+        if deadline is not None:
+            timeout = min(timeout, math.ceil((deadline - time.monotonic()) * 1000))
+        return max(0, timeout)
+
+    def _client_due(self) -> bool:
+        deadline = self.control.next_deadline()
+        return deadline is not None and deadline <= time.monotonic()
 
     def turn(self) -> None:
         """One pass: route events, captured frames, due scans, sending."""
@@ -199,13 +211,13 @@ class Daemon:
         now = self.clock.now_ms()
         if cmd == "stats":
             return {"stats": self.stats()}
-        if cmd == "show":
+        if cmd == "show":  # streamed to the client as it reads (see control)
             flows = self.probe.flows()
-            try:
-                limit = int(req.get("limit") or 0) or len(flows)
-            except (TypeError, ValueError):
-                raise ControlError("show: limit must be a number") from None
-            return {"flows": [flow_view(f, now) for f in flows[:limit]], "total": len(flows)}
+            limit = req.get("limit") or 0
+            if type(limit) is not int or limit < 0:
+                raise ControlError("show: limit must be a whole number (0: all)")
+            shown = flows[:limit] if limit else flows
+            return {"total": len(flows), "flows": (flow_view(f, now) for f in shown)}
         if cmd == "timeouts":
             try:
                 active, inactive = (None if req.get(k) is None else round(float(req[k]) * 1000)

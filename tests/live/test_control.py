@@ -6,10 +6,11 @@ import select
 import socket
 import stat
 import threading
+import time
 
 import pytest
 
-from probe.live import ctl
+from probe.live import control, ctl
 from probe.live.control import ControlError, ControlServer
 
 
@@ -110,3 +111,99 @@ def test_stale_socket_is_replaced_live_one_is_not(tmp_path, server):
     assert not os.path.exists(stale)  # and removed it on close
     with pytest.raises(ControlError, match="another probe"):
         ControlServer(server[0], lambda req: {})
+
+
+# -- the loop never waits for a client ------------------------------------------
+
+def _serve(srv, seconds):
+    """Run the server's side of the loop for `seconds`; returns the longest handle_ready()."""
+    longest, end = 0.0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        select.select([srv], [], [], 0.01)
+        t = time.perf_counter()
+        srv.handle_ready()
+        longest = max(longest, time.perf_counter() - t)
+    return longest
+
+
+def _connect(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    return s
+
+
+def test_idle_trickling_and_slow_readers_never_hold_the_loop(tmp_path, monkeypatch):
+    monkeypatch.setattr(control, "CLIENT_S", 0.5)
+    produced = []
+
+    def handler(req):
+        def flows():
+            for i in range(100_000):
+                produced.append(i)
+                yield {"n": i, "pad": "x" * 100}
+        return {"total": 100_000, "flows": flows()}
+
+    srv = ControlServer(str(tmp_path / "c.sock"), handler)
+    try:
+        idle = [_connect(srv.path) for _ in range(5)]
+        trickler, reader = _connect(srv.path), _connect(srv.path)
+        reader.sendall(b'{"cmd": "show"}\n')  # ... and never reads its 10 MB reply
+        longest = 0.0
+        for _ in range(4):
+            trickler.send(b"{")
+            longest = max(longest, _serve(srv, 0.1))
+        assert longest < 0.05  # each call did only what needed no waiting
+        assert 0 < len(produced) < 100_000  # the reply is encoded as it is read, not at once
+        _serve(srv, 0.3)
+        assert srv.next_deadline() is None  # all cut off after CLIENT_S
+        for s in (*idle, trickler):
+            assert s.recv(100) == b""
+            s.close()
+        reader.close()
+    finally:
+        srv.close()
+
+
+def test_a_streamed_reply_is_one_json_line(tmp_path):
+    srv = ControlServer(str(tmp_path / "c.sock"), lambda req: {
+        "total": 3000, "flows": ({"n": i} for i in range(3000))})
+    stop = threading.Event()
+    t = threading.Thread(target=lambda: [_serve(srv, 0.05) for _ in iter(stop.is_set, True)])
+    t.start()
+    try:
+        reply = ctl.request(srv.path, {"cmd": "show"})
+        assert reply["ok"] and reply["total"] == 3000 and [f["n"] for f in reply["flows"]] == list(range(3000))
+    finally:
+        stop.set(), t.join(), srv.close()
+
+
+def test_too_many_clients_are_told_busy(tmp_path):
+    srv = ControlServer(str(tmp_path / "c.sock"), lambda req: {})
+    try:
+        clients = [_connect(srv.path) for _ in range(control.MAX_CLIENTS)]
+        _serve(srv, 0.05)
+        extra = _connect(srv.path)
+        _serve(srv, 0.05)
+        assert b"busy" in extra.recv(200)
+        for s in (*clients, extra):
+            s.close()
+    finally:
+        srv.close()
+
+
+@pytest.mark.parametrize("raw, why", [
+    (b"x" * (control.MAX_REQUEST + 10), "longer than"),
+    (b"[" * 60_000 + b"\n", "bad request"),
+    (b"\xff\xfe\n", "bad request"),
+])
+def test_hostile_requests_get_one_error_line(tmp_path, raw, why):
+    srv = ControlServer(str(tmp_path / "c.sock"), lambda req: {})
+    try:
+        s = _connect(srv.path)
+        s.sendall(raw)
+        _serve(srv, 0.1)
+        reply = s.makefile("rb").readline()
+        assert b'"ok":false' in reply and why.encode() in reply
+        s.close()
+    finally:
+        srv.close()
