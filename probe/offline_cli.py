@@ -1,6 +1,7 @@
 """`python -m probe -r FILE`: the offline driver (values parsed by probe.cli) -> statistics."""
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
@@ -50,11 +51,22 @@ def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable
     def make_probe(start_ms: int | None):
         return probe_class(config, routes, start_ms, stats)
 
+    stop: list[int] = []  # SIGINT/SIGTERM: stop reading; flows are expired and sent as at the end
+    handlers = {sig: signal.signal(sig, lambda signum, _: stop.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run(f, path, make_probe, stats, options, ifindex, export_rate, stop)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def _run(f, path, make_probe, stats, options, ifindex, export_rate, stop) -> int:
     output = None
     try:
         output = Output(options, stats, before_send=Pacer(export_rate).wait)
         with f:
-            run_file(f, make_probe, output.emit, ifindex)
+            run_file(f, make_probe, output.emit, ifindex, stop)
         status, error = 0, None
     except PcapError as exc:
         status = 2
