@@ -13,36 +13,16 @@ from . import quirks as Q
 from . import stats_file
 from .engine import Config
 from .fast.choose import engine_name
+from .options import Parser, seconds_arg
 from .live.ifindex import parse_override
 from .output import OutputOptions
 from .routes import RouteTable, parse_static_route
-
-USAGE_ERROR = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one clear line, exit 2
-        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
-
 
 def parse_hostport(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
-
-
-MAX_SECONDS = 2**32 // 1000  # v5 times are 32-bit milliseconds
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"expected seconds in (0, {MAX_SECONDS}], got {text!r}")
-    return value
 
 
 def _uint(limit: int):
@@ -54,7 +34,7 @@ def _uint(limit: int):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m probe",
+    p = Parser(prog="python -m probe",
                 description="NetFlow v5 probe with FreeBSD ng_netflow semantics.")
     src = p.add_argument_group("input (one of)")
     src.add_argument("-r", "--read", metavar="FILE", help="offline: read a pcap/pcapng file")
@@ -65,11 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print", action="store_true", dest="print_records",
                    help="write each exported record to stdout as a JSON line")
     t = p.add_argument_group("cache")
-    t.add_argument("--active-timeout", type=_seconds, default=1800.0, metavar="S",
+    t.add_argument("--active-timeout", type=seconds_arg, default=1800.0, metavar="S",
                    help="export a flow older than S seconds (default 1800)")
-    t.add_argument("--inactive-timeout", type=_seconds, default=15.0, metavar="S",
+    t.add_argument("--inactive-timeout", type=seconds_arg, default=15.0, metavar="S",
                    help="export a flow idle for more than S seconds (default 15)")
-    t.add_argument("--scan-interval", type=_seconds, default=1.0, metavar="S",
+    t.add_argument("--scan-interval", type=seconds_arg, default=1.0, metavar="S",
                    help="expiry scan period; partial datagrams leave with each scan (default 1)")
     t.add_argument("--max-flows", type=_uint(1 << 30), default=262144, metavar="N",
                    help="cache size; when full, the least recently used flow is exported "

@@ -65,13 +65,19 @@ def _run(f, path, make_probe, stats, options, ifindex, export_rate, stop) -> int
     output = None
     try:
         output = Output(options, stats, before_send=Pacer(export_rate).wait)
+
+        def emit(datagram):
+            output.emit(datagram)
+            if output.finished:  # `--print | head` and no collector: the rest would go nowhere
+                stop.append(0)
+
         with f:
-            run_file(f, make_probe, output.emit, ifindex, stop)
+            run_file(f, make_probe, emit, ifindex, stop)
         status, error = 0, None
     except PcapError as exc:
         status = 2
         error = f"{PROG}: error: {path}: {exc} (exported the {stats.packets} packets read before it)"
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a collector that cannot be one
         status, error = 2, f"{PROG}: error: {exc}"
     finally:
         report = {}

@@ -6,6 +6,7 @@ to `Output.emit`. What left is counted by the sender, when it leaves
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from typing import Callable
@@ -27,12 +28,16 @@ class Output:
                  before_send: Callable[[], None] | None = None) -> None:
         self.options = options
         self.printing = options.print_records
+        self.finished = False  # stdout went away and there is no collector: nothing left to do
         self.sender = Sender(list(options.collectors), stats) if options.collectors else None
         self._before_send = before_send  # offline pacing
 
     def emit(self, datagram: Datagram) -> None:
         if self.printing:
-            sys.stdout.write("".join(r.as_json() + "\n" for r in datagram.records))
+            try:
+                sys.stdout.write("".join(r.as_json() + "\n" for r in datagram.records))
+            except BrokenPipeError:
+                self._stdout_gone()
         if self.sender:
             if self._before_send:
                 self._before_send()
@@ -41,7 +46,19 @@ class Output:
     def flush(self) -> None:
         """End of a batch: make the printed lines visible."""
         if self.printing:
-            sys.stdout.flush()
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self._stdout_gone()
+
+    def _stdout_gone(self) -> None:
+        """`--print | head`: the reader left. Stop printing, quietly (as CLI tools do);
+        point stdout at /dev/null so that no later flush fails."""
+        self.printing = False
+        self.finished = self.sender is None
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
     def fileno(self) -> list[int]:
         """Sockets to watch for POLLERR (ICMP errors coming back): then collect()."""

@@ -54,13 +54,24 @@ class _Peer:
         if family == socket.AF_INET:
             self.sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
         self.connected = False
+        try:
+            self.connect()  # a broadcast address is refused here, for good
+        except PermissionError:
+            self.sock.close()
+            raise ValueError(f"collector {self.name}: a broadcast address "
+                             "(export to one collector's address)") from None
+        except OSError:
+            pass  # no route yet: connected at the first send
         self.datagrams_sent = self.records_sent = 0
         self.refused = self.records_refused = self.lost = 0
 
-    def send(self, data: bytes) -> None:
+    def connect(self) -> None:
         if not self.connected:  # connect() fails while there is no route
             self.sock.connect(self.addr)
             self.connected = True
+
+    def send(self, data: bytes) -> None:
+        self.connect()
         self.sock.send(data)
 
     def report(self) -> dict:

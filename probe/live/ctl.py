@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
+import stat
 import sys
 
+from ..options import Parser, seconds_arg
+from .control import UNIX_PATH_MAX
 from ..stats import format_counters
 
 TIMEOUT_S = 10.0
@@ -21,6 +25,8 @@ class CtlError(Exception):
 
 
 def request(path: str, req: dict, timeout: float = TIMEOUT_S) -> dict:
+    if len(os.fsencode(path)) > UNIX_PATH_MAX:
+        raise CtlError(f"{path}: too long for a Unix socket path (at most {UNIX_PATH_MAX} bytes)")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
@@ -29,6 +35,8 @@ def request(path: str, req: dict, timeout: float = TIMEOUT_S) -> dict:
         except FileNotFoundError:
             raise CtlError(f"no control socket at {path} (is the probe running?)") from None
         except ConnectionRefusedError:
+            if not _is_socket(path):
+                raise CtlError(f"{path} is not a control socket (give the probe's --control path)") from None
             raise CtlError(f"the probe behind {path} is gone (connection refused)") from None
         except PermissionError:
             raise CtlError(f"permission denied on {path} (the control socket is root only)") from None
@@ -52,6 +60,13 @@ def request(path: str, req: dict, timeout: float = TIMEOUT_S) -> dict:
     return json.loads(data)
 
 
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="the probe's control socket (its --control)")
     parser.add_argument("--json", action="store_true", help="print the raw JSON reply")
@@ -60,8 +75,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", help="the flow cache, like flowctl show")
     show.add_argument("--limit", type=int, default=0, help="at most N flows (0: all)")
     tmo = sub.add_parser("timeouts", help="set timeouts (take effect at once)")
-    tmo.add_argument("--active", type=float, metavar="S")
-    tmo.add_argument("--inactive", type=float, metavar="S")
+    tmo.add_argument("--active", type=seconds_arg, metavar="S")
+    tmo.add_argument("--inactive", type=seconds_arg, metavar="S")
     sub.add_parser("flush", help="expire every flow and send it now")
 
 
@@ -110,7 +125,7 @@ def _text(cmd: str, reply: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="probe ctl", description=__doc__.splitlines()[0])
+    parser = Parser(prog="probe ctl", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -22,6 +22,7 @@ import signal
 import sys
 import time
 
+from .. import options
 from .. import quirks as Q
 from .. import stats_file
 from ..engine import Config
@@ -158,6 +159,8 @@ class Daemon:
             self.output.emit(datagram)
         if datagrams:
             self.output.flush()
+            if self.output.finished:  # `--print | head` and no collector: nothing left to do
+                self.stopping = True
         return len(datagrams)
 
     def _on_signal(self, signum, frame) -> None:
@@ -219,12 +222,12 @@ class Daemon:
             shown = flows[:limit] if limit else flows
             return {"total": len(flows), "flows": (flow_view(f, now) for f in shown)}
         if cmd == "timeouts":
-            try:
-                active, inactive = (None if req.get(k) is None else round(float(req[k]) * 1000)
+            try:  # the limits of the command line's --active-timeout/--inactive-timeout
+                active, inactive = (None if req.get(k) is None else round(options.seconds(req[k]) * 1000)
                                     for k in ("active", "inactive"))
-                self.probe.set_timeouts(active_ms=active, inactive_ms=inactive)
-            except (TypeError, ValueError) as exc:
+            except ValueError as exc:
                 raise ControlError(f"timeouts: {exc}") from None
+            self.probe.set_timeouts(active_ms=active, inactive_ms=inactive)
             cache = self.probe.cache
             return {"active_s": cache.active_ms / 1000, "inactive_s": cache.inactive_ms / 1000}
         if cmd == "flush":

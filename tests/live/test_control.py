@@ -207,3 +207,24 @@ def test_hostile_requests_get_one_error_line(tmp_path, raw, why):
         s.close()
     finally:
         srv.close()
+
+
+def test_ctl_on_a_directory_or_a_path_too_long_is_one_clear_line(tmp_path, capsys):
+    assert ctl.main([str(tmp_path), "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a control socket" in err
+    long = str(tmp_path / ("x" * 120))
+    assert ctl.main([long, "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "too long for a Unix socket path" in err
+    with pytest.raises(ControlError, match="path too long"):
+        ControlServer(long, lambda req: {})
+
+
+@pytest.mark.parametrize("option, value", [("--inactive", "1e308"), ("--active", "1e9"),
+                                           ("--active", "0"), ("--inactive", "nan")])
+def test_ctl_timeouts_have_the_limits_of_the_command_line(tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exit:
+        ctl.main([str(tmp_path / "p.sock"), "timeouts", option, value])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and err.count("\n") == 1 and "expected seconds in (0, 4294967]" in err

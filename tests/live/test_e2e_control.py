@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 
+from probe.live import ctl
+
 
 def _ctl(probe, *args):
     return subprocess.run([sys.executable, "-m", "probe", "ctl", probe.control, *args],
@@ -34,6 +36,10 @@ def test_show_timeouts_stats_flush(rlab, collector, start_probe):
     flush = _ctl(probe, "flush")
     assert flush.returncode == 0 and flush.stdout.startswith("flushed 1 flows")
     assert [r["sport"] for r in collector.receive(2, until=lambda r: len(r) >= 2)] == [8001, 8002]
+
+    for bad in ({"active": 1e9}, {"inactive": 1e308}, {"inactive": "soon"}):  # as the CLI's limits
+        reply = ctl.request(probe.control, {"cmd": "timeouts", **bad})
+        assert not reply["ok"] and reply["error"].startswith("timeouts: expected seconds"), reply
 
     stats = _ctl(probe, "stats").stdout
     for name in ("ring_drops: 0", "packets: 5", "send_errors: 0", "records_sent: 2"):

@@ -183,6 +183,7 @@ BAD_OPTIONS = [
     ["-r", "{pcap}", "--print", "--routes-file", "/nonexistent/routes"],
     ["-r", "{pcap}", "--print", "--stats-file", "/nonexistent/dir/stats.json"],
     ["-r", "{pcap}", "--print", "--stats-file", "{dir}"],
+    ["-r", "{pcap}", "-n", "255.255.255.255:2055"],  # every datagram would be lost
     ["-r", "/nonexistent/file.pcap", "--print"],
     ["-r", "{dir}", "--print"],
     ["--bogus-option"],
@@ -216,3 +217,13 @@ def test_bad_files(capture):
 
 def _dotted(a: int) -> str:
     return ".".join(str(b) for b in a.to_bytes(4, "big"))
+
+
+def test_print_into_a_pipe_closed_early_exits_quietly(small_capture):
+    """`python -m probe -r F --print | head -1`: no error, exit 0, it stops early."""
+    proc = subprocess.Popen([sys.executable, "-m", "probe", "-r", small_capture[0], "--print"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert json.loads(proc.stdout.readline())
+    proc.stdout.close()  # as head does after its line
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0 and "Broken pipe" not in err and "Traceback" not in err, err
