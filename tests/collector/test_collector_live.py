@@ -110,3 +110,28 @@ def test_collector_runs_inside_another_network_namespace(tmp_path):
         host.wait()
         host.stdout.close()
     assert len(c.result.records) == 2 and c.result.live["socket_drops"] == 0
+
+
+def _ready(proc) -> int:
+    first = proc.stdout.readline()
+    assert first.startswith("# listening on 127.0.0.1:"), first
+    return int(first.split()[3].rpartition(":")[2])
+
+
+def test_datagrams_dropped_by_the_socket_are_in_the_headline(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "testbed", "collect", "--listen", "127.0.0.1:0", "--quiet",
+                             "--rcvbuf", "4096"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = _ready(proc)
+        proc.send_signal(signal.SIGSTOP)  # it cannot read: its small buffer overflows
+        send(port, [datagram(30, seq=30 * i, uptime=50_000, unix_ms=now_ms()) for i in range(200)])
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    head = next(line for line in out.splitlines() if line.startswith("Summary: "))
+    assert "datagrams LOST AT THIS COLLECTOR (socket drops)" in head and " 0 records lost" not in head, head
