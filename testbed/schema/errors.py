@@ -32,10 +32,20 @@ class Problems:
         self._items: list[Problem] = []
 
     def add(self, line: int, path: str, message: str) -> None:
-        self._items.append(Problem(self.file, line, path, message))
+        self._items.append(Problem(self.file, line, path, cut(message)))
 
     def __bool__(self) -> bool:
         return bool(self._items)
 
     def sorted(self) -> list[Problem]:
         return sorted(self._items, key=lambda p: p.line)  # stable: same line keeps order
+
+
+MAX_MESSAGE = 300
+
+
+def cut(message: str) -> str:
+    """An error line stays readable when it quotes a huge value."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:200]}...({len(message) - 280} characters cut)...{message[-80:]}"
