@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from testbed.topology import loads, validate
+from testbed.topology import TopologyError, loads, validate
 
 BOMB = "\n".join(["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"] + [
     f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")])  # 9^9 values
@@ -71,3 +71,13 @@ def _write(tmp_path, text: str):
     path = tmp_path / "lab.yaml"
     path.write_text(text)
     return path
+
+
+def test_a_key_or_value_with_line_breaks_is_quoted_on_one_line():
+    """Found by ci/fuzz: a quoted key holding a newline made a two-line error."""
+    text = 'name: x\nnodes:\n  r1:\n    kind: router\n    interfaces:\n      "eth0\\n- eth9": 10.0.1.1/24\n'
+    with pytest.raises(TopologyError) as exc:
+        loads(text, source="lab.yaml")
+    lines = [str(p) for p in exc.value.problems]
+    assert lines and all("\n" not in line for line in lines)
+    assert "nodes.r1.interfaces.eth0\\n- eth9" in lines[0] and lines[0].startswith("lab.yaml:6: ")
