@@ -51,17 +51,20 @@ def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable
     def make_probe(start_ms: int | None):
         return probe_class(config, routes, start_ms, stats)
 
+    def read(f, emit, stop) -> None:
+        run_file(f, make_probe, emit, ifindex, stop)
+
     stop: list[int] = []  # SIGINT/SIGTERM: stop reading; flows are expired and sent as at the end
     handlers = {sig: signal.signal(sig, lambda signum, _: stop.append(signum))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return _run(f, path, make_probe, stats, options, ifindex, export_rate, stop)
+        return _run(f, path, read, stats, options, export_rate, stop)
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
 
 
-def _run(f, path, make_probe, stats, options, ifindex, export_rate, stop) -> int:
+def _run(f, path, read, stats, options, export_rate, stop) -> int:
     output = None
     try:
         output = Output(options, stats, before_send=Pacer(export_rate).wait)
@@ -72,7 +75,7 @@ def _run(f, path, make_probe, stats, options, ifindex, export_rate, stop) -> int
                 stop.append(0)
 
         with f:
-            run_file(f, make_probe, emit, ifindex, stop)
+            read(f, emit, stop)
         status, error = 0, None
     except PcapError as exc:
         status = 2
