@@ -81,8 +81,8 @@ def read_pcap_header(f: BinaryIO, head: bytes) -> PcapHeader:
     if len(rest) < 20:
         raise PcapError("truncated pcap file header")
     _, _, _, _, snaplen, linktype = struct.unpack(endian + "HHiIII", rest)
-    # upper bits of the link type hold FCS info
-    return PcapHeader(endian, scale, max(snaplen, 262144) + 65536, linktype & 0x0FFFFFFF)
+    # the link type is the low 16 bits; the upper ones say whether frames end in an FCS
+    return PcapHeader(endian, scale, max(snaplen, 262144) + 65536, linktype & 0xFFFF)
 
 
 def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
