@@ -1,5 +1,22 @@
+"""`python -m probe`: from a checkout, whatever `python` is (root's python3, a pyenv
+shim). Without the project's packages it runs again under the checkout's venv
+(ci/setup makes it), or says in one line what to run. (testbed/__main__.py has
+its twin: the probe depends on nothing of the testbed.)"""
+import importlib.util
+import os
 import sys
 
-from .cli import main
+_missing = [m for m in ("netaddr", "pyroute2") if importlib.util.find_spec(m) is None]
+if _missing:
+    _checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    _venv = os.path.join(_checkout, ".venv", "bin", "python")
+    if os.access(_venv, os.X_OK) and not os.environ.get("NETFLOW_LAB_REEXEC"):
+        os.environ["NETFLOW_LAB_REEXEC"] = "1"  # never loop
+        os.execv(_venv, [_venv, "-m", "probe", *sys.argv[1:]])
+    print(f"python -m probe: {sys.executable} has no {', '.join(_missing)}: run ci/setup "
+          f"(as root) in {_checkout}, then this command again", file=sys.stderr)
+    sys.exit(2)
+
+from .cli import main  # noqa: E402
 
 sys.exit(main())

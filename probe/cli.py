@@ -10,34 +10,19 @@ import argparse
 import sys
 
 from . import quirks as Q
+from . import stats_file
 from .engine import Config
-
-USAGE_ERROR = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one clear line, exit 2
-        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
-
+from .fast.choose import engine_name
+from .options import Parser, seconds_arg
+from .live.ifindex import parse_override
+from .output import OutputOptions
+from .routes import RouteTable, parse_static_route
 
 def parse_hostport(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
-
-
-MAX_SECONDS = 2**32 // 1000  # v5 times are 32-bit milliseconds
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"expected seconds in (0, {MAX_SECONDS}], got {text!r}")
-    return value
 
 
 def _uint(limit: int):
@@ -49,7 +34,7 @@ def _uint(limit: int):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m probe",
+    p = Parser(prog="python -m probe",
                 description="NetFlow v5 probe with FreeBSD ng_netflow semantics.")
     src = p.add_argument_group("input (one of)")
     src.add_argument("-r", "--read", metavar="FILE", help="offline: read a pcap/pcapng file")
@@ -60,11 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print", action="store_true", dest="print_records",
                    help="write each exported record to stdout as a JSON line")
     t = p.add_argument_group("cache")
-    t.add_argument("--active-timeout", type=_seconds, default=1800.0, metavar="S",
+    t.add_argument("--active-timeout", type=seconds_arg, default=1800.0, metavar="S",
                    help="export a flow older than S seconds (default 1800)")
-    t.add_argument("--inactive-timeout", type=_seconds, default=15.0, metavar="S",
+    t.add_argument("--inactive-timeout", type=seconds_arg, default=15.0, metavar="S",
                    help="export a flow idle for more than S seconds (default 15)")
-    t.add_argument("--scan-interval", type=_seconds, default=1.0, metavar="S",
+    t.add_argument("--scan-interval", type=seconds_arg, default=1.0, metavar="S",
                    help="expiry scan period; partial datagrams leave with each scan (default 1)")
     t.add_argument("--max-flows", type=_uint(1 << 30), default=262144, metavar="N",
                    help="cache size; when full, the least recently used flow is exported "
@@ -89,12 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--quirk", action="append", default=[], choices=Q.ALL, metavar="ID",
                    help=f"reproduce one r135400 bug: {', '.join(Q.ALL)}")
     q.add_argument("--compat", choices=sorted(Q.COMPAT), help="switch on every quirk of a release")
-    try:
-        from .live.daemon import add_live_arguments
-    except ImportError:  # live mode needs Linux AF_PACKET
-        pass
-    else:
-        add_live_arguments(p)
+    g = p.add_argument_group("live")
+    g.add_argument("--control", metavar="PATH",
+                   help="live: control socket (root only) for `python -m probe ctl PATH ...`")
+    p.add_argument("--stats-file", metavar="PATH",
+                   help="at exit, write the final statistics there as JSON (atomically)")
+    p.add_argument("--records-file", metavar="PATH",
+                   help="append every exported record there as a JSON line, with its datagram's "
+                        "flow_sequence and export time and the expiry reason")
     return p
 
 
@@ -111,6 +98,32 @@ def config_from(args: argparse.Namespace) -> Config:
     )
 
 
+def read_routes(specs: list[str], routes_file: str | None) -> RouteTable | None:
+    """--route and --routes-file -> the offline route table (None if there is none)."""
+    specs = list(specs)
+    if routes_file:
+        with open(routes_file) as f:
+            specs += [line.split("#", 1)[0].strip() for line in f]
+    table = RouteTable()
+    for spec in filter(None, specs):
+        net, plen, route = parse_static_route(spec)
+        if route.out_ifindex > 0xFFFF:
+            raise ValueError(f"dev={route.out_ifindex} cannot be represented in NetFlow v5 (max 65535)")
+        table.add(net, plen, route)
+    return table if len(table) else None
+
+
+def offline_ifindex(values: list[str]) -> int:
+    if not values:
+        return 0
+    if len(values) > 1 or not values[0].isdigit():
+        raise ValueError("offline --ifindex takes one number: the input ifindex for the file")
+    value = int(values[0])
+    if value > 0xFFFF:
+        raise ValueError(f"--ifindex {value} cannot be represented in NetFlow v5 (max 65535)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "ctl":
@@ -122,8 +135,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give either -r FILE (offline) or -i IF (live)")
     if not args.collector and not args.print_records:
         parser.error("nowhere to export: give -n HOST:PORT and/or --print")
+    try:
+        config = config_from(args)
+        engine = engine_name(args.engine, config)
+        output = OutputOptions(tuple(args.collector), args.print_records,
+                               stats_file.checked(args.stats_file), args.records_file)
+        if args.read:
+            routes = read_routes(args.route, args.routes_file)
+            ifindex = offline_ifindex(args.ifindex)
+        else:
+            overrides = dict(parse_override(text) for text in args.ifindex)
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
     if args.read:
         from .offline_cli import run
-        return run(args, parser)
+        return run(args.read, config, output, routes=routes, ifindex=ifindex,
+                   export_rate=args.export_rate, engine=engine)
     from .live.daemon import run_daemon
-    return run_daemon(args)
+    return run_daemon(config, output, interfaces=args.interface, overrides=overrides,
+                      control=args.control, engine=engine)

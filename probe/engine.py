@@ -129,14 +129,12 @@ class Probe:
             self.exporter.pending.clear()  # r135400 never sent the last partial datagram
 
     def datagrams_to_send(self) -> list[Datagram]:
+        """Pops what was built; the driver sends it (and the sender counts what left)."""
         out = self.exporter.out
         if not out:
             return []
         self.exporter.out = []
         self.stats.ifindex_clamped = self.exporter.ifindex_clamped
-        for d in out:
-            self.stats.datagrams_sent += 1
-            self.stats.records_sent += len(d.records)
         return out
 
     def set_timeouts(self, active_ms: int | None = None, inactive_ms: int | None = None) -> None:

@@ -1,43 +1,20 @@
-"""`python -m probe -r FILE`: options -> offline run -> statistics."""
+"""`python -m probe -r FILE`: the offline driver (values parsed by probe.cli) -> statistics."""
 from __future__ import annotations
 
-import argparse
+import signal
 import sys
 import time
 
-from .cli import config_from
-from .live.sender import Sender
-from .export import Datagram
-from .fast.choose import engine_name, offline
+from . import stats_file
+from .engine import Config
+from .fast.choose import offline
+from .output import Output, OutputOptions
 from .pcapfile import PcapError
 from .progress import watch
-from .routes import RouteTable, parse_static_route
+from .routes import RouteTable
 from .stats import Stats
 
-
-def _routes(args: argparse.Namespace) -> RouteTable | None:
-    specs = list(args.route)
-    if args.routes_file:
-        with open(args.routes_file) as f:
-            specs += [line.split("#", 1)[0].strip() for line in f]
-    table = RouteTable()
-    for spec in filter(None, specs):
-        net, plen, route = parse_static_route(spec)
-        if route.out_ifindex > 0xFFFF:
-            raise ValueError(f"dev={route.out_ifindex} cannot be represented in NetFlow v5 (max 65535)")
-        table.add(net, plen, route)
-    return table if len(table) else None
-
-
-def _ifindex(args: argparse.Namespace) -> int:
-    if not args.ifindex:
-        return 0
-    if len(args.ifindex) > 1 or not args.ifindex[0].isdigit():
-        raise ValueError("offline --ifindex takes one number: the input ifindex for the file")
-    value = int(args.ifindex[0])
-    if value > 0xFFFF:
-        raise ValueError(f"--ifindex {value} cannot be represented in NetFlow v5 (max 65535)")
-    return value
+PROG = "python -m probe"
 
 
 class Pacer:
@@ -61,48 +38,61 @@ class Pacer:
         self._due = max(self._due, time.monotonic()) + self.interval
 
 
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable | None = None,
+        ifindex: int = 0, export_rate: int = 0, engine: str = "reference") -> int:
     try:
-        config = config_from(args)
-        engine, run_file = offline(engine_name(args.engine, config))
-        routes = _routes(args)
-        ifindex = _ifindex(args)
-        f = watch(open(args.read, "rb"), lambda: (stats.packets, stats.flows_created))  # on a terminal
-    except (ValueError, OSError) as exc:
-        parser.error(str(exc))
+        f = watch(open(path, "rb"), lambda: (stats.packets, stats.flows_created))  # on a terminal
+    except OSError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
     stats = Stats()  # exists before the first packet, for the sender's errors
 
+    probe_class, run_file = offline(engine)
+
     def make_probe(start_ms: int | None):
-        return engine(config, routes, start_ms, stats)
+        return probe_class(config, routes, start_ms, stats)
 
-    sender = None
+    def read(f, emit, stop) -> None:
+        run_file(f, make_probe, emit, ifindex, stop)
+
+    stop: list[int] = []  # SIGINT/SIGTERM: stop reading; flows are expired and sent as at the end
+    handlers = {sig: signal.signal(sig, lambda signum, _: stop.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if args.collector:
-            sender = Sender(args.collector, stats)
-        pacer = Pacer(args.export_rate)
+        return _run(f, path, read, stats, options, export_rate, stop)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
-        def send(d: Datagram) -> None:
-            if args.print_records:
-                for r in d.records:
-                    print(r.as_json())
-            if sender:
-                pacer.wait()
-                sender.send(d.data)
+
+def _run(f, path, read, stats, options, export_rate, stop) -> int:
+    output = None
+    try:
+        output = Output(options, stats, before_send=Pacer(export_rate).wait)
+
+        def emit(datagram):
+            output.emit(datagram)
+            if output.finished:  # `--print | head` and no collector: the rest would go nowhere
+                stop.append(0)
 
         with f:
-            run_file(f, make_probe, send, ifindex)
+            read(f, emit, stop)
         status, error = 0, None
     except PcapError as exc:
         status = 2
-        error = (f"python -m probe: error: {args.read}: {exc} "
-                 f"(exported the {stats.packets} packets read before it)")
-    except OSError as exc:
-        status, error = 2, f"python -m probe: error: {exc}"
+        error = f"{PROG}: error: {path}: {exc} (exported the {stats.packets} packets read before it)"
+    except (OSError, ValueError) as exc:  # ValueError: a collector that cannot be one
+        status, error = 2, f"{PROG}: error: {exc}"
     finally:
-        if sender:
-            sender.close()
+        report = {}
+        if output:
+            output.flush()
+            output.close()  # after the errors of the last datagrams came back
+            report = output.report()
     if not error or stats.frames:  # a file that is no capture at all: just the error
-        print(stats.summary(), file=sys.stderr if args.print_records else sys.stdout)
+        print(stats.summary(), file=sys.stderr if options.print_records else sys.stdout)
+    if options.stats_file:
+        stats_file.write(options.stats_file, {**stats.as_dict(), "collectors": report})
     if error:
         print(error, file=sys.stderr)
     return status

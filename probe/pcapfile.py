@@ -18,7 +18,6 @@ class Frame(NamedTuple):
     ts_ns: int
     linktype: int
     data: bytes
-    interface: int  # pcapng interface id (0 in classic pcap)
 
 
 PCAP_MAGICS = {
@@ -82,8 +81,8 @@ def read_pcap_header(f: BinaryIO, head: bytes) -> PcapHeader:
     if len(rest) < 20:
         raise PcapError("truncated pcap file header")
     _, _, _, _, snaplen, linktype = struct.unpack(endian + "HHiIII", rest)
-    # upper bits of the link type hold FCS info
-    return PcapHeader(endian, scale, max(snaplen, 262144) + 65536, linktype & 0x0FFFFFFF)
+    # the link type is the low 16 bits; the upper ones say whether frames end in an FCS
+    return PcapHeader(endian, scale, max(snaplen, 262144) + 65536, linktype & 0xFFFF)
 
 
 def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
@@ -107,7 +106,7 @@ def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
             end = 16 + caplen
             if end > len(buf):
                 raise PcapError(f"truncated packet data at offset {offset}")
-        yield Frame(sec * 1_000_000_000 + frac * scale, linktype, buf[pos + 16:end], 0)
+        yield Frame(sec * 1_000_000_000 + frac * scale, linktype, buf[pos + 16:end])
         offset += end - pos
         pos = end
 
@@ -181,12 +180,12 @@ class PcapngSection:
             linktype, ticks = interfaces[iface]
             data = body[20:20 + caplen]  # both layouts: 20 bytes before the data
             ts = (hi << 32) | lo
-            return length, Frame(ts * 1_000_000_000 // ticks, linktype, data, iface)
+            return length, Frame(ts * 1_000_000_000 // ticks, linktype, data)
         elif btype == 3:  # simple packet: no timestamp
             if not interfaces:
                 raise PcapError(f"simple packet before any interface at offset {offset}")
             (origlen,) = struct.unpack_from(endian + "I", body)
-            return length, Frame(0, interfaces[0][0], body[4:4 + origlen], 0)
+            return length, Frame(0, interfaces[0][0], body[4:4 + origlen])
         return length, None
 
 

@@ -18,9 +18,6 @@ class Route(NamedTuple):
     mask: int  # prefix length of the route that matched
 
 
-NO_ROUTE = Route(0, 0, 0)
-
-
 class RouteLookup(Protocol):
     def lookup(self, addr: int) -> Route | None: ...
 
@@ -45,19 +42,6 @@ class RouteTable:
             self._lengths = sorted(self._by_len, reverse=True)
         table[network & _MASKS[plen]] = route._replace(mask=plen)
 
-    def remove(self, network: int, plen: int) -> bool:
-        table = self._by_len.get(plen)
-        if table is None or table.pop(network & _MASKS[plen], None) is None:
-            return False
-        if not table:
-            del self._by_len[plen]
-            self._lengths = sorted(self._by_len, reverse=True)
-        return True
-
-    def clear(self) -> None:
-        self._by_len.clear()
-        self._lengths = []
-
     def lookup(self, addr: int) -> Route | None:
         for plen in self._lengths:
             route = self._by_len[plen].get(addr & _MASKS[plen])
@@ -67,12 +51,6 @@ class RouteTable:
 
     def __len__(self) -> int:
         return sum(len(t) for t in self._by_len.values())
-
-    def items(self):
-        """(network, plen, route) for every route, longest prefixes first."""
-        for plen in self._lengths:
-            for net, route in self._by_len[plen].items():
-                yield net, plen, route
 
 
 _MASKS = [(0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF for n in range(33)]

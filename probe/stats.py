@@ -46,15 +46,25 @@ class Stats:
         }
 
     def summary(self) -> str:
-        d = self.as_dict()
-        lines = []
-        for name, value in d.items():
-            if isinstance(value, dict):
-                inner = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-                lines.append(f"{name:>15}: {inner}")
-            else:
-                lines.append(f"{name:>15}: {value}")
-        return "\n".join(lines)
+        return format_counters(self.as_dict())
+
+
+def format_counters(d: dict) -> str:
+    """One `name: value` line per counter; a dict of counts on one line (k=v),
+    a dict of such dicts (per collector) one line each."""
+    lines = []
+    for name, value in d.items():
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            lines += [f"{name:>15}: {key}: " + _inline(inner) for key, inner in value.items()]
+        elif isinstance(value, dict):
+            lines.append(f"{name:>15}: {_inline(value)}")
+        else:
+            lines.append(f"{name:>15}: {value}")
+    return "\n".join(lines)
+
+
+def _inline(counts: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in counts.items()) or "-"
 
 
 def parse_summary(log: str) -> dict:

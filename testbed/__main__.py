@@ -8,7 +8,31 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import os
 import sys
+
+
+def _project_python(modules: tuple[str, ...]) -> None:
+    """From a checkout, whatever `python` is (root's python3, a pyenv shim): without the
+    project's packages, run again under the checkout's venv (ci/setup makes it), or say
+    in one line what to run. (probe/__main__.py has its twin: `testbed collect` must
+    load no probe module, and the probe depends on nothing of the testbed.)"""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if not missing:
+        return
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    venv = os.path.join(checkout, ".venv", "bin", "python")
+    if os.access(venv, os.X_OK) and not os.environ.get("NETFLOW_LAB_REEXEC"):
+        os.environ["NETFLOW_LAB_REEXEC"] = "1"  # never loop
+        os.execv(venv, [venv, "-m", "testbed", *sys.argv[1:]])
+    print(f"python -m testbed: {sys.executable} has no {', '.join(missing)}: run ci/setup "
+          f"(as root) in {checkout}, then this command again", file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    _project_python(("yaml", "scapy", "pyroute2", "netaddr", "mininet"))
 
 SUBCOMMANDS = {  # name -> (module with add_parser(subparsers), one-line help)
     "run": ("testbed.run.cli", "build a lab, run its traffic and checks, report"),

@@ -44,12 +44,11 @@ def load_frames(path: str, limit: int | None = None) -> list[tuple[int, int, byt
 def drive(frames: list[tuple[int, int, bytes]]) -> Probe:
     """The reference engine alone: decode + cache + export; datagrams are built and dropped."""
     probe = Probe(Config(), start_ms=frames[0][0] if frames else 0)
-    handle, exporter = probe.handle_frame, probe.exporter
+    handle, pop = probe.handle_frame, probe.datagrams_to_send
     now = 0
     for now, linktype, data in frames:
         handle(data, linktype, 0, now)
-        if exporter.out:
-            probe.datagrams_to_send()
+        pop()
     probe.flush(now, "shutdown")
     probe.datagrams_to_send()
     return probe

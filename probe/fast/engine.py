@@ -120,9 +120,7 @@ class FastProbe:
         out, e.out = e.out, []
         names = e.reasons
         stats = self.stats
-        stats.ifindex_clamped = e.ifindex_clamped
-        stats.datagrams_sent += len(out)
-        stats.records_sent += sum(len(reasons) for _, reasons in out)
+        stats.ifindex_clamped = e.ifindex_clamped  # (the sender counts what is sent)
         return [FastDatagram(data, reasons, names) for data, reasons in out]
 
     def has_datagrams(self) -> bool:

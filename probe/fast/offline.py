@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 from array import array
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Sized
 
 from ..pcapfile import (PcapError, PcapHeader, PcapngSection, is_pcapng, malformed, read_head,
                         read_pcap_header)
@@ -25,16 +25,18 @@ MAX_MS = (1 << 63) - 1  # the compiled engine's clock: ms in 64 bits (292 millio
 
 
 def run_file(f: BinaryIO, make_probe: Callable[[int | None], FastProbe],
-             send: Callable[[FastDatagram], None], ifindex: int = 0) -> FastProbe:
+             send: Callable[[FastDatagram], None], ifindex: int = 0,
+             stop: Sized = ()) -> FastProbe:
     """Feed every frame of `f` to `make_probe(None)` (a probe that starts at the
-    first frame), then flush. `send` gets the datagrams after each chunk."""
+    first frame), then flush. `send` gets the datagrams after each chunk.
+    A non-empty `stop` (a signal arrived) ends the reading after the chunk."""
     probe = make_probe(None)
     try:
         head = read_head(f)
         if is_pcapng(head):
-            _walk_pcapng(probe, _Buffer(f, head), send, ifindex)
+            _walk_pcapng(probe, _Buffer(f, head), send, ifindex, stop)
         else:
-            _walk(probe, f, read_pcap_header(f, head), send, ifindex)
+            _walk(probe, f, read_pcap_header(f, head), send, ifindex, stop)
     finally:  # a file cut short (PcapError) still exports what was read
         probe.flush(probe.engine.last_frame_ms, "shutdown")  # the file's clock at its end
         _send(probe, send)
@@ -46,13 +48,13 @@ def _send(probe: FastProbe, send) -> None:
         send(d)
 
 
-def _walk(probe: FastProbe, f: BinaryIO, header: PcapHeader, send, ifindex: int) -> None:
+def _walk(probe: FastProbe, f: BinaryIO, header: PcapHeader, send, ifindex: int, stop: Sized) -> None:
     walk, big = probe.walk_pcap, header.endian == ">"
     rec = struct.Struct(header.endian + "IIII").unpack_from
     buf = bytearray(CHUNK)
     offset = 24  # of buf[0] in the file
     have = 0  # bytes in buf: a record cut by the last read, then fresh ones
-    while True:
+    while not stop:
         n = f.readinto(memoryview(buf)[have:])
         if not n:
             break
@@ -71,7 +73,7 @@ def _walk(probe: FastProbe, f: BinaryIO, header: PcapHeader, send, ifindex: int)
             buf.extend(bytes(16 + rec(buf, 0)[2] - len(buf)))
         elif len(buf) - have < CHUNK // 2:
             buf.extend(bytes(CHUNK))
-    if have:
+    if have and not stop:
         what = "record header" if have < 16 else "packet data"
         raise PcapError(f"truncated {what} at offset {offset}")
 
@@ -107,12 +109,12 @@ class _Buffer:
 _NS_PER_TICK = {10 ** k: 10 ** (9 - k) for k in range(10)}
 
 
-def _walk_pcapng(probe: FastProbe, src: _Buffer, send, ifindex: int) -> None:
+def _walk_pcapng(probe: FastProbe, src: _Buffer, send, ifindex: int, stop: Sized) -> None:
     section = PcapngSection()
     offset = 0  # in the file, of src.buf[src.pos]
     units, known = None, None
     with malformed():
-        while True:
+        while not stop:
             if units is not None:  # the plain packet blocks, compiled
                 pos, status, need = probe.engine.walk_pcapng(src.buf, src.pos, section.endian == ">",
                                                       *units, ifindex)

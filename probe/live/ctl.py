@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
+import stat
 import sys
+
+from ..options import Parser, seconds_arg
+from .control import UNIX_PATH_MAX
+from ..stats import format_counters
 
 TIMEOUT_S = 10.0
 
@@ -19,6 +25,8 @@ class CtlError(Exception):
 
 
 def request(path: str, req: dict, timeout: float = TIMEOUT_S) -> dict:
+    if len(os.fsencode(path)) > UNIX_PATH_MAX:
+        raise CtlError(f"{path}: too long for a Unix socket path (at most {UNIX_PATH_MAX} bytes)")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
@@ -27,6 +35,8 @@ def request(path: str, req: dict, timeout: float = TIMEOUT_S) -> dict:
         except FileNotFoundError:
             raise CtlError(f"no control socket at {path} (is the probe running?)") from None
         except ConnectionRefusedError:
+            if not _is_socket(path):
+                raise CtlError(f"{path} is not a control socket (give the probe's --control path)") from None
             raise CtlError(f"the probe behind {path} is gone (connection refused)") from None
         except PermissionError:
             raise CtlError(f"permission denied on {path} (the control socket is root only)") from None
@@ -34,12 +44,13 @@ def request(path: str, req: dict, timeout: float = TIMEOUT_S) -> dict:
             raise CtlError(f"cannot connect to {path}: {exc.strerror}") from None
         try:
             sock.sendall(json.dumps(req).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
+            chunks = [b""]
+            while not chunks[-1].endswith(b"\n"):  # a long `show` comes in many pieces
                 chunk = sock.recv(1 << 16)
                 if not chunk:
                     break
-                data += chunk
+                chunks.append(chunk)
+            data = b"".join(chunks)
         except OSError as exc:
             raise CtlError(f"the probe at {path} did not answer: {exc.strerror or exc}") from None
     finally:
@@ -47,6 +58,13 @@ def request(path: str, req: dict, timeout: float = TIMEOUT_S) -> dict:
     if not data:
         raise CtlError(f"the probe at {path} closed the connection without an answer")
     return json.loads(data)
+
+
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,15 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", help="the flow cache, like flowctl show")
     show.add_argument("--limit", type=int, default=0, help="at most N flows (0: all)")
     tmo = sub.add_parser("timeouts", help="set timeouts (take effect at once)")
-    tmo.add_argument("--active", type=float, metavar="S")
-    tmo.add_argument("--inactive", type=float, metavar="S")
+    tmo.add_argument("--active", type=seconds_arg, metavar="S")
+    tmo.add_argument("--inactive", type=seconds_arg, metavar="S")
     sub.add_parser("flush", help="expire every flow and send it now")
-
-
-def add_parser(subparsers, name: str = "ctl") -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(name, help="talk to a running live probe")
-    add_arguments(parser)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,12 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _text(cmd: str, reply: dict) -> str:
     if cmd == "stats":
-        lines = []
-        for name, value in reply["stats"].items():
-            if isinstance(value, dict):
-                value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-            lines.append(f"{name:>15}: {value}")
-        return "\n".join(lines)
+        return format_counters(reply["stats"])
     if cmd == "show":
         head = (f"{'SrcIf':>5} {'SrcIPaddress':<15} {'DstIf':>5} {'DstIPaddress':<15} {'Pr':>3} "
                 f"{'SrcP':>5} {'DstP':>5} {'Pkts':>8} {'Bytes':>10} {'Flg':>4} {'NextHop':<15} "
@@ -118,7 +125,7 @@ def _text(cmd: str, reply: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="probe ctl", description=__doc__.splitlines()[0])
+    parser = Parser(prog="probe ctl", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

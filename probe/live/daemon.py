@@ -15,31 +15,23 @@ is accounted at its kernel timestamp, never later than the loop's clock
 """
 from __future__ import annotations
 
-import argparse
+import math
 import os
 import select
 import signal
 import sys
 import time
 
+from .. import options
 from .. import quirks as Q
+from .. import stats_file
+from ..engine import Config
 from ..fast.choose import probe_class
+from ..output import Output, OutputOptions
 from .capture import DLT_EN10MB, Capture
 from .control import ControlError, ControlServer, flow_view
-from .ifindex import IfindexMap, parse_override
-from ..records_file import RecordsFile
+from .ifindex import IfindexMap
 from .kernel_routes import KernelRoutes
-from .sender import Sender
-
-
-def add_live_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options only live mode has (the common ones are probe.cli's)."""
-    g = parser.add_argument_group("live")
-    g.add_argument("--control", metavar="PATH",
-                   help="live: control socket (root only) for `python -m probe ctl PATH ...`")
-    g.add_argument("--records-file", metavar="PATH",
-                   help="live: append every exported record there as a JSON line, with its "
-                        "datagram's flow_sequence and export time and the expiry reason")
 
 
 SHUTDOWN_DRAIN_S = 2.0  # at most this long to read what the ring still holds at a stop
@@ -55,13 +47,12 @@ class Clock:
 
 
 class Daemon:
-    def __init__(self, *, config, interfaces: list[str], collectors: list[tuple[str, int]],
+    def __init__(self, *, config: Config, output: OutputOptions, interfaces: list[str],
                  overrides: dict[str, int], control: str | None = None,
-                 print_records: bool = False, engine: str = "reference", records_file: str | None = None,
-                 log=None) -> None:
+                 engine: str = "reference", log=None) -> None:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.clock = Clock()
-        self.print_records = print_records
+        self.options = output
         self.stopping = False
         self._closers: list = []
         try:
@@ -72,9 +63,8 @@ class Daemon:
             self.probe = probe_class(engine)(config, routes=self.routes,
                                              start_ms=self.clock.now_ms())
             self.fast = engine == "fast"
-            self.sender = self._own(Sender(collectors, self.probe.stats))
+            self.output = self._own(Output(output, self.probe.stats))
             self.control = self._own(ControlServer(control, self.handle_request)) if control else None
-            self.records_file = self._own(RecordsFile(records_file)) if records_file else None
         except BaseException:
             self.close()
             raise
@@ -102,16 +92,20 @@ class Daemon:
             poller.register(fd, select.POLLIN)
         if self.control:
             poller.register(self.control.fileno(), select.POLLIN)
+        errors = set(self.output.fileno())
+        for fd in errors:
+            poller.register(fd, 0)  # POLLERR: an ICMP error came back for a datagram
         try:
             try:
                 while not self.stopping:
-                    timeout = max(0, self.probe.next_timer_ms() - self.clock.now_ms())
-                    ready = {fd for fd, _ in poller.poll(timeout)}
+                    ready = {fd for fd, _ in poller.poll(self._timeout_ms())}
                     self.turn()
-                    if self.control and self.control.fileno() in ready:
+                    if self.control and (self.control.fileno() in ready or self._client_due()):
                         self.control.handle_ready()
                     if wake_r in ready:
                         _drain(wake_r)
+                    if errors & ready:
+                        self.output.collect()
             except BaseException:
                 self._last_gasp()  # the cache is billable data: send it, then fail loudly
                 raise
@@ -120,6 +114,18 @@ class Daemon:
             signal.set_wakeup_fd(old_wakeup)
             for sig, handler in old.items():
                 signal.signal(sig, handler)
+
+    def _timeout_ms(self) -> int:
+        """Until the next scan, or until a control client's time is up."""
+        timeout = self.probe.next_timer_ms() - self.clock.now_ms()
+        deadline = self.control.next_deadline() if self.control else None
+        if deadline is not None:
+            timeout = min(timeout, math.ceil((deadline - time.monotonic()) * 1000))
+        return max(0, timeout)
+
+    def _client_due(self) -> bool:
+        deadline = self.control.next_deadline()
+        return deadline is not None and deadline <= time.monotonic()
 
     def turn(self) -> None:
         """One pass: route events, captured frames, due scans, sending."""
@@ -148,20 +154,14 @@ class Daemon:
             probe.handle_frame(frame, DLT_EN10MB, ifmap(ifindex), min(ts_ns // 1_000_000, now))
 
     def send(self) -> int:
-        sent = 0
-        for datagram in self.probe.datagrams_to_send():
-            self.sender.send(datagram.data)
-            sent += 1
-            if self.records_file:
-                self.records_file.write(datagram)
-            if self.print_records:
-                for record in datagram.records:
-                    print(record.as_json())
-        if sent and self.print_records:
-            sys.stdout.flush()
-        if sent and self.records_file:
-            self.records_file.flush()
-        return sent
+        datagrams = self.probe.datagrams_to_send()
+        for datagram in datagrams:
+            self.output.emit(datagram)
+        if datagrams:
+            self.output.flush()
+            if self.output.finished:  # `--print | head` and no collector: nothing left to do
+                self.stopping = True
+        return len(datagrams)
 
     def _on_signal(self, signum, frame) -> None:
         self.stopping = True
@@ -181,23 +181,31 @@ class Daemon:
             time.sleep(self.capture.retire_ms / 1000)
         self.probe.flush(self.clock.now_ms(), "shutdown")
         self.send()
-        self.sync_stats()
-        self.log(self.probe.stats.summary())
+        self.output.settle()
+        self.report()
 
     def _last_gasp(self) -> None:
         try:
             self.probe.flush(self.clock.now_ms(), "shutdown")
             self.send()
-            self.log(self.probe.stats.summary())
+            self.report()
         except Exception as exc:  # already failing: report, keep the first error
             self.log(f"probe: could not flush after the error: {exc}")
 
-    def sync_stats(self) -> int:
-        """Copy the kernel's ring counters into the stats; returns ring packets."""
+    def report(self) -> None:
+        """The final statistics: the summary on stderr, and --stats-file."""
+        stats = self.stats()
+        self.log(self.probe.stats.summary())
+        if self.options.stats_file:
+            stats_file.write(self.options.stats_file, stats)
+
+    def stats(self) -> dict:
+        """Every counter (the kernel's ring counters copied in first), plus live extras."""
         stats = self.probe.stats
         packets, stats.ring_drops = self.capture.stats()
         stats.active_flows = len(self.probe.flows())
-        return packets
+        return {**stats.as_dict(), "collectors": self.output.report(),
+                "ring_packets": packets, "route_refreshes": self.routes.refreshes}
 
     # -- the control socket ------------------------------------------------
 
@@ -205,23 +213,21 @@ class Daemon:
         cmd = req["cmd"]
         now = self.clock.now_ms()
         if cmd == "stats":
-            packets = self.sync_stats()
-            return {"stats": {**self.probe.stats.as_dict(), "ring_packets": packets,
-                              "route_refreshes": self.routes.refreshes}}
-        if cmd == "show":
+            return {"stats": self.stats()}
+        if cmd == "show":  # streamed to the client as it reads (see control)
             flows = self.probe.flows()
-            try:
-                limit = int(req.get("limit") or 0) or len(flows)
-            except (TypeError, ValueError):
-                raise ControlError("show: limit must be a number") from None
-            return {"flows": [flow_view(f, now) for f in flows[:limit]], "total": len(flows)}
+            limit = req.get("limit") or 0
+            if type(limit) is not int or limit < 0:
+                raise ControlError("show: limit must be a whole number (0: all)")
+            shown = flows[:limit] if limit else flows
+            return {"total": len(flows), "flows": (flow_view(f, now) for f in shown)}
         if cmd == "timeouts":
-            try:
-                active, inactive = (None if req.get(k) is None else round(float(req[k]) * 1000)
+            try:  # the limits of the command line's --active-timeout/--inactive-timeout
+                active, inactive = (None if req.get(k) is None else round(options.seconds(req[k]) * 1000)
                                     for k in ("active", "inactive"))
-                self.probe.set_timeouts(active_ms=active, inactive_ms=inactive)
-            except (TypeError, ValueError) as exc:
+            except ValueError as exc:
                 raise ControlError(f"timeouts: {exc}") from None
+            self.probe.set_timeouts(active_ms=active, inactive_ms=inactive)
             cache = self.probe.cache
             return {"active_s": cache.active_ms / 1000, "inactive_s": cache.inactive_ms / 1000}
         if cmd == "flush":
@@ -252,19 +258,13 @@ def _drain(fd: int) -> None:
         pass
 
 
-def run_daemon(args: argparse.Namespace) -> int:
-    """Live mode for probe.cli: options parsed there (plus add_live_arguments')."""
-    from ..cli import config_from
-    from ..fast.choose import engine_name
-
+def run_daemon(config: Config, output: OutputOptions, *, interfaces: list[str],
+               overrides: dict[str, int], control: str | None = None,
+               engine: str = "reference") -> int:
+    """Live mode, with the values probe.cli parsed."""
     try:
-        config = config_from(args)
-        engine = engine_name(args.engine, config)
-        overrides = dict(parse_override(text) for text in args.ifindex)
-        daemon = Daemon(config=config, interfaces=args.interface, collectors=args.collector,
-                        overrides=overrides, control=getattr(args, "control", None),
-                        print_records=getattr(args, "print_records", False), engine=engine,
-                        records_file=getattr(args, "records_file", None))
+        daemon = Daemon(config=config, output=output, interfaces=interfaces,
+                        overrides=overrides, control=control, engine=engine)
     except (ValueError, OSError, ControlError) as exc:
         print(f"probe: {exc}", file=sys.stderr)
         return 2

@@ -84,6 +84,3 @@ class IfindexMap:
             return ifindex & V5_MAX
         got = self._map[ifindex] = self._stand_in(ifindex, self._names.get(ifindex))
         return got
-
-    def name(self, ifindex: int) -> str | None:
-        return self._names.get(ifindex)

@@ -64,8 +64,16 @@ def malformed_line(m: Malformed) -> str:
 
 
 def summary_lines(s: Summary, live: dict | None = None) -> list[str]:
-    out = [f"Summary: {s.records} records in {s.datagrams} datagrams from {len(s.sequence)} exporter(s), "
-           f"{s.malformed_total} malformed, {s.records_lost} records lost"]
+    head = (f"Summary: {s.records} records in {s.datagrams} datagrams from {len(s.sequence)} exporter(s), "
+            f"{s.malformed_total} malformed, ")
+    drops, unread = (live or {}).get("socket_drops"), (live or {}).get("unread_bytes")
+    if drops or unread:  # sequence numbers cannot see a loss here (at the end, or of every datagram)
+        lost = [f"{drops} datagrams LOST AT THIS COLLECTOR (socket drops)"] if drops else []
+        lost += [f"{unread} bytes LEFT UNREAD in its socket"] if unread else []
+        head += " and ".join(lost) + f" (gaps in sequence numbers: {s.records_lost} records)"
+    else:
+        head += f"{s.records_lost} records lost"
+    out = [head]
     for r in s.sequence:
         out.append(f"  exporter {r.exporter} engine {r.engine_type}/{r.engine_id}: datagrams {r.datagrams} "
                    f"records {r.records} lost {r.records_lost} gaps {r.gaps} duplicates {r.duplicates} "
@@ -77,6 +85,4 @@ def summary_lines(s: Summary, live: dict | None = None) -> list[str]:
         out.append("  findings: " + ", ".join(f"{k} {v}" for k, v in sorted(s.findings.items())))
     if live:
         out.append("  socket: " + ", ".join(f"{k} {v}" for k, v in live.items()))
-        if live.get("socket_drops") or live.get("unread_bytes"):
-            out.append("  WARNING: datagrams were lost at this collector (socket drops or left unread)")
     return out

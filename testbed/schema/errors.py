@@ -32,10 +32,28 @@ class Problems:
         self._items: list[Problem] = []
 
     def add(self, line: int, path: str, message: str) -> None:
-        self._items.append(Problem(self.file, line, path, message))
+        self._items.append(Problem(self.file, line, one_line(path), cut(one_line(message))))
 
     def __bool__(self) -> bool:
         return bool(self._items)
 
     def sorted(self) -> list[Problem]:
         return sorted(self._items, key=lambda p: p.line)  # stable: same line keeps order
+
+
+MAX_MESSAGE = 300
+_ESCAPES = str.maketrans({"\n": "\\n", "\r": "\\r", "\x85": "\\x85", "\u2028": "\\u2028",
+                          "\u2029": "\\u2029"})
+
+
+def one_line(text: str) -> str:
+    """A key or value quoted in an error may hold line breaks: written escaped."""
+    return text.translate(_ESCAPES)
+
+
+
+def cut(message: str) -> str:
+    """An error line stays readable when it quotes a huge value."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:200]}...({len(message) - 280} characters cut)...{message[-80:]}"

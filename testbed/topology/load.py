@@ -36,7 +36,8 @@ def load(path: str | Path, exporter: str | None = None) -> Topology:
     """The topology in `path`; raises TopologyError listing every problem.
     `exporter`: every probe runs with this kind (`--exporter`), checked as if the file said so."""
     path = Path(path)
-    return loads(path.read_text(), source=str(path), base_dir=path.parent, exporter=exporter)
+    text = path.read_text(encoding="utf-8", errors="surrogateescape")  # bad bytes: yamltree says where
+    return loads(text, source=str(path), base_dir=path.parent, exporter=exporter)
 
 
 def validate(path: str | Path) -> list[Problem]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -110,3 +111,75 @@ def test_collector_runs_inside_another_network_namespace(tmp_path):
         host.wait()
         host.stdout.close()
     assert len(c.result.records) == 2 and c.result.live["socket_drops"] == 0
+
+
+# -- bad options and failing output: one line, exit 2; a write error mid-run stops cleanly ----
+
+def collect(*argv: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "testbed", "collect", "--listen", "127.0.0.1:0", *argv],
+                          capture_output=True, text=True, timeout=20, **kw)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--jsonl", "{tmp}"], ["--jsonl", "{tmp}/missing/c.jsonl"], ["--jsonl", "/dev/full"],
+    ["--rcvbuf", "99999999999"], ["--rcvbuf", "-1"], ["--rcvbuf", "0"],
+    ["--duration", "nan"], ["--duration", "-1"], ["--duration", "inf"], ["--duration", "soon"],
+], ids=" ".join)
+def test_bad_options_are_one_line_and_exit_2(tmp_path, argv):
+    done = collect(*(a.format(tmp=tmp_path) for a in argv))
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
+
+
+def _ready(proc) -> int:
+    first = proc.stdout.readline()
+    assert first.startswith("# listening on 127.0.0.1:"), first
+    return int(first.split()[3].rpartition(":")[2])
+
+
+def test_a_disk_that_fills_mid_run_stops_it_cleanly_with_the_summary(tmp_path):
+    """The --jsonl file may not grow past 64 KiB (RLIMIT_FSIZE, as a full disk): write error."""
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead
+
+    out = tmp_path / "c.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "testbed", "collect", "--listen", "127.0.0.1:0", "--quiet",
+                             "--jsonl", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=small_disk)
+    try:
+        port = _ready(proc)
+        for seq in range(0, 3000, 30):  # ~1 MB of JSON lines
+            send(port, [datagram(30, seq=seq, uptime=50_000, unix_ms=now_ms())])
+            if proc.poll() is not None:
+                break
+            time.sleep(0.002)
+        assert proc.wait(timeout=10) == 1  # it stopped by itself
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close(), proc.stderr.close()
+    lines = err.splitlines()
+    assert lines[0] == f"collect: --jsonl {out}: File too large; stopped", err
+    assert lines[1].startswith("Summary: ") and "Traceback" not in err
+
+
+def test_datagrams_dropped_by_the_socket_are_in_the_headline(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "testbed", "collect", "--listen", "127.0.0.1:0", "--quiet",
+                             "--rcvbuf", "4096"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = _ready(proc)
+        proc.send_signal(signal.SIGSTOP)  # it cannot read: its small buffer overflows
+        send(port, [datagram(30, seq=30 * i, uptime=50_000, unix_ms=now_ms()) for i in range(200)])
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    head = next(line for line in out.splitlines() if line.startswith("Summary: "))
+    assert "datagrams LOST AT THIS COLLECTOR (socket drops)" in head and " 0 records lost" not in head, head

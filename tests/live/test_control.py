@@ -6,10 +6,11 @@ import select
 import socket
 import stat
 import threading
+import time
 
 import pytest
 
-from probe.live import ctl
+from probe.live import control, ctl
 from probe.live.control import ControlError, ControlServer
 
 
@@ -20,7 +21,8 @@ def server(tmp_path):
     def handler(req):
         calls.append(req)
         if req["cmd"] == "stats":
-            return {"stats": {"packets": 3, "exported": {"inactive": 2}}}
+            return {"stats": {"packets": 3, "exported": {"inactive": 2},
+                              "collectors": {"10.0.0.9:2055": {"datagrams_sent": 4, "refused": 1}}}}
         if req["cmd"] == "timeouts":
             return {"active_s": req["active"] or 1800, "inactive_s": req["inactive"] or 15}
         if req["cmd"] == "flush":
@@ -56,8 +58,10 @@ def test_socket_is_root_only(server):
 
 def test_requests_and_replies(server, capsys):
     path, calls = server
-    assert ctl.request(path, {"cmd": "stats"}) == {
-        "ok": True, "stats": {"packets": 3, "exported": {"inactive": 2}}}
+    assert ctl.request(path, {"cmd": "stats"})["stats"]["exported"] == {"inactive": 2}
+    assert ctl.main([path, "stats"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "       exported: inactive=2", "     collectors: 10.0.0.9:2055: datagrams_sent=4, refused=1"]
     assert ctl.main([path, "timeouts", "--active", "60", "--inactive", "2"]) == 0
     assert calls[-1] == {"cmd": "timeouts", "active": 60.0, "inactive": 2.0}
     assert capsys.readouterr().out == "active 60 s, inactive 2 s\n"
@@ -107,3 +111,120 @@ def test_stale_socket_is_replaced_live_one_is_not(tmp_path, server):
     assert not os.path.exists(stale)  # and removed it on close
     with pytest.raises(ControlError, match="another probe"):
         ControlServer(server[0], lambda req: {})
+
+
+# -- the loop never waits for a client ------------------------------------------
+
+def _serve(srv, seconds):
+    """Run the server's side of the loop for `seconds`; returns the longest handle_ready()."""
+    longest, end = 0.0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        select.select([srv], [], [], 0.01)
+        t = time.perf_counter()
+        srv.handle_ready()
+        longest = max(longest, time.perf_counter() - t)
+    return longest
+
+
+def _connect(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    return s
+
+
+def test_idle_trickling_and_slow_readers_never_hold_the_loop(tmp_path, monkeypatch):
+    monkeypatch.setattr(control, "CLIENT_S", 0.5)
+    produced = []
+
+    def handler(req):
+        def flows():
+            for i in range(100_000):
+                produced.append(i)
+                yield {"n": i, "pad": "x" * 100}
+        return {"total": 100_000, "flows": flows()}
+
+    srv = ControlServer(str(tmp_path / "c.sock"), handler)
+    try:
+        idle = [_connect(srv.path) for _ in range(5)]
+        trickler, reader = _connect(srv.path), _connect(srv.path)
+        reader.sendall(b'{"cmd": "show"}\n')  # ... and never reads its 10 MB reply
+        longest = 0.0
+        for _ in range(4):
+            trickler.send(b"{")
+            longest = max(longest, _serve(srv, 0.1))
+        assert longest < 0.05  # each call did only what needed no waiting
+        assert 0 < len(produced) < 100_000  # the reply is encoded as it is read, not at once
+        _serve(srv, 0.3)
+        assert srv.next_deadline() is None  # all cut off after CLIENT_S
+        for s in (*idle, trickler):
+            assert s.recv(100) == b""
+            s.close()
+        reader.close()
+    finally:
+        srv.close()
+
+
+def test_a_streamed_reply_is_one_json_line(tmp_path):
+    srv = ControlServer(str(tmp_path / "c.sock"), lambda req: {
+        "total": 3000, "flows": ({"n": i} for i in range(3000))})
+    stop = threading.Event()
+    t = threading.Thread(target=lambda: [_serve(srv, 0.05) for _ in iter(stop.is_set, True)])
+    t.start()
+    try:
+        reply = ctl.request(srv.path, {"cmd": "show"})
+        assert reply["ok"] and reply["total"] == 3000 and [f["n"] for f in reply["flows"]] == list(range(3000))
+    finally:
+        stop.set(), t.join(), srv.close()
+
+
+def test_too_many_clients_are_told_busy(tmp_path):
+    srv = ControlServer(str(tmp_path / "c.sock"), lambda req: {})
+    try:
+        clients = [_connect(srv.path) for _ in range(control.MAX_CLIENTS)]
+        _serve(srv, 0.05)
+        extra = _connect(srv.path)
+        _serve(srv, 0.05)
+        assert b"busy" in extra.recv(200)
+        for s in (*clients, extra):
+            s.close()
+    finally:
+        srv.close()
+
+
+@pytest.mark.parametrize("raw, why", [
+    (b"x" * (control.MAX_REQUEST + 10), "longer than"),
+    (b"[" * 60_000 + b"\n", "bad request"),
+    (b"\xff\xfe\n", "bad request"),
+])
+def test_hostile_requests_get_one_error_line(tmp_path, raw, why):
+    srv = ControlServer(str(tmp_path / "c.sock"), lambda req: {})
+    try:
+        s = _connect(srv.path)
+        s.sendall(raw)
+        _serve(srv, 0.1)
+        reply = s.makefile("rb").readline()
+        assert b'"ok":false' in reply and why.encode() in reply
+        s.close()
+    finally:
+        srv.close()
+
+
+def test_ctl_on_a_directory_or_a_path_too_long_is_one_clear_line(tmp_path, capsys):
+    assert ctl.main([str(tmp_path), "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a control socket" in err
+    long = str(tmp_path / ("x" * 120))
+    assert ctl.main([long, "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "too long for a Unix socket path" in err
+    with pytest.raises(ControlError, match="path too long"):
+        ControlServer(long, lambda req: {})
+
+
+@pytest.mark.parametrize("option, value", [("--inactive", "1e308"), ("--active", "1e9"),
+                                           ("--active", "0"), ("--inactive", "nan")])
+def test_ctl_timeouts_have_the_limits_of_the_command_line(tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exit:
+        ctl.main([str(tmp_path / "p.sock"), "timeouts", option, value])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and err.count("\n") == 1 and "expected seconds in (0, 4294967]" in err

@@ -1,9 +1,13 @@
 """`python -m probe ctl PATH ...` against a running live probe."""
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import threading
 import time
+
+from probe.live import ctl
 
 
 def _ctl(probe, *args):
@@ -33,9 +37,54 @@ def test_show_timeouts_stats_flush(rlab, collector, start_probe):
     assert flush.returncode == 0 and flush.stdout.startswith("flushed 1 flows")
     assert [r["sport"] for r in collector.receive(2, until=lambda r: len(r) >= 2)] == [8001, 8002]
 
+    for bad in ({"active": 1e9}, {"inactive": 1e308}, {"inactive": "soon"}):  # as the CLI's limits
+        reply = ctl.request(probe.control, {"cmd": "timeouts", **bad})
+        assert not reply["ok"] and reply["error"].startswith("timeouts: expected seconds"), reply
+
     stats = _ctl(probe, "stats").stdout
     for name in ("ring_drops: 0", "packets: 5", "send_errors: 0", "records_sent: 2"):
         assert name in stats, stats
     probe.stop()
     gone = _ctl(probe, "stats")
     assert gone.returncode == 2 and gone.stderr.count("\n") == 1 and "no control socket" in gone.stderr
+
+
+def test_idle_and_trickling_clients_never_stall_capture(rlab, collector, start_probe):
+    """8 clients that connect and say nothing, one that sends a byte every 0.3 s:
+    during 5.6 s of sparse traffic (each packet its own ring block) the probe
+    captures everything and exports each flow on time."""
+    probe = start_probe([collector.address], "--inactive-timeout", "1")
+    idle = [socket.socket(socket.AF_UNIX) for _ in range(8)]
+    for s in idle:
+        s.connect(probe.control)
+    stop = threading.Event()
+
+    def trickle():
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(probe.control)
+            try:
+                while not stop.wait(0.3):
+                    s.send(b" ")
+            except OSError:
+                pass  # cut off by the probe: fine
+
+    t = threading.Thread(target=trickle)
+    t.start()
+    last = {}
+    try:
+        for i in range(280):
+            sport = 9000 + i // 10
+            rlab.send("h1", [rlab.frame("h1", "10.1.1.2", "20.5.5.5", sport=sport)])
+            last[sport] = time.time()
+            collector.receive(0.02)  # (reading as they come: `at` is when it was read)
+        records = collector.receive(6, until=lambda r: len(r) >= 28)
+        stats = probe.ctl("stats")["stats"]
+    finally:
+        stop.set()
+        t.join()
+        for s in idle:
+            s.close()
+    assert stats["ring_drops"] == 0 and stats["packets"] == 280
+    assert sorted(r["sport"] for r in records) == sorted(last) and sum(r["packets"] for r in records) == 280
+    late = {r["sport"]: round(r["at"] - last[r["sport"]], 2) for r in records}
+    assert max(late.values()) < 2.5, late  # inactive 1 s + a scan + slack

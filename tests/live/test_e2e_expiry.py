@@ -1,6 +1,7 @@
 """End to end on the wire: expiry timing, shutdown, collector outages."""
 from __future__ import annotations
 
+import json
 import time
 
 from .router import Collector
@@ -48,8 +49,10 @@ def test_inactive_fin_and_active_expiry_on_the_wire(rlab, collector, start_probe
     assert records  # (the inactive record came while the long flow still ran)
 
 
-def test_sigterm_sends_every_flow_with_exact_totals(rlab, collector, start_probe):
-    probe = start_probe([collector.address], "--inactive-timeout", "60")
+def test_sigterm_sends_every_flow_with_exact_totals(rlab, collector, start_probe, tmp_path):
+    stats_path = tmp_path / "stats.json"
+    probe = start_probe([collector.address], "--inactive-timeout", "60",
+                        "--stats-file", str(stats_path))
     frames, octets = [], 0
     for i in range(300):
         f = rlab.frame("h2", "10.2.2.2", f"20.9.{i // 200}.{i % 200}", sport=5000 + i, payload=i)
@@ -61,6 +64,11 @@ def test_sigterm_sends_every_flow_with_exact_totals(rlab, collector, start_probe
     assert len(records) == 300
     assert sum(r["packets"] for r in records) == len(frames)
     assert sum(r["octets"] for r in records) == octets
+    stats = json.loads(stats_path.read_text())  # the final statistics as data
+    assert (stats["packets"], stats["octets"], stats["records_sent"]) == (len(frames), octets, 300)
+    assert stats["exported"] == {"shutdown": 300} and stats["ring_drops"] == 0
+    assert stats["ring_packets"] >= len(frames) and "route_refreshes" in stats
+    assert "records_sent: 300" in probe.stderr()  # the human summary stays
 
 
 def test_collector_down_then_back(rlab, start_probe):
@@ -73,8 +81,10 @@ def test_collector_down_then_back(rlab, start_probe):
         rlab.send("h1", [f(i)])
         time.sleep(0.02)
         probe.ctl("flush")
+    time.sleep(0.2)  # the last ICMP comes back while the probe idles: read on POLLERR
     stats = probe.ctl("stats")["stats"]
-    assert stats["send_errors"] >= 2 and probe.proc.poll() is None
+    assert (stats["send_errors"], stats["send_lost"]) == (3, 3) and probe.proc.poll() is None
+    assert stats["collectors"][f"10.9.9.2:{port}"]["refused"] == 3
     back = Collector(rlab, port)
     try:
         rlab.send("h1", [f(10), f(11)])

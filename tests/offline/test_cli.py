@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import struct
 import subprocess
 import sys
@@ -104,6 +105,31 @@ def test_routes_and_ifindex_enrich_records(capsys, capture):
     assert {int(r["dst"].split(".")[2]) >= 128 for r in recs} == {True, False}
 
 
+def test_stats_file_is_the_summary_as_json(capsys, capture, tmp_path):
+    _, path, truth, _ = capture
+    out = tmp_path / "stats.json"
+    recs = run(capsys, "-r", path, "--stats-file", str(out))
+    stats = json.loads(out.read_text())
+    assert stats["packets"] == sum(c.packets for c in truth.flows.values())
+    assert stats["flows_exported"] == len(recs) and stats["records_sent"] == 0  # --print sends nothing
+    assert list(tmp_path.iterdir()) == [out]  # written atomically: no temporary left
+    port = _closed_port()  # nobody listens: every datagram is refused (ICMP port unreachable)
+    done = cli("-r", path, "-n", f"127.0.0.1:{port}", "--stats-file", str(out), "--export-rate", "0")
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(out.read_text())
+    assert stats["records_sent"] == len(recs) and f"records_sent: {len(recs)}" in done.stdout
+    assert stats["send_lost"] == stats["send_errors"] == stats["datagrams_sent"] > 1  # exactly
+    assert stats["collectors"][f"127.0.0.1:{port}"]["records_refused"] == len(recs)
+
+
+def _closed_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 # -- bad input: one line on stderr, exit 2, no traceback -----------------------
 
 def cli(*argv: str) -> subprocess.CompletedProcess:
@@ -155,6 +181,9 @@ BAD_OPTIONS = [
     ["-r", "{pcap}", "--print", "--route", "10.0.0.0/8,dev=70000"],
     ["-r", "{pcap}", "--print", "--route", "10.0.0.0/8,gw=1.2.3.4"],
     ["-r", "{pcap}", "--print", "--routes-file", "/nonexistent/routes"],
+    ["-r", "{pcap}", "--print", "--stats-file", "/nonexistent/dir/stats.json"],
+    ["-r", "{pcap}", "--print", "--stats-file", "{dir}"],
+    ["-r", "{pcap}", "-n", "255.255.255.255:2055"],  # every datagram would be lost
     ["-r", "/nonexistent/file.pcap", "--print"],
     ["-r", "{dir}", "--print"],
     ["--bogus-option"],
@@ -188,3 +217,13 @@ def test_bad_files(capture):
 
 def _dotted(a: int) -> str:
     return ".".join(str(b) for b in a.to_bytes(4, "big"))
+
+
+def test_print_into_a_pipe_closed_early_exits_quietly(small_capture):
+    """`python -m probe -r F --print | head -1`: no error, exit 0, it stops early."""
+    proc = subprocess.Popen([sys.executable, "-m", "probe", "-r", small_capture[0], "--print"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert json.loads(proc.stdout.readline())
+    proc.stdout.close()  # as head does after its line
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0 and "Broken pipe" not in err and "Traceback" not in err, err
