@@ -65,28 +65,3 @@ def format_counters(d: dict) -> str:
 
 def _inline(counts: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in counts.items()) or "-"
-
-
-def parse_summary(log: str) -> dict:
-    """The last `summary()` in a probe's output, back as a dict (the testbed
-    reads a finished probe's counters from its log)."""
-    out: dict = {}
-    lines = [line.strip() for line in log.splitlines()]
-    starts = [i for i, line in enumerate(lines) if line.startswith("frames: ")]
-    for line in lines[starts[-1]:] if starts else []:  # the last summary: it starts with frames
-        name, sep, value = line.partition(": ")
-        if not sep or " " in name:
-            continue
-        value = value.strip()
-        if "=" in value or value == "-":
-            out[name] = {k: _number(v) for k, _, v in (p.partition("=") for p in value.split(", ") if p != "-")}
-        else:
-            out[name] = _number(value)
-    return out
-
-
-def _number(text: str):
-    try:
-        return int(text)
-    except ValueError:
-        return text

@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from probe.stats import parse_summary
 
 from ..expect.verdict import Verdict
 from ..run.session import Session
@@ -46,8 +45,8 @@ def replay_both(session: Session, step, probe: str, conservation) -> Outcome:
     (truth,) = session.verdicts([conservation])
     observed = session.observer.of_probe(probe)
     live = [from_collector(r) for r in (observed.find() if observed else [])]
-    logs = session.probes[probe].final_stats
-    live_reasons = parse_summary(logs[-1]).get("exported", {}) if logs else None
+    final = getattr(session.probes[probe], "final", [])
+    live_reasons = (final[-1] or {}).get("exported", {}) if final else None
 
     work = Path(session.workdir)
     routes_file = work / "offline-routes.txt"

@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from probe.stats import parse_summary
 
 from ..traffic import pcap
 
@@ -81,11 +80,12 @@ def split_plan(plan: Path, start: float, refs: list[str], folder: Path) -> dict[
 
 def run_probe(capture: Path, ifindex: int, routes_file: Path, probe_options: list[str]) -> tuple[list[dict], dict]:
     """The records (JSON) and closing statistics of one offline run."""
+    stats = capture.with_suffix(".stats.json")
     argv = [sys.executable, "-m", "probe", "-r", str(capture), "--print", "--ifindex", str(ifindex),
-            "--routes-file", str(routes_file), *probe_options]
+            "--routes-file", str(routes_file), "--stats-file", str(stats), *probe_options]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=OFFLINE_TIMEOUT_S)
     if done.returncode != 0:
         raise RuntimeError(f"offline probe on {capture.name} failed ({done.returncode}): "
                            f"{done.stderr.strip()[-500:]}")
     records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    return records, parse_summary(done.stderr)
+    return records, json.loads(stats.read_text())

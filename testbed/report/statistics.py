@@ -8,8 +8,6 @@ Element ids: `probe-stats-NAME`, `collector-stats-NAME` (prefixed).
 """
 from __future__ import annotations
 
-from probe.stats import parse_summary
-
 from .markup import esc, table
 
 SEQUENCE_FIELDS = ("datagrams", "records", "records_lost", "gaps", "duplicates", "reordered", "resets",
@@ -33,8 +31,9 @@ def probe_runs(result) -> dict[str, list[dict]]:
     out = {}
     for name, logs in result.probe_logs.items():
         before = getattr(result, "probe_stats", {}).get(name, [])
-        out[name] = [{"run": i + 1, "final": parse_summary(log),
-                      "before_stop": before[i] if i < len(before) else None} for i, log in enumerate(logs)]
+        final = getattr(result, "probe_final", {}).get(name, [])
+        out[name] = [{"run": i + 1, "final": (final[i] if i < len(final) else None) or {},
+                      "before_stop": before[i] if i < len(before) else None} for i in range(len(logs))]
     return out
 
 

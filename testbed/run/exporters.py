@@ -45,6 +45,7 @@ class ExporterService:
         self.claims = self.kind.claims(self.exspec)
         self.runs = 0
         self.final_stats: list[str] = []  # each run's logs, when it stopped
+        self.final: list[dict | None] = []  # statistics at exit: other exporters write none
         self.stats_at_stop: list[dict] = []
         self.failures: list[str] = []
         self.current: ExporterProcesses | None = None
@@ -112,6 +113,7 @@ class ExporterService:
 
     def _keep_logs(self, ex: ExporterProcesses) -> None:
         self.final_stats.append("\n".join(f"== {name}\n{text}" for name, text in ex.logs().items()))
+        self.final.append(None)
 
     def ctl(self, words: list[str]) -> dict:
         raise CtlError(f"probe {self.spec.name} is {self.spec.kind}: it has no control socket")

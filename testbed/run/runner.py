@@ -35,6 +35,7 @@ class RunResult:
     topology: Any = None  # the lab as read (topology.model.Topology), for the HTML report
     contexts: dict = field(default_factory=dict)  # probe name -> expect.context.Context
     workfiles: Any = None  # report.workfiles.WorkFiles: records with reasons, impairments
+    probe_final: dict = field(default_factory=dict)  # name -> [statistics of each run at exit, or None]
 
     @property
     def passed(self) -> bool:
@@ -50,6 +51,7 @@ def result_of(session: Session, workfiles=None) -> RunResult:
                   session.ctx.truth, session.lab.workdir, [c.path for c in session.captures],
                   session.run_id, phases=dict(session.phases),
                   nfcapd={n: s.result for n, s in session.nfcapds.items() if s.result is not None},
+                  probe_final={n: list(getattr(p, "final", [])) for n, p in session.probes.items()},
                   exporters={n: p.kind for n, p in session.topo.probes.items()}, topology=session.topo,
                   contexts=dict(session.contexts),
                   workfiles=workfiles if workfiles is not None else W.read(session.lab.workdir))

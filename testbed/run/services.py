@@ -6,6 +6,7 @@ probe's start-up time, not 50.
 """
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -13,7 +14,6 @@ import time
 from pathlib import Path
 
 from probe.live.ctl import CtlError, request
-from probe.stats import parse_summary
 
 from ..collector import CollectorResult, load_jsonl, mnexec_prefix
 from ..collector.process import CollectorProcess
@@ -154,7 +154,8 @@ class ProbeService:
         self.control = str(workdir / f"probe-{spec.name}.ctl")
         self.proc: subprocess.Popen | None = None
         self.runs = 0
-        self.final_stats: list[str] = []  # what each run printed when it stopped
+        self.final_stats: list[str] = []  # what each run printed (its log), when it stopped
+        self.final: list[dict | None] = []  # each run's statistics at exit (--stats-file JSON)
         self.failures: list[str] = []  # runs that crashed or did not exit 0
         self.stats_at_stop: list[dict] = []  # `stats` of each run, asked just before it stopped
         self.sent: list[int | None] = []  # records each run sent (None: it did not say)
@@ -173,6 +174,7 @@ class ProbeService:
         self.runs += 1
         log = self.workdir / f"probe-{self.spec.name}.{self.runs}.log"
         argv = [*self.spec.argv(), *self.extra, "--control", self.control,
+                "--stats-file", str(self._stats_file(self.runs)),
                 "--records-file", str(log.with_suffix(".records.jsonl"))]  # for the report
         # `python -m probe ARGV` in the router, forked from a warm interpreter
         self.proc = self.lab.node(self.spec.node).fork(PROBE_MAIN, argv, log, PROBE_WARM)
@@ -220,7 +222,8 @@ class ProbeService:
             proc.wait()
         log = proc.log_path.read_text(errors="replace")
         self.final_stats.append(log)
-        self.sent.append(parse_summary(log).get("records_sent"))
+        self.final.append(self._read_stats(self.runs))
+        self.sent.append((self.final[-1] or {}).get("records_sent"))
         if self._died or proc.returncode != 0:
             how = "died before it was stopped" if self._died else "did not stop cleanly"
             last = log.strip().splitlines()[-1:] or ["(no output)"]
@@ -240,7 +243,17 @@ class ProbeService:
         proc.kill()
         proc.wait()
         self.final_stats.append(proc.log_path.read_text(errors="replace"))
+        self.final.append(None)  # killed: it wrote no statistics
         self.sent.append(sent)
+
+    def _stats_file(self, run: int) -> Path:
+        return self.workdir / f"probe-{self.spec.name}.{run}.stats.json"
+
+    def _read_stats(self, run: int) -> dict | None:
+        try:
+            return json.loads(self._stats_file(run).read_text())
+        except (OSError, ValueError):
+            return None  # it died before writing them
 
     @property
     def records_sent(self) -> int | None:
