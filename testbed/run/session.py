@@ -9,25 +9,22 @@ drive the same Session. The time each phase took is kept in `phases`.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
-from ..expect.check import judge
 from ..expect.context import Context
-from ..expect.path_truth import path_truth
 from ..expect.verdict import Verdict
 from ..lab import STATE_DIR, Lab
 from ..topology.probes import TYPED_OPTIONS
 from ..traffic.step import StepResult
-from .captures import start_captures, stop_captures
-from .context import build_context, refresh_routes
+from .captures import stop_captures
+from .context import refresh_routes
 from .exporters import ExporterService
+from .judge import judge_checks
 from .nfcapds import NfcapdService
-from .listeners import deaf_exports
 from .observe import Observer
-from .quiet import quiet_hosts
-from .services import CollectorService, ProbeService, start_all, stop_all
+from .services import CollectorService, ProbeService, stop_all
 from .settle import RoutesSettle
+from .startup import start_services
 from .taps import TapService
 from .waits import wait_for_exports
 
@@ -75,59 +72,12 @@ class Session:
         self.lab.start()  # cleans up after itself if the build fails
         self.phases["build"] = time.time() - t0
         try:
-            self._start_services()
+            start_services(self)
         except BaseException:
             self.close()
             raise
         self.phases["start"] = time.time() - t0 - self.phases["build"]
         return self
-
-    def _start_services(self) -> None:
-        lab, topo = self.lab, self.topo
-        quiet_hosts(lab)
-        self.say(f"[build] lab {topo.name}: {len(topo.nodes)} nodes, {len(topo.links)} links "
-                 f"(run {lab.run_id})")
-        specs = list(topo.probes.values())
-        if self.capture_dir is not None:
-            self.captures = start_captures(lab, specs, topo.collectors.values(), self.capture_dir)
-            self.say(f"[pcap]  {len(self.captures)} captures -> {self.capture_dir}")
-        for c in topo.collectors.values():
-            if c.kind == "nfcapd":
-                self.nfcapds[c.name] = NfcapdService(lab, c, lab.workdir)
-                self.nfcapds[c.name].start()
-            else:
-                self.collectors[c.name] = CollectorService(lab, c, lab.workdir)
-        self._start_taps()
-        for spec in specs:  # a tapped probe exports to its tap, which relays to the collector
-            export = tuple(self.taps[spec.name, e.collector].export() if (spec.name, e.collector) in self.taps
-                           else e for e in spec.export)
-            spec = replace(spec, export=export)
-            self.probes[spec.name] = (ProbeService(lab, spec, lab.workdir, self.extra) if spec.kind == "netflow-lab"
-                                      else ExporterService(lab, spec, lab.workdir))
-        with lab.state.batch():
-            start_all([*self.collectors.values(), *self.probes.values()])
-        self.deaf = deaf_exports(lab, specs)
-        base = None
-        for spec in specs:
-            kind = "" if spec.kind == "netflow-lab" else f" ({spec.kind})"
-            self.say(f"[probe] {spec.name}{kind} on {spec.node} "
-                     f"({', '.join(spec.interfaces)}) -> {', '.join(map(str, spec.export))}")
-            self.contexts[spec.name] = build_context(lab, spec, shared=base)
-            self.contexts[spec.name].probe = spec
-            self.contexts[spec.name].claims = self.probes[spec.name].claims
-            base = base or self.contexts[spec.name]
-
-    def _start_taps(self) -> None:
-        """A tap on each export path a fault step touches, before any probe sends."""
-        wanted = sorted({t for step in self.topo.traffic for t in step.taps(self.topo)})
-        per_probe = {p: sum(1 for q, _ in wanted if q == p) for p, _ in wanted}
-        for n, (probe, collector) in enumerate(wanted):
-            tap = TapService(self.lab, self.topo.probes[probe], self.topo.collectors[collector],
-                             self.lab.workdir, n, per_probe[probe] == 1)
-            self.taps[probe, collector] = tap
-            tap.start()
-        if wanted:
-            self.say(f"[tap]   export taps: {', '.join(f'{p} -> {c}' for p, c in wanted)}")
 
     @property
     def run_id(self) -> str:
@@ -258,40 +208,7 @@ class Session:
         """Stop (probes flush) and evaluate `checks` (default: the lab file's expect:)."""
         checks = self.topo.expect if checks is None else checks
         self.stop()
-        out = []
-        for check in checks:
-            observed = self.observer.of_probe(check.probe)
-            if observed is None:
-                out.append(check.verdict(False, "", ["no collector result"]))
-                continue
-            ctx = self.contexts.get(check.probe or "", self.ctx)
-            probe = self.probes.get(check.probe or "")
-            ctx.records_sent = probe.records_sent if probe else None
-            name = self.observer.collector_of(check.probe, self.observer.final)
-            ctx.outages = [tuple(o) for o in self.collectors[name].outages] if name else []
-            tap = self.taps.get((check.probe, name))
-            ctx.path = None if tap is None or probe is None else path_truth(
-                tap.entries(), observed.datagrams, ctx.outages, probe.engine)
-            ctx.nfcapd = {n: s.result for n, s in self.nfcapds.items() if s.result is not None}
-            out.append(judge(check, observed, ctx))
-        for name, c in self.collectors.items():  # so does a collector that died
-            if c.failure:
-                out.append(Verdict(f"collector {name} ran until the end", "collector", False, "",
-                                   (c.failure,), "the checks above judged what it had received "
-                                   "before (see its log in the workdir)"))
-        for name, n in self.nfcapds.items():
-            if n.failure:
-                out.append(Verdict(f"nfcapd {name} ran until the end", "collector", False, "", (n.failure,),
-                                   f"see nfcapd-{name}.log in the workdir"))
-        for name, why in self.deaf.items():  # and exports that nothing receives
-            out.append(Verdict(f"probe {name} exports to listeners", "probe", False, "", tuple(why),
-                               "every datagram sent there is lost, and nothing in a lab says so: "
-                               "point the probe at a collector of the lab, or start a listener"))
-        for name, p in self.probes.items():  # a probe that crashed fails the run, whatever it sent
-            if p.failures:
-                out.append(Verdict(f"probe {name} ran cleanly", "probe", False, "",
-                                   tuple(p.failures), "the probe process must run until it is "
-                                   "stopped and then exit 0 (see its log in the workdir)"))
+        out = judge_checks(self, checks)
         self._verdicts = out  # the last evaluation is the run's result
         return out
 

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from ...schema.kinds import plain, spec
 from ...schema.yamltree import Y
-from ...topology.model import split_ref
 from .. import pcap
 from ..capture_truth import Truth, schedule
 from ..fit import ANYWHERE, AddressMap, Fit, Way, Ways, fit
@@ -201,7 +200,7 @@ def _way(lab, ref: str) -> Way:
     topo = lab.topology
     link = topo.links[topo.interface(ref).link]
     sender = next(e for e in link.endpoints if e != ref)
-    (rnode, rif), (snode, sif) = split_ref(ref), split_ref(sender)
+    (rnode, rif), (snode, sif) = _split(ref), _split(sender)
     router_mac, router_mtu = _link_info(lab.node(rnode), rif)
     sender_mac, sender_mtu = _link_info(lab.node(snode), sif)
     return Way(ref, sender, router_mac, sender_mac, min(router_mtu, sender_mtu))
@@ -244,14 +243,14 @@ def play(lab, base: Path, frames: Path, ways: Ways, last: float) -> dict:
     """Run the player (in the first sender's node; it joins the others' namespaces)."""
     ports = {}
     for w in ways.ways:
-        node, ifname = split_ref(w.sender)
+        node, ifname = _split(w.sender)
         ports[w.ref] = {"netns": f"/proc/{lab.node(node).pid}/ns/net", "ifname": ifname}
     sent_file = base.with_suffix(".sent")
     plan_file = base.with_suffix(".plan.json")
     plan_file.write_text(json.dumps({"frames": str(frames), "ports": ports, "sent": str(sent_file),
                                      "lead": LEAD_S}))
     out, log = base.with_suffix(".player.json"), base.with_suffix(".player.log")
-    first = split_ref(ways.ways[0].sender)[0]
+    first = _split(ways.ways[0].sender)[0]
     with open(out, "wb") as o, open(log, "wb") as e:
         proc = lab.node(first).popen([sys.executable, "-m", "testbed.traffic.player", str(plan_file)],
                                      stdout=o, stderr=e)
@@ -272,3 +271,8 @@ def play(lab, base: Path, frames: Path, ways: Ways, last: float) -> dict:
     times.frombytes(sent_file.read_bytes())
     return {"start": result["start"], "times": list(times)}
 
+
+def _split(ref: str) -> tuple[str, str]:
+    """'r1:eth0' -> ('r1', 'eth0'), as a lab file names an interface."""
+    node, _, ifname = ref.partition(":")
+    return node, ifname
