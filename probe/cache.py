@@ -18,7 +18,8 @@ from .stats import Stats
 TH_FIN, TH_RST = 0x01, 0x04
 # ng_netflow expires a flow before its 32-bit octet counter can wrap:
 # UINT_MAX - IF_MAXMTU, so that one more packet always fits.
-OCTETS_LIMIT = 0xFFFFFFFF - 65535
+U32_MAX = 0xFFFFFFFF
+OCTETS_LIMIT = U32_MAX - 65535
 
 
 class FlowCache:
@@ -58,6 +59,11 @@ class FlowCache:
         key = pkt.key
         flow = self._by_last.get(key)
         if flow is None:
+            return self._add_new(pkt, now)
+        if flow.octets + pkt.octets > U32_MAX:
+            # only a BIG TCP packet (over 64 KiB) can pass the limit below: the
+            # flow leaves before its counter would wrap, the packet starts a new one
+            self._expire(flow, "counter_overflow", by_packet=True)
             return self._add_new(pkt, now)
         self._by_last.move_to_end(key)
         flow.packets += 1

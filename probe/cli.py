@@ -13,6 +13,7 @@ from . import quirks as Q
 from . import stats_file
 from .engine import Config
 from .fast.choose import engine_name
+from .input_ifindex import InputIfindex
 from .options import Parser, seconds_arg
 from .live.ifindex import parse_override
 from .output import OutputOptions
@@ -63,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="offline: at most N datagrams/s, so collectors keep up (0: no limit)")
     r = p.add_argument_group("routes and interfaces")
     r.add_argument("--ifindex", action="append", default=[], metavar="N|NAME=N",
-                   help="offline: input ifindex for the file; live: NAME=N override")
+                   help="offline: N for every packet, or NAME=N for a pcapng interface "
+                        "(default: its id; SLL2 frames carry their own); live: NAME=N override")
     r.add_argument("--route", action="append", default=[], metavar="PREFIX[,via=GW][,dev=N]",
                    help="offline: a static route for enrichment (repeatable)")
     r.add_argument("--routes-file", metavar="FILE", help="offline: one --route value per line")
@@ -113,15 +115,15 @@ def read_routes(specs: list[str], routes_file: str | None) -> RouteTable | None:
     return table if len(table) else None
 
 
-def offline_ifindex(values: list[str]) -> int:
-    if not values:
-        return 0
-    if len(values) > 1 or not values[0].isdigit():
-        raise ValueError("offline --ifindex takes one number: the input ifindex for the file")
-    value = int(values[0])
-    if value > 0xFFFF:
-        raise ValueError(f"--ifindex {value} cannot be represented in NetFlow v5 (max 65535)")
-    return value
+def offline_ifindex(values: list[str]) -> InputIfindex:
+    """--ifindex N (every packet) or NAME=N (a pcapng interface's packets), offline."""
+    fixed = [v for v in values if v.isdigit()]
+    names = dict(parse_override(v) for v in values if not v.isdigit())
+    if len(fixed) > 1 or (fixed and names):
+        raise ValueError("offline --ifindex takes one number (every packet) or NAME=N mappings")
+    if fixed and int(fixed[0]) > 0xFFFF:
+        raise ValueError(f"--ifindex {fixed[0]} cannot be represented in NetFlow v5 (max 65535)")
+    return InputIfindex(int(fixed[0]) if fixed else None, names)
 
 
 def main(argv: list[str] | None = None) -> int:

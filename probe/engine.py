@@ -56,9 +56,11 @@ class Probe:
 
     # -- input ---------------------------------------------------------------
 
-    def handle_frame(self, frame: bytes, linktype: int, ifindex: int, now_ms: int) -> None:
+    def handle_frame(self, frame: bytes, linktype: int, ifindex: int, now_ms: int,
+                     wire_len: int = 0) -> None:
+        """`wire_len`: the frame's length on the wire, if the capture may have cut it."""
         self.stats.frames += 1
-        pkt = decode(frame, linktype, ifindex, self.config.icmp_ports)
+        pkt = decode(frame, linktype, ifindex, self.config.icmp_ports, wire_len)
         if type(pkt) is str:
             self.stats.skipped[pkt] += 1
             return

@@ -8,6 +8,7 @@ import time
 from . import stats_file
 from .engine import Config
 from .fast.choose import offline
+from .input_ifindex import InputIfindex
 from .output import Output, OutputOptions
 from .pcapfile import PcapError
 from .progress import watch
@@ -39,13 +40,15 @@ class Pacer:
 
 
 def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable | None = None,
-        ifindex: int = 0, export_rate: int = 0, engine: str = "reference") -> int:
+        ifindex: InputIfindex | None = None, export_rate: int = 0,
+        engine: str = "reference") -> int:
     try:
         f = watch(open(path, "rb"), lambda: (stats.packets, stats.flows_created))  # on a terminal
     except OSError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     stats = Stats()  # exists before the first packet, for the sender's errors
+    ifindex = ifindex or InputIfindex()
 
     probe_class, run_file = offline(engine)
 
@@ -59,13 +62,13 @@ def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable
     handlers = {sig: signal.signal(sig, lambda signum, _: stop.append(signum))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return _run(f, path, read, stats, options, export_rate, stop)
+        return _run(f, path, read, stats, options, export_rate, stop, ifindex.unused)
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
 
 
-def _run(f, path, read, stats, options, export_rate, stop) -> int:
+def _run(f, path, read, stats, options, export_rate, stop, unused_names) -> int:
     output = None
     try:
         output = Output(options, stats, before_send=Pacer(export_rate).wait)
@@ -91,6 +94,9 @@ def _run(f, path, read, stats, options, export_rate, stop) -> int:
             report = output.report()
     if not error or stats.frames:  # a file that is no capture at all: just the error
         print(stats.summary(), file=sys.stderr if options.print_records else sys.stdout)
+        for name in unused_names():
+            print(f"{PROG}: warning: --ifindex {name}=...: no packet came from an interface "
+                  "of that name", file=sys.stderr)
     if options.stats_file:
         stats_file.write(options.stats_file, {**stats.as_dict(), "collectors": report})
     if error:

@@ -1,4 +1,5 @@
-"""Read pcap and pcapng files: (timestamp ns, linktype, frame) per packet.
+"""Read pcap and pcapng files: (timestamp ns, linktype, frame, length on the
+wire, interface) per packet.
 
 Pure parsing over a binary file object. Problems in the file raise
 `PcapError` with the offset, so the CLI can print one clear line.
@@ -14,10 +15,26 @@ class PcapError(Exception):
     pass
 
 
+class Interface:
+    """Where packets were captured: a pcapng interface (its id in the section,
+    its if_name option), or the one interface of a classic pcap. The frames
+    of one interface share the object (hashed by identity: a cheap lookup)."""
+
+    __slots__ = ("id", "name", "linktype")
+
+    def __init__(self, id: int, name: str | None, linktype: int) -> None:
+        self.id, self.name, self.linktype = id, name, linktype
+
+    def __repr__(self) -> str:
+        return f"Interface({self.id}, {self.name!r}, {self.linktype})"
+
+
 class Frame(NamedTuple):
     ts_ns: int
     linktype: int
     data: bytes
+    wire_len: int  # the packet's length on the wire (the capture may hold less)
+    interface: Interface
 
 
 PCAP_MAGICS = {
@@ -87,6 +104,7 @@ def read_pcap_header(f: BinaryIO, head: bytes) -> PcapHeader:
 
 def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
     endian, scale, limit, linktype = read_pcap_header(f, head)
+    iface = Interface(0, None, linktype)
     rec = struct.Struct(endian + "IIII").unpack_from
     offset = 24  # of buf[0] in the file
     buf, pos = b"", 0
@@ -97,7 +115,7 @@ def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
                 return
             if len(buf) < 16:
                 raise PcapError(f"truncated record header at offset {offset}")
-        sec, frac, caplen, _ = rec(buf, pos)
+        sec, frac, caplen, wire_len = rec(buf, pos)
         if caplen > limit:
             raise PcapError(f"implausible record length {caplen} at offset {offset}")
         end = pos + 16 + caplen
@@ -106,7 +124,7 @@ def _read_pcap(f: BinaryIO, head: bytes) -> Iterator[Frame]:
             end = 16 + caplen
             if end > len(buf):
                 raise PcapError(f"truncated packet data at offset {offset}")
-        yield Frame(sec * 1_000_000_000 + frac * scale, linktype, buf[pos + 16:end])
+        yield Frame(sec * 1_000_000_000 + frac * scale, linktype, buf[pos + 16:end], wire_len, iface)
         offset += end - pos
         pos = end
 
@@ -129,7 +147,7 @@ class PcapngSection:
 
     def __init__(self) -> None:
         self.endian = "<"
-        self.interfaces: list[tuple[int, int]] = []  # (linktype, ticks per second)
+        self.interfaces: list[tuple[Interface, int]] = []  # (interface, ticks per second)
 
     def next_block(self, f: BinaryIO, offset: int) -> tuple[int, Frame | None] | None:
         """The block at `offset` (None at the end of the file)."""
@@ -169,35 +187,40 @@ class PcapngSection:
         body = body[:-4]  # trailing length copy
         if btype == 1:  # interface description
             linktype, _, _ = struct.unpack_from(endian + "HHI", body)
-            interfaces.append((linktype, _tsresol(body[8:], endian)))
+            ticks, name = _idb_options(body[8:], endian)
+            interfaces.append((Interface(len(interfaces), name, linktype), ticks))
         elif btype in (6, 2):  # enhanced packet, obsolete packet
             if btype == 6:
-                iface, hi, lo, caplen, _ = struct.unpack_from(endian + "IIIII", body)
+                index, hi, lo, caplen, wire_len = struct.unpack_from(endian + "IIIII", body)
             else:
-                iface, _, hi, lo, caplen, _ = struct.unpack_from(endian + "HHIIII", body)
-            if iface >= len(interfaces):
-                raise PcapError(f"packet for unknown interface {iface} at offset {offset}")
-            linktype, ticks = interfaces[iface]
+                index, _, hi, lo, caplen, wire_len = struct.unpack_from(endian + "HHIIII", body)
+            if index >= len(interfaces):
+                raise PcapError(f"packet for unknown interface {index} at offset {offset}")
+            iface, ticks = interfaces[index]
             data = body[20:20 + caplen]  # both layouts: 20 bytes before the data
             ts = (hi << 32) | lo
-            return length, Frame(ts * 1_000_000_000 // ticks, linktype, data)
+            return length, Frame(ts * 1_000_000_000 // ticks, iface.linktype, data, wire_len, iface)
         elif btype == 3:  # simple packet: no timestamp
             if not interfaces:
                 raise PcapError(f"simple packet before any interface at offset {offset}")
-            (origlen,) = struct.unpack_from(endian + "I", body)
-            return length, Frame(0, interfaces[0][0], body[4:4 + origlen])
+            (wire_len,) = struct.unpack_from(endian + "I", body)
+            iface = interfaces[0][0]
+            return length, Frame(0, iface.linktype, body[4:4 + wire_len], wire_len, iface)
         return length, None
 
 
-def _tsresol(options: bytes, endian: str) -> int:
-    """Ticks per second from an IDB's if_tsresol option (default microseconds)."""
+def _idb_options(options: bytes, endian: str) -> tuple[int, str | None]:
+    """Ticks per second (if_tsresol, default microseconds) and if_name of an IDB."""
+    ticks, name = 0, None
     pos = 0
     while pos + 4 <= len(options):
         code, olen = struct.unpack_from(endian + "HH", options, pos)
         if code == 0:
             break
-        if code == 9 and olen >= 1 and pos + 4 < len(options):
+        if code == 9 and not ticks and olen >= 1 and pos + 4 < len(options):
             v = options[pos + 4]
-            return 2 ** (v & 0x7F) if v & 0x80 else 10 ** v
+            ticks = 2 ** (v & 0x7F) if v & 0x80 else 10 ** v
+        elif code == 2 and name is None:
+            name = options[pos + 4:pos + 4 + olen].decode("utf-8", "replace").rstrip("\0")
         pos += 4 + ((olen + 3) & ~3)
-    return 1_000_000
+    return ticks or 1_000_000, name

@@ -33,23 +33,31 @@ cdef enum:
     # decoder reads no further than 22 + 60 + 20 bytes into a frame, so the
     # first TMP_FRAME bytes are all it needs of a longer one.
     TMP_FRAME = 256
-    N_SKIP = 10
+    N_SKIP = 11
     N_REASONS = 32
     R_FIN = 0
     R_ACTIVE = 1
     R_OVERFLOW = 2
     R_EVICTED = 3
     R_INACTIVE = 4
+    # an offline packet's input ifindex (input_ifindex.InputIfindex), when no number:
+    IF_PER_FRAME = -1  # the SLL2 header's
+    IF_UNRESOLVED = -2  # not known yet: the pcapng walk hands the block back
 
 # expire a flow before its 32-bit octet counter could wrap (cache.OCTETS_LIMIT)
 cdef uint32_t OCTETS_LIMIT = 0xFFFFFFFF - 65535
+# the largest IPv4 BIG TCP packet: Linux's GSO_MAX_SIZE (decode.GSO_MAX_SIZE)
+cdef Py_ssize_t GSO_MAX_SIZE = 8 * 65535
 
 # decode outcomes: 0 is a packet, the others are Stats.skipped reasons
 SKIP_REASONS = ("", "short_link_header", "too_many_vlan_tags", "not_ipv4",
                 "unsupported_linktype", "short_ip_header", "empty_ip", "bad_ip_version",
-                "bad_ihl", "bad_total_length")
+                "bad_ihl", "bad_total_length", "outgoing")
 # expiry reasons: fixed codes, then the flush reasons a driver names
 REASONS = ["tcp_fin_rst", "active", "counter_overflow", "evicted", "inactive"]
+
+PER_FRAME = IF_PER_FRAME
+UNRESOLVED = IF_UNRESOLVED
 
 # pcap walk outcomes
 PCAP_MORE = 0  # the buffer ends inside a record: give more bytes
@@ -148,49 +156,52 @@ cdef inline int64_t floordiv(int64_t a, int64_t b) noexcept nogil:
 
 
 cdef int decode(const uint8_t *buf, Py_ssize_t n, int linktype, bint icmp_ports,
-                Facts *out) noexcept nogil:
+                Py_ssize_t wire_len, Facts *out) noexcept nogil:
     """decode.decode(): 0 and `out` filled, or a SKIP_REASONS index."""
-    cdef Py_ssize_t off = 0
+    cdef Py_ssize_t off
     cdef int tags = 0
     cdef uint16_t ethertype
-    if linktype == 1:  # Ethernet, up to two VLAN tags
+    if linktype == 1:  # Ethernet
         if n < 14:
             return 1
         ethertype = be16(buf + 12)
         off = 14
-        while ethertype == 0x8100 or ethertype == 0x88A8 or ethertype == 0x9100:
-            tags += 1
-            if tags > 2:
-                return 2
-            if n < off + 4:
-                return 1
-            ethertype = be16(buf + off + 2)
-            off += 4
-        if ethertype != 0x0800:
-            return 3
     elif linktype == 101 or linktype == 12 or linktype == 228:  # raw IPv4
-        off = 0
+        return decode_ipv4(buf, n, 0, icmp_ports, wire_len, out)
     elif linktype == 113:  # Linux cooked (SLL)
         if n < 16:
             return 1
-        if be16(buf + 14) != 0x0800:
-            return 3
+        if be16(buf) == 4:  # PACKET_OUTGOING
+            return 10
+        ethertype = be16(buf + 14)
         off = 16
     elif linktype == 276:  # SLL2
         if n < 20:
             return 1
+        if buf[10] == 4:  # PACKET_OUTGOING
+            return 10
         if be16(buf) != 0x0800:
             return 3
-        off = 20
+        return decode_ipv4(buf, n, 20, icmp_ports, wire_len, out)
     else:
         return 4
-    return decode_ipv4(buf, n, off, icmp_ports, out)
+    while ethertype == 0x8100 or ethertype == 0x88A8 or ethertype == 0x9100:
+        tags += 1  # Ethernet and SLL: up to two VLAN tags
+        if tags > 2:
+            return 2
+        if n < off + 4:
+            return 1
+        ethertype = be16(buf + off + 2)
+        off += 4
+    if ethertype != 0x0800:
+        return 3
+    return decode_ipv4(buf, n, off, icmp_ports, wire_len, out)
 
 
 cdef int decode_ipv4(const uint8_t *buf, Py_ssize_t n, Py_ssize_t off, bint icmp_ports,
-                     Facts *out) noexcept nogil:
+                     Py_ssize_t wire_len, Facts *out) noexcept nogil:
     cdef const uint8_t *ip = buf + off
-    cdef Py_ssize_t hlen, have, l4, need
+    cdef Py_ssize_t hlen, have, l4, need, big
     cdef uint32_t total
     cdef uint8_t proto
     if n < off + 20:
@@ -203,9 +214,12 @@ cdef int decode_ipv4(const uint8_t *buf, Py_ssize_t n, Py_ssize_t off, bint icmp
     if n < off + hlen:
         return 5
     total = be16(ip + 2)
-    if total < hlen:
-        return 9
     proto = ip[9]
+    if total < hlen:  # BIG TCP: total length 0, the length on the wire instead
+        big = (wire_len if wire_len else n) - off
+        if total or proto != 6 or big < hlen or big > GSO_MAX_SIZE:
+            return 9
+        total = <uint32_t>big
     out.key.tos = ip[1]
     out.octets = total
     out.key.proto = proto
@@ -468,6 +482,11 @@ cdef class Engine:
         cdef uint64_t expired_before = self.expired_total
         h = self._hash(&p.key)
         i = self._find(&p.key, h, &where)
+        if i != NONE and <uint64_t>self.flows[i].octets + p.octets > 0xFFFFFFFF:
+            # only a BIG TCP packet (over 64 KiB) can pass OCTETS_LIMIT: the flow
+            # leaves before its counter would wrap, the packet starts a new one
+            self._expire(i, R_OVERFLOW, now)
+            i = NONE
         if i == NONE:
             self._add_new(p, h, now)
         else:
@@ -624,24 +643,32 @@ cdef class Engine:
     # -- the driver's calls ------------------------------------------------------
 
     cdef inline int _frame(self, const uint8_t *buf, Py_ssize_t n, int linktype,
-                           uint32_t ifindex, int64_t now) except -1:
+                           uint32_t ifindex, int64_t now, Py_ssize_t wire_len) except -1:
         cdef Facts p
         cdef int code
         self.frames += 1
         self.last_frame_ms = now
-        code = decode(buf, n, linktype, self.icmp_ports, &p)
+        code = decode(buf, n, linktype, self.icmp_ports, wire_len, &p)
         if code:
             self.skipped_n[code] += 1
             return 0
         p.key.in_if = ifindex
         return self._packet(&p, now)
 
+    cdef inline int _offline_frame(self, const uint8_t *buf, Py_ssize_t n, int linktype,
+                                   int64_t ifindex, int64_t now, Py_ssize_t wire_len) except -1:
+        """A capture file's frame; `ifindex` PER_FRAME: the SLL2 header's."""
+        if ifindex == IF_PER_FRAME:
+            ifindex = be32(buf + 4) if n >= 20 else 0
+        return self._frame(buf, n, linktype, <uint32_t>ifindex, now, wire_len)
+
     def handle_frame(self, const uint8_t[::1] frame not None, int linktype,
-                     uint32_t ifindex, int64_t now_ms):
-        """One frame (Probe.handle_frame)."""
+                     uint32_t ifindex, int64_t now_ms, Py_ssize_t wire_len=0):
+        """One frame (Probe.handle_frame); `wire_len`: its length on the wire,
+        if the capture may have cut it."""
         if not self.started:
             self.start(now_ms)
-        self._frame(&frame[0], frame.shape[0], linktype, ifindex, now_ms)
+        self._frame(&frame[0], frame.shape[0], linktype, ifindex, now_ms, wire_len)
 
     def handle_frames(self, const uint8_t[::1] buffer not None, const int64_t[::1] offsets,
                       const int32_t[::1] lengths, const int32_t[::1] linktypes,
@@ -659,15 +686,15 @@ cdef class Engine:
             self.start(times_ms[0])
         for k in range(n):
             self._frame(&buffer[0] + offsets[k], lengths[k], linktypes[k], ifindexes[k],
-                        times_ms[k])
+                        times_ms[k], 0)
 
     def handle_packet(self, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                       uint8_t proto, uint8_t tos, uint32_t in_ifindex, uint32_t octets,
                       uint8_t tcp_flags, bint truncated, int64_t now_ms):
         """One decoded packet (Probe.handle_packet, key fields spread out)."""
         cdef Facts p
-        if octets > 0xFFFF:
-            raise ValueError("octets is an IP total length (at most 65535)")
+        if octets > GSO_MAX_SIZE:
+            raise ValueError("octets is an IP length (at most 8 x 65535, BIG TCP's largest)")
         p.key.src, p.key.dst, p.key.sport, p.key.dport = src, dst, sport, dport
         p.key.proto, p.key.tos, p.key.in_if = proto, tos, in_ifindex
         p.octets, p.flags, p.truncated = octets, tcp_flags, truncated
@@ -676,20 +703,23 @@ cdef class Engine:
         self._packet(&p, now_ms)
 
     def walk_pcap(self, const uint8_t[::1] buf not None, Py_ssize_t pos, int linktype,
-                  int64_t frac_ns, bint big_endian, uint32_t limit, uint32_t ifindex):
-        """Account every whole classic-pcap record in buf[pos:].
+                  int64_t frac_ns, bint big_endian, uint32_t limit, int64_t ifindex):
+        """Account every whole classic-pcap record in buf[pos:]; `ifindex` is
+        the input ifindex of each, or PER_FRAME.
 
         Returns (position after the last whole record, PCAP_MORE) or
         (position of the bad record, PCAP_BAD_LENGTH)."""
         cdef Py_ssize_t n = buf.shape[0]
         cdef const uint8_t *b = &buf[0] if n else NULL
-        cdef uint32_t sec, frac, caplen
+        cdef uint32_t sec, frac, caplen, wire_len
         cdef int64_t now
         while pos + 16 <= n:
             if big_endian:
                 sec, frac, caplen = be32(b + pos), be32(b + pos + 4), be32(b + pos + 8)
+                wire_len = be32(b + pos + 12)
             else:
                 sec, frac, caplen = le32(b + pos), le32(b + pos + 4), le32(b + pos + 8)
+                wire_len = le32(b + pos + 12)
             if caplen > limit:
                 return pos, PCAP_BAD_LENGTH
             if pos + 16 + caplen > n:
@@ -697,30 +727,33 @@ cdef class Engine:
             now = (<int64_t>sec * 1000000000 + <int64_t>frac * frac_ns) // 1000000
             if not self.started:
                 self.start(now)
-            self._frame(b + pos + 16, caplen, linktype, ifindex, now)
+            self._offline_frame(b + pos + 16, caplen, linktype, ifindex, now, wire_len)
             pos += 16 + caplen
         return pos, PCAP_MORE
 
     def walk_pcapng(self, const uint8_t[::1] buf not None, Py_ssize_t pos, bint big_endian,
                     const int32_t[::1] linktypes not None, const int64_t[::1] ns_per_tick not None,
-                    uint32_t ifindex):
+                    const int64_t[::1] ifindexes not None):
         """Account the enhanced packet blocks from buf[pos:] on, while each is
         whole and plain: its interface known, with a timestamp unit of 10^-k s
-        (k <= 9: `ns_per_tick[iface]` = 10^(9-k); 0 for any other unit).
+        (k <= 9: `ns_per_tick[iface]` = 10^(9-k); 0 for any other unit) and
+        its input ifindex resolved (`ifindexes[iface]`: a number, PER_FRAME,
+        or UNRESOLVED).
 
         Returns (position, PCAPNG_MORE, bytes the next block needs), or
         (position, PCAPNG_OTHER, 0) for a block the reference reader must
         take: any other type, a bad length, an unknown interface, an
-        unusual unit (it also says the error, with the reference's words)."""
+        unusual unit, an ifindex not resolved yet (it also says the error,
+        with the reference's words)."""
         cdef Py_ssize_t n = buf.shape[0], blen, flen
         cdef const uint8_t *b = &buf[0] if n else NULL
         cdef const uint8_t *body
-        cdef uint32_t btype, length, iface, caplen
+        cdef uint32_t btype, length, iface, caplen, wire_len
         cdef uint64_t ts
         cdef int64_t mult, now
         cdef Py_ssize_t nif = linktypes.shape[0]
-        if ns_per_tick.shape[0] != nif:
-            raise ValueError("walk_pcapng: one unit per interface")
+        if ns_per_tick.shape[0] != nif or ifindexes.shape[0] != nif:
+            raise ValueError("walk_pcapng: one unit and one ifindex per interface")
         while True:
             if pos + 8 > n:
                 return pos, PCAPNG_MORE, 8
@@ -733,14 +766,14 @@ cdef class Engine:
             body = b + pos + 8
             blen = length - 12
             iface = be32(body) if big_endian else le32(body)
-            if iface >= nif or ns_per_tick[iface] <= 0:
+            if iface >= nif or ns_per_tick[iface] <= 0 or ifindexes[iface] == IF_UNRESOLVED:
                 return pos, PCAPNG_OTHER, 0
             if big_endian:
                 ts = (<uint64_t>be32(body + 4) << 32) | be32(body + 8)
-                caplen = be32(body + 12)
+                caplen, wire_len = be32(body + 12), be32(body + 16)
             else:
                 ts = (<uint64_t>le32(body + 4) << 32) | le32(body + 8)
-                caplen = le32(body + 12)
+                caplen, wire_len = le32(body + 12), le32(body + 16)
             mult = ns_per_tick[iface]
             if ts > <uint64_t>(0x7FFFFFFFFFFFFFFF // mult):
                 return pos, PCAPNG_OTHER, 0
@@ -750,7 +783,8 @@ cdef class Engine:
                 flen = caplen
             if not self.started:
                 self.start(now)
-            self._frame(body + 20, flen, linktypes[iface], ifindex, now)
+            self._offline_frame(body + 20, flen, linktypes[iface], ifindexes[iface], now,
+                                wire_len)
             pos += length
 
     def walk_block(self, uint8_t[::1] ring not None, Py_ssize_t base, ifindex_of,
@@ -758,11 +792,12 @@ cdef class Engine:
         """Account the ingress frames of the retired TPACKET_V3 block at
         ring[base:] (as live/ring.parse_block reads them: an offloaded VLAN tag
         goes back into the frame, a frame without a link header gets a blank
-        Ethernet one). `ifindex_of(kernel ifindex)` gives the exported index;
+        Ethernet one; tp_len, the length on the wire, counts it too).
+        `ifindex_of(kernel ifindex)` gives the exported index;
         a frame counts at its kernel timestamp, never later than `now_ms`.
         Returns the number of frames that were not ingress."""
         cdef const uint8_t *b = &ring[0] + base
-        cdef uint32_t num = rd32(b + 12), k, snaplen, status, sec, nsec
+        cdef uint32_t num = rd32(b + 12), k, snaplen, wire_len, status, sec, nsec
         cdef Py_ssize_t pos = rd32(b + 16), size = ring.shape[0] - base
         cdef uint16_t mac, net
         cdef uint8_t pkttype
@@ -778,7 +813,8 @@ cdef class Engine:
             if pos + 60 > size:
                 raise ValueError("walk_block: a frame header lies outside the block")
             h = b + pos
-            snaplen, status, mac, net = rd32(h + 12), rd32(h + 20), rd16(h + 24), rd16(h + 26)
+            snaplen, wire_len = rd32(h + 12), rd32(h + 16)
+            status, mac, net = rd32(h + 20), rd16(h + 24), rd16(h + 26)
             pkttype = h[58]
             if pkttype > 2:  # not PACKET_HOST, BROADCAST or MULTICAST
                 skipped += 1
@@ -800,16 +836,16 @@ cdef class Engine:
                     memset(tmp, 0, 12)
                     memcpy(tmp + 12, h + 50, 2)
                     memcpy(tmp + 14, h + mac, keep)
-                    self._frame(tmp, snaplen + 14, 1, ifindex, now)
+                    self._frame(tmp, snaplen + 14, 1, ifindex, now, <Py_ssize_t>wire_len + 14)
                 elif status & 0x10 and snaplen >= 12:  # TP_STATUS_VLAN_VALID
                     keep = min(<Py_ssize_t>snaplen, TMP_FRAME - 4) - 12
                     memcpy(tmp, h + mac, 12)
                     put16(tmp + 12, rd16(h + 36) if status & 0x40 else 0x8100)
                     put16(tmp + 14, rd32(h + 32))
                     memcpy(tmp + 16, h + mac + 12, keep)
-                    self._frame(tmp, snaplen + 4, 1, ifindex, now)
+                    self._frame(tmp, snaplen + 4, 1, ifindex, now, <Py_ssize_t>wire_len + 4)
                 else:
-                    self._frame(h + mac, snaplen, 1, ifindex, now)
+                    self._frame(h + mac, snaplen, 1, ifindex, now, wire_len)
             pos += rd32(h)
         return skipped
 

@@ -4,10 +4,12 @@ The compiled engine walks the file itself, a few MiB at a time: every
 record of a classic pcap (`walk_pcap`), the enhanced packet blocks of a
 pcapng (`walk_pcapng`); the other pcapng blocks (section and interface
 headers, simple packets, anything unusual or damaged) go one by one through
-the reference reader's `PcapngSection`, which keeps the section's state.
-Same outcome as probe/offline.py: the probe starts at the first packet's
-time, a damaged file still exports what was read before the damage, and the
-errors read the same.
+the reference reader's `PcapngSection`, which keeps the section's state,
+and so does the first packet of each interface (its input ifindex is
+resolved then, as the reference driver does). Same outcome as
+probe/offline.py: the probe starts at the first packet's time, a damaged
+file still exports what was read before the damage, and the errors read the
+same.
 """
 from __future__ import annotations
 
@@ -15,9 +17,12 @@ import struct
 from array import array
 from typing import BinaryIO, Callable, Sized
 
-from ..pcapfile import (PcapError, PcapHeader, PcapngSection, is_pcapng, malformed, read_head,
-                        read_pcap_header)
+from ..decode import sll2_ifindex
+from ..input_ifindex import PER_FRAME, InputIfindex
+from ..pcapfile import (Interface, PcapError, PcapHeader, PcapngSection, is_pcapng, malformed,
+                        read_head, read_pcap_header)
 from ._engine import PCAP_BAD_LENGTH, PCAPNG_MORE
+from ._engine import PER_FRAME as ENGINE_PER_FRAME, UNRESOLVED
 from .engine import FastDatagram, FastProbe
 
 CHUNK = 4 << 20
@@ -25,18 +30,21 @@ MAX_MS = (1 << 63) - 1  # the compiled engine's clock: ms in 64 bits (292 millio
 
 
 def run_file(f: BinaryIO, make_probe: Callable[[int | None], FastProbe],
-             send: Callable[[FastDatagram], None], ifindex: int = 0,
+             send: Callable[[FastDatagram], None], ifindex: InputIfindex | None = None,
              stop: Sized = ()) -> FastProbe:
     """Feed every frame of `f` to `make_probe(None)` (a probe that starts at the
     first frame), then flush. `send` gets the datagrams after each chunk.
     A non-empty `stop` (a signal arrived) ends the reading after the chunk."""
     probe = make_probe(None)
+    ifindex = ifindex or InputIfindex()
     try:
         head = read_head(f)
         if is_pcapng(head):
             _walk_pcapng(probe, _Buffer(f, head), send, ifindex, stop)
         else:
-            _walk(probe, f, read_pcap_header(f, head), send, ifindex, stop)
+            header = read_pcap_header(f, head)
+            code = _code(ifindex.of(Interface(0, None, header.linktype)))
+            _walk(probe, f, header, send, code, stop)
     finally:  # a file cut short (PcapError) still exports what was read
         probe.flush(probe.engine.last_frame_ms, "shutdown")  # the file's clock at its end
         _send(probe, send)
@@ -48,7 +56,13 @@ def _send(probe: FastProbe, send) -> None:
         send(d)
 
 
-def _walk(probe: FastProbe, f: BinaryIO, header: PcapHeader, send, ifindex: int, stop: Sized) -> None:
+def _code(ifindex: int | None) -> int:
+    """An interface's input ifindex, as the compiled walks take it."""
+    return ENGINE_PER_FRAME if ifindex is PER_FRAME else ifindex
+
+
+def _walk(probe: FastProbe, f: BinaryIO, header: PcapHeader, send, ifindex: int,
+          stop: Sized) -> None:
     walk, big = probe.walk_pcap, header.endian == ">"
     rec = struct.Struct(header.endian + "IIII").unpack_from
     buf = bytearray(CHUNK)
@@ -109,15 +123,17 @@ class _Buffer:
 _NS_PER_TICK = {10 ** k: 10 ** (9 - k) for k in range(10)}
 
 
-def _walk_pcapng(probe: FastProbe, src: _Buffer, send, ifindex: int, stop: Sized) -> None:
+def _walk_pcapng(probe: FastProbe, src: _Buffer, send, ifindex: InputIfindex,
+                 stop: Sized) -> None:
     section = PcapngSection()
     offset = 0  # in the file, of src.buf[src.pos]
     units, known = None, None
+    codes: dict[Interface, int] = {}  # the input ifindex of the interfaces seen in packets
     with malformed():
         while not stop:
             if units is not None:  # the plain packet blocks, compiled
                 pos, status, need = probe.engine.walk_pcapng(src.buf, src.pos, section.endian == ">",
-                                                      *units, ifindex)
+                                                             *units)
                 offset += pos - src.pos
                 src.pos = pos
                 _send(probe, send)
@@ -131,10 +147,17 @@ def _walk_pcapng(probe: FastProbe, src: _Buffer, send, ifindex: int, stop: Sized
                 now = frame.ts_ns // 1_000_000
                 if now > MAX_MS:  # the reference engine takes it; 64-bit times cannot
                     raise PcapError(f"timestamp out of range at offset {offset}")
-                probe.handle_frame(frame.data, frame.linktype, ifindex, now)
+                iface = frame.interface
+                if iface not in codes:
+                    codes[iface] = _code(ifindex.of(iface))
+                idx = codes[iface]
+                probe.handle_frame(frame.data, frame.linktype,
+                                   sll2_ifindex(frame.data) if idx == ENGINE_PER_FRAME else idx,
+                                   now, frame.wire_len)
                 _send(probe, send)
             offset += length
-            if known != (id(section.interfaces), len(section.interfaces)):
-                known = (id(section.interfaces), len(section.interfaces))
-                units = (array("i", [lt for lt, _ in section.interfaces]),
-                         array("q", [_NS_PER_TICK.get(t, 0) for _, t in section.interfaces]))
+            if known != (id(section.interfaces), len(section.interfaces), len(codes)):
+                known = (id(section.interfaces), len(section.interfaces), len(codes))
+                units = (array("i", [i.linktype for i, _ in section.interfaces]),
+                         array("q", [_NS_PER_TICK.get(t, 0) for _, t in section.interfaces]),
+                         array("q", [codes.get(i, UNRESOLVED) for i, _ in section.interfaces]))

@@ -3,8 +3,9 @@
 The socket is bound to every interface of the namespace; a classic BPF filter
 in the kernel keeps only frames received (not sent) on the named interfaces
 and cuts each to the snap length, so the ring holds headers only. Frames
-come out as (ifindex, ts_ns, frame): the ifindex is the receiving
-interface's, from the frame's sockaddr_ll. A block is handed to user space
+come out as (ifindex, ts_ns, frame, wire_len): the ifindex is the receiving
+interface's, from the frame's sockaddr_ll; wire_len the frame's length on the
+wire (BIG TCP's IPv4 header leaves it to that). A block is handed to user space
 when full or after `retire_ms` on a quiet link, so records never wait for
 traffic to fill a block.
 
@@ -77,9 +78,9 @@ class Capture:
     def fileno(self) -> int:
         return self._sock.fileno()
 
-    def read_batch(self) -> list[tuple[int, int, bytes]]:
+    def read_batch(self) -> list[tuple[int, int, bytes, int]]:
         """Frames of the blocks the kernel has retired; [] if none (never blocks)."""
-        out: list[tuple[int, int, bytes]] = []
+        out: list[tuple[int, int, bytes, int]] = []
         self.walk_blocks(lambda buf, base: ring.parse_block(buf, base, out))
         return out
 

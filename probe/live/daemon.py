@@ -150,8 +150,9 @@ class Daemon:
             return
         now = self.clock.now_ms()
         probe, ifmap = self.probe, self.ifmap.map
-        for ifindex, ts_ns, frame in batch:
-            probe.handle_frame(frame, DLT_EN10MB, ifmap(ifindex), min(ts_ns // 1_000_000, now))
+        for ifindex, ts_ns, frame, wire_len in batch:
+            probe.handle_frame(frame, DLT_EN10MB, ifmap(ifindex), min(ts_ns // 1_000_000, now),
+                               wire_len)
 
     def send(self) -> int:
         datagrams = self.probe.datagrams_to_send()

@@ -47,7 +47,7 @@ def release_block(buf, base: int) -> None:
 
 
 def parse_block(buf, base: int, out: list) -> int:
-    """Append (ifindex, ts_ns, frame) for each ingress frame of the block at `base`.
+    """Append (ifindex, ts_ns, frame, wire_len) for each ingress frame of the block at `base`.
 
     Returns the number of frames in the block that were skipped (not ingress).
     The frame is copied (the block goes back to the kernel) and carries its
@@ -55,25 +55,28 @@ def parse_block(buf, base: int, out: list) -> int:
     as libpcap does, so the decoder sees the frame as it was on the wire.
     A frame without a link header (tun, WireGuard, GRE: tp_mac == tp_net)
     gets a blank Ethernet header with its EtherType, so every frame out of
-    here is Ethernet.
+    here is Ethernet. `wire_len` is the frame's length on the wire (tp_len;
+    the snap length cut the frame), with what was put back counted in.
     """
     _, _, status, num, off = BLOCK_HDR.unpack_from(buf, base)
     unpack = PKT_HDR.unpack_from
     pos = base + off
     skipped = 0
     for _ in range(num):
-        (nxt, sec, nsec, snaplen, _len, pstatus, mac, net, _hash, tci, tpid,
+        (nxt, sec, nsec, snaplen, wire_len, pstatus, mac, net, _hash, tci, tpid,
          _fam, proto, ifindex, _hatype, pkttype, _halen) = unpack(buf, pos)
         if pkttype in INGRESS:
             start = pos + mac
             frame = bytes(buf[start:start + snaplen])
             if mac == net:  # no link header; sll_protocol is in network order already
                 frame = _BLANK_MACS + struct.pack("=H", proto) + frame
+                wire_len += 14
             elif pstatus & TP_STATUS_VLAN_VALID and len(frame) >= 12:
                 if not pstatus & TP_STATUS_VLAN_TPID_VALID:
                     tpid = 0x8100
                 frame = frame[:12] + struct.pack("!HH", tpid, tci) + frame[12:]
-            out.append((ifindex, sec * 1_000_000_000 + nsec, frame))
+                wire_len += 4
+            out.append((ifindex, sec * 1_000_000_000 + nsec, frame, wire_len))
         else:
             skipped += 1
         pos += nxt

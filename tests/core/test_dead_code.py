@@ -12,4 +12,4 @@ GONE = [
 
 def test_dead_code_is_gone():
     assert [f"{getattr(o, '__name__', o)}.{n}" for o, n in GONE if hasattr(o, n)] == []
-    assert pcapfile.Frame._fields == ("ts_ns", "linktype", "data")
+    assert pcapfile.Frame._fields == ("ts_ns", "linktype", "data", "wire_len", "interface")

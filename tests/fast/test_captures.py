@@ -1,8 +1,11 @@
 """The fast and reference offline drivers on capture files: the shipped
 sample, generated captures in every format the tests write, with timeouts
-and cache sizes that make them expire, evict and scan, and damaged files
-(cut anywhere, an implausible record length): the same datagrams, the same
-statistics, the same error."""
+and cache sizes that make them expire, evict and scan, random classic pcaps
+of every link type (FCS bits in the link-type field, VLAN tags in SLL, SLL2
+interface indexes, outgoing copies, original lengths past the capture: BIG
+TCP) under every `--ifindex` form, and damaged files (cut anywhere, an
+implausible record length): the same datagrams, the same statistics, the same
+error, the same `--ifindex NAME=N` left unused."""
 from __future__ import annotations
 
 import io
@@ -11,17 +14,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from probe.bench import gen
 from probe.engine import Config, Probe
 from probe.fast.engine import FastProbe
 from probe.fast.offline import run_file as fast_run
+from probe.input_ifindex import InputIfindex
 from probe.offline import run_file as ref_run
 from probe.pcapfile import PcapError
 from probe.routes import Route, RouteTable
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "offline"))
-from capture_formats import read_classic, write_pcap, write_pcapng  # noqa: E402
+from capture_formats import pcap_bytes, read_classic, write_pcap, write_pcapng  # noqa: E402
+from wire import frames  # noqa: E402
 
 SAMPLES = Path(__file__).parent.parent.parent / "samples"
 CONFIGS = {
@@ -31,7 +37,7 @@ CONFIGS = {
 }
 
 
-def _run(runner, make, data: bytes, ifindex: int):
+def _run(runner, make, data: bytes, ifindex: InputIfindex):
     out = []
     try:
         probe = runner(io.BytesIO(data), make, out.append, ifindex)
@@ -41,8 +47,10 @@ def _run(runner, make, data: bytes, ifindex: int):
     return out, error
 
 
-def same(data: bytes, config: Config, routes=None, ifindex: int = 0) -> int:
-    """Both drivers over `data`; returns the datagram count."""
+def same(data: bytes, config: Config, routes=None, fixed: int | None = None,
+         names: dict[str, int] | None = None) -> int:
+    """Both drivers over `data` (`fixed`, `names`: the input ifindex options);
+    returns the datagram count."""
     ref_stats, fast_stats = [], []
 
     def make_ref(start):
@@ -55,9 +63,11 @@ def same(data: bytes, config: Config, routes=None, ifindex: int = 0) -> int:
         fast_stats.append(p)
         return p
 
-    want, want_err = _run(ref_run, make_ref, data, ifindex)
-    got, got_err = _run(fast_run, make_fast, data, ifindex)
+    ref_ifindex, fast_ifindex = InputIfindex(fixed, names), InputIfindex(fixed, names)
+    want, want_err = _run(ref_run, make_ref, data, ref_ifindex)
+    got, got_err = _run(fast_run, make_fast, data, fast_ifindex)
     assert got_err == want_err
+    assert fast_ifindex.unused() == ref_ifindex.unused()
     assert [d.data for d in got] == [d.data for d in want]
     assert [d.records for d in got] == [d.records for d in want]
     assert fast_stats[0].stats.as_dict() == ref_stats[0].as_dict()
@@ -90,7 +100,7 @@ def test_sample_captures(config):
     routes = RouteTable()
     routes.add(0x0A000000, 8, Route(2, 0x0A000001, 8))
     for path in sorted(SAMPLES.glob("*.pcap*")):
-        assert same(path.read_bytes(), CONFIGS[config], routes, ifindex=5) > 0
+        assert same(path.read_bytes(), CONFIGS[config], routes, fixed=5) > 0
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -127,3 +137,27 @@ def test_big_chunks_and_records_across_them(generated, monkeypatch):
     assert same((d / "big.cap").read_bytes(), CONFIGS["short-timeouts"]) > 0
     monkeypatch.setattr(fo, "CHUNK", 777)
     assert same(d.joinpath("gen.pcap").read_bytes(), CONFIGS["tiny-cache"]) > 0
+
+
+IFINDEX_OPTIONS = [(None, None), (None, None), (7, None), (None, {"eth0": 5})]  # (fixed, names)
+
+
+@st.composite
+def pcap_files(draw):
+    linktype = draw(st.sampled_from([1, 101, 113, 276]))
+    records, ts = [], draw(st.integers(0, 2 ** 40)) * 1000
+    for _ in range(draw(st.integers(0, 30))):
+        data, _, wire = draw(frames(linktype=linktype if draw(st.integers(0, 5)) else None))
+        ts += draw(st.integers(0, 3 * 10 ** 9))
+        records.append((ts, data, wire or len(data)))
+    upper = draw(st.sampled_from([0, 0, 0x24000000, 0x10000000, 0xFFFF0000]))  # FCS bits
+    blob = pcap_bytes(records, linktype | upper, draw(st.booleans()), draw(st.sampled_from("<>")))
+    if draw(st.integers(0, 4)) == 0:
+        blob = blob[:draw(st.integers(0, len(blob)))]
+    return blob
+
+
+@settings(max_examples=200, deadline=None)
+@given(pcap_files(), st.sampled_from(sorted(CONFIGS)), st.sampled_from(IFINDEX_OPTIONS))
+def test_random_pcaps_read_as_the_reference(blob, config, ifindex):
+    same(blob, CONFIGS[config], fixed=ifindex[0], names=ifindex[1])

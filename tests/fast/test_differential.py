@@ -2,23 +2,24 @@
 random streams: every datagram byte for byte, every record with its reason,
 the statistics, the scan clock and the live flows must be the same.
 
-The streams mix decodable and broken frames of every link type, FIN/RST on
-first and later packets, times at the active/inactive boundaries and clock
-steps back, cache sizes from 1 up (eviction), route changes between packets,
-timeout changes, flushes; tables that start at one entry, with hashes
-narrowed to force collisions and wrap-around runs."""
+The streams mix decodable and broken frames of every link type (wire.py:
+VLAN tags in Ethernet and SLL, SLL/SLL2 outgoing copies, BIG TCP with lengths
+on the wire up to and past Linux's largest), FIN/RST on first and later
+packets, times at the active/inactive boundaries and clock steps back, cache
+sizes from 1 up (eviction), route changes between packets, timeout changes,
+flushes; tables that start at one entry, with hashes narrowed to force
+collisions and wrap-around runs."""
 from __future__ import annotations
 
-import struct
-
 from hypothesis import given, settings, strategies as st
-from twins import Twins, ipv4, l4_header, link
+from twins import Twins
+from wire import ADDRS, FLAGS, frames
 
+from probe.decode import GSO_MAX_SIZE
 from probe.engine import Config
 from probe.packet import FlowKey, Packet
 from probe.routes import Route, RouteTable
 
-ADDRS = [0x0A000001, 0x0A000002, 0xAC100001, 0xC0A80105]
 ROUTES = [  # (network, plen, route): one longer prefix, a gateway, a big ifindex, a reject
     (0x0A000000, 8, Route(2, 0, 8)),
     (0x0A000000, 24, Route(3, 0x0A090909, 24)),
@@ -26,28 +27,6 @@ ROUTES = [  # (network, plen, route): one longer prefix, a gateway, a big ifinde
     (0, 0, Route(4, 0xC0A80101, 0)),
     (0xC0A80100, 24, Route(0, 0, 24)),
 ]
-FLAGS = [0, 0x02, 0x10, 0x18, 0x01, 0x11, 0x04, 0x14]
-
-
-@st.composite
-def frames(draw):
-    proto = draw(st.sampled_from([6, 6, 17, 1, 47]))
-    l4 = l4_header(proto, draw(st.integers(0, 2)), draw(st.integers(0, 2)) * 0x101,
-                   draw(st.sampled_from(FLAGS)))
-    ip = ipv4(draw(st.sampled_from(ADDRS)), draw(st.sampled_from(ADDRS)), proto,
-              tos=draw(st.sampled_from([0, 8])), l4=l4,
-              version=draw(st.sampled_from([4] * 12 + [6, 5])),
-              ihl=draw(st.sampled_from([5] * 10 + [6, 4, 0, 15])),
-              frag=draw(st.sampled_from([0, 0, 0, 0x4000, 0x2000, 0x0001, 0x2005])))
-    delta = draw(st.sampled_from([0] * 6 + [-30, -1, 1, 1000]))
-    if delta:  # an IP total length that does not match what was captured
-        ip = ip[:2] + struct.pack("!H", max(0, len(ip) + delta) & 0xFFFF) + ip[4:]
-    linktype = draw(st.sampled_from([1, 1, 1, 101, 12, 228, 113, 276, 999]))
-    frame = link(linktype, ip, ethertype=draw(st.sampled_from([0x0800] * 8 + [0x86DD, 0x0806])),
-                 vlans=draw(st.sampled_from([0, 0, 0, 1, 2, 3])))
-    cut = draw(st.one_of(st.none(), st.none(), st.integers(0, len(frame))))
-    return frame[:cut], linktype
-
 
 times = st.one_of(st.sampled_from([0, 0, 1, 7, 999, 1000, 1001]), st.integers(-50, 3000),
                   st.sampled_from(["inactive", "active"]).flatmap(
@@ -59,7 +38,9 @@ keys = st.builds(FlowKey, st.sampled_from(ADDRS), st.sampled_from(ADDRS), st.int
 events = st.one_of(
     st.tuples(st.just("frame"), frames(), st.sampled_from([1, 2, 70000]), times),
     st.tuples(st.just("frame"), frames(), st.sampled_from([1, 2]), times),
-    st.tuples(st.just("packet"), keys, st.integers(20, 65535), st.sampled_from(FLAGS),
+    st.tuples(st.just("packet"), keys, st.one_of(st.integers(20, 65535),
+                                                 st.integers(65536, GSO_MAX_SIZE)),
+              st.sampled_from(FLAGS),
               st.booleans(), times),
     st.tuples(st.just("timer"), times),
     st.tuples(st.just("flush"), times, st.sampled_from(["flush", "shutdown"])),
@@ -111,9 +92,9 @@ def test_same_datagrams_stats_and_flows(config, stream, table, with_routes, star
     for ev in stream:
         kind = ev[0]
         if kind == "frame":
-            (data, linktype), ifindex, dt = ev[1:]
+            (data, linktype, wire_len), ifindex, dt = ev[1:]
             now = _step(now, dt, p)
-            p.both("handle_frame", data, linktype, ifindex, now)
+            p.both("handle_frame", data, linktype, ifindex, now, wire_len)
         elif kind == "packet":
             key, octets, flags, truncated, dt = ev[1:]
             now = _step(now, dt, p)
@@ -141,6 +122,23 @@ def test_counter_overflow_splits_the_same_way():
     p.compare()
     p.both("flush", 70000, "shutdown")
     assert p.ref.stats.exported["counter_overflow"] == 1
+
+
+def test_big_tcp_packets_split_a_flow_before_its_counter_wraps():
+    """BIG TCP packets (up to 8 x 65535 octets) can pass ng_netflow's limit, which
+    keeps room for one packet of 64 KiB: the flow is exported first and the packet
+    starts the next one; no record's octets wrap."""
+    p = Twins(Config(), start_ms=0)
+    key = FlowKey(1, 2, 3, 4, 6, 0, 1)
+    below = 0xFFFFFFFF - 65535 - 1  # one octet below the limit: the flow stays
+    sizes = [GSO_MAX_SIZE] * (below // GSO_MAX_SIZE) + [below % GSO_MAX_SIZE, GSO_MAX_SIZE, 100]
+    for i, octets in enumerate(sizes):
+        p.ref.handle_packet(Packet(key, octets, 0x10), i // 10)
+        p.fast.handle_packet(Packet(key, octets, 0x10), i // 10)
+    p.compare()
+    p.both("flush", 9000, "shutdown")
+    assert [(r.packets, r.octets, r.reason) for r in p.records] == [
+        (len(sizes) - 2, below, "counter_overflow"), (2, GSO_MAX_SIZE + 100, "shutdown")]
 
 
 def test_eviction_at_every_cache_size():

@@ -11,9 +11,11 @@ from probe.live.capture import SNAPLEN, Capture
 from .nslab import inside, packet_socket
 
 
-def _pkt(ifindex, pkttype, frame, status=0, tci=0, tpid=0, sec=5, nsec=7, l2=14):
+def _pkt(ifindex, pkttype, frame, status=0, tci=0, tpid=0, sec=5, nsec=7, l2=14, wire=None):
+    """One frame in the ring; `wire`: tp_len, its length on the wire (default: 100 more)."""
     mac = 80  # TPACKET_ALIGN(48 + sizeof sockaddr_ll) rounded up, as the kernel places it
-    hdr = struct.pack("=IIIIIIHHIIH10xH", 0, sec, nsec, len(frame), len(frame) + 100,
+    wire = len(frame) + 100 if wire is None else wire
+    hdr = struct.pack("=IIIIIIHHIIH10xH", 0, sec, nsec, len(frame), wire,
                       status, mac, mac + l2, 0, tci, tpid, 17) + b"\x08\x00" + struct.pack(
                       "=iHBB", ifindex, 1, pkttype, 6)  # sll_protocol: network order
     body = hdr + bytes(mac - len(hdr)) + frame
@@ -38,9 +40,10 @@ def test_parse_block_keeps_ingress_and_restores_vlan_tag():
     out = []
     assert ring.block_ready(blk, 0)
     assert ring.parse_block(blk, 0, out) == 1
-    assert out == [(3, 5_000_000_007, eth),
-                   (5, 6_000_000_001, eth[:12] + b"\x81\x00\x00\x07" + eth[12:]),
-                   (6, 5_000_000_007, bytes(12) + b"\x08\x00" + b"IPHDR")]
+    n = len(eth) + 100  # tp_len: on the wire (the capture kept less)
+    assert out == [(3, 5_000_000_007, eth, n),  # what was put back counts on the wire too
+                   (5, 6_000_000_001, eth[:12] + b"\x81\x00\x00\x07" + eth[12:], n + 4),
+                   (6, 5_000_000_007, bytes(12) + b"\x08\x00" + b"IPHDR", len(b"IPHDR") + 100 + 14)]
     ring.release_block(blk, 0)
     assert not ring.block_ready(blk, 0)
 
@@ -78,9 +81,9 @@ def test_live_ingress_only_real_ifindex_snaplen(lab):
         time.sleep(0.05)
         got += cap.read_batch()
         assert len(got) == 20
-        assert {ifi for ifi, _, _ in got} == {lab.ifindex(r, r1)}
-        assert all(len(f) == SNAPLEN and f == big[:SNAPLEN] for _, _, f in got)
-        assert all(t0 <= ts <= time.time_ns() for _, ts, _ in got)
+        assert {ifi for ifi, _, _, _ in got} == {lab.ifindex(r, r1)}
+        assert all(len(f) == SNAPLEN and f == big[:SNAPLEN] and n == len(big) for _, _, f, n in got)
+        assert all(t0 <= ts <= time.time_ns() for _, ts, _, _ in got)
         assert latency < 0.5e9  # a quiet link: the block is retired after a few ms
         assert cap.stats() == (20, 0)
     finally:

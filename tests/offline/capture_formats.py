@@ -20,6 +20,19 @@ def read_classic(path: str) -> list[tuple[int, bytes]]:
     return out
 
 
+def sll(ip: bytes, pkttype: int = 0, *, protocol: int = 0x0800, tags: bytes = b"",
+        addr: bytes = bytes(8)) -> bytes:
+    """DLT_LINUX_SLL: packet type (4: sent by the capturing host), ARPHRD, address
+    length, address, then the VLAN tags libpcap puts back, protocol."""
+    return struct.pack("!HHH8s", pkttype, 1, 6, addr) + tags + struct.pack("!H", protocol) + ip
+
+
+def sll2(ip: bytes, ifindex: int = 0, pkttype: int = 0, *, protocol: int = 0x0800,
+         addr: bytes = bytes(8)) -> bytes:
+    """DLT_LINUX_SLL2: protocol, reserved, ifindex, ARPHRD, packet type, address length, address."""
+    return struct.pack("!HHIHBB8s", protocol, 0, ifindex, 1, pkttype, 6, addr) + ip
+
+
 def relink(frame: bytes, linktype: int) -> bytes:
     """An Ethernet/IPv4 frame as `linktype` would have captured it."""
     ip = frame[ETH_HEADER:]
@@ -27,23 +40,31 @@ def relink(frame: bytes, linktype: int) -> bytes:
         return frame
     if linktype == 101:  # DLT_RAW
         return ip
-    if linktype == 113:  # DLT_LINUX_SLL: pkttype, ARPHRD, addr len, addr[8], protocol
-        return struct.pack("!HHH8sH", 0, 1, 6, frame[6:12] + b"\0\0", 0x0800) + ip
-    if linktype == 276:  # DLT_LINUX_SLL2: protocol, reserved, ifindex, ARPHRD, pkttype, len, addr
-        return struct.pack("!HHIHBB8s", 0x0800, 0, 2, 1, 0, 6, frame[6:12] + b"\0\0") + ip
+    if linktype == 113:
+        return sll(ip, addr=frame[6:12] + b"\0\0")
+    if linktype == 276:
+        return sll2(ip, 2, addr=frame[6:12] + b"\0\0")
     raise ValueError(linktype)
+
+
+def pcap_bytes(records, linktype: int = 1, nanos: bool = False, endian: str = "<") -> bytes:
+    """A classic pcap of (ts_ns, data, length on the wire) records; `linktype` is
+    the header's field (its upper 16 bits may carry FCS bits)."""
+    out = [struct.pack(endian + "IHHiIII", 0xA1B23C4D if nanos else 0xA1B2C3D4, 2, 4, 0, 0,
+                       65535, linktype)]
+    for ts_ns, data, wire_len in records:
+        sec, frac = divmod(ts_ns, 10**9)
+        frac = frac if nanos else frac // 1000
+        out.append(struct.pack(endian + "IIII", sec, frac, len(data), wire_len) + data)
+    return b"".join(out)
 
 
 def write_pcap(path: str, packets, linktype: int = 1, nanos: bool = False,
                endian: str = "<") -> None:
-    magic = 0xA1B23C4D if nanos else 0xA1B2C3D4
+    records = [(ts_ns, data, len(data)) for ts_ns, data in
+               ((ts_ns, relink(frame, linktype & 0xFFFF)) for ts_ns, frame in packets)]
     with open(path, "wb") as f:
-        f.write(struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, 65535, linktype))
-        for ts_ns, frame in packets:
-            data = relink(frame, linktype)
-            sec, frac = divmod(ts_ns, 10**9)
-            frac = frac if nanos else frac // 1000
-            f.write(struct.pack(endian + "IIII", sec, frac, len(data), len(data)) + data)
+        f.write(pcap_bytes(records, linktype, nanos, endian))
 
 
 def _block(btype: int, body: bytes) -> bytes:
@@ -52,19 +73,37 @@ def _block(btype: int, body: bytes) -> bytes:
     return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
 
 
+def _ticks(tsresol: int | None) -> int:
+    """Ticks per second of an if_tsresol byte (None: no option, which means us)."""
+    if tsresol is None:
+        return 10**6
+    return 2 ** (tsresol & 0x7F) if tsresol & 0x80 else 10 ** tsresol
+
+
+def pcapng_bytes(interfaces, packets) -> bytes:
+    """One little-endian section. interfaces: (linktype, if_name or None, if_tsresol
+    byte or None); packets: (interface id, ts_ns, data, length on the wire)."""
+    out = [_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))]
+    for linktype, name, tsresol in interfaces:
+        opts = b""
+        if name is not None:
+            opts += struct.pack("<HH", 2, len(name)) + name.encode() + bytes(-len(name) % 4)
+        if tsresol is not None:
+            opts += struct.pack("<HHB3x", 9, 1, tsresol)
+        if opts:
+            opts += struct.pack("<HH", 0, 0)
+        out.append(_block(1, struct.pack("<HHI", linktype, 0, 0) + opts))
+    for iface, ts_ns, data, wire_len in packets:
+        ts = ts_ns * _ticks(interfaces[iface][2]) // 10**9
+        out.append(_block(6, struct.pack("<IIIII", iface, ts >> 32, ts & 0xFFFFFFFF,
+                                         len(data), wire_len) + data))
+    return b"".join(out)
+
+
 def write_pcapng(path: str, packets, linktype: int = 1, tsresol: int | None = 6) -> None:
     """One section, one interface; `tsresol` is the if_tsresol byte (None: no option,
     which means microseconds; 9: ns; 0x80 | n: 2^-n s)."""
-    ticks = 10**6 if tsresol is None else (2 ** (tsresol & 0x7F) if tsresol & 0x80
-                                           else 10 ** tsresol)
-    opts = b""
-    if tsresol is not None:
-        opts = struct.pack("<HHB3x", 9, 1, tsresol) + struct.pack("<HH", 0, 0)
+    data = [relink(frame, linktype) for _, frame in packets]
     with open(path, "wb") as f:
-        f.write(_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)))
-        f.write(_block(1, struct.pack("<HHI", linktype, 0, 0) + opts))
-        for ts_ns, frame in packets:
-            data = relink(frame, linktype)
-            ts = ts_ns * ticks // 10**9
-            f.write(_block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF,
-                                          len(data), len(data)) + data))
+        f.write(pcapng_bytes([(linktype, None, tsresol)],
+                             [(0, ts_ns, d, len(d)) for (ts_ns, _), d in zip(packets, data)]))
