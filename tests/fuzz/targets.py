@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from probe.decode import DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, decode
+from probe.decode import DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, GSO_MAX_SIZE, decode
 from probe.engine import Config, Probe
 from probe.offline import run_file
 from probe.packet import Packet
@@ -42,12 +42,16 @@ class Target:
 
 # -- the frame decoder (through the whole engine) ------------------------------
 
-def _frames(data: bytes) -> list[tuple[int, bytes]]:
-    """An input as (linktype, frame)s: [selector byte, length byte, frame]..."""
+def _frames(data: bytes) -> list[tuple[int, bytes, int]]:
+    """An input as (linktype, frame, length on the wire)s: [selector byte, length
+    byte, frame]...; the selector's low 2 bits choose the link type, the next 2 the
+    length on the wire (0: the frame's; the frame's; 100,000 more; 2^32 - 1)."""
     out, pos = [], 0
     while pos + 2 <= len(data):
-        linktype, n = LINKTYPES[data[pos] % len(LINKTYPES)], data[pos + 1]
-        out.append((linktype, data[pos + 2:pos + 2 + n]))
+        sel, n = data[pos], data[pos + 1]
+        frame = data[pos + 2:pos + 2 + n]
+        wire_len = (0, len(frame), len(frame) + 100_000, 2**32 - 1)[(sel >> 2) & 3]
+        out.append((LINKTYPES[sel % len(LINKTYPES)], frame, wire_len))
         pos += 2 + n
     return out
 
@@ -61,9 +65,9 @@ def check_decode(data: bytes) -> None:
             exported[0] += sum(r.packets for r in d.records)
             exported[1] += sum(r.octets for r in d.records)
 
-    for t, (linktype, frame) in enumerate(_frames(data)):
-        check_packet(decode(frame, linktype, t % 3, True))
-        probe.handle_frame(frame, linktype, t % 3, t * 700)
+    for t, (linktype, frame, wire_len) in enumerate(_frames(data)):
+        check_packet(decode(frame, linktype, t % 3, True, wire_len))
+        probe.handle_frame(frame, linktype, t % 3, t * 700, wire_len)
         take()
     probe.flush(10**9, "shutdown")
     take()
@@ -78,7 +82,7 @@ def check_packet(pkt: Packet | str) -> None:
         return
     k = pkt.key
     assert 0 <= k.sport < 65536 and 0 <= k.dport < 65536 and 0 <= k.proto < 256 and 0 <= k.tos < 256
-    assert 20 <= pkt.octets and 0 <= pkt.tcp_flags < 256
+    assert 20 <= pkt.octets <= GSO_MAX_SIZE and 0 <= pkt.tcp_flags < 256
 
 
 def _frame_seeds() -> list[bytes]:
@@ -93,8 +97,14 @@ def _frame_seeds() -> list[bytes]:
         raw = bytes(ip)
         frames = [(0, bytes(Ether() / ip)), (0, bytes(Ether() / Dot1Q(vlan=3) / ip)), (1, raw),
                   (2, bytes(CookedLinux(proto=0x0800) / ip)),
-                  (3, struct.pack("!HHIHBB8s", 0x0800, 0, 7, 1, 0, 6, bytes(8)) + raw)]
+                  (2, bytes(CookedLinux(proto=0x8100)) + b"\0\x03\x08\x00" + raw),  # a VLAN tag
+                  (2, bytes(CookedLinux(pkttype=4, proto=0x0800) / ip)),  # outgoing
+                  (3, struct.pack("!HHIHBB8s", 0x0800, 0, 7, 1, 0, 6, bytes(8)) + raw),
+                  (3, struct.pack("!HHIHBB8s", 0x0800, 0, 7, 1, 4, 6, bytes(8)) + raw)]  # outgoing
         out.append(b"".join(bytes([sel, len(f)]) + f for sel, f in frames if len(f) < 256))
+    big_tcp = bytearray(bytes(IP(src="10.0.1.1", dst="10.0.2.2") / TCP(flags="A")))
+    big_tcp[2:4] = b"\0\0"  # BIG TCP: total length 0, then the length on the wire
+    out.append(b"".join(bytes([1 | wire << 2, len(big_tcp)]) + big_tcp for wire in range(4)))
     return out
 
 
