@@ -7,8 +7,9 @@ paced as by default and unpaced, reference unpaced), `softflowd -r` on the
 same file into the same sink. Then memory per cached flow (the cache's own
 structures at --memory-flows flows; whole processes from N/10 to N flows),
 the live probe's start-to-ready, the live routed benchmark (probe.bench.routed:
-the kernel's forwarding limit, then each engine at rising rates) and the
-reference engine's hot spots.
+the kernel's forwarding limit, each engine at rising rates, then paired rounds
+of the bare router against each engine, the capture ring alone and softflowd)
+and the reference engine's hot spots.
 """
 from __future__ import annotations
 

@@ -1,162 +1,32 @@
 """The live routed benchmark: `python -m probe.bench.routed` (root, trafgen).
 
-h1 -> r1 -> h2 in three network namespaces made for the run (veths, names
-nfr<hex>-*, deleted at the end). trafgen in h1 sends 64-byte UDP frames (64
-flows, static packets) through r1, which forwards them to h2 (to an address
-h2 does not own: h2 drops them without a reply). First the kernel's
-forwarding limit without a probe (trafgen unpaced, r1's forwarded packets per
-second); then, for each engine, the probe on r1's two interfaces at rising
-fractions of that limit: a rate passes when the ring dropped nothing and the
-probe accounted exactly the packets r1 received. Prints one line per step
-and the highest passing rate of each engine as a fraction of the limit.
-No packet leaves the three namespaces; the probe exports to r1's loopback.
+In the forwarding lab (`fwdlab`: h1 -> r1 -> h2, 64-byte UDP from trafgen):
+first the kernel's forwarding limit without a probe (trafgen unpaced, r1's
+forwarded packets per second); then each engine on r1 at rising fractions of
+that limit: a rate passes when nothing was dropped and every packet r1
+received was accounted. Then paired rounds, unpaced: the bare router, then
+each engine in turn, so every ratio compares runs a few seconds apart on the
+same loaded machine (medians of the rounds).
+
+Engines: `fast` and `reference` (the probe on r1's two interfaces), `ring`
+(the probe's capture ring alone, blocks released unread: the ceiling of any
+AF_PACKET capture here) and `softflowd` (the peer, `-i eth0`: the traffic's
+only input). The probe and softflowd export to r1's loopback. trafgen (and
+the forwarding it drives) runs on CPU 0, everything else on the other CPUs,
+in every run alike.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import secrets
 import shutil
-import struct
+import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-FLOWS = 64
-FRAME = 60  # + the 4-byte FCS a wire would add: a 64-byte frame
-H1, R1_IN, R1_OUT, H2, SINK = "10.77.1.1", "10.77.1.254", "10.77.2.254", "10.77.2.1", "10.77.2.9"
-
-
-def _sh(*args: str) -> str:
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
-
-
-def _ip(text: str) -> bytes:
-    return bytes(int(x) for x in text.split("."))
-
-
-def _mac(ns: str, dev: str) -> bytes:
-    addr = json.loads(_sh("ip", "-j", "-n", ns, "link", "show", dev))[0]["address"]
-    return bytes.fromhex(addr.replace(":", ""))
-
-
-def _checksum(header: bytes) -> int:
-    s = sum(struct.unpack(f"!{len(header) // 2}H", header))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def trafgen_config(dst_mac: bytes, src_mac: bytes) -> str:
-    """FLOWS static packets (source ports 1024..), one trafgen block each."""
-    blocks = []
-    for i in range(FLOWS):
-        udp = struct.pack("!HHHH", 1024 + i, 9, FRAME - 34, 0) + bytes(FRAME - 42)
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, FRAME - 14, i, 0, 64, 17, 0,
-                         _ip(H1), _ip(SINK))
-        ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
-        frame = dst_mac + src_mac + b"\x08\x00" + ip + udp
-        blocks.append("{ " + ", ".join(f"0x{b:02x}" for b in frame) + " }")
-    return "\n".join(blocks) + "\n"
-
-
-class Lab:
-    """h1 - r1 - h2, static neighbours (no ARP during a step)."""
-
-    def __init__(self) -> None:
-        p = "nfr" + secrets.token_hex(2)
-        self.h1, self.r1, self.h2 = f"{p}-h1", f"{p}-r1", f"{p}-h2"
-        self.made: list[str] = []
-        self.tmp = tempfile.mkdtemp(prefix=p)
-        try:
-            self._build()
-        except BaseException:
-            self.close()
-            raise
-
-    def _build(self) -> None:
-        for ns in (self.h1, self.r1, self.h2):
-            _sh("ip", "netns", "add", ns)
-            self.made.append(ns)
-            _sh("ip", "-n", ns, "link", "set", "lo", "up")
-        _sh("ip", "-n", self.h1, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
-            "netns", self.r1)
-        _sh("ip", "-n", self.h2, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
-            "netns", self.r1)
-        for ns, dev, addr in ((self.h1, "eth0", H1), (self.r1, "eth0", R1_IN),
-                              (self.r1, "eth1", R1_OUT), (self.h2, "eth0", H2)):
-            _sh("ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev)
-            _sh("ip", "-n", ns, "link", "set", dev, "up")
-        _sh("ip", "netns", "exec", self.r1, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-        _sh("ip", "-n", self.r1, "neigh", "replace", SINK, "lladdr",
-            _mac(self.h2, "eth0").hex(":"), "dev", "eth1", "nud", "permanent")
-        self.config = os.path.join(self.tmp, "udp64.cfg")
-        with open(self.config, "w") as f:
-            f.write(trafgen_config(_mac(self.r1, "eth0"), _mac(self.h1, "eth0")))
-
-    def counter(self, ns: str, dev: str, name: str) -> int:
-        return int(_sh("ip", "netns", "exec", ns, "cat", f"/sys/class/net/{dev}/statistics/{name}"))
-
-    def send(self, packets: int, rate: int | None, dev: str = "eth1",
-             counter: str = "tx_packets") -> tuple[int, float]:
-        """trafgen in h1 (`rate` packets/s, None: as fast as it can): how many
-        packets r1's `dev` `counter` grew by, and at what rate."""
-        argv = ["ip", "netns", "exec", self.h1, "trafgen", "-o", "eth0", "-i", self.config,
-                "-n", str(packets), "-P", "1", "--no-sock-mem", "-Q", "-C"]
-        if rate:
-            argv += ["-b", f"{rate}pps"]
-        meter = Meter(self.r1, dev, counter)
-        try:
-            _sh(*argv)
-            time.sleep(0.05)
-        finally:
-            count, seconds = meter.stop()
-        return count, count / seconds if seconds else 0.0
-
-    def close(self) -> None:
-        for ns in self.made:
-            subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-# Runs in r1: samples a counter every millisecond until stdin closes, then
-# prints how much it grew and over how long (first to last change).
-_METER = """
-import select, sys, time
-path = "/sys/class/net/%s/statistics/%s"
-def read():
-    with open(path) as f:
-        return int(f.read())
-start = last = read()
-t_first = t_last = None
-print("ready", flush=True)
-while not select.select([sys.stdin], [], [], 0.001)[0]:
-    v = read()
-    if v != last:
-        now = time.monotonic()
-        t_first = t_first or now
-        t_last, last = now, v
-print(last - start, (t_last - t_first) if t_first else 0.0, flush=True)
-"""
-
-
-class Meter:
-    """The packets/s at which a counter of r1 grew while trafgen sent."""
-
-    def __init__(self, ns: str, dev: str, counter: str) -> None:
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c",
-                                      _METER % (dev, counter)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.proc.stdout.readline()
-
-    def stop(self) -> tuple[int, float]:
-        out, _ = self.proc.communicate("x\n", timeout=10)
-        count, seconds = out.split()
-        return int(count), float(seconds)
-
+from .fwdlab import FLOWS, Lab, off_sender_cpu
 
 def _stats(path: str) -> dict:
     from ..live import ctl
@@ -181,6 +51,7 @@ print(*cap.stats(), flush=True)
 
 def ring_step(lab: Lab, rate: int | None, limit: float, seconds: float) -> dict:
     proc = subprocess.Popen(["ip", "netns", "exec", lab.r1, sys.executable, "-c", _RING],
+                            preexec_fn=off_sender_cpu,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         proc.stdout.readline()
@@ -192,7 +63,7 @@ def ring_step(lab: Lab, rate: int | None, limit: float, seconds: float) -> dict:
     finally:
         proc.terminate()
         proc.wait(10)
-    return {"engine": "ring only", "asked": rate, "pps": pps, "sent": packets,
+    return {"engine": "ring", "asked": rate, "pps": pps, "sent": packets,
             "received": received, "accounted": ring_packets - drops, "drops": drops,
             "ok": drops == 0 and ring_packets >= packets}
 
@@ -204,7 +75,7 @@ def probe_step(lab: Lab, engine: str, rate: int | None, limit: float, seconds: f
     proc = subprocess.Popen(
         ["ip", "netns", "exec", lab.r1, sys.executable, "-m", "probe", "-i", "eth0", "-i", "eth1",
          "-n", "127.0.0.1:9", "--engine", engine, "--control", ctl_path],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=off_sender_cpu)
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -233,47 +104,131 @@ def probe_step(lab: Lab, engine: str, rate: int | None, limit: float, seconds: f
         proc.wait(10)
 
 
+def softflowd_step(lab: Lab, rate: int | None, limit: float, seconds: float) -> dict:
+    """The peer on r1's input interface: what its libpcap ring received and dropped."""
+    ctl = os.path.join(lab.tmp, "softflowd.ctl")
+    proc = subprocess.Popen(["ip", "netns", "exec", lab.r1, "softflowd", "-d", "-i", "eth0",
+                             "-n", "127.0.0.1:9", "-c", ctl, "-p", ctl + ".pid",
+                             "-m", "262144", "-B", str(8 << 20)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=off_sender_cpu)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(ctl):  # the control socket: capture is open
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("softflowd did not start")
+            time.sleep(0.01)
+        packets = max(1, int((rate or limit) * seconds))
+        _, pps = lab.send(packets, rate, "eth0", "rx_packets")
+        deadline = time.monotonic() + 5
+        while True:  # until its ring has seen every packet (or 5 s)
+            count = _softflowd_stats(lab, ctl)
+            if (count.get("Packets received by libpcap", 0) >= packets
+                    or time.monotonic() > deadline):
+                break
+            time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    # Judged by its ring's counters, as the `ring` row: softflowd reads the
+    # ring's last partly filled block only when more traffic comes, so its
+    # "Packets processed" lags by up to a block after the sender stops.
+    received = count.get("Packets received by libpcap", 0)
+    drops = (count.get("Packets dropped by libpcap", 0)
+             + count.get("Packets dropped by interface", 0))
+    return {"engine": "softflowd", "asked": rate, "pps": pps, "sent": packets,
+            "accounted": received - drops, "drops": drops,
+            "ok": drops == 0 and received >= packets}
+
+
+def _softflowd_stats(lab: Lab, ctl: str) -> dict[str, int]:
+    text = subprocess.run(["ip", "netns", "exec", lab.r1, "softflowctl", "-c", ctl, "statistics"],
+                          capture_output=True, text=True).stdout
+    return {k: int(v) for k, v in re.findall(r"^([A-Z][\w ]+?): (\d+)", text, re.M)}
+
+
+STEPS = {"ring": ring_step,
+         "softflowd": softflowd_step}
+
+
+def step(lab: Lab, engine: str, rate: int | None, limit: float, seconds: float) -> dict:
+    if engine in STEPS:
+        return STEPS[engine](lab, rate, limit, seconds)
+    return probe_step(lab, engine, rate, limit, seconds)
+
+
+def _row(s: dict, limit: float, label: str = "") -> str:
+    asked = f"{s['asked']:,}" if s["asked"] else "unpaced"
+    return (f"{label}{s['engine']:>9} {asked:>10} {s['pps']:>10,.0f} {s['pps'] / limit:>8.0%} "
+            f"{s['sent']:>9,} {s['accounted']:>9,} {s['drops']:>6}  "
+            + ("exact, no drop" if s["ok"] else "LOSS"))
+
+
+def rising(lab: Lab, engines: list[str], fractions: list[float], limit: float,
+           seconds: float) -> None:
+    """Each engine at rising paced rates, until its first loss."""
+    print("rising rates: trafgen paced at a fraction of the limit; rate = r1's received "
+          "packets/s while trafgen sent (pacing under load lands below what was asked)")
+    print(f"{'engine':>9} {'asked pps':>10} {'rate':>10} {'of limit':>8} {'sent':>9} "
+          f"{'accounted':>9} {'drops':>6}  verdict")
+    for engine in engines:
+        for frac in fractions:
+            s = step(lab, engine, int(limit * frac), limit, seconds)
+            print(_row(s, limit), flush=True)
+            if not s["ok"]:
+                break
+
+
+def paired(lab: Lab, engines: list[str], rounds: int, limit: float, seconds: float) -> None:
+    """Unpaced rounds: the bare router, then each engine; ratios to the same round's bare rate."""
+    packets = max(1, int(limit * seconds))
+    print(f"\npaired rounds, unpaced ({packets:,} packets a run): the bare router, then each "
+          "engine; 'of bare' is the rate over the same round's bare rate")
+    ratios: dict[str, list[float]] = {e: [] for e in engines}
+    exact: dict[str, int] = {e: 0 for e in engines}
+    for r in range(1, rounds + 1):
+        _, bare = lab.send(packets, None, "eth0", "rx_packets")
+        print(f"round {r}:      bare {'unpaced':>10} {bare:>10,.0f}", flush=True)
+        for engine in engines:
+            s = step(lab, engine, None, limit, seconds)
+            ratios[engine].append(s["pps"] / bare if bare else 0.0)
+            exact[engine] += s["ok"]
+            print(_row(s, bare, f"round {r}: "), flush=True)
+    for engine in engines:
+        print(f"{engine}: median {statistics.median(ratios[engine]):.1%} of the bare forwarding "
+              f"rate (rounds: {', '.join(f'{x:.0%}' for x in ratios[engine])}); exact, no drop "
+              f"in {exact[engine]} of {rounds} rounds")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m probe.bench.routed",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--limit-packets", type=int, default=3_000_000,
                     help="packets sent unpaced to find the forwarding limit")
-    ap.add_argument("--seconds", type=float, default=3.0, help="per probe step")
+    ap.add_argument("--seconds", type=float, default=3.0, help="per step")
     ap.add_argument("--fractions", default="0.5,0.7,0.8,0.9,0.95,1.0",
-                    help="probe steps, as fractions of the forwarding limit")
-    ap.add_argument("--engines", default="fast,reference,ring",
-                    help="fast, reference, ring (the capture ring alone, no engine)")
+                    help="rising steps, as fractions of the forwarding limit ('': none)")
+    ap.add_argument("--engines", default="fast,reference,ring,softflowd",
+                    help="fast, reference, ring (the capture ring alone), softflowd (the peer)")
+    ap.add_argument("--rounds", type=int, default=3, help="paired unpaced rounds (0: none)")
     args = ap.parse_args(argv)
     if os.geteuid() != 0 or not shutil.which("trafgen"):
         print("routed benchmark: needs root and trafgen (netsniff-ng); not run")
         return 0
+    engines = [e for e in args.engines.split(",") if e]
+    if "softflowd" in engines and not shutil.which("softflowd"):
+        print("softflowd not installed: the peer is not measured")
+        engines.remove("softflowd")
     lab = Lab()
     try:
         forwarded, limit = lab.send(args.limit_packets, None)
         print(f"kernel forwarding limit (no probe; trafgen unpaced, 64 B UDP, {FLOWS} flows): "
               f"{limit:,.0f} packets/s ({forwarded:,} of {args.limit_packets:,} forwarded)")
-        print("steps: trafgen paced at a fraction of the limit, then unpaced; rate = r1's "
-              "received packets/s while trafgen sent")
-        print(f"{'engine':>9} {'asked pps':>10} {'rate':>10} {'of limit':>8} {'sent':>9} "
-              f"{'accounted':>9} {'drops':>6}  verdict")
-        best = {}
-        steps = [float(x) for x in args.fractions.split(",")] + [None]
-        for engine in args.engines.split(","):
-            best[engine] = 0.0
-            for frac in steps:
-                rate = frac and int(limit * frac)
-                step = (ring_step(lab, rate, limit, args.seconds) if engine == "ring" else
-                        probe_step(lab, engine, rate, limit, args.seconds))
-                asked = f"{step['asked']:,}" if step["asked"] else "unpaced"
-                print(f"{engine:>9} {asked:>10} {step['pps']:>10,.0f} {step['pps'] / limit:>8.0%} "
-                      f"{step['sent']:>9,} {step['accounted']:>9,} {step['drops']:>6}  "
-                      + ("exact, no drop" if step["ok"] else "LOSS"), flush=True)
-                if not step["ok"]:
-                    break
-                best[engine] = max(best[engine], step["pps"])
-        for engine, pps in best.items():
-            print(f"{engine}: max loss-free rate {pps:,.0f} packets/s = "
-                  f"{pps / limit:.0%} of the forwarding limit")
+        fractions = [float(x) for x in args.fractions.split(",") if x]
+        if fractions:
+            rising(lab, engines, fractions, limit, args.seconds)
+        if args.rounds:
+            paired(lab, engines, args.rounds, limit, args.seconds)
     finally:
         lab.close()
     return 0

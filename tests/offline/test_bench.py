@@ -30,12 +30,19 @@ def test_bench_smoke(tmp_path):
 @pytest.mark.skipif(shutil.which("trafgen") is None, reason="needs trafgen (netsniff-ng)")
 def test_routed_bench_smoke():
     """h1 -> r1 -> h2 with the probe on r1: at a fifth of the forwarding limit
-    the fast engine accounts every packet and the ring drops none."""
+    the fast engine accounts every packet and the ring drops none; a paired
+    unpaced round measures it and the peer against the bare router."""
+    engines = "fast,softflowd" if shutil.which("softflowd") else "fast"
     done = subprocess.run([sys.executable, "-m", "probe.bench.routed", "--limit-packets",
                            "50000", "--seconds", "0.3", "--fractions", "0.2",
-                           "--engines", "fast"], capture_output=True, text=True, timeout=120)
+                           "--engines", engines, "--rounds", "1"],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "kernel forwarding limit" in out, out
     steps = [line for line in out.splitlines() if line.split()[:1] == ["fast"]]
     assert steps and "exact, no drop" in steps[0], out
+    rounds = [line for line in out.splitlines() if line.startswith("round 1:")]
+    assert [line.split()[2] for line in rounds] == ["bare"] + engines.split(","), out
+    for engine in engines.split(","):
+        assert f"{engine}: median " in out and "of the bare forwarding rate" in out, out
