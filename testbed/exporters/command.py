@@ -10,6 +10,8 @@ give one word each, `{interfaces:-i}` gives "-i IF" for each, and inside a
 longer word they are joined with commas. A template
 that uses {interface} (singular) runs one process per interface, which may
 also use {ifindex}, {mac} and {address}. `{{` and `}}` are literal braces.
+How it starts and stops (a lab's `start:` and `stop:`) are this kind's
+fields, passed on to its Launch; a stop command is a template too.
 """
 from __future__ import annotations
 
@@ -60,17 +62,27 @@ class CommandKind:
     stated: Claims
     name: str = "command"
     package: str | None = None
-    stop_signal: int = signal.SIGTERM
-    packet_sockets: int = 1  # per process; 0 when it captures elsewhere (hardware behind a lab link)
+    # How it starts and stops (a lab's `start:` and `stop:`); Launch has the meanings.
+    packet_sockets: int = 1  # per process; 0 when it captures elsewhere (NFLOG, eBPF, hardware)
     settle_s: float = 0.0  # after it is ready (or after the start when packet_sockets is 0)
+    ready_timeout_s: float = 15.0
+    stop_signal: int = signal.SIGTERM
+    stop_command: tuple[str, ...] = ()  # a template too, expanded per process; () = stop_signal
+    stop_timeout_s: float = 20.0
+    clean_exits: frozenset[int] = frozenset({0})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "template", tuple(self.template))
+        object.__setattr__(self, "stop_command", tuple(self.stop_command))
+        object.__setattr__(self, "clean_exits", frozenset(self.clean_exits))
         if not self.template:
             raise ValueError("an empty command")
         used = placeholders(self.template)
         if "interface" not in used and set(used) & set(PER_INTERFACE):
             raise ValueError("{ifindex}, {mac} and {address} need {interface}: one process per interface")
+        if "interface" not in used and set(placeholders(self.stop_command)) & set(PER_INTERFACE):
+            raise ValueError("the stop command uses per-interface placeholders, but the command "
+                             "runs one process for all interfaces")
 
     @property
     def per_interface(self) -> bool:
@@ -83,14 +95,17 @@ class CommandKind:
         refuse(spec, self.stated)
         groups = [(p,) for p in spec.interfaces] if self.per_interface else [spec.interfaces]
         processes = []
-        for n, ports in enumerate(groups):
-            argv: list[str] = []
-            for word in self.template:
-                argv += _expand(word, _values(spec, ports))
+        for ports in groups:
+            values = _values(spec, ports)
+            argv = [w for word in self.template for w in _expand(word, values)]
+            stop = [w for word in self.stop_command for w in _expand(word, values)]
             log = f"{spec.name}.command{'-' + ports[0].name if self.per_interface else ''}.log"
-            processes.append(Process(tuple(argv) + spec.args, log, packet_sockets=self.packet_sockets,
+            processes.append(Process(tuple(argv) + spec.args, log, stop_command=tuple(stop),
+                                     packet_sockets=self.packet_sockets,
                                      exports_from=ports[0].address if self.per_interface else None))
-        return Launch(processes=tuple(processes), stop_signal=self.stop_signal, settle_s=self.settle_s)
+        return Launch(processes=tuple(processes), stop_signal=self.stop_signal,
+                      stop_timeout_s=self.stop_timeout_s, clean_exits=self.clean_exits,
+                      ready_timeout_s=self.ready_timeout_s, settle_s=self.settle_s)
 
 
 def _values(spec: ExporterSpec, ports: tuple[Port, ...]) -> dict[str, Any]:

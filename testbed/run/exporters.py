@@ -99,9 +99,17 @@ class ExporterService:
         self.failures += [f"run {self.runs}: {p}" for p in stopped.problems]
         return 0 if stopped.clean else 1
 
+    @property
+    def ready_timeout_s(self) -> float:
+        return self.current.launch.ready_timeout_s if self.current else 0.0
+
+    @property
+    def stop_timeout_s(self) -> float:
+        return self.current.launch.stop_timeout_s if self.current else 0.0
+
     def stop(self) -> int | None:
         self.begin_stop()
-        return self.end_stop(time.monotonic() + (self.current.launch.stop_timeout_s if self.current else 0))
+        return self.end_stop(time.monotonic() + self.stop_timeout_s)
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no flush. Not a failure: the lab asked for it."""

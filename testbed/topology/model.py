@@ -145,12 +145,15 @@ class Probe:
     kind: str = NETFLOW_LAB  # which exporter runs (testbed/exporters): netflow-lab | softflowd | ... | command
     command: tuple[str, ...] = ()  # kind command: the argv template
     claims: object = None  # kind command: the Claims its lab file states
+    process: Mapping[str, object] = field(default_factory=dict)  # kind command: start:/stop: as CommandKind keywords
     require: frozenset[str] = frozenset()  # claims whose checks count even when the exporter lacks them
 
     def exporter(self):
         """The exporter kind that runs this probe (launch, claims): testbed/exporters."""
         from ..exporters import CommandKind, kind
-        return CommandKind(self.command, self.claims) if self.kind == "command" else kind(self.kind)
+        if self.kind == "command":
+            return CommandKind(self.command, self.claims, **self.process)
+        return kind(self.kind)
 
     def argv(self) -> list[str]:
         """`python -m probe` arguments for this probe (live mode)."""

@@ -3,12 +3,13 @@
     probes:
       p1: {kind: softflowd, node: r1, interfaces: [eth0], collectors: [ref], inactive_timeout: 5}
       p2: {kind: command, node: r2, interfaces: [eth0], collectors: [ref],
-           command: [myprobe, -i, "{interfaces}", -n, "{collector}"], claims: {fills: [input]}}
+           command: [myprobe, -i, "{interfaces}", -n, "{collector}"], claims: {fills: [input]},
+           start: {packet_sockets: 0, settle: 1}, stop: {signal: INT, timeout: 5, exits: [0, 130]}}
 
 The kind's home is its module in testbed/exporters/ (how it starts, stops and
 what it claims); here the lab file is checked against it: the settings it
-cannot honour, a `command:` template and its `claims:` block (errors name the
-line), `require:` (claims whose checks count even when the exporter lacks
+cannot honour, a `command:` template, its `claims:` block and how it starts
+and stops (`start:`, `stop:`; errors name the line), `require:` (claims whose checks count even when the exporter lacks
 them). `--exporter KIND` (run, compare) switches every probe of a lab to KIND:
 then the file's `args:`, `command:` and `claims:` belong to its own kind and
 are left out.
@@ -16,15 +17,19 @@ are left out.
 from __future__ import annotations
 
 import shlex
+import signal
 from pathlib import Path
 
 from ..exporters import CLAIMS, KINDS, CommandKind, ExporterSpec, Port, claims_from_mapping
+from ..exporters.command import placeholders
 from ..schema.fields import Reader
 from ..schema.yamltree import Y
 from .model import NETFLOW_LAB, Node, Probe
 
 KIND_NAMES = (*KINDS, "command")
-KIND_FIELDS = ("kind", "command", "claims", "require")
+KIND_FIELDS = ("kind", "command", "claims", "require", "start", "stop")
+COMMAND_ONLY = ("command", "claims", "start", "stop")
+STOP_SIGNALS = ("TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "KILL")
 
 
 def read_kind(r: Reader, f: dict[str, Y], y: Y, override: str | None) -> dict | None:
@@ -46,8 +51,21 @@ def read_kind(r: Reader, f: dict[str, Y], y: Y, override: str | None) -> dict | 
         if "command" in f:
             out["command"] = _command(r, f["command"], out.get("claims"))
             ok = ok and out["command"] is not None
+        process = {}
+        for key, read in (("start", _start), ("stop", _stop)):
+            if key in f:
+                got = read(r, f[key])
+                ok = ok and got is not None
+                process.update(got or {})
+        if ok and process:
+            try:
+                CommandKind(out["command"], out["claims"], **process)
+            except ValueError as exc:
+                r.error(f["stop"], f"stop: {exc}", at_key=True)
+                return None
+            out["process"] = process
     elif own != "command":
-        for key in ("command", "claims"):
+        for key in COMMAND_ONLY:
             if key in f:
                 r.error(f[key], f"{key}: belongs to kind: command (this probe is {own})", at_key=True)
                 ok = False
@@ -71,13 +89,32 @@ def _claims(r: Reader, y: Y):
     return claims_from_mapping(y.plain()) if ok else None
 
 
-def _command(r: Reader, y: Y, claims) -> tuple[str, ...] | None:
+def _words(r: Reader, y: Y, what: str) -> tuple[str, ...] | None:
+    """An argv template: a list of words or one string (split as a shell would)."""
     if isinstance(y.value, str):
-        words = shlex.split(y.value)
+        try:
+            words = shlex.split(y.value)
+        except ValueError as exc:
+            r.error(y, f"{what}: {exc}")
+            return None
     elif y.is_seq and all(i.is_scalar and i.value is not None for i in y):
         words = [str(i.value) for i in y]
     else:
-        r.error(y, "command: expected an argv template, a list of words or one string")
+        words = []
+    if not words:
+        r.error(y, f"{what}: expected an argv template, a list of words or one string")
+        return None
+    try:
+        placeholders(words)
+    except ValueError as exc:
+        r.error(y, f"{what}: {exc}")
+        return None
+    return tuple(words)
+
+
+def _command(r: Reader, y: Y, claims) -> tuple[str, ...] | None:
+    words = _words(r, y, "command")
+    if words is None:
         return None
     try:
         CommandKind(words, claims or claims_from_mapping({}))
@@ -85,6 +122,47 @@ def _command(r: Reader, y: Y, claims) -> tuple[str, ...] | None:
         r.error(y, f"command: {exc}")
         return None
     return tuple(words)
+
+
+def _start(r: Reader, y: Y) -> dict | None:
+    """start: {packet_sockets: N, settle: S, timeout: S} -> CommandKind keywords."""
+    f = r.fields(y, (), ("packet_sockets", "settle", "timeout"),
+                 "how the exporter starts: packet_sockets, settle, timeout")
+    if f is None:
+        return None
+    out = {}
+    if "packet_sockets" in f:  # 0: it captures some other way; do not wait for any
+        out["packet_sockets"] = r.integer(f["packet_sockets"], 0, 64, "a socket count")
+    if "settle" in f:
+        out["settle_s"] = r.number(f["settle"], hi=600)
+    if "timeout" in f:
+        out["ready_timeout_s"] = r.number(f["timeout"], positive=True, hi=3600)
+    return None if None in out.values() else out
+
+
+def _stop(r: Reader, y: Y) -> dict | None:
+    """stop: {signal: INT, command: ..., timeout: S, exits: [0, 1]} -> CommandKind keywords."""
+    f = r.fields(y, (), ("signal", "command", "timeout", "exits"),
+                 "how the exporter stops: signal, command, timeout, exits")
+    if f is None:
+        return None
+    out: dict = {}
+    if "signal" in f:
+        v = f["signal"].value
+        name = v[3:] if isinstance(v, str) and v.startswith("SIG") else v
+        if name in STOP_SIGNALS:
+            out["stop_signal"] = signal.Signals["SIG" + name]
+        else:
+            r.error(f["signal"], f"stop: unknown signal {v!r} (one of: {', '.join(STOP_SIGNALS)})")
+            out["stop_signal"] = None
+    if "command" in f:
+        out["stop_command"] = _words(r, f["command"], "stop: command")
+    if "timeout" in f:  # then SIGKILL, and the stop is unclean
+        out["stop_timeout_s"] = r.number(f["timeout"], positive=True, hi=3600)
+    if "exits" in f:
+        codes = [r.integer(i, 0, 255, "an exit status") for i in r.one_or_many(f["exits"])]
+        out["clean_exits"] = None if None in codes else frozenset(codes)
+    return None if None in out.values() else out
 
 
 def _require(r: Reader, y: Y) -> frozenset[str] | None:

@@ -72,6 +72,23 @@ def test_a_kind_that_exits_at_start_or_dies_fails_the_run(tmp_path):
     assert "run 1: tcpdump died before it was stopped: exit 0" in done.stdout
 
 
+def test_a_command_starts_and_stops_as_its_lab_says(tmp_path):
+    """start: an exporter that holds no packet socket (NFLOG, eBPF...) is not waited for;
+    stop: one that ignores SIGTERM stops cleanly on its own signal, and is killed without it."""
+    loop = "[sh, -c, \"trap 'exit 0' INT; trap '' TERM; while :; do sleep 0.1; done\"]"
+    lab = _short_lab(tmp_path, loop + ", start: {packet_sockets: 0}, stop: {signal: INT, timeout: 5}")
+    done = run_testbed("run", lab, timeout=120)  # it exports nothing: conservation fails
+    assert "[probe] p1 (command) on r1" in done.stdout and "FAIL  counted" in done.stdout, done.stdout
+    assert "ran cleanly" not in done.stdout, done.stdout  # stopped by SIGINT, exit 0
+    lab = _short_lab(tmp_path, loop + ", start: {packet_sockets: 0}, stop: {timeout: 1}")
+    done = run_testbed("run", lab, timeout=120)
+    assert done.returncode == 1 and "FAIL  probe p1 ran cleanly" in done.stdout, done.stdout + done.stderr
+    assert "sh did not stop within 1 s: killed" in done.stdout
+    lab = _short_lab(tmp_path, loop + ", start: {timeout: 1}")  # waits for a socket it never opens
+    done = run_testbed("run", lab, timeout=120)
+    assert done.returncode == 2 and "did not open its 1 capture socket(s) within 1 s" in done.stderr, done.stderr
+
+
 def test_compare_prints_the_matrix_and_fails_on_a_required_cell(tmp_path):
     quiet = TOPOLOGIES / "conformance" / "quiet-link.yaml"
     done = run_testbed("compare", quiet, "--exporter", "netflow-lab", "--exporter", "softflowd",

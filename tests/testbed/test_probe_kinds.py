@@ -2,6 +2,7 @@
 claims -> n/a verdicts, require:, and the reports of n/a (table, JUnit, matrix)."""
 from __future__ import annotations
 
+import signal
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -104,6 +105,62 @@ def test_a_claims_block_is_checked_key_by_key_at_its_line():
     assert "lab.yaml:21: probes.p1.claims.tos_in_key: claims.tos_in_key: expected true or false, got 'maybe'" in found
     good = lab(probe.replace(", dst_msk", "").replace("sideways", "dport").replace("maybe", "true")).probes["p1"]
     assert good.claims.fills == {"input"} and good.claims.tos_in_key and good.exporter().name == "command"
+
+
+COMMAND = ("    {kind: command, node: r1, interfaces: [eth0, eth1], collectors: [ref], claims: {},\n"
+           "     command: CMD,\n"
+           "     EXTRA}")
+
+
+def command_probe(cmd: str = "[myprobe, '{interfaces:-i}', -n, '{collector}']", extra: str = "") -> str:
+    return COMMAND.replace("CMD", cmd).replace(",\n     EXTRA", ",\n     " + extra if extra else "")
+
+
+def test_start_and_stop_of_a_command_reach_its_launch():
+    from pathlib import Path
+
+    from testbed.topology.probekind import exporter_spec, planned_ports
+    extra = ("start: {packet_sockets: 0, settle: 1.5, timeout: 30},\n"
+             "     stop: {signal: SIGINT, command: 'myctl -c {workdir}/{name}-{interface}.ctl stop', "
+             "timeout: 4, exits: [0, 130]}")
+    topo = lab(command_probe("[myprobe, -i, '{interface}', -n, '{collector}']", extra))
+    probe = topo.probes["p1"]
+    launch = probe.exporter().launch(exporter_spec(probe, planned_ports(probe, topo.nodes["r1"]), Path("/w")))
+    assert [p.stop_command for p in launch.processes] == [
+        ("myctl", "-c", "/w/p1-eth0.ctl", "stop"), ("myctl", "-c", "/w/p1-eth1.ctl", "stop")]
+    assert [p.packet_sockets for p in launch.processes] == [0, 0]
+    assert (launch.stop_signal, launch.stop_timeout_s, launch.clean_exits, launch.settle_s,
+            launch.ready_timeout_s) == (signal.SIGINT, 4.0, {0, 130}, 1.5, 30.0)
+    plain = lab(command_probe()).probes["p1"].exporter()  # the defaults: Launch's
+    assert (plain.stop_signal, plain.stop_command, plain.clean_exits, plain.packet_sockets) == (
+        signal.SIGTERM, (), {0}, 1)
+    assert lab(command_probe(extra="stop: {signal: INT}")).probes["p1"].exporter().stop_signal == signal.SIGINT
+
+
+@pytest.mark.parametrize("extra, error", [
+    ("stop: {signal: STOP}", "lab.yaml:15: probes.p1.stop.signal: stop: unknown signal 'STOP' "
+                             "(one of: TERM, INT, HUP, QUIT, USR1, USR2, KILL)"),
+    ("stop: {exits: [0, 300]}", "lab.yaml:15: probes.p1.stop.exits[1]: expected an exit status in 0..255, got 300"),
+    ("stop: {timeout: 0}", "lab.yaml:15: probes.p1.stop.timeout: expected a number of seconds > 0"),
+    ("stop: {command: 'ctl \"stop'}", "lab.yaml:15: probes.p1.stop.command: stop: command: No closing quotation"),
+    ("stop: {command: [ctl, '{iface}']}", "lab.yaml:15: probes.p1.stop.command: stop: command: argv word "
+                                          "'{iface}': unknown placeholder {iface}"),
+    ("stop: {command: [ctl, '{interface}']}", "lab.yaml:15: probes.p1.stop: stop: the stop command uses "
+                                              "per-interface placeholders, but the command runs one process"),
+    ("stop: {sginal: INT}", "lab.yaml:15: probes.p1.stop.sginal: unknown field 'sginal' (did you mean 'signal'?)"),
+    ("start: {packet_sockets: -1}", "lab.yaml:15: probes.p1.start.packet_sockets: expected a socket count in 0..64"),
+    ("start: 3", "lab.yaml:15: probes.p1.start: expected a mapping (how the exporter starts"),
+])
+def test_bad_start_and_stop_blocks_are_errors_with_their_lines(extra, error):
+    found = errors(command_probe(extra=extra))
+    assert any(e.startswith(error) for e in found), found
+
+
+def test_start_and_stop_belong_to_kind_command():
+    found = errors(PROBE.replace("{node", "{kind: softflowd, stop: {signal: INT}, node"))
+    assert any("probes.p1.stop: stop: belongs to kind: command (this probe is softflowd)" in e for e in found)
+    found = errors(command_probe(cmd="\"myprobe 'half\""))
+    assert any("probes.p1.command: command: No closing quotation" in e for e in found), found
 
 
 def test_control_steps_and_taps_are_refused_for_kinds_that_cannot():
