@@ -118,7 +118,7 @@ def read_routes(specs: list[str], routes_file: str | None) -> RouteTable | None:
 def offline_ifindex(values: list[str]) -> InputIfindex:
     """--ifindex N (every packet) or NAME=N (a pcapng interface's packets), offline."""
     fixed = [v for v in values if v.isdigit()]
-    names = dict(parse_override(v) for v in values if not v.isdigit())
+    names = dict(parse_override(v, "N or NAME=N offline") for v in values if not v.isdigit())
     if len(fixed) > 1 or (fixed and names):
         raise ValueError("offline --ifindex takes one number (every packet) or NAME=N mappings")
     if fixed and int(fixed[0]) > 0xFFFF:

@@ -21,11 +21,12 @@ from typing import Callable
 V5_MAX = 0xFFFF
 
 
-def parse_override(text: str) -> tuple[str, int]:
-    """`NAME=N` -> (NAME, N); ValueError with a message naming the problem."""
+def parse_override(text: str, wants: str = "NAME=N") -> tuple[str, int]:
+    """`NAME=N` -> (NAME, N); ValueError with a message naming the problem
+    (`wants`: the forms the caller takes, for that message)."""
     name, sep, value = text.partition("=")
     if not sep or not name or not value:
-        raise ValueError(f"--ifindex wants NAME=N, got {text!r}")
+        raise ValueError(f"--ifindex wants {wants}, got {text!r}")
     if not value.isdigit() or int(value) > V5_MAX:
         raise ValueError(f"--ifindex {name}: {value!r} is not an index 0..{V5_MAX}")
     return name, int(value)
