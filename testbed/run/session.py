@@ -191,7 +191,8 @@ class Session:
                 c.watch("while waiting for timed exports")
             results = self.observer.results()
             return lambda check: getattr(self.observer.of_probe(check.probe, results), "find", list)()
-        waited = wait_for_exports(checks, self.ctx, snapshot, self.say)
+        waited = wait_for_exports(checks, lambda c: self.contexts.get(c.probe or "", self.ctx),
+                                  snapshot, self.say)
         self.phases["wait"] = self.phases.get("wait", 0.0) + waited
         return waited
 

@@ -20,10 +20,13 @@ POLL_S = 0.2
 def wait_for_exports(checks, ctx, snapshot, say=print, live: LiveLine | None = None) -> float:
     """Block until the timed checks are satisfied or due; returns seconds waited.
 
+    `ctx`: a Context, or a function check -> the Context of its probe (each
+    probe has its own timeouts and claims, hence its own deadlines).
     `snapshot()` reads what the collectors have now and returns a function
     check -> the records that check judges (its own probe's). `live`: a line
     redrawn while waiting (default: on stdout when it is a terminal)."""
-    pending = [(c, d) for c in checks if (d := c.deadline(ctx)) is not None]
+    ctx_of = ctx if callable(ctx) else (lambda check: ctx)
+    pending = [(c, d) for c in checks if (d := c.deadline(ctx_of(c))) is not None]
     if not pending:
         return 0.0
     began = time.time()
@@ -34,7 +37,7 @@ def wait_for_exports(checks, ctx, snapshot, say=print, live: LiveLine | None = N
     try:
         while time.time() < last_deadline:
             records_of = snapshot()
-            waiting = [(c, d) for c, d in pending if not complete(c, records_of(c), ctx)]
+            waiting = [(c, d) for c, d in pending if not complete(c, records_of(c), ctx_of(c))]
             if not waiting:
                 break
             if line is not None and line.due():
