@@ -49,6 +49,7 @@ class ExporterService:
         self.stats_at_stop: list[dict] = []
         self.failures: list[str] = []
         self.current: ExporterProcesses | None = None
+        self.inactive_changes: list[tuple[float, float]] = []  # none: no control socket
 
     @property
     def engine(self) -> tuple[int, int]:

@@ -51,6 +51,7 @@ def start_services(s) -> None:
               f"({', '.join(spec.interfaces)}) -> {', '.join(map(str, spec.export))}")
         ctx = s.contexts[spec.name] = build_context(lab, spec, shared=base)
         ctx.probe, ctx.claims = spec, s.probes[spec.name].claims
+        ctx.inactive_changes = s.probes[spec.name].inactive_changes  # the same list: kept current
         base = base or ctx
 
 

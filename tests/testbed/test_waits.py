@@ -51,3 +51,15 @@ def test_each_timed_check_waits_by_its_own_probes_timeout():
     assert gap - 0.4 < waited < gap + 1.0, (waited, said)
     # one context for all (the first probe's) would have waited for nothing
     assert wait_for_exports([quick, slow], ctxs["quick"], lambda: (lambda c: []), said.append) < 0.1
+
+
+def test_the_idle_limit_follows_run_time_changes():
+    from testbed.expect.checks.exported_within import idle_limit
+    assert idle_limit(100.0, 15.0, []) == 15.0
+    assert idle_limit(100.0, 15.0, [(90.0, 1.0)]) == 1.0  # changed before it went idle
+    assert idle_limit(100.0, 15.0, [(90.0, 1.0), (95.0, 3.0)]) == 3.0  # the last change before
+    assert idle_limit(100.0, 15.0, [(104.0, 1.0)]) == 4.0  # shortened while idle: the next scan
+    assert idle_limit(100.0, 15.0, [(104.0, 30.0)]) == 30.0  # lengthened while idle
+    assert idle_limit(100.0, 2.0, [(104.0, 30.0)]) == 2.0  # expired before the change
+    assert idle_limit(100.0, 15.0, [(104.0, 30.0), (110.0, 1.0)]) == 10.0  # changed twice while idle
+    assert idle_limit(100.0, 15.0, [(110.0, 1.0), (104.0, 30.0)]) == 10.0  # in any order

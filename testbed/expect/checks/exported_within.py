@@ -44,8 +44,9 @@ class ExportedWithin(Check):
     def claims_needed(self) -> tuple[str, ...]:
         return (*self.needs, "expires_on_fin_rst") if self.by == "fin_rst" else self.needs
 
-    def expected(self, ctx: Context) -> tuple[float, float]:
-        """The window: the lab's, or the one the exporter claims for `by:`."""
+    def expected(self, ctx: Context, at: float | None = None) -> tuple[float, float]:
+        """The window: the lab's, or the one the exporter claims for `by:`
+        (`at`: when the flow went idle, for a timeout changed at run time)."""
         if self.window is not None:
             return self.window
         from ...exporters import netflow_lab
@@ -54,6 +55,8 @@ class ExportedWithin(Check):
             lo, hi = claims.timer_window_s
             return max(0.0, lo), hi
         timeout = ctx.probe.inactive_timeout if ctx.probe is not None else 15.0
+        if at is not None:
+            timeout = idle_limit(at, timeout, ctx.inactive_changes)
         return claims.export_window(timeout)
 
     def reference(self, ctx: Context) -> tuple[float, str] | None:
@@ -66,12 +69,12 @@ class ExportedWithin(Check):
 
     def deadline(self, ctx: Context) -> float | None:
         ref = self.reference(ctx)
-        return None if ref is None else ref[0] + self.expected(ctx)[1] + MARGIN_S
+        return None if ref is None else ref[0] + self.expected(ctx, ref[0])[1] + MARGIN_S
 
     def evaluate(self, observed, ctx: Context) -> Verdict:
         m = self.match
-        lo, hi = self.expected(ctx)
         ref = self.reference(ctx)
+        lo, hi = self.expected(ctx, ref[0] if ref else None)
         if ref is None:
             return self.verdict(False, "", [f"no crafted traffic matches {m.text} to time against "
                                             "(name a step with after:)"])
@@ -95,3 +98,19 @@ class ExportedWithin(Check):
         claimed = f" (claimed {lo:g}..{hi:g} s)" if self.by else ""
         text = f"exported {delay:.2f} s after {what}{claimed}" + unreliable(delay, (lo, hi), lag_of(sent))
         return self.verdict(not problems, text, problems)
+
+
+def idle_limit(idle_since: float, timeout: float, changes) -> float:
+    """How long a flow idle since `idle_since` stays in the cache, when the
+    inactive timeout was `timeout` and changed at run time as `changes` say
+    ([(time, seconds)]): the one in effect when it went idle, and a change
+    made while it idles (before it expired) counts from then on - the next
+    scan compares its idle time with the new value."""
+    for at, value in sorted(changes):
+        if at <= idle_since:
+            timeout = value
+        elif at < idle_since + timeout:
+            timeout = max(at - idle_since, value)
+        else:
+            break
+    return timeout
