@@ -37,7 +37,8 @@ class Context:
     # (testbed/exporters Claims); a check on what it does not claim is n/a. None: claims all
     probe: object = None
     claims: object = None
-    # when the probe's inactive timeout changed at run time: [(unix time, seconds from then)]
+    # when the probe's timeouts changed at run time: [(unix time, seconds from then)]
+    active_changes: list = field(default_factory=list)
     inactive_changes: list = field(default_factory=list)
     # nfcapd collectors of the lab: name -> NfcapdResult (testbed/collector/nfcapd.py), once stopped
     nfcapd: dict = field(default_factory=dict)

@@ -49,7 +49,8 @@ class ExporterService:
         self.stats_at_stop: list[dict] = []
         self.failures: list[str] = []
         self.current: ExporterProcesses | None = None
-        self.inactive_changes: list[tuple[float, float]] = []  # none: no control socket
+        self.active_changes: list[tuple[float, float]] = []  # none: no control socket
+        self.inactive_changes: list[tuple[float, float]] = []
 
     @property
     def engine(self) -> tuple[int, int]:

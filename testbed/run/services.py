@@ -160,8 +160,9 @@ class ProbeService:
         self.failures: list[str] = []  # runs that crashed or did not exit 0
         self.stats_at_stop: list[dict] = []  # `stats` of each run, asked just before it stopped
         self.sent: list[int | None] = []  # records each run sent (None: it did not say)
-        # (unix time, inactive timeout in s from then on): `control timeouts`, and a restart
-        # going back to the file's; the checks' `by: inactive_timeout` windows follow them
+        # (unix time, timeout in s from then on): `control timeouts`, and a restart going
+        # back to the file's; the checks' `by:` windows follow them (expect/timeouts.py)
+        self.active_changes: list[tuple[float, float]] = []
         self.inactive_changes: list[tuple[float, float]] = []
         self._died = False
 
@@ -176,8 +177,11 @@ class ProbeService:
         if self.running:
             raise LabError(f"probe {self.spec.name} is already running")
         self.runs += 1
-        if self.inactive_changes:  # a new run starts with the file's timeouts again
-            self.inactive_changes.append((time.time(), self.spec.inactive_timeout))
+        now = time.time()  # a new run starts with the file's timeouts again
+        for changes, value in ((self.active_changes, self.spec.active_timeout),
+                               (self.inactive_changes, self.spec.inactive_timeout)):
+            if changes:
+                changes.append((now, value))
         log = self.workdir / f"probe-{self.spec.name}.{self.runs}.log"
         argv = [*self.spec.argv(), *self.extra, "--control", self.control,
                 "--stats-file", str(self._stats_file(self.runs)),
@@ -279,8 +283,11 @@ class ProbeService:
             req["active"] = float(words[1]) if len(words) > 1 and words[1] != "-" else None
             req["inactive"] = float(words[2]) if len(words) > 2 and words[2] != "-" else None
         reply = request(self.control, req)
-        if cmd == "timeouts" and req["inactive"] is not None and reply.get("ok"):
-            self.inactive_changes.append((time.time(), req["inactive"]))
+        if cmd == "timeouts" and reply.get("ok"):
+            for changes, value in ((self.active_changes, req["active"]),
+                                   (self.inactive_changes, req["inactive"])):
+                if value is not None:
+                    changes.append((time.time(), value))
         return reply
 
     def stats(self) -> dict:

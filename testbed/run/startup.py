@@ -51,7 +51,8 @@ def start_services(s) -> None:
               f"({', '.join(spec.interfaces)}) -> {', '.join(map(str, spec.export))}")
         ctx = s.contexts[spec.name] = build_context(lab, spec, shared=base)
         ctx.probe, ctx.claims = spec, s.probes[spec.name].claims
-        ctx.inactive_changes = s.probes[spec.name].inactive_changes  # the same list: kept current
+        ctx.active_changes = s.probes[spec.name].active_changes  # the same lists: kept current
+        ctx.inactive_changes = s.probes[spec.name].inactive_changes
         base = base or ctx
 
 

@@ -25,9 +25,11 @@ def test_the_slow_probes_check_is_waited_for_by_its_own_timeout():
 
 
 def test_by_inactive_timeout_follows_the_timeout_set_at_run_time():
-    """The file says 3 s; `control timeouts - 1` makes it 1 s for the next flow,
-    and a restart brings back the file's 3 s (windows from the timeout in effect)."""
+    """The file says 3 s idle, 30 s active; `control timeouts 1.5 1` makes them
+    1 s and 1.5 s for the next flows, and a restart brings back the file's
+    (windows from the timeout in effect)."""
     done = run_testbed("run", Path(__file__).with_name("timeouts-at-run-time.yaml"), timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS  after-the-change" in done.stdout and "(claimed 1..2 s)" in done.stdout
     assert "PASS  after-the-restart" in done.stdout and "(claimed 3..4 s)" in done.stdout
+    assert "PASS  long-flow-pieces" in done.stdout

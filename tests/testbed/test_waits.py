@@ -53,8 +53,8 @@ def test_each_timed_check_waits_by_its_own_probes_timeout():
     assert wait_for_exports([quick, slow], ctxs["quick"], lambda: (lambda c: []), said.append) < 0.1
 
 
-def test_the_idle_limit_follows_run_time_changes():
-    from testbed.expect.checks.exported_within import idle_limit
+def test_a_timeout_limit_follows_run_time_changes():
+    from testbed.expect.timeouts import limit_from as idle_limit
     assert idle_limit(100.0, 15.0, []) == 15.0
     assert idle_limit(100.0, 15.0, [(90.0, 1.0)]) == 1.0  # changed before it went idle
     assert idle_limit(100.0, 15.0, [(90.0, 1.0), (95.0, 3.0)]) == 3.0  # the last change before

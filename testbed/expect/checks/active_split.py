@@ -1,8 +1,9 @@
 """`kind: active_split` - a long flow is exported in pieces (active timeout) that add up.
 
 `by: active_timeout` also times the pieces: every record but the last must
-last as long as the probe's active timeout, within the window the exporter
-claims (testbed/exporters Claims), less one gap between the flow's packets."""
+last as long as the probe's active timeout (the one in effect when the piece
+began: expect/timeouts.py), within the window the exporter claims
+(testbed/exporters Claims), less one gap between the flow's packets."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from ...schema.kinds import choice
 from ..check import CHECKS, WINDOW, Check, step_name, within
 from ..context import Context
 from ..match import Match, read_match, sent_flows
+from ..timeouts import limit_from
 from ..verdict import Verdict
 from .flow import count_range
 
@@ -56,12 +58,20 @@ class ActiveSplit(Check):
     def _timing(self, mine, sent, ctx: Context) -> list[str]:
         from ...exporters import netflow_lab
         claims = ctx.claims or netflow_lab.claims()
-        active = ctx.probe.active_timeout if ctx.probe is not None else 1800.0
-        lo, hi = claims.export_window(active)
         gaps = [(t.last - t.first) / (t.packets - 1) for t in sent if t.packets > 1 and t.first is not None]
-        lo -= max(gaps, default=0.0)
+        gap = max(gaps, default=0.0)
+        pieces = sorted(mine, key=lambda r: r.start_ms)
+        # a piece's wall-clock start, for a timeout changed at run time: the
+        # first packet sent, plus how much later the piece began
+        firsts = [t.first for t in sent if t.first is not None]
         out = []
-        for r in sorted(mine, key=lambda r: r.start_ms)[:-1]:  # the last piece ends with the traffic
+        for r in pieces[:-1]:  # the last piece ends with the traffic
+            active = ctx.probe.active_timeout if ctx.probe is not None else 1800.0
+            if firsts:
+                began = min(firsts) + (r.start_ms - pieces[0].start_ms) / 1000
+                active = limit_from(began, active, ctx.active_changes)
+            lo, hi = claims.export_window(active)
+            lo -= gap
             lasted = (r.end_ms - r.start_ms) / 1000
             if not lo <= lasted <= hi:
                 out.append(f"a piece of {r.packets} packets lasted {lasted:.2f} s: expected {max(lo, 0):.2f}.."

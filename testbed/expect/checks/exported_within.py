@@ -17,6 +17,7 @@ from ...schema.kinds import choice
 from ..context import Context
 from ..lag import lag_of, unreliable
 from ..match import Match, read_match, sent_flows
+from ..timeouts import limit_from
 from ..verdict import Verdict
 from .flow import count_range
 
@@ -56,7 +57,7 @@ class ExportedWithin(Check):
             return max(0.0, lo), hi
         timeout = ctx.probe.inactive_timeout if ctx.probe is not None else 15.0
         if at is not None:
-            timeout = idle_limit(at, timeout, ctx.inactive_changes)
+            timeout = limit_from(at, timeout, ctx.inactive_changes)
         return claims.export_window(timeout)
 
     def reference(self, ctx: Context) -> tuple[float, str] | None:
@@ -99,18 +100,3 @@ class ExportedWithin(Check):
         text = f"exported {delay:.2f} s after {what}{claimed}" + unreliable(delay, (lo, hi), lag_of(sent))
         return self.verdict(not problems, text, problems)
 
-
-def idle_limit(idle_since: float, timeout: float, changes) -> float:
-    """How long a flow idle since `idle_since` stays in the cache, when the
-    inactive timeout was `timeout` and changed at run time as `changes` say
-    ([(time, seconds)]): the one in effect when it went idle, and a change
-    made while it idles (before it expired) counts from then on - the next
-    scan compares its idle time with the new value."""
-    for at, value in sorted(changes):
-        if at <= idle_since:
-            timeout = value
-        elif at < idle_since + timeout:
-            timeout = max(at - idle_since, value)
-        else:
-            break
-    return timeout
