@@ -98,10 +98,11 @@ def decode_ipv4(buf: bytes, off: int, ifindex: int, icmp_ports: bool = True,
     _, tos, total, _, frag, _, proto, _, src, dst = _IP(buf, off)
     if total < hlen:
         # BIG TCP (IPv4 GSO beyond 64 KiB) leaves the total length 0; Linux then
-        # takes the length from the frame (iph_totlen()), and so do we, up to
-        # the largest GSO packet Linux builds
+        # takes the length from the frame (iph_totlen()), and so do we: only
+        # past 64 KiB (Linux writes 0 for no shorter packet, and drops one that
+        # says 0 otherwise) and up to the largest GSO packet it builds
         big = (wire_len or n) - off
-        if total or proto != TCP or not hlen <= big <= GSO_MAX_SIZE:
+        if total or proto != TCP or not 0xFFFF < big <= GSO_MAX_SIZE:
             return "bad_total_length"
         total = big
     sport = dport = flags = 0

@@ -25,12 +25,15 @@ class InputIfindex:
         self.fixed = fixed
         self.names = dict(names or {})
         self.used: set[str] = set()
+        self.sll2: set[str] = set()  # named, but its frames carry their own index
 
     def of(self, iface: Interface) -> int | None:
         """The interface's input ifindex, or PER_FRAME."""
         if self.fixed is not None:
             return self.fixed
         if iface.linktype == DLT_LINUX_SLL2:
+            if iface.name in self.names:
+                self.sll2.add(iface.name)
             return PER_FRAME
         if iface.name in self.names:
             self.used.add(iface.name)
@@ -38,5 +41,12 @@ class InputIfindex:
         return iface.id
 
     def unused(self) -> list[str]:
-        """The names of `--ifindex NAME=N` no packet came from."""
+        """The names of `--ifindex NAME=N` that gave no packet its index."""
         return sorted(set(self.names) - self.used)
+
+    def warnings(self) -> list[str]:
+        """One line for each of them, saying why."""
+        return [f"--ifindex {name}=...: " + (
+                    f"interface {name} holds SLL2 frames, whose header gives each packet its "
+                    "own index" if name in self.sll2 else
+                    "no packet came from an interface of that name") for name in self.unused()]

@@ -62,13 +62,13 @@ def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable
     handlers = {sig: signal.signal(sig, lambda signum, _: stop.append(signum))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return _run(f, path, read, stats, options, export_rate, stop, ifindex.unused)
+        return _run(f, path, read, stats, options, export_rate, stop, ifindex.warnings)
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
 
 
-def _run(f, path, read, stats, options, export_rate, stop, unused_names) -> int:
+def _run(f, path, read, stats, options, export_rate, stop, ifindex_warnings) -> int:
     output = None
     try:
         output = Output(options, stats, before_send=Pacer(export_rate).wait)
@@ -94,9 +94,8 @@ def _run(f, path, read, stats, options, export_rate, stop, unused_names) -> int:
             report = output.report()
     if not error or stats.frames:  # a file that is no capture at all: just the error
         print(stats.summary(), file=sys.stderr if options.print_records else sys.stdout)
-        for name in unused_names():
-            print(f"{PROG}: warning: --ifindex {name}=...: no packet came from an interface "
-                  "of that name", file=sys.stderr)
+        for warning in ifindex_warnings():
+            print(f"{PROG}: warning: {warning}", file=sys.stderr)
     if options.stats_file:
         stats_file.write(options.stats_file, {**stats.as_dict(), "collectors": report})
     if error:

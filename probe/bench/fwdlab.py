@@ -18,10 +18,11 @@ import sys
 import tempfile
 import time
 
-# trafgen and the forwarding it drives (softirqs on the sending CPU) get CPU
-# 0; the meter and whatever reads r1's traffic get the others, in every run
-# alike, so runs differ by the capture and not by where the scheduler put it.
-SENDER_CPU = 0
+# trafgen and the forwarding it drives (softirqs on the sending CPU) get the
+# first CPU this process may use; the meter and whatever reads r1's traffic
+# get the others, in every run alike, so runs differ by the capture and not
+# by where the scheduler put it.
+SENDER_CPU = min(os.sched_getaffinity(0))
 
 
 def off_sender_cpu() -> None:
@@ -33,6 +34,16 @@ def off_sender_cpu() -> None:
 
 def _on_sender_cpu() -> None:
     os.sched_setaffinity(0, {SENDER_CPU})
+
+
+def end(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 10 s: nothing of a step outlives the lab."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 FLOWS = 64

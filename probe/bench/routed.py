@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from .fwdlab import FLOWS, Lab, off_sender_cpu
+from .fwdlab import FLOWS, Lab, end, off_sender_cpu
 
 def _stats(path: str) -> dict:
     from ..live import ctl
@@ -59,10 +59,12 @@ def ring_step(lab: Lab, rate: int | None, limit: float, seconds: float) -> dict:
         received, pps = lab.send(packets, rate, "eth0", "rx_packets")
         time.sleep(0.3)
         proc.terminate()
-        ring_packets, drops = map(int, proc.stdout.readline().split())
+        counts = proc.stdout.readline().split()
+        if len(counts) != 2:
+            raise RuntimeError("the ring reader died (run it alone to see why)")
+        ring_packets, drops = map(int, counts)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        end(proc)
     return {"engine": "ring", "asked": rate, "pps": pps, "sent": packets,
             "received": received, "accounted": ring_packets - drops, "drops": drops,
             "ok": drops == 0 and ring_packets >= packets}
@@ -100,8 +102,7 @@ def probe_step(lab: Lab, engine: str, rate: int | None, limit: float, seconds: f
                 "received": received, "accounted": accounted, "drops": drops,
                 "ok": drops == 0 and accounted == packets}
     finally:
-        proc.terminate()
-        proc.wait(10)
+        end(proc)
 
 
 def softflowd_step(lab: Lab, rate: int | None, limit: float, seconds: float) -> dict:
@@ -128,8 +129,7 @@ def softflowd_step(lab: Lab, rate: int | None, limit: float, seconds: float) -> 
                 break
             time.sleep(0.1)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        end(proc)
     # Judged by its ring's counters, as the `ring` row: softflowd reads the
     # ring's last partly filled block only when more traffic comes, so its
     # "Packets processed" lags by up to a block after the sender stops.
@@ -159,7 +159,8 @@ def step(lab: Lab, engine: str, rate: int | None, limit: float, seconds: float) 
 
 def _row(s: dict, limit: float, label: str = "") -> str:
     asked = f"{s['asked']:,}" if s["asked"] else "unpaced"
-    return (f"{label}{s['engine']:>9} {asked:>10} {s['pps']:>10,.0f} {s['pps'] / limit:>8.0%} "
+    share = s["pps"] / limit if limit else 0.0
+    return (f"{label}{s['engine']:>9} {asked:>10} {s['pps']:>10,.0f} {share:>8.0%} "
             f"{s['sent']:>9,} {s['accounted']:>9,} {s['drops']:>6}  "
             + ("exact, no drop" if s["ok"] else "LOSS"))
 
@@ -222,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     lab = Lab()
     try:
         forwarded, limit = lab.send(args.limit_packets, None)
+        if not limit:
+            print(f"routed benchmark: r1 forwarded {forwarded:,} packets; no rate to measure against")
+            return 1
         print(f"kernel forwarding limit (no probe; trafgen unpaced, 64 B UDP, {FLOWS} flows): "
               f"{limit:,.0f} packets/s ({forwarded:,} of {args.limit_packets:,} forwarded)")
         fractions = [float(x) for x in args.fractions.split(",") if x]

@@ -215,9 +215,9 @@ cdef int decode_ipv4(const uint8_t *buf, Py_ssize_t n, Py_ssize_t off, bint icmp
         return 5
     total = be16(ip + 2)
     proto = ip[9]
-    if total < hlen:  # BIG TCP: total length 0, the length on the wire instead
+    if total < hlen:  # BIG TCP: total length 0, the length on the wire (past 64 KiB) instead
         big = (wire_len if wire_len else n) - off
-        if total or proto != 6 or big < hlen or big > GSO_MAX_SIZE:
+        if total or proto != 6 or big <= 0xFFFF or big > GSO_MAX_SIZE:
             return 9
         total = <uint32_t>big
     out.key.tos = ip[1]

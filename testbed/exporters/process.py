@@ -40,6 +40,16 @@ class Stopped:
         return not self.problems
 
 
+def status(returncode: int) -> str:
+    """`exit 3`, or `signal SIGINT` for a process a signal ended (Popen's negative codes)."""
+    if returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit {returncode}"
+
+
 def packet_sockets(pid: int) -> int:
     """AF_PACKET sockets held by `pid`, its threads and its descendants."""
     try:
@@ -161,7 +171,7 @@ class ExporterProcesses:
         self.request_stop()
         if deadline is None:
             deadline = time.monotonic() + self.launch.stop_timeout_s
-        problems = [f"{process.argv[0]} died before it was stopped: exit {proc.returncode}: " + self._tail(process)
+        problems = [f"{process.argv[0]} died before it was stopped: {status(proc.returncode)}: " + self._tail(process)
                     for process, proc, dead in zip(self.launch.processes, self.procs, self._early) if dead]
         for process, proc, dead in zip(self.launch.processes, self.procs, self._early):
             if dead:
@@ -173,7 +183,7 @@ class ExporterProcesses:
                 problems.append(f"{process.argv[0]} did not stop within {self.launch.stop_timeout_s:g} s: killed")
                 continue
             if proc.returncode not in self.launch.clean_exits:
-                problems.append(f"{process.argv[0]} stopped with exit {proc.returncode}: " + self._tail(process))
+                problems.append(f"{process.argv[0]} stopped with {status(proc.returncode)}: " + self._tail(process))
         self.stopped = Stopped(tuple(p.returncode for p in self.procs), tuple(problems))
         return self.stopped
 

@@ -4,7 +4,7 @@
       p1: {kind: softflowd, node: r1, interfaces: [eth0], collectors: [ref], inactive_timeout: 5}
       p2: {kind: command, node: r2, interfaces: [eth0], collectors: [ref],
            command: [myprobe, -i, "{interfaces}", -n, "{collector}"], claims: {fills: [input]},
-           start: {packet_sockets: 0, settle: 1}, stop: {signal: INT, timeout: 5, exits: [0, 130]}}
+           start: {packet_sockets: 0, settle: 1}, stop: {signal: INT, timeout: 5, exits: [0, SIGINT]}}
 
 The kind's home is its module in testbed/exporters/ (how it starts, stops and
 what it claims); here the lab file is checked against it: the settings it
@@ -160,9 +160,22 @@ def _stop(r: Reader, y: Y) -> dict | None:
     if "timeout" in f:  # then SIGKILL, and the stop is unclean
         out["stop_timeout_s"] = r.number(f["timeout"], positive=True, hi=3600)
     if "exits" in f:
-        codes = [r.integer(i, 0, 255, "an exit status") for i in r.one_or_many(f["exits"])]
+        codes = [_exit(r, i) for i in r.one_or_many(f["exits"])]
         out["clean_exits"] = None if None in codes else frozenset(codes)
     return None if None in out.values() else out
+
+
+def _exit(r: Reader, y: Y) -> int | None:
+    """An exit status 0..255, or a signal that ended it (INT, SIGINT: what Popen calls -2)."""
+    v = y.value
+    name = v[3:] if isinstance(v, str) and v.startswith("SIG") else v
+    if isinstance(name, str) and name in STOP_SIGNALS:
+        return -signal.Signals["SIG" + name]
+    if isinstance(v, str):
+        r.error(y, f"stop: exits: expected an exit status 0..255 or a signal "
+                   f"({', '.join(STOP_SIGNALS)}), got {v!r}")
+        return None
+    return r.integer(y, 0, 255, "an exit status")
 
 
 def _require(r: Reader, y: Y) -> frozenset[str] | None:

@@ -85,3 +85,9 @@ def test_a_process_that_never_captures_times_out(tmp_path):
     launch = Launch(processes=(capturer(1, 5),), ready_timeout_s=0.3)
     with pytest.raises(ExporterError, match=r"did not open its 1 capture socket\(s\) within 0.3 s"):
         ExporterProcesses(launch, tmp_path).start()
+
+
+def test_an_exit_status_says_which_signal_ended_the_process():
+    from testbed.exporters.process import status
+    assert (status(0), status(3), status(-2), status(-9)) == ("exit 0", "exit 3", "signal SIGINT", "signal SIGKILL")
+    assert status(-200) == "signal 200"

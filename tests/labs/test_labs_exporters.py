@@ -80,6 +80,10 @@ def test_a_command_starts_and_stops_as_its_lab_says(tmp_path):
     done = run_testbed("run", lab, timeout=120)  # it exports nothing: conservation fails
     assert "[probe] p1 (command) on r1" in done.stdout and "FAIL  counted" in done.stdout, done.stdout
     assert "ran cleanly" not in done.stdout, done.stdout  # stopped by SIGINT, exit 0
+    dies = "[sh, -c, \"trap '' TERM; while :; do sleep 0.1; done\"]"  # SIGINT ends it: Popen's -2
+    lab = _short_lab(tmp_path, dies + ", start: {packet_sockets: 0}, stop: {signal: INT, exits: [0, SIGINT]}")
+    done = run_testbed("run", lab, timeout=120)
+    assert "[probe] p1 (command) on r1" in done.stdout and "ran cleanly" not in done.stdout, done.stdout
     lab = _short_lab(tmp_path, loop + ", start: {packet_sockets: 0}, stop: {timeout: 1}")
     done = run_testbed("run", lab, timeout=120)
     assert done.returncode == 1 and "FAIL  probe p1 ran cleanly" in done.stdout, done.stdout + done.stderr

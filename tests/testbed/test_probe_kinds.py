@@ -122,7 +122,7 @@ def test_start_and_stop_of_a_command_reach_its_launch():
     from testbed.topology.probekind import exporter_spec, planned_ports
     extra = ("start: {packet_sockets: 0, settle: 1.5, timeout: 30},\n"
              "     stop: {signal: SIGINT, command: 'myctl -c {workdir}/{name}-{interface}.ctl stop', "
-             "timeout: 4, exits: [0, 130]}")
+             "timeout: 4, exits: [0, 130, SIGINT, KILL]}")
     topo = lab(command_probe("[myprobe, -i, '{interface}', -n, '{collector}']", extra))
     probe = topo.probes["p1"]
     launch = probe.exporter().launch(exporter_spec(probe, planned_ports(probe, topo.nodes["r1"]), Path("/w")))
@@ -130,7 +130,7 @@ def test_start_and_stop_of_a_command_reach_its_launch():
         ("myctl", "-c", "/w/p1-eth0.ctl", "stop"), ("myctl", "-c", "/w/p1-eth1.ctl", "stop")]
     assert [p.packet_sockets for p in launch.processes] == [0, 0]
     assert (launch.stop_signal, launch.stop_timeout_s, launch.clean_exits, launch.settle_s,
-            launch.ready_timeout_s) == (signal.SIGINT, 4.0, {0, 130}, 1.5, 30.0)
+            launch.ready_timeout_s) == (signal.SIGINT, 4.0, {0, 130, -2, -9}, 1.5, 30.0)
     plain = lab(command_probe()).probes["p1"].exporter()  # the defaults: Launch's
     assert (plain.stop_signal, plain.stop_command, plain.clean_exits, plain.packet_sockets) == (
         signal.SIGTERM, (), {0}, 1)
@@ -141,6 +141,8 @@ def test_start_and_stop_of_a_command_reach_its_launch():
     ("stop: {signal: STOP}", "lab.yaml:15: probes.p1.stop.signal: stop: unknown signal 'STOP' "
                              "(one of: TERM, INT, HUP, QUIT, USR1, USR2, KILL)"),
     ("stop: {exits: [0, 300]}", "lab.yaml:15: probes.p1.stop.exits[1]: expected an exit status in 0..255, got 300"),
+    ("stop: {exits: [0, SIGSTOP]}", "lab.yaml:15: probes.p1.stop.exits[1]: stop: exits: expected an exit status "
+                                    "0..255 or a signal (TERM, INT, HUP, QUIT, USR1, USR2, KILL), got 'SIGSTOP'"),
     ("stop: {timeout: 0}", "lab.yaml:15: probes.p1.stop.timeout: expected a number of seconds > 0"),
     ("stop: {command: 'ctl \"stop'}", "lab.yaml:15: probes.p1.stop.command: stop: command: No closing quotation"),
     ("stop: {command: [ctl, '{iface}']}", "lab.yaml:15: probes.p1.stop.command: stop: command: argv word "
