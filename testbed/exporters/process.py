@@ -159,8 +159,9 @@ class ExporterProcesses:
         if self.stopped is not None or self._early is not None:
             return
         self._early = [proc.poll() is not None for proc in self.procs]
+        until = time.monotonic() + self.launch.stop_timeout_s  # the stop commands, all together
         for process, proc, dead in zip(self.launch.processes, self.procs, self._early):
-            if not dead and not self._ask(process, proc):
+            if not dead and not self._ask(process, until):
                 proc.send_signal(self.launch.stop_signal)
 
     def finish_stop(self, deadline: float | None = None) -> Stopped:
@@ -197,13 +198,14 @@ class ExporterProcesses:
     def running(self) -> bool:
         return bool(self.procs) and self.stopped is None and any(p.poll() is None for p in self.procs)
 
-    def _ask(self, process: Process, proc: subprocess.Popen) -> bool:
-        """Run the process's stop command; False when it has none or it failed."""
+    def _ask(self, process: Process, until: float) -> bool:
+        """Run the process's stop command (until `until` at most); False when it
+        has none, failed or took too long (then the stop signal goes)."""
         if not process.stop_command:
             return False
         try:
             done = subprocess.run([*self.prefix, *process.stop_command], capture_output=True,
-                                  timeout=self.launch.stop_timeout_s)
+                                  timeout=max(0.1, until - time.monotonic()))
         except subprocess.TimeoutExpired:
             return False
         return done.returncode == 0

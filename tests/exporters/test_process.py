@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+import time
 
 import pytest
 
@@ -91,3 +92,15 @@ def test_an_exit_status_says_which_signal_ended_the_process():
     from testbed.exporters.process import status
     assert (status(0), status(3), status(-2), status(-9)) == ("exit 0", "exit 3", "signal SIGINT", "signal SIGKILL")
     assert status(-200) == "signal 200"
+
+
+def test_stop_commands_share_one_stop_timeout(tmp_path):
+    """Three hanging stop commands take the stop timeout once, not three times; then the signal goes."""
+    launch = Launch(processes=tuple(capturer(stop_command=("sleep", "30"), log=f"c{i}.log") for i in range(3)),
+                    stop_timeout_s=1.0, clean_exits=frozenset({3}))
+    ex = ExporterProcesses(launch, tmp_path).start()
+    began = time.monotonic()
+    ex.request_stop()
+    assert time.monotonic() - began < 2.0
+    stopped = ex.finish_stop()
+    assert stopped.clean and stopped.exits == (3, 3, 3)  # each got the signal when its command ran out
