@@ -67,7 +67,7 @@ class ExporterService:
 
     def start(self) -> None:
         self.launch()
-        self.wait_ready(time.monotonic() + self.current.launch.ready_timeout_s)
+        self.wait_ready(time.monotonic() + self.ready_timeout_s)
 
     def launch(self) -> None:
         if self.running:

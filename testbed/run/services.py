@@ -40,19 +40,21 @@ def stop_all(probes: list) -> None:
         p.end_stop(start + p.stop_timeout_s)
 
 
-def start_all(services: list, timeout: float = READY_TIMEOUT_S) -> None:
-    """Launch every service, then wait until all are ready (from one start; an
-    exporter kind has its own timeout: its Launch says)."""
+def start_all(services: list) -> None:
+    """Launch every service, then wait until all are ready (from one start,
+    each by its own `ready_timeout_s`: an exporter kind's Launch says its own)."""
     for s in services:
         s.launch()
     start = time.monotonic()
     for s in services:
-        s.wait_ready(start + getattr(s, "ready_timeout_s", timeout))
+        s.wait_ready(start + s.ready_timeout_s)
 
 
 class CollectorService:
     """A reference collector in its node; a `collector` step may stop, kill and start
     it again: each run writes its own JSON lines, and `outages` says when it was down."""
+
+    ready_timeout_s = READY_TIMEOUT_S
 
     def __init__(self, lab, spec, workdir: Path) -> None:
         self.lab, self.spec, self.workdir = lab, spec, workdir
@@ -202,8 +204,9 @@ class ProbeService:
             except CtlError:
                 time.sleep(POLL_S)
         raise LabError(f"probe {self.spec.name} did not answer on {self.control} "
-                       f"within {READY_TIMEOUT_S:.0f} s")
+                       f"within {self.ready_timeout_s:.0f} s")
 
+    ready_timeout_s = READY_TIMEOUT_S
     stop_timeout_s = STOP_TIMEOUT_S
 
     def stop(self) -> int | None:

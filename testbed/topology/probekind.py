@@ -148,13 +148,10 @@ def _stop(r: Reader, y: Y) -> dict | None:
         return None
     out: dict = {}
     if "signal" in f:
-        v = f["signal"].value
-        name = v[3:] if isinstance(v, str) and v.startswith("SIG") else v
-        if name in STOP_SIGNALS:
-            out["stop_signal"] = signal.Signals["SIG" + name]
-        else:
-            r.error(f["signal"], f"stop: unknown signal {v!r} (one of: {', '.join(STOP_SIGNALS)})")
-            out["stop_signal"] = None
+        out["stop_signal"] = _signal(f["signal"].value)
+        if out["stop_signal"] is None:
+            r.error(f["signal"], f"stop: unknown signal {f['signal'].value!r} "
+                                 f"(one of: {', '.join(STOP_SIGNALS)})")
     if "command" in f:
         out["stop_command"] = _words(r, f["command"], "stop: command")
     if "timeout" in f:  # then SIGKILL, and the stop is unclean
@@ -165,12 +162,17 @@ def _stop(r: Reader, y: Y) -> dict | None:
     return None if None in out.values() else out
 
 
+def _signal(v) -> signal.Signals | None:
+    """INT or SIGINT (one of STOP_SIGNALS) -> the signal; None for anything else."""
+    name = v[3:] if isinstance(v, str) and v.startswith("SIG") else v
+    return signal.Signals["SIG" + name] if isinstance(name, str) and name in STOP_SIGNALS else None
+
+
 def _exit(r: Reader, y: Y) -> int | None:
     """An exit status 0..255, or a signal that ended it (INT, SIGINT: what Popen calls -2)."""
     v = y.value
-    name = v[3:] if isinstance(v, str) and v.startswith("SIG") else v
-    if isinstance(name, str) and name in STOP_SIGNALS:
-        return -signal.Signals["SIG" + name]
+    if _signal(v) is not None:
+        return -_signal(v)
     if isinstance(v, str):
         r.error(y, f"stop: exits: expected an exit status 0..255 or a signal "
                    f"({', '.join(STOP_SIGNALS)}), got {v!r}")
