@@ -15,7 +15,9 @@ import tempfile
 import traceback
 from pathlib import Path
 
-EXPORTER_KINDS = ("netflow-lab", "softflowd", "pmacctd", "fprobe")  # testbed/exporters KINDS
+from ..exporters import DEFAULT, KINDS
+
+EXPORTER_KINDS = tuple(KINDS)  # what --exporter may name (a command needs its lab file's template)
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")  # as testbed.lab.Lab checks it
 INTERRUPTED = 130
 
@@ -92,7 +94,8 @@ def check_args(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     # imported here: the referee (`testbed collect`) must not load the probe's modules
-    from ..topology import TopologyError, load
+    from ..plan import load_plan
+    from ..topology import TopologyError
     from .many import shard
 
     try:
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     topos, bad = {}, False
     for lab in labs:
         try:
-            topos[lab] = load(lab, exporter=args.exporter)
+            topos[lab] = load_plan(lab, exporter=args.exporter).topology  # the run resolves it again in its workdir
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
@@ -113,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{lab}: {exc.strerror}", file=sys.stderr)
             bad = True
         else:
-            if args.quirk_on and args.exporter not in (None, "netflow-lab"):
-                print(f"{lab}: --quirk-on: quirks are netflow-lab's, not {args.exporter}'s", file=sys.stderr)
+            if args.quirk_on and args.exporter not in (None, DEFAULT):
+                print(f"{lab}: --quirk-on: quirks are {DEFAULT}'s, not {args.exporter}'s", file=sys.stderr)
                 bad = True
             elif args.quirk_on and topos[lab].reproduces is None:
                 print(f"{lab}: --quirk-on: the file names no quirk (reproduces: quirk: ID)", file=sys.stderr)

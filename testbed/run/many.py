@@ -36,13 +36,13 @@ def shard(labs: list[str], spec: str | None) -> list[str]:
 def result_json(result: RunResult) -> dict:
     return {"lab": result.lab, "run_id": result.run_id, "seconds": result.seconds,
             "phases": result.phases, "verdicts": [asdict(v) for v in result.verdicts],
-            "exporters": result.exporters, "nfcapd": {n: asdict(r) for n, r in result.nfcapd.items()}}
+            "kinds": result.kinds, "nfcapd": {n: asdict(r) for n, r in result.nfcapd.items()}}
 
 
 def result_from_json(d: dict) -> RunResult:
     verdicts = [Verdict(**{**v, "problems": tuple(v["problems"])}) for v in d["verdicts"]]
     return RunResult(d["lab"], verdicts, run_id=d["run_id"], seconds=d["seconds"], phases=d["phases"],
-                     exporters=d.get("exporters", {}))
+                     kinds=d.get("kinds", {}))
 
 
 class Child:
