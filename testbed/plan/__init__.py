@@ -5,15 +5,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..topology import load
-from .model import CollectorPlan, ExporterPlan, RunPlan, TapPlan
+from dataclasses import replace
+from typing import Mapping
+
+from ..topology import Topology, load
+from ..topology.servers import Server
+from .model import CollectorPlan, ExporterPlan, RunPlan, ServerPlan, TapPlan
+from .placement import LOCAL, TunnelPlan
 from .resolve import NOMINAL_WORKDIR, resolve
 
 
+def spread(topo: Topology, servers: Mapping[str, Server] | None = None, placement: str | None = None) -> Topology:
+    """The lab with the servers and placement rule the command line gives (`--servers`,
+    `--place`) instead of its file's; None keeps the file's."""
+    return replace(topo, servers=dict(topo.servers if servers is None else servers),
+                   placement=placement or topo.placement)
+
+
 def load_plan(path: str | Path, exporter: str | None = None, workdir: Path = NOMINAL_WORKDIR,
-              probe_args: tuple[str, ...] = ()) -> RunPlan:
+              probe_args: tuple[str, ...] = (), servers: Mapping[str, Server] | None = None,
+              placement: str | None = None) -> RunPlan:
     """The plan of a lab file (TopologyError lists every problem, file:line)."""
-    return resolve(load(path, exporter=exporter), workdir, probe_args)
+    return resolve(spread(load(path, exporter=exporter), servers, placement), workdir, probe_args)
 
 
-__all__ = ["CollectorPlan", "ExporterPlan", "NOMINAL_WORKDIR", "RunPlan", "TapPlan", "load_plan", "resolve"]
+__all__ = ["CollectorPlan", "ExporterPlan", "LOCAL", "NOMINAL_WORKDIR", "RunPlan", "ServerPlan", "TapPlan",
+           "TunnelPlan", "load_plan", "resolve", "spread"]

@@ -11,6 +11,7 @@ import sys
 
 from ..exporters import KINDS
 from ..schema.errors import TopologyError
+from ..topology.servers import PLACEMENTS, servers_from_option
 from . import load_plan
 from .explain import explain
 
@@ -27,14 +28,31 @@ def add_parser(subparsers) -> None:
                    help="print the run plan: every interface (ifindex, MAC, addresses), collector, tap and "
                         "exporter (its command line for each start, files, what its records must carry), "
                         "then every step and check with its effective values (defaults applied)")
+    add_server_options(p)
     p.set_defaults(func=run)
+
+
+def add_server_options(p: argparse.ArgumentParser) -> None:
+    """--servers and --place, as `run` and `validate` take them."""
+    p.add_argument("--servers", metavar="NAME=HOST,...", type=_servers,
+                   help="spread the lab over these machines, reached over SSH ([USER@]HOST[:PORT]; localhost: this "
+                        "one) instead of the file's servers:")
+    p.add_argument("--place", choices=PLACEMENTS, help="how nodes without server: are placed (default: the file's "
+                                                        "placement:, else explicit)")
+
+
+def _servers(text: str):
+    try:
+        return servers_from_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--servers: ")) from None
 
 
 def run(args: argparse.Namespace) -> int:
     status = 0
     for name in args.files:
         try:
-            plan = load_plan(name, exporter=args.exporter)
+            plan = load_plan(name, exporter=args.exporter, servers=args.servers, placement=args.place)
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)

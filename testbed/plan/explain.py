@@ -10,8 +10,15 @@ from .model import ExporterPlan, RunPlan
 def explain(plan: RunPlan) -> list[str]:
     topo = plan.topology
     out = [f"  workdir {plan.workdir}"]
+    spread = bool(topo.servers)
+    if spread:
+        out.append(f"  placement {topo.placement}")
+        for s in plan.servers.values():
+            where = "this machine" if s.local else f"ssh {s.server}, python {s.server.python or '(same path as here)'}"
+            out.append(f"  server {s.name}: {where}, tunnel address {_address(s)}; files in {s.workdir}")
     for node in topo.nodes.values():
-        out.append(f"  node {node.name} ({node.kind}, line {node.line})")
+        on = f" on server {plan.placement[node.name]}" if spread and node.name in plan.placement else ""
+        out.append(f"  node {node.name} ({node.kind}, line {node.line}){on}")
         for i in node.interfaces:
             addresses = ", ".join(map(str, i.addresses)) or "no address"
             out.append(f"    {i.name}: ifindex {plan.ifindexes[i.ref]}, mac {plan.macs[i.ref]}, {addresses}, "
@@ -20,6 +27,8 @@ def explain(plan: RunPlan) -> list[str]:
             out.append(f"    route {route}")
     for link in topo.links:
         tunnel = f" over {link.tunnel}" if link.tunnel else ""
+        if link.index in plan.tunnels:
+            tunnel = f" between servers, {plan.tunnels[link.index]}"
         out.append(f"  link {link.index}: {' - '.join(link.endpoints)}{tunnel}")
     for c in (*plan.nfcapds.values(), *plan.collectors.values()):
         files = (", ".join(str(c.jsonl(n)) for n in range(1, c.starts + 1)) if c.collector.kind == "reference"
@@ -60,3 +69,9 @@ def _exporter(e: ExporterPlan) -> list[str]:
             if getattr(launch, what):
                 out.append(f"      {what.replace('_', ' ')} {getattr(launch, what)}")
     return out
+
+
+def _address(s) -> str:
+    if s.server is not None and s.server.address is not None:
+        return str(s.server.address)
+    return "looked up when built" if not s.local else "the one towards the other servers"

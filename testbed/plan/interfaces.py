@@ -86,3 +86,37 @@ def source_towards(node: Node, address: IPv4Address) -> IPv4Address | None:
         if iface is not None and iface.addresses:
             best = (route.prefix.prefixlen, iface.addresses[0].ip)
     return None if best is None else best[1]
+
+
+def next_hop(topo: Topology, node: Node, address: IPv4Address) -> tuple[str | None, str]:
+    """Where `node` sends a packet for `address`, by the lab file's addresses and routes
+    (longest prefix wins, as the kernel's lookup): (the node it reaches next, or None,
+    and how: 'connected' | the route)."""
+    best: tuple[int, IPv4Address | None, str] | None = None  # (prefix length, gateway, how)
+    for iface in node.interfaces:
+        for a in iface.addresses:
+            if address in a.network and (best is None or a.network.prefixlen > best[0]):
+                best = (a.network.prefixlen, None, "connected")
+    for route in node.routes:
+        if address in route.prefix and (best is None or route.prefix.prefixlen > best[0]):
+            best = (route.prefix.prefixlen, route.via, str(route) if route.type == "unicast" else "")
+    if best is None or not best[2]:
+        return None, "no route" if best is None else "a blackhole route"
+    target = best[1] or address
+    owner = next((n.name for n in topo.nodes.values() if n.name != node.name
+                  and any(a.ip == target for a in n.addresses)), None)
+    return owner, best[2]
+
+
+def path_to(topo: Topology, start: str, address: IPv4Address, hops: int = 64) -> tuple[list[str], str | None]:
+    """The nodes a packet from `start` to `address` crosses, by the file's routes, and why
+    it stops short (None: it arrives)."""
+    path = [start]
+    while not any(a.ip == address for a in topo.nodes[path[-1]].addresses):
+        nxt, how = next_hop(topo, topo.nodes[path[-1]], address)
+        if nxt is None:
+            return path, f"{path[-1]} has {how} towards {address}"
+        if nxt in path or len(path) > hops:
+            return path + [nxt], f"a routing loop at {nxt}"
+        path.append(nxt)
+    return path, None

@@ -18,6 +18,8 @@ from .. import workdir as W
 from ..exporters import Claims, ExporterSpec, Feature, Launch
 from ..expect.context import Exporter
 from ..topology import Collector, Probe, Topology
+from ..topology.servers import Server
+from .placement import LOCAL, TunnelPlan
 
 
 def _frozen(d: Mapping) -> Mapping:
@@ -102,6 +104,19 @@ class TapPlan:
 
 
 @dataclass(frozen=True)
+class ServerPlan:
+    """A machine the lab's nodes run on: this one, or one reached over SSH."""
+
+    name: str
+    server: Server | None  # as the lab file (or --servers) says; None: this machine, no servers: given
+    workdir: Path  # where the files of its nodes go, on it
+
+    @property
+    def local(self) -> bool:
+        return self.server is None or self.server.local
+
+
+@dataclass(frozen=True)
 class RunPlan:
     topology: Topology  # the lab as read: nodes, links, routes, traffic steps, checks
     workdir: Path
@@ -111,10 +126,33 @@ class RunPlan:
     collectors: Mapping[str, CollectorPlan] = field(default_factory=dict)  # reference collectors
     nfcapds: Mapping[str, CollectorPlan] = field(default_factory=dict)
     taps: Mapping[tuple[str, str], TapPlan] = field(default_factory=dict)  # (probe, collector) -> its tap
+    servers: Mapping[str, ServerPlan] = field(default_factory=dict)  # empty: every node here
+    placement: Mapping[str, str] = field(default_factory=dict)  # node -> server name
+    tunnels: Mapping[int, TunnelPlan] = field(default_factory=dict)  # link index -> its tunnel between servers
 
     def __post_init__(self) -> None:
-        for name in ("ifindexes", "macs", "exporters", "collectors", "nfcapds", "taps"):
+        if not self.servers:
+            object.__setattr__(self, "servers", {LOCAL: ServerPlan(LOCAL, None, self.workdir)})
+        for name in ("ifindexes", "macs", "exporters", "collectors", "nfcapds", "taps", "servers", "placement",
+                     "tunnels"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    @property
+    def spread(self) -> bool:
+        """Some node runs on another machine (the lab names servers)."""
+        return any(not s.local for s in self.servers.values())
+
+    def server_of(self, node: str) -> ServerPlan:
+        return self.servers[self.placement.get(node, LOCAL)]
+
+    def mirror(self, server: str) -> Path:
+        """Where this machine keeps its copies of a server's files (its own workdir for this machine)."""
+        return self.workdir if self.servers[server].local else self.workdir / "servers" / server
+
+    def local_copy(self, server: str, path: str | Path) -> Path:
+        """The copy here of `path` on `server` (once fetched; the path itself for this machine)."""
+        s = self.servers[server]
+        return Path(path) if s.local else self.mirror(server) / Path(path).relative_to(s.workdir)
 
     @property
     def name(self) -> str:

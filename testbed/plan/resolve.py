@@ -18,26 +18,35 @@ from ..topology import Probe, Topology
 from ..topology.model import NFCAPD, REFERENCE, Export
 from ..traffic.step import LabState
 from .. import workdir as W
-from . import interfaces
-from .model import CollectorPlan, ExporterPlan, RunPlan, TapPlan
+from . import interfaces, placement as P
+from .model import CollectorPlan, ExporterPlan, RunPlan, ServerPlan, TapPlan
 
 TAP_PORT = 47000  # a tap listens on the router's own address, TAP_PORT + n
 NOMINAL_WORKDIR = Path("/tmp/netflow-lab-RUN")  # what `validate --explain` shows
+REMOTE_WORKDIR = "/tmp/netflow-lab-{run}.{server}"  # a server's own folder for the run, on it
 
 
-def resolve(topo: Topology, workdir: Path = NOMINAL_WORKDIR, probe_args: tuple[str, ...] = ()) -> RunPlan:
+def resolve(topo: Topology, workdir: Path = NOMINAL_WORKDIR, probe_args: tuple[str, ...] = (),
+            run_id: str = "RUN") -> RunPlan:
     """The plan of a run of `topo` in `workdir`; `probe_args`: more words for the command
     line of every probe of this project's kind (`run --probe-arg`, `--quirk-on`: our
-    probe's options). TopologyError lists every problem (file:line)."""
+    probe's options); `run_id` names the servers' folders and the tunnels' VNIs.
+    TopologyError lists every problem (file:line)."""
     problems = Problems(topo.source)
     ifindexes, macs = interfaces.ifindexes(topo), interfaces.macs(topo)
     state = LabState()
     for step in topo.traffic:  # how often each probe and collector starts
         step.check_order(state)
-    taps = _taps(topo, workdir, problems)
+    placed = P.place(topo, problems)
+    servers = {name: ServerPlan(name, s, workdir if s.local else Path(REMOTE_WORKDIR.format(run=run_id, server=name)))
+               for name, s in topo.servers.items()} or {P.LOCAL: ServerPlan(P.LOCAL, None, workdir)}
+    wd = {n: servers[placed[n]].workdir if placed.get(n) in servers else workdir for n in topo.nodes}
+    tunnels = P.tunnels(topo, placed, run_id, problems)
+    _across(topo, placed, problems)
+    taps = _taps(topo, wd, problems)
     exporters = {}
     for p in topo.probes.values():
-        got = _exporter(topo, p, workdir, ifindexes, macs, taps, probe_args, problems)
+        got = _exporter(topo, p, wd[p.node], ifindexes, macs, taps, probe_args, problems)
         if got is not None:
             exporters[p.name] = ExporterPlan(**got, starts=1 + state.restarts["probe", p.name])
     for step in topo.traffic:  # a tap is one relay with one source address
@@ -48,15 +57,44 @@ def resolve(topo: Topology, workdir: Path = NOMINAL_WORKDIR, probe_args: tuple[s
                              f"{step.kind} needs an export tap on {probe}, but {exporters[probe].kind} exports "
                              f"from {n} processes (one per interface): through one tap they would look like "
                              "one exporter")
-    collectors = {c.name: CollectorPlan(c, workdir, 1 + state.restarts["collector", c.name])
+    collectors = {c.name: CollectorPlan(c, wd[c.node], 1 + state.restarts["collector", c.name])
                   for c in topo.collectors.values() if c.kind == REFERENCE}
-    nfcapds = {c.name: CollectorPlan(c, workdir) for c in topo.collectors.values() if c.kind == NFCAPD}
+    nfcapds = {c.name: CollectorPlan(c, wd[c.node]) for c in topo.collectors.values() if c.kind == NFCAPD}
     if problems:
         raise TopologyError(problems.sorted())
-    return RunPlan(topo, workdir, ifindexes, macs, exporters, collectors, nfcapds, taps)
+    return RunPlan(topo, workdir, ifindexes, macs, exporters, collectors, nfcapds, taps, servers, placed, tunnels)
 
 
-def _taps(topo: Topology, workdir: Path, problems: Problems) -> dict[tuple[str, str], TapPlan]:
+def _across(topo: Topology, placed: dict[str, str], problems: Problems) -> None:
+    """What a lab spread over servers cannot do: a probe that cannot reach its collector on
+    another server, an nfcapd or an export tap on a remote server, a capture replayed
+    from senders on different servers."""
+    if not topo.servers:
+        return
+    remote = {n for n, s in placed.items() if s in topo.servers and not topo.servers[s].local}
+    for p in topo.probes.values():
+        for e in p.export:
+            c = topo.collectors.get(e.collector) if e.collector else None
+            if c is None or placed.get(c.node) == placed.get(p.node):
+                continue
+            path, why = interfaces.path_to(topo, p.node, c.address)
+            if why is not None:
+                hops = " -> ".join(f"{n} ({placed.get(n)})" for n in path)
+                problems.add(p.line, f"probes.{p.name}", f"collector {c.name} ({c.address}, on {c.node}, server "
+                             f"{placed.get(c.node)}) is out of reach across the servers: {hops}: {why}")
+    for c in topo.collectors.values():
+        if c.kind == NFCAPD and c.node in remote:
+            problems.add(c.line, f"collectors.{c.name}", f"nfcapd on {c.node} (server {placed[c.node]}): nfcapd "
+                         "collectors run on this machine only (put the node on a localhost server)")
+    for step in topo.traffic:
+        for probe, _ in sorted(step.taps(topo)):
+            if topo.probes[probe].node in remote:
+                problems.add(step.line, f"traffic[{step.index}]", f"{step.kind} needs an export tap on "
+                             f"{topo.probes[probe].node} (server {placed[topo.probes[probe].node]}): export taps "
+                             "run on this machine only")
+
+
+def _taps(topo: Topology, workdirs: dict[str, Path], problems: Problems) -> dict[tuple[str, str], TapPlan]:
     wanted = sorted({t for step in topo.traffic for t in step.taps(topo)})
     per_probe = {p: sum(1 for q, _ in wanted if q == p) for p, _ in wanted}
     out = {}
@@ -66,7 +104,7 @@ def _taps(topo: Topology, workdir: Path, problems: Problems) -> dict[tuple[str, 
         if source is None:
             problems.add(p.line, f"probes.{probe}", f"{p.node} has no source address towards {c.address}")
             continue
-        log = W.impair_log(workdir, probe, None if per_probe[probe] == 1 else collector)
+        log = W.impair_log(workdirs[p.node], probe, None if per_probe[probe] == 1 else collector)
         out[probe, collector] = TapPlan(probe, collector, p.node, (str(source), TAP_PORT + n),
                                         (str(c.address), c.port), log)
     return out

@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from ..exporters import DEFAULT, KINDS
+from ..plan.cli import add_server_options
 
 EXPORTER_KINDS = tuple(KINDS)  # what --exporter may name (a command needs its lab file's template)
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")  # as testbed.lab.Lab checks it
@@ -45,6 +46,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--exporter", metavar="KIND", choices=EXPORTER_KINDS,
                    help="run every probe of the lab with this exporter kind instead of the file's "
                         f"({', '.join(EXPORTER_KINDS)})")
+    add_server_options(p)
     p.add_argument("--result-json", metavar="FILE", help=argparse.SUPPRESS)  # for `run` of several labs
     p.add_argument("--report-section", metavar="FILE", help=argparse.SUPPRESS)  # ditto: its HTML section
     p.set_defaults(func=run)
@@ -107,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     topos, bad = {}, False
     for lab in labs:
         try:
-            topos[lab] = load_plan(lab, exporter=args.exporter).topology  # the run resolves it again in its workdir
+            # the run resolves it again in its workdir
+            topos[lab] = load_plan(lab, exporter=args.exporter, servers=args.servers, placement=args.place).topology
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)

@@ -27,8 +27,10 @@ from .probes import read_collectors, read_probes
 from .refs import Known
 from .reproduces import read_reproduces
 from .routes import read_routes
+from .servers import PLACEMENTS, read_servers
 
-SECTIONS = ("description", "reproduces", "pools", "links", "collectors", "probes", "traffic", "expect")
+SECTIONS = ("description", "reproduces", "servers", "placement", "pools", "links", "collectors", "probes",
+            "traffic", "expect")
 
 
 def load(path: str | Path, exporter: str | None = None) -> Topology:
@@ -116,9 +118,13 @@ def _read(text: str, source: str, base_dir: Path, problems: Problems,
     for n in net.kinds:
         spec = net.route_specs.get(n)
         routes = read_routes(r, net, n, spec) if spec is not None else []
-        nodes[n] = Node(n, net.kinds[n], tuple(net.interfaces_of(n)), tuple(routes), net.lines[n])
+        nodes[n] = Node(n, net.kinds[n], tuple(net.interfaces_of(n)), tuple(routes), net.lines[n],
+                        net.servers.get(n))
+    servers = read_servers(r, top["servers"]) if "servers" in top else {}
+    placement = r.choice(top["placement"], PLACEMENTS, "placement") if "placement" in top else None
     topo = Topology(name or "?", source, frozen_map(nodes), tuple(net.links),
-                    description=description or "")
+                    description=description or "", servers=frozen_map(servers),
+                    placement=placement or PLACEMENTS[0])
     collectors = read_collectors(r, top["collectors"], nodes) if "collectors" in top else {}
     topo = replace(topo, collectors=frozen_map(collectors))
     probes = read_probes(r, top["probes"], nodes, collectors, exporter) if "probes" in top else {}

@@ -70,6 +70,7 @@ class Node:
     interfaces: tuple[Interface, ...] = ()
     routes: tuple[Route, ...] = ()
     line: int = 0
+    server: str | None = None  # `server:` (a name in `servers:`); None: placed by the rule
 
     @property
     def is_router(self) -> bool:
@@ -179,6 +180,8 @@ class Topology:
     expect: tuple = ()  # expect.check.Check, one dataclass per kind
     description: str = ""
     reproduces: Reproduces | None = None  # field-bug labs: the quirk that makes them fail
+    servers: Mapping = field(default_factory=dict)  # name -> servers.Server; empty: this machine only
+    placement: str = "explicit"  # how nodes without `server:` are placed (plan/placement.py)
 
     def node(self, name: str) -> Node:
         return self.nodes[name]

@@ -44,6 +44,7 @@ class Network:
     kinds: dict[str, str] = field(default_factory=dict)  # node -> ROUTER | HOST
     lines: dict[str, int] = field(default_factory=dict)  # node -> line
     route_specs: dict[str, Y] = field(default_factory=dict)  # node -> its `routes:` value
+    servers: dict[str, str] = field(default_factory=dict)  # node -> its `server:`
     ifs: dict[str, _If] = field(default_factory=dict)  # "r1:eth0" -> interface
     links: list[Link] = field(default_factory=list)
 
@@ -79,12 +80,14 @@ def read_network(r: Reader, nodes: Y | None, links: Y | None, pools: Y | None) -
 def _read_node(r: Reader, net: Network, name: str, spec: Y) -> None:
     if r.name(name, spec, "node name") is None:
         return
-    f = r.fields(spec, ("kind",), ("interfaces", "routes"), "a node")
+    f = r.fields(spec, ("kind",), ("interfaces", "routes", "server"), "a node")
     if f is None:
         return
     kind = r.choice(f["kind"], (ROUTER, HOST), "node kind") if "kind" in f else None
     net.kinds[name] = kind or HOST
     net.lines[name] = spec.keyline
+    if "server" in f and r.name(f["server"], f["server"], "server name") is not None:
+        net.servers[name] = f["server"].value
     if "routes" in f:
         net.route_specs[name] = f["routes"]
     for ifname, ispec in (r.mapping(f["interfaces"], "interfaces") or {}).items() \

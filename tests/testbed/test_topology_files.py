@@ -129,7 +129,7 @@ links: [h1:eth0 -- h2:eth0]
     with pytest.raises(TopologyError) as exc:
         loads(text, "m.yaml")
     assert [str(p) for p in exc.value.problems] == [
-        "m.yaml:2: x-host: unknown field 'x-host' (known: name, nodes, description, reproduces, pools, links, "
+        "m.yaml:2: x-host: unknown field 'x-host' (known: name, nodes, description, reproduces, servers, placement, pools, links, "
         "collectors, probes, traffic, expect)",
         "m.yaml:9: nodes.h2.interface: unknown field 'interface' (did you mean 'interfaces'?)"]
 
