@@ -20,6 +20,7 @@ from typing import Sequence
 
 from testbed.collector.load import load_jsonl
 from testbed.collector.result import CollectorResult
+from testbed.hosts import LOCAL, Host
 
 READY = "# listening on "
 
@@ -31,7 +32,9 @@ def mnexec_prefix(host) -> list[str]:
 
 class CollectorProcess:
     def __init__(self, listen: str, jsonl: str | os.PathLike, *, log: str | os.PathLike | None = None,
-                 prefix: Sequence[str] = (), python: str = sys.executable, args: Sequence[str] = ()):
+                 prefix: Sequence[str] = (), python: str = sys.executable, args: Sequence[str] = (),
+                 host: Host = LOCAL):
+        self.host = host  # the machine it runs on and writes its files on (testbed/hosts.py)
         self.jsonl = Path(jsonl)
         self.log = Path(log) if log else self.jsonl.with_suffix(".log")
         self.command = [*prefix, python, "-m", "testbed", "collect", "--listen", listen,
@@ -52,9 +55,12 @@ class CollectorProcess:
 
     def launch(self) -> None:
         """Start the process, without waiting (several start together: see wait_ready)."""
-        with open(self.log, "w") as out:
-            self.proc = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+        if self.host.local:
+            with open(self.log, "w") as out:
+                self.proc = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL)
+        else:
+            self.proc = self.host.popen(self.command, self.log)
 
     def wait_ready(self, deadline: float) -> None:
         """Until its socket is bound (monotonic `deadline`); RuntimeError if it is not."""
@@ -76,13 +82,13 @@ class CollectorProcess:
         code = self._end(signal.SIGTERM, timeout)
         if code != 0:
             raise RuntimeError(f"collector exited {code}:\n{self.output()}")
-        self.result = load_jsonl(self.jsonl)
+        self.result = load_jsonl(self.host.pull(self.jsonl))
         return self.result
 
     def output(self) -> str:
         """What it printed so far (records, events, summary)."""
         try:
-            return self.log.read_text(errors="replace")
+            return self.host.pull(self.log).read_text(errors="replace")
         except FileNotFoundError:
             return ""
 

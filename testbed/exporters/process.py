@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..hosts import LOCAL, Host, packet_sockets
 from .model import Launch, Process
 
 POLL_S = 0.02
@@ -50,58 +51,19 @@ def status(returncode: int) -> str:
     return f"exit {returncode}"
 
 
-def packet_sockets(pid: int) -> int:
-    """AF_PACKET sockets held by `pid`, its threads and its descendants."""
-    try:
-        with open(f"/proc/{pid}/net/packet") as f:  # the packet sockets of pid's namespace
-            inodes = {line.split()[-1] for line in f.readlines()[1:]}
-    except OSError:
-        return 0
-    held = 0
-    for p in _tree(pid):
-        try:
-            fds = os.listdir(f"/proc/{p}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"/proc/{p}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith("socket:[") and target[8:-1] in inodes:
-                held += 1
-    return held
-
-
-def _tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            tasks = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for t in tasks:
-            try:
-                with open(f"/proc/{p}/task/{t}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-            except OSError:
-                pass
-    return out
-
-
 class ExporterProcesses:
     """`fork(process, log)`: starts a `python_main` process from a warm interpreter in the
     namespace (testbed/forkserver.py) and returns it as a Popen; without it, or for other
-    processes, `prefix + argv` is executed."""
+    processes, `prefix + argv` is executed. `host`: the machine it runs on (hosts.py),
+    where its files are written and read."""
 
     def __init__(self, launch: Launch, workdir: str | os.PathLike, prefix: Sequence[str] = (),
-                 fork: Callable[[Process, Path], subprocess.Popen] | None = None) -> None:
+                 fork: Callable[[Process, Path], subprocess.Popen] | None = None, host: Host = LOCAL) -> None:
         self.launch = launch
         self.workdir = Path(workdir)
         self.prefix = list(prefix)
         self.fork = fork
+        self.host = host
         self.procs: list[subprocess.Popen] = []
         self.stopped: Stopped | None = None
         self._early: list[bool] | None = None  # per process: dead before the stop was asked
@@ -121,19 +83,16 @@ class ExporterProcesses:
     def launch_all(self) -> list[int]:
         """Write the files and start every process (not waiting); their pids."""
         for path, text in self.launch.files.items():
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text)
+            self.host.write(Path(path), text.encode())
         try:
             for process in self.launch.processes:
                 path = self.log_path(process)
-                path.parent.mkdir(parents=True, exist_ok=True)
+                if self.host.local:
+                    path.parent.mkdir(parents=True, exist_ok=True)
                 if process.python_main and self.fork is not None:
                     self.procs.append(self.fork(process, path))
                     continue
-                with open(path, "wb") as log:
-                    self.procs.append(subprocess.Popen(
-                        [*self.prefix, *process.argv], stdout=log, stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL, start_new_session=True))
+                self.procs.append(self.host.popen([*self.prefix, *process.argv], path))
         except BaseException:
             self._kill_all()
             raise
@@ -151,7 +110,7 @@ class ExporterProcesses:
                 if proc.poll() is not None:
                     raise ExporterError(f"{process.program} exited at start ({proc.returncode}): "
                                         + self._tail(process))
-                if packet_sockets(proc.pid) >= process.packet_sockets:
+                if self.host.packet_sockets(proc.pid) >= process.packet_sockets:
                     waiting.remove((process, proc))
             if not waiting and (answers is None or answers()):
                 break
@@ -219,29 +178,28 @@ class ExporterProcesses:
         if not process.stop_command:
             return False
         try:
-            done = subprocess.run([*self.prefix, *process.stop_command], capture_output=True,
-                                  timeout=max(0.1, until - time.monotonic()))
+            done = self.host.run([*self.prefix, *process.stop_command], timeout=max(0.1, until - time.monotonic()))
         except subprocess.TimeoutExpired:
             return False
         return done.returncode == 0
 
     def logs(self) -> dict[str, str]:
-        return {p.log: self.log_path(p).read_text(errors="replace") if self.log_path(p).exists() else ""
-                for p in self.launch.processes}
+        out = {}
+        for p in self.launch.processes:
+            path = self.host.pull(self.log_path(p))
+            out[p.log] = path.read_text(errors="replace") if path.exists() else ""
+        return out
 
     def _tail(self, process: Process, chars: int = 800) -> str:
         try:
-            text = self.log_path(process).read_text(errors="replace").strip()
+            text = self.host.pull(self.log_path(process)).read_text(errors="replace").strip()
         except OSError:
             return "(no log)"
         return text[-chars:] or "(empty log)"
 
     def _kill(self, proc: subprocess.Popen) -> None:
         """SIGKILL the session the process leads (it and whatever it forked)."""
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        self.host.kill_group(proc.pid, signal.SIGKILL)
         proc.wait()
 
     def _kill_all(self) -> None:

@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import re
 import shlex
+import socket
 import subprocess
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 from typing import Mapping
 
+from ..hosts import LOCAL, Host
+from ..plan import RunPlan
 from ..topology import Topology, split_ref
 from .node import LabError, LabNode
 
@@ -56,7 +60,8 @@ class Batch:
 
 
 def plan_create(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, LabNode],
-                plan: Mapping[str, int], macs: Mapping[str, str]) -> dict[LabNode, Batch]:
+                plan: Mapping[str, int], macs: Mapping[str, str], between: Mapping = {}) -> dict[LabNode, Batch]:
+    """`between`: the links between servers (plan.tunnels), made by `plan_between`."""
     batches = {n: Batch() for n in [*nodes.values(), *segs.values()]}
     for name, node in nodes.items():
         b = batches[node]
@@ -73,6 +78,8 @@ def plan_create(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, LabNo
     for link in topo.links:
         where = topo.where(link.line)
         seg = segs.get(link.index)
+        if link.index in between:
+            continue
         if link.tunnel:
             a, b = segs[link.index], segs[~link.index]
             batches[b].sysctls = [*QUIET, "net.ipv4.ip_forward=0"]
@@ -105,7 +112,7 @@ def plan_tunnels(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, LabN
     underlay namespace (where their UDP socket stays) and moved into the node."""
     batches = {n: Batch() for n in segs.values()}
     for link in topo.links:
-        if not link.tunnel:
+        if not link.tunnel or link.index not in segs:  # not a tunnel, or one between servers
             continue
         where = topo.where(link.line)
         machines = (segs[link.index], segs[~link.index])
@@ -139,30 +146,93 @@ def plan_configure(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, La
     return batches
 
 
-def run_batches(batches: dict[LabNode, Batch]) -> None:
-    """Every node's batch at once; LabError naming the lab-file line of a failed command."""
-    running = []
+def plan_between(topo: Topology, nodes: dict[str, LabNode], servers: Mapping[str, Host], plan: RunPlan
+                 ) -> dict[Host, Batch]:
+    """The links between servers: each end a VXLAN device made by its server's root
+    namespace (where its UDP socket stays, on the server's own network) straight into
+    the node, with its planned name, index and MAC (`ip link add ... netns PID type
+    vxlan`: nothing is ever named in the server's own namespace). Mininet's
+    RemoteGRELink makes a gretap in the root namespace and moves it; this kernel has
+    no gretap, and a name made there could clash with the server's own."""
+    batches: dict[Host, Batch] = {}
+    for t in plan.tunnels.values():
+        where = topo.where(topo.links[t.link].line)
+        ends = [(e, servers.get(e.server, LOCAL)) for e in t.ends]
+        addresses = [_underlay(e, host, *other) for (e, host), other in zip(ends, reversed(ends))]
+        for k, (end, host) in enumerate(ends):
+            node, ifname = split_ref(end.ref)
+            batches.setdefault(host, Batch()).ip(
+                where, "link", "add", ifname, "index", plan.ifindexes[end.ref], "address", plan.macs[end.ref],
+                "netns", nodes[node].pid, "type", "vxlan", "id", t.vni, "local", addresses[k],
+                "remote", addresses[1 - k], "dstport", t.port)
+    return batches
+
+
+def _underlay(end, host: Host, other, other_host: Host) -> str:
+    """A tunnel end's address on its server's network: as the plan says, else looked up."""
+    if end.address:
+        return end.address
+    if not host.local:
+        return _resolve(host)
+    return _own_address(host, other.address or _resolve(other_host))  # the other end is a server's
+
+
+def _resolve(host: Host) -> str:
+    """A server's address, as Mininet's findServerIP finds it (its host name looked up here)."""
+    name = host.server.host
+    try:
+        return str(IPv4Address(name))
+    except ValueError:
+        return socket.gethostbyname(name)
+
+
+def _own_address(host: Host, towards: str) -> str:
+    """The address this machine sends from towards `towards` (as RemoteGRELink asks `ip route get`)."""
+    out = host.run(["ip", "-j", "route", "get", towards]).stdout
+    m = re.search(r'"prefsrc":\s*"([0-9.]+)"', out)
+    if m is None:
+        raise LabError(f"this machine has no route towards server address {towards}")
+    return m.group(1)
+
+
+def run_batches(batches: dict[LabNode, Batch], roots: Mapping[Host, Batch] = {}) -> None:
+    """Every node's batch at once (`roots`: batches for servers' own namespaces); one
+    round trip per server; LabError naming the lab-file line of a failed command."""
+    per_host: dict[Host, list[tuple[str, Batch, list[str]]]] = {}
     for node, b in batches.items():
         if not b.lines and not b.sysctls:
             continue
         script = 'sysctl -qw "$@" && exec ip -batch -' if b.sysctls else "exec ip -batch -"
-        argv = ["mnexec", "-a", str(node.pid), "sh", "-c", script, "sh", *b.sysctls]
+        per_host.setdefault(node.host, []).append(
+            (node.name, b, ["mnexec", "-a", str(node.pid), "sh", "-c", script, "sh", *b.sysctls]))
+    for host, b in roots.items():
+        if b.lines:
+            per_host.setdefault(host, []).append((f"server {host.name}", b, ["ip", "-batch", "-"]))
+    errors = []
+    remote = {h: items for h, items in per_host.items() if not h.local}
+    for host, items in remote.items():  # the servers work while this machine does its part
+        host.send("run_many", items=[{"argv": argv, "input": "\n".join(b.lines) + "\n"} for _, b, argv in items])
+    running = []
+    for name, b, argv in per_host.get(LOCAL, []):
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        running.append((node, b, proc))
-    errors = []
-    for node, b, proc in running:
+        running.append((name, b, proc))
+    for name, b, proc in running:
         _, err = proc.communicate("\n".join(b.lines) + "\n")
         if proc.returncode != 0:
-            errors.append(_explain(node, b, err))
+            errors.append(_explain(name, b, err))
+    for host, items in remote.items():
+        for (name, b, _), got in zip(items, host.receive()):
+            if got["rc"] != 0:
+                errors.append(_explain(name, b, got["err"]))
     if errors:
         raise LabError("; ".join(errors))
 
 
-def _explain(node: LabNode, b: Batch, err: str) -> str:
+def _explain(name: str, b: Batch, err: str) -> str:
     m = FAILED_LINE.search(err)
     if m is None or not 0 < int(m.group(1)) <= len(b.lines):
-        return f"{node.name}: {err.strip() or 'sysctl failed'}"
+        return f"{name}: {err.strip() or 'sysctl failed'}"
     n = int(m.group(1)) - 1
     why = err[:m.start()].strip().splitlines()[-1:] or ["failed"]
-    return f"{b.origins[n]}: {node.name}: ip {b.lines[n]}: {why[0]}"
+    return f"{b.origins[n]}: {name}: ip {b.lines[n]}: {why[0]}"

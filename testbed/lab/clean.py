@@ -15,13 +15,47 @@ import tempfile
 from pathlib import Path
 
 from . import procs
+from .node import LabError
+from .remote import teardown_server
 from .state import STATE_DIR, StateFile, all_states
 
 
-def teardown(state: StateFile, grace: float = 1.0) -> list[str]:
-    """Stop everything `state` records; remove its workdir if it made one, then the file."""
+def teardown(state: StateFile, grace: float = 1.0, remote=None) -> list[str]:
+    """Stop everything `state` records; remove its workdir if it made one, then the file.
+    `remote(name, part)`: tear down the part a server holds (its notes), raising LabError
+    when it cannot be reached: then the file stays, for `clean` to try again."""
     data = state.data
     run = data.get("run_id", state.path.stem)
+    servers = data.get("servers", {})
+    notes, left = [], []
+    for name, server in servers.items():
+        part = {"run_id": run, "nodes": {n: v for n, v in data.get("nodes", {}).items() if v.get("server") == name},
+                "processes": [p for p in data.get("processes", []) if p.get("server") == name], **server}
+        try:
+            notes += remote(name, part)
+        except (LabError, OSError) as exc:
+            notes.append(f"{run}: server {name}: {exc}")
+            left.append(name)
+    here = {"nodes": {n: v for n, v in data.get("nodes", {}).items() if v.get("server") not in servers},
+            "processes": [p for p in data.get("processes", []) if p.get("server") not in servers]}
+    notes += stop_recorded(here, run, grace)
+    _remove_workdir(data, run, notes)
+    if left:
+        data["servers"] = {n: s for n, s in servers.items() if n in left}
+        data["nodes"] = {n: v for n, v in data.get("nodes", {}).items() if v.get("server") in left}
+        data["processes"] = [p for p in data.get("processes", []) if p.get("server") in left]
+        state.save()
+        notes.append(f"{run}: kept {state.path} for servers {', '.join(left)} (`python -m testbed clean` "
+                     "again once they answer)")
+        return notes
+    state.remove()
+    notes.append(f"{run}: removed {state.path}")
+    return notes
+
+
+def stop_recorded(data: dict, run: str, grace: float = 1.0) -> list[str]:
+    """Stop the processes and node shells `data` records (a state file, or a server's
+    part of one, on that server), checking each PID's start time and namespace first."""
     notes: list[str] = []
     recorded = [(p["pid"], p["start"]) for p in data.get("processes", []) if p.get("start")]
     for pid in procs.stop(recorded, grace):
@@ -44,9 +78,6 @@ def teardown(state: StateFile, grace: float = 1.0) -> list[str]:
         if held:
             notes.append(f"{run}: {name}'s namespace may still be held by PIDs {held} "
                          "(not started through the lab, so left alone)")
-    _remove_workdir(data, run, notes)
-    state.remove()
-    notes.append(f"{run}: removed {state.path}")
     return notes
 
 
@@ -62,7 +93,7 @@ def _remove_workdir(data: dict, run: str, notes: list[str]) -> None:
 
 
 def clean(state_dir: Path = STATE_DIR, run_id: str | None = None,
-          force: bool = False) -> tuple[list[str], bool]:
+          force: bool = False, remote=None) -> tuple[list[str], bool]:
     """Clean up after runs that are gone. Returns (notes, everything asked for was cleaned)."""
     notes: list[str] = []
     ok = True
@@ -78,7 +109,8 @@ def clean(state_dir: Path = STATE_DIR, run_id: str | None = None,
                          "(--force cleans it anyway)")
             ok = ok and run_id is None
         else:
-            notes += teardown(state)
+            notes += teardown(state, remote=remote or teardown_server)
+            ok = ok and not state.path.exists()
     if run_id and not any(run_id in n for n in notes):
         notes.append(f"{run_id}: no state file in {state_dir}")
         ok = False

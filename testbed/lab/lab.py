@@ -19,12 +19,14 @@ from typing import Callable
 
 from mininet.node import Node as MininetNode
 
+from ..hosts import LOCAL, Host
 from ..topology import Route, Topology, split_ref
 from ..plan import RunPlan, resolve
 from . import build
 from .clean import teardown
 from ..forkserver import ForkServer
 from .node import LabError, LabNode
+from .remote import ServerLost, SshServer
 from .state import STATE_DIR, StateFile
 
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
@@ -45,12 +47,20 @@ def new_run_id() -> str:
 
 
 def _reap(node: LabNode) -> None:
-    """Wait for our children; kill any teardown missed (an unreaped child's PID is still ours)."""
-    for proc in [*node.procs, node.mn.shell]:
+    """Wait for our children; kill any teardown missed (an unreaped child's PID is still ours).
+    A node on a server: its agent has stopped them (or will, once it misses the coordinator)."""
+    for proc in [*node.procs, node.mn.shell] if node.host.local else [node.mn.shell]:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
     node.mn.cleanup()  # closes the shell's pty
+
+
+def _try(fn, errors: list) -> None:
+    try:
+        fn()
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+        errors.append(exc)
 
 
 def _exit_on_signal(signum, frame):
@@ -74,6 +84,8 @@ class Lab:
         self._routes: dict[str, list[Route]] = {}  # node -> routes we keep installed
         self._old_handlers: dict[int, object] = {}
         self._fork_servers: dict[str, ForkServer] = {}  # program -> its warm interpreter
+        self.servers: dict[str, SshServer] = {}  # the servers reached over SSH, by name
+        self.notes: list[str] = []  # what the teardown did
         self._closed = False
 
     # -- lifecycle ----------------------------------------------------------
@@ -92,7 +104,8 @@ class Lab:
         self._catch_signals()
         try:
             self._reserve()
-            self.plan = (plan_of or (lambda w: resolve(self.topology, w)))(self.workdir)
+            self.plan = (plan_of or (lambda w, run_id: resolve(self.topology, w, run_id=run_id)))(
+                self.workdir, self.run_id)
             self._build(self.plan)
         except BaseException:
             self.close()
@@ -107,7 +120,8 @@ class Lab:
         masked = self._mask_signals()  # a second Ctrl-C must not cut the cleanup short
         try:
             if self.state is not None:
-                teardown(self.state)  # the same path `python -m testbed clean` takes
+                # the same path `python -m testbed clean` takes; a server's part by its agent
+                self.notes = teardown(self.state, remote=self._server_teardown)
         finally:
             try:
                 for node in [*self.nodes.values(), *self._segments.values()]:
@@ -117,6 +131,15 @@ class Lab:
             finally:
                 self._restore_signals(masked)
                 self._restore_signals(self._old_handlers)
+
+    def _server_teardown(self, name: str, part: dict) -> list[str]:
+        server = self.servers.get(name)
+        if server is None or server.agent is None:  # never connected: nothing of ours runs there
+            return []
+        if server.lost:
+            server.close()
+            raise ServerLost(f"{server.lost}; its agent stops what runs there once it misses this machine")
+        return [f"server {name}: {n}" for n in server.close()]
 
     def _catch_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -158,10 +181,32 @@ class Lab:
         self.state.data.update(workdir=str(self.workdir), workdir_owned=owned)
         self.state.save()
 
-    def _node(self, name: str, spec) -> LabNode:
-        mn = MininetNode(f"{self.run_id}-{name}")
-        self.state.add_node(name, mn.pid, f"mininet:{mn.name}")
-        return LabNode(name, mn, spec, self.workdir, self.state.add_process, self.fork_server)
+    def _node(self, name: str, spec, server: str | None = None) -> LabNode:
+        host = self.host(server)
+        if host.local:
+            mn = MininetNode(f"{self.run_id}-{name}")
+            self.state.add_node(name, mn.pid, f"mininet:{mn.name}")
+            return LabNode(name, mn, spec, self.workdir, self._spawned(None), self.fork_server)
+        mn = host.node(f"{self.run_id}-{name}")  # its state entry once the server's shells are up
+        return LabNode(name, mn, spec, self.plan.servers[server].workdir, self._spawned(server),
+                       host.fork_server, host)
+
+    def _spawned(self, server: str | None):
+        def note(node: str, pid: int, argv: list[str], start: int | None = None) -> None:
+            self.state.add_process(node, pid, argv, server, start)
+        return note
+
+    def host(self, server: str | None) -> Host:
+        """The machine a plan's server is: this one, or its SSH connection."""
+        return self.servers[server] if server in self.servers else LOCAL
+
+    def host_of(self, node: str) -> Host:
+        return self.nodes[node].host
+
+    def record(self, node: str, proc, argv: list[str]) -> None:
+        """A process started in `node` outside popen()/fork(): its PID goes in the state file."""
+        host = self.host_of(node)
+        self.state.add_process(node, proc.pid, argv, None if host.local else host.name, getattr(proc, "start", None))
 
     def fork_server(self, target: str, warm: tuple[str, ...] = ()) -> ForkServer:
         """The fork server of a program (`module:main`, with the modules it
@@ -170,19 +215,80 @@ class Lab:
             self._fork_servers[target] = ForkServer(target, warm)
         return self._fork_servers[target]
 
+    def _connect(self, plan: RunPlan) -> None:
+        """An agent on every server, all connecting at once (each pays SSH and its imports)."""
+        remote = {n: s for n, s in plan.servers.items() if not s.local}
+        for name, s in remote.items():
+            self.state.add_server(name, host=s.server.host, user=s.server.user, port=s.server.port,
+                                  python=s.server.python, sudo=s.server.sudo, workdir=str(s.workdir),
+                                  control_dir=tempfile.gettempdir())
+            self.servers[name] = SshServer(name, s.server, s.workdir, plan.mirror(name), self.run_id,
+                                           Path(tempfile.gettempdir()))  # short: a Unix socket's path
+        errors = []
+        threads = [threading.Thread(target=_try, args=(srv.connect, errors)) for srv in self.servers.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for name, server in self.servers.items():
+            if server.agent_process is not None:
+                self.state.data["servers"][name]["agent"] = server.agent_process
+        self.state.save()
+        if errors:
+            raise errors[0]
+
+    def _shells(self, plan: RunPlan) -> None:
+        """Every node's shell; a server's are started over its connection, in a thread per server."""
+        topo = self.topology
+        wanted = [(spec.name, spec, plan.placement.get(spec.name)) for spec in topo.nodes.values()]
+        for link in topo.links:
+            server = plan.placement.get(link.nodes[0])
+            if link.is_segment:
+                wanted.append((f"link{link.index}.br", None, server))
+            if link.tunnel and link.index not in plan.tunnels:  # the two machines it joins (~index: the second)
+                wanted += [(f"link{link.index}.m1", None, server), (f"link{link.index}.m2", None, server)]
+        made: dict[str, LabNode] = {}
+        errors: list[BaseException] = []
+
+        def on(server: str | None) -> None:
+            for name, spec, where in wanted:
+                if (where if where in self.servers else None) == server:
+                    made[name] = self._node(name, spec, where)
+        threads = [threading.Thread(target=_try, args=(lambda s=s: on(s), errors)) for s in self.servers]
+        for t in threads:
+            t.start()
+        try:
+            on(None)
+        finally:
+            for t in threads:
+                t.join()
+        for name, node in made.items():  # teardown reaps them even if one failed
+            self.nodes[name] = node
+        for name, server in self.servers.items():
+            mine = {n: node for n, node in made.items() if node.host is server}
+            info = server.info([node.pid for node in mine.values()])
+            part = {}
+            for n, node in mine.items():
+                start, netns = info[node.pid]
+                self.state.add_node(n, node.pid, f"mininet:{node.mn.name}", name, start, netns)
+                part[n] = self.state.data["nodes"][n]
+            server.adopt(part)
+        if errors:
+            raise errors[0]
+        for link in topo.links:
+            for key, name in ((link.index, f"link{link.index}.br"), (link.index, f"link{link.index}.m1"),
+                              (~link.index, f"link{link.index}.m2")):
+                if name in self.nodes:
+                    self._segments[key] = self.nodes.pop(name)
+
     def _build(self, plan: RunPlan) -> None:
         topo = self.topology
-        for spec in topo.nodes.values():
-            self.nodes[spec.name] = self._node(spec.name, spec)
-        for link in topo.links:
-            if link.is_segment:
-                self._segments[link.index] = self._node(f"link{link.index}.br", None)
-            if link.tunnel:  # the two machines it joins (~index: the second)
-                self._segments[link.index] = self._node(f"link{link.index}.m1", None)
-                self._segments[~link.index] = self._node(f"link{link.index}.m2", None)
+        self._connect(plan)
+        self._shells(plan)
         ifindexes, macs = plan.ifindexes, plan.macs
-        build.run_batches(build.plan_create(topo, self.nodes, self._segments, ifindexes, macs))
-        build.run_batches(build.plan_tunnels(topo, self.nodes, self._segments, ifindexes, macs))
+        build.run_batches(build.plan_create(topo, self.nodes, self._segments, ifindexes, macs, plan.tunnels))
+        build.run_batches(build.plan_tunnels(topo, self.nodes, self._segments, ifindexes, macs),
+                          build.plan_between(topo, self.nodes, self.servers, plan))
         with self.state.batch():
             for spec in topo.nodes.values():
                 for i in spec.interfaces:

@@ -1,8 +1,10 @@
 """One lab node: a Mininet node (a shell in its own network namespace) plus helpers.
 
 `cmd()` is Mininet's (a shell line, its output); `run()` runs one command in
-the node and raises on failure; `popen()` starts a background process there
-and records its PID in the run's state file so a crash can be cleaned up.
+the node and raises on failure; `popen()` and `start()` start a background
+process there and record its PID in the run's state file so a crash can be
+cleaned up. `host` is the machine the node is on (testbed/hosts.py: this one,
+or a server over SSH); `workdir` is where its files go, on that machine.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Callable
 
 from mininet.node import Node as MininetNode
 
+from ..hosts import LOCAL, Host, Proc
 from ..topology import Node as NodeSpec
 from ..forkserver import Forked, ForkServer
 
@@ -26,11 +29,13 @@ class LabError(RuntimeError):
 
 class LabNode:
     def __init__(self, name: str, mn: MininetNode, spec: NodeSpec | None,
-                 workdir: Path, on_spawn: Callable[[str, int, list[str]], None],
-                 fork_server: Callable[[str, tuple[str, ...]], ForkServer] | None = None):
+                 workdir: Path, on_spawn: Callable[..., None],
+                 fork_server: Callable[[str, tuple[str, ...]], ForkServer] | None = None, host: Host = LOCAL):
         self.name = name
         self.spec = spec  # None for the hidden bridge node of a shared segment
         self.mn = mn
+        self.host = host
+        self.workdir = workdir
         self._workdir, self._on_spawn, self._logs = workdir, on_spawn, count(1)
         self._fork_server = fork_server
         self.procs: list = []  # started by popen() or fork(); reaped by Lab.close()
@@ -51,8 +56,7 @@ class LabNode:
             input: str | None = None) -> subprocess.CompletedProcess:
         """Run one command in the node and wait; LabError (with its stderr) if it fails."""
         argv = shlex.split(argv) if isinstance(argv, str) else [str(a) for a in argv]
-        done = subprocess.run(["mnexec", "-a", str(self.pid), *argv], input=input,
-                              capture_output=True, text=True)
+        done = self.host.run(["mnexec", "-a", str(self.pid), *argv], input=input)
         if check and done.returncode != 0:
             raise LabError(f"{self.name}: {shlex.join(argv)}: "
                            f"{(done.stderr or done.stdout).strip() or f'exit {done.returncode}'}")
@@ -65,6 +69,12 @@ class LabNode:
         lab's workdir; the path is in `proc.log_path`.
         """
         argv = shlex.split(args) if isinstance(args, str) else [str(a) for a in args]
+        if not self.host.local:
+            if kwargs:
+                raise LabError(f"{self.name} is on server {self.host.name}: a process there cannot have pipes "
+                               f"or files here ({', '.join(kwargs)})")
+            prog = os.path.basename(argv[0]) if argv else "proc"
+            return self.start(argv, self._workdir / f"{self.name}.{prog}.{next(self._logs)}.log")
         log = None
         if "stdout" not in kwargs:
             prog = os.path.basename(argv[0]) if argv else "proc"
@@ -82,6 +92,16 @@ class LabNode:
         self._on_spawn(self.name, proc.pid, argv)
         return proc
 
+    def start(self, argv: list[str], log: Path, stdout: Path | None = None) -> Proc:
+        """Start `argv` in the node, its output in `log` (stdout in `stdout` when given), files
+        on the node's host; its PID goes in the state file. `proc.log_path` is `log`."""
+        argv = [str(a) for a in argv]
+        proc = self.host.popen(["mnexec", "-a", str(self.pid), *argv], log, stdout)
+        proc.log_path = log
+        self.procs.append(proc)
+        self._on_spawn(self.name, proc.pid, argv, getattr(proc, "start", None))
+        return proc
+
     def fork(self, target: str, argv: list[str], log: Path, warm: tuple[str, ...] = ()) -> Forked:
         """Start `target` (`module:main`) with `argv` in the node, forked from a warm
         interpreter (testbed/forkserver.py; `warm`: modules it imports later): a
@@ -91,7 +111,7 @@ class LabNode:
         proc.args, proc.log_path = [target, *argv], log
         self.procs.append(proc)
         self._on_spawn(self.name, proc.pid, ["python", "-m", target.split(":")[0].removesuffix(".cli"),
-                                             *map(str, argv)])
+                                             *map(str, argv)], getattr(proc, "start", None))
         return proc
 
     def links(self) -> list[dict]:

@@ -11,7 +11,10 @@ run creates. Format (version 1):
      "nodes": {"r1": {"pid": 4250, "start": 123460, "netns": 4026532999,
                       "marker": "mininet:nf3a9c-r1"}},  # the node's shell (holds its netns)
      "interfaces": [{"node": "r1", "name": "eth0", "ifindex": 2}],
-     "processes": [{"node": "r1", "pid": 4300, "start": 123500, "argv": ["python3", "-m", "probe"]}]}
+     "processes": [{"node": "r1", "pid": 4300, "start": 123500, "argv": ["python3", "-m", "probe"]}],
+     "servers": {"b": {"host": "192.0.2.7", "user": "root", "port": 22, "python": "...",
+                       "workdir": "/tmp/netflow-lab-nf3a9c.b"}}}  # a lab spread over servers:
+                                     # their nodes and processes say "server": "b"
 
 PIDs come with their start time (clock ticks since boot, /proc/PID/stat field
 22): cleanup signals a PID only if both still match.
@@ -84,18 +87,28 @@ class StateFile:
         return owner.get("pid") != os.getpid() and procs.alive(owner.get("pid", 0),
                                                                 owner.get("start"))
 
-    def add_node(self, name: str, pid: int, marker: str) -> None:
-        self.data["nodes"][name] = {"pid": pid, "start": procs.start_time(pid),
-                                    "netns": procs.netns_inode(pid), "marker": marker}
+    def add_node(self, name: str, pid: int, marker: str, server: str | None = None,
+                 start: int | None = None, netns: int | None = None) -> None:
+        """`server`: on a server (its own start time and namespace, as it saw them), not here."""
+        entry = {"pid": pid, "start": procs.start_time(pid) if server is None else start,
+                 "netns": procs.netns_inode(pid) if server is None else netns, "marker": marker}
+        self.data["nodes"][name] = entry if server is None else {**entry, "server": server}
+        self.save()
+
+    def add_server(self, name: str, **how) -> None:
+        """A server the run builds nodes on, and how to reach it again (`testbed clean`)."""
+        self.data.setdefault("servers", {})[name] = how
         self.save()
 
     def add_interface(self, node: str, name: str, ifindex: int) -> None:
         self.data["interfaces"].append({"node": node, "name": name, "ifindex": ifindex})
         self.save()
 
-    def add_process(self, node: str, pid: int, argv: list[str]) -> None:
-        self.data["processes"].append({"node": node, "pid": pid,
-                                       "start": procs.start_time(pid), "argv": argv})
+    def add_process(self, node: str, pid: int, argv: list[str], server: str | None = None,
+                    start: int | None = None) -> None:
+        entry = {"node": node, "pid": pid, "start": procs.start_time(pid) if server is None else start,
+                 "argv": argv}
+        self.data["processes"].append(entry if server is None else {**entry, "server": server})
         self.save()
 
 

@@ -18,20 +18,32 @@ READY_TIMEOUT_S = 5.0
 
 
 class Capture:
+    """On a server, tcpdump writes in the node's workdir there; the pcap is brought to
+    `path` when it stops."""
+
     def __init__(self, lab, node: str, ifname: str, path: Path, bpf: tuple[str, ...] = ()) -> None:
         self.node, self.ifname, self.path = node, ifname, path
+        where = lab.node(node)
+        self.host = where.host
+        self.there = path if self.host.local else where.workdir / "captures" / path.name
         # --immediate-mode: no capture buffering (else packets of the last second are still
         # in the kernel's ring when tcpdump is stopped); -U: write each packet at once;
         # -Z root: keep the right to write where we asked
-        argv = ["tcpdump", "-i", ifname, "-w", str(path), "-U", "--immediate-mode", "-n",
+        argv = ["tcpdump", "-i", ifname, "-w", str(self.there), "-U", "--immediate-mode", "-n",
                 "-Z", "root", *bpf]
-        self.proc: subprocess.Popen | None = lab.node(node).popen(argv)
+        if not self.host.local:
+            self.host.run(["mkdir", "-p", str(self.there.parent)])
+        self.proc: subprocess.Popen | None = where.popen(argv)
         self.log: Path = self.proc.log_path
+
+    def _log_text(self) -> str:
+        log = self.host.pull(self.log)
+        return log.read_text(errors="replace") if log.exists() else ""
 
     def wait_ready(self, deadline: float) -> None:
         """tcpdump says `listening on IF` once its socket is bound: packets after that are kept."""
         while time.monotonic() < deadline:
-            text = self.log.read_text(errors="replace") if self.log.exists() else ""
+            text = self._log_text()
             if "listening on" in text:
                 return
             if self.proc.poll() is not None:
@@ -39,7 +51,7 @@ class Capture:
             time.sleep(0.02)
         self.stop()
         raise LabError(f"tcpdump on {self.node}:{self.ifname} did not start: "
-                       + (self.log.read_text(errors="replace").strip()[-400:] or "no output"))
+                       + (self._log_text().strip()[-400:] or "no output"))
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -51,6 +63,8 @@ class Capture:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if not self.host.local:
+            self.path.write_bytes(self.host.pull(self.there).read_bytes())
 
 
 def start_captures(lab, probes, collectors, folder: Path) -> list[Capture]:

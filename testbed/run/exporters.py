@@ -119,11 +119,11 @@ class ExporterService:
                 changes.append((now, value))
         launch = self.plan.launch(self.runs)
         self.current = ExporterProcesses(launch, self.plan.spec.workdir, prefix=mnexec_prefix(self.node),
-                                         fork=self._fork)
-        pids = self.current.launch_all()
-        for pid, process in zip(pids, launch.processes):
+                                         fork=self._fork, host=self.node.host)
+        self.current.launch_all()
+        for proc, process in zip(self.current.procs, launch.processes):
             if not process.python_main:  # a forked one is recorded by the node
-                self.lab.state.add_process(self.plan.node, pid, list(process.argv))
+                self.lab.record(self.plan.node, proc, list(process.argv))
 
     def _fork(self, process: Process, log: Path):
         return self.node.fork(process.python_main, list(process.python_args), log, process.warm)
@@ -137,13 +137,22 @@ class ExporterService:
             self.current.kill()
             raise LabError(f"probe {self.name} ({self.plan.kind}): {exc}") from None
 
-    @staticmethod
-    def _answers(control: str) -> bool:
+    def _answers(self, control: str) -> bool:
         try:
-            request(control, {"cmd": "stats"}, timeout=CTL_TIMEOUT_S)
+            self._request(control, {"cmd": "stats"}, timeout=CTL_TIMEOUT_S)
             return True
         except CtlError:
             return False
+
+    def _request(self, control: str, req: dict, **kw) -> dict:
+        """A request on its control socket: here, or relayed by its server's agent."""
+        host = self.node.host
+        if host.local:
+            return request(control, req, **kw)
+        reply = host.ctl(control, req, **kw)
+        if isinstance(reply, str):
+            raise CtlError(reply)
+        return reply
 
     def stop(self) -> None:
         self.begin_stop()
@@ -167,7 +176,7 @@ class ExporterService:
         if ex is None:
             return
         stopped = ex.finish_stop(deadline)
-        stats = _read_json(ex.launch.stats_file)
+        stats = _read_json(ex.launch.stats_file and self.node.host.pull(Path(ex.launch.stats_file)))
         failure = None
         if not stopped.clean:
             failure = f"run {self.runs}: " + "; ".join(stopped.problems)
@@ -191,7 +200,7 @@ class ExporterService:
 
     @staticmethod
     def _log(ex: ExporterProcesses) -> str:
-        logs = {Path(p.log).name: tail(ex.log_path(p)) for p in ex.launch.processes}
+        logs = {Path(p.log).name: tail(ex.host.pull(ex.log_path(p))) for p in ex.launch.processes}
         if len(logs) == 1:
             return next(iter(logs.values()))
         return "\n".join(f"== {name}\n{text}" for name, text in logs.items())
@@ -207,7 +216,7 @@ class ExporterService:
         if cmd == "timeouts":
             req["active"] = float(words[1]) if len(words) > 1 and words[1] != "-" else None
             req["inactive"] = float(words[2]) if len(words) > 2 and words[2] != "-" else None
-        reply = request(control, req)
+        reply = self._request(control, req)
         if cmd == "timeouts" and reply.get("ok"):
             for changes, value in ((self.active_changes, req["active"]),
                                    (self.inactive_changes, req["inactive"])):

@@ -21,7 +21,7 @@ class NfcapdService:
 
     def start(self) -> None:
         self.nfcapd.start()
-        self.lab.state.add_process(self.spec.node, self.nfcapd.proc.pid, ["nfcapd", str(self.spec)])
+        self.lab.record(self.spec.node, self.nfcapd.proc, ["nfcapd", str(self.spec)])
 
     def stop(self) -> NfcapdResult | None:
         """After the probes stopped: drain, stop, read back (a failure is kept, not raised)."""

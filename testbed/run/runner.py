@@ -15,7 +15,8 @@ from ..collector.nfcapd import NfcapdResult
 from ..expect.context import Context
 from ..expect.verdict import Verdict
 from ..lab import STATE_DIR
-from ..plan import RunPlan
+from ..lab.remote import ServerLost
+from ..plan import LOCAL, RunPlan
 from ..report import workfiles as W
 from ..report.workfiles import WorkFiles
 from ..topology import Topology
@@ -71,9 +72,11 @@ def read_workfiles(session: Session) -> WorkFiles:
     """What the exporters and taps of the run wrote, by the names their plans gave."""
     if session.plan is None:
         return WorkFiles()
-    records = {name: [Path(f) for run in range(1, x.runs + 1) if (f := x.plan.launch(run).records_file)]
+    plan = session.plan
+    here = lambda node, f: plan.local_copy(plan.placement.get(node, LOCAL), f)  # noqa: E731 - pulled at stop
+    records = {name: [here(x.plan.node, f) for run in range(1, x.runs + 1) if (f := x.plan.launch(run).records_file)]
                for name, x in session.running.exporters.items()}
-    return W.read(records, {key: t.log for key, t in session.plan.taps.items()})
+    return W.read(records, {key: here(t.node, t.log) for key, t in plan.taps.items()})
 
 
 class Run:
@@ -85,8 +88,13 @@ class Run:
 
     def execute(self) -> RunResult:
         with self.session as s:
-            s.run_traffic()
-            s.wait_for_exports()
-            s.verdicts()
+            try:
+                s.run_traffic()
+                s.wait_for_exports()
+                s.verdicts()
+            except ServerLost as exc:  # the run cannot go on: its verdict says why
+                s.last_verdicts = [s.lost_verdict(exc)]
+                s.say(f"[lost]  {exc}")
+                return result_of(s, WorkFiles())
             files = read_workfiles(s)  # before the teardown removes the workdir
         return result_of(s, files)  # after the teardown: its time counts

@@ -7,7 +7,6 @@ one probe's start-up time, not 50. Exporters are one service for every kind
 """
 from __future__ import annotations
 
-import sys
 import time
 
 from ..collector import CollectorResult, load_jsonl, mnexec_prefix
@@ -54,8 +53,8 @@ class CollectorService:
 
     @property
     def files(self) -> list[Path]:
-        """The JSON lines of each start so far."""
-        return [p.jsonl for p in self.runs]
+        """The JSON lines of each start so far (here: copies of a server's, as of the last pull)."""
+        return [p.host.pull(p.jsonl) for p in self.runs]
 
     @property
     def proc(self) -> CollectorProcess | None:
@@ -71,11 +70,12 @@ class CollectorService:
     def launch(self) -> None:
         if self.running:
             raise LabError(f"collector {self.spec.name} is already running")
+        host = self.lab.host_of(self.spec.node)
         self.runs.append(CollectorProcess(f"{self.spec.address}:{self.spec.port}", self.plan.jsonl(len(self.runs) + 1),
                                           prefix=mnexec_prefix(self.lab.node(self.spec.node)),
-                                          python=sys.executable))
+                                          python=host.python, host=host))
         self.proc.launch()
-        self.lab.state.add_process(self.spec.node, self.proc.pid, ["testbed", "collect", str(self.spec)])
+        self.lab.record(self.spec.node, self.proc.proc, ["testbed", "collect", str(self.spec)])
 
     def wait_ready(self, deadline: float) -> None:
         self.proc.wait_ready(deadline)
@@ -118,7 +118,7 @@ class CollectorService:
         elif self._noticed is not None:
             self.failure = (f"collector {self.spec.name} died (exit {self.proc.proc.returncode}) before the "
                             f"run stopped it; first seen dead at {self._noticed}")
-        runs = [load_jsonl(f) for f in self.files if f.exists()]
+        runs = [load_jsonl(f) for f in self.files if f.exists()]  # pulled once more: all of it
         self.result = merge_runs(runs) if runs else None
         if self.failure and self.result is not None and self.result.records:
             last = max(r.recv_ms for r in self.result.records) / 1000

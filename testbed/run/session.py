@@ -16,6 +16,7 @@ from pathlib import Path
 from ..expect.context import Context
 from ..expect.verdict import Verdict
 from ..lab import STATE_DIR, Lab
+from ..lab.remote import ServerLost
 from ..plan import RunPlan, resolve
 from ..topology.probes import TYPED_OPTIONS
 from ..traffic.step import StepResult
@@ -57,6 +58,7 @@ class Session:
         self.phases: dict[str, float] = {}
         self.began = time.time()
         self.last_verdicts: list[Verdict] = []  # the last evaluation: the run's result
+        self.lost: str | None = None  # a server stopped answering: why (the run fails with it)
         self._stopped = False
 
     # -- lifecycle ----------------------------------------------------------
@@ -69,7 +71,7 @@ class Session:
     def start(self) -> "Session":
         self.began = t0 = time.time()
         # cleans up after itself if the build fails
-        self.lab.start(lambda workdir: resolve(self.topo, workdir, self.probe_args))
+        self.lab.start(lambda workdir, run_id: resolve(self.topo, workdir, self.probe_args, run_id))
         self.plan = self.lab.plan
         self.observer = Observer(self.plan, self.running, self.say)
         self.phases["build"] = time.time() - t0
@@ -105,11 +107,22 @@ class Session:
             self.observer.final = {name: res for name, res in finals.items() if res is not None}
             for n in r.nfcapds.values():
                 n.stop()
+            for server in self.lab.servers.values():  # logs, statistics, records: here, for the report
+                server.pull_all()
         finally:
             stop_captures(r.captures)
         self.phases["stop"] = time.time() - t0
         self.say("[stop]  probes flushed, collectors stopped")
         return self.observer.final
+
+    def lost_verdict(self, exc: ServerLost) -> Verdict:
+        """The run's verdict when a server stopped answering: it fails, whatever came before."""
+        self.lost = str(exc)
+        alive = [n for n, s in self.lab.servers.items() if not s.lost]
+        return Verdict("every server answered until the end", "server", False, "", (str(exc),),
+                       "the run stopped there and tore the lab down on the servers that answer"
+                       + (f" ({', '.join(alive)})" if alive else "") + "; the lost server's agent stops what runs "
+                       "there once it misses this machine (`python -m testbed clean` tries again)")
 
     def close(self) -> None:
         """Stop everything that runs, tear the lab down. Safe to call twice."""
@@ -147,6 +160,8 @@ class Session:
             f" {step.name}" if step.name else "")
         result = step.run(self)
         self.record.add(step, result)
+        for server in self.lab.servers.values():  # a server lost during the step fails the run now
+            server.alive()
         for c in self.running.collectors.values():  # before the line: what dies after it, died later
             c.watch(f"after step {step.index + 1} {step.kind}" + (f" {step.name}" if step.name else ""))
         self.say(f"{label}: {result.summary} ({result.ended - t0:.1f} s)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 
@@ -34,13 +33,14 @@ def send_planned(env: Env, plans: list[P.Planned], index: int) -> StepResult:
     start = time.time() + START_LEAD_S
     procs = []
     for node, mine in P.split_by_node(plans).items():
-        base = env.workdir / f"step{index}-{node}"
+        where = env.lab.node(node)  # its files go on its machine (a server's own workdir)
+        base = where.workdir / f"step{index}-{node}"
         plan_file = base.with_suffix(".plan.json")
-        plan_file.write_text(json.dumps({"start": start, "packets": [[p.t, p.data.hex()] for p in mine]}))
+        where.host.write(plan_file, json.dumps({"start": start, "packets": [[p.t, p.data.hex()] for p in mine]}
+                                               ).encode())
         out, log = base.with_suffix(".sent.json"), base.with_suffix(".player.log")
-        with open(out, "wb") as f, open(log, "wb") as errors_to:  # files: a pipe could fill up
-            proc = env.lab.node(node).popen([sys.executable, "-m", "testbed.traffic.player",
-                                             str(plan_file)], stdout=f, stderr=errors_to)
+        # files, not pipes: a pipe could fill up
+        proc = where.start([where.host.python, "-m", "testbed.traffic.player", str(plan_file)], log, stdout=out)
         procs.append((node, mine, proc, out, log))
     errors = []
     deadline = time.time() + max(p.t for p in plans) + 60
@@ -51,10 +51,11 @@ def send_planned(env: Env, plans: list[P.Planned], index: int) -> StepResult:
             for *_, other, _, _ in procs:
                 other.kill()
             raise RuntimeError(f"traffic player in {node} did not finish in time") from None
+        host = env.lab.node(node).host
         try:
-            result = json.loads(out.read_text())
+            result = json.loads(host.pull(out).read_text())
         except (OSError, ValueError):
-            err = log.read_text(errors="replace").strip()[-500:]
+            err = host.pull(log).read_text(errors="replace").strip()[-500:]
             raise RuntimeError(f"traffic player in {node} failed: {err}") from None
         errors += [f"{node}: packet {i}: {msg}" for i, msg in result["errors"]]
         for p, sent in zip(mine, result["sent"]):
