@@ -156,10 +156,18 @@ class Agent:
         return {"size": size, "data": base64.b64encode(data).decode()}
 
     @staticmethod
-    def op_listdir(path: str) -> list[str]:
-        """Every file under `path`, relative to it."""
+    def op_read_all(path: str, have: dict[str, int]) -> dict[str, str]:
+        """Every file under `path` (relative name -> what follows the `have` bytes the caller
+        holds of it), in one reply: the end of a run brings a server's workdir back at once."""
         root = Path(path)
-        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        out = {}
+        for p in sorted(root.rglob("*")) if root.is_dir() else []:
+            if p.is_file():
+                rel = str(p.relative_to(root))
+                with open(p, "rb") as f:
+                    f.seek(have.get(rel, 0))
+                    out[rel] = base64.b64encode(f.read()).decode()
+        return out
 
     # -- the lab's probes -------------------------------------------------------
     @staticmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -62,7 +63,10 @@ def run_up(args: argparse.Namespace) -> int:
             for name, node in lab.nodes.items():
                 ifs = ", ".join(f"{i['ifname']}={i['ifindex']}" for i in node.links()
                                 if i["ifname"] != "lo")
-                print(f"  {name:<10} mnexec -a {node.pid} bash    # {ifs}")
+                enter = ["mnexec", "-a", str(node.pid), "bash"]
+                how = shlex.join(enter) if node.host.local else (  # a node on a server: over its SSH connection
+                    f"{shlex.join(node.host.ssh_argv(tty=True))} {shlex.quote(node.host.remote_command(enter))}")
+                print(f"  {name:<10} {how}    # {ifs}")
             print("Ctrl-C to tear it down", flush=True)
             signal.pause()
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ import secrets
 import signal
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -31,6 +32,7 @@ from .state import STATE_DIR, StateFile
 
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
 CATCH = (signal.SIGTERM, signal.SIGHUP)
+SHELL_THREADS = 4  # per server: node shells started at once over its SSH connection
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Lab:
         self._fork_servers: dict[str, ForkServer] = {}  # program -> its warm interpreter
         self.servers: dict[str, SshServer] = {}  # the servers reached over SSH, by name
         self.notes: list[str] = []  # what the teardown did
+        self.timings: dict[str, float] = {}  # seconds the build spent connecting servers, starting node shells
         self._closed = False
 
     # -- lifecycle ----------------------------------------------------------
@@ -124,7 +127,7 @@ class Lab:
                 self.notes = teardown(self.state, remote=self._server_teardown)
         finally:
             try:
-                for node in [*self.nodes.values(), *self._segments.values()]:
+                for node in self.all_nodes():
                     _reap(node)
                 for server in self._fork_servers.values():
                     server.close()
@@ -250,11 +253,13 @@ class Lab:
         made: dict[str, LabNode] = {}
         errors: list[BaseException] = []
 
-        def on(server: str | None) -> None:
-            for name, spec, where in wanted:
-                if (where if where in self.servers else None) == server:
-                    made[name] = self._node(name, spec, where)
-        threads = [threading.Thread(target=_try, args=(lambda s=s: on(s), errors)) for s in self.servers]
+        def on(server: str | None, k: int = 0, of: int = 1) -> None:
+            mine = [w for w in wanted if (w[2] if w[2] in self.servers else None) == server]
+            for name, spec, where in mine[k::of]:
+                made[name] = self._node(name, spec, where)
+        # a server's shells in a few threads: each waits for its SSH session and remote bash
+        threads = [threading.Thread(target=_try, args=(lambda s=s, k=k: on(s, k, SHELL_THREADS), errors))
+                   for s in self.servers for k in range(SHELL_THREADS)]
         for t in threads:
             t.start()
         try:
@@ -283,8 +288,12 @@ class Lab:
 
     def _build(self, plan: RunPlan) -> None:
         topo = self.topology
+        t0 = time.monotonic()
         self._connect(plan)
+        t1 = time.monotonic()
         self._shells(plan)
+        t2 = time.monotonic()
+        self.timings.update(connect=t1 - t0, shells=t2 - t1)  # docs/scale.md
         ifindexes, macs = plan.ifindexes, plan.macs
         build.run_batches(build.plan_create(topo, self.nodes, self._segments, ifindexes, macs, plan.tunnels))
         build.run_batches(build.plan_tunnels(topo, self.nodes, self._segments, ifindexes, macs),
@@ -299,6 +308,10 @@ class Lab:
     # -- looking things up --------------------------------------------------
     def node(self, name: str) -> LabNode:
         return self.nodes[name]
+
+    def all_nodes(self) -> list[LabNode]:
+        """The lab's nodes and the hidden ones (a segment's bridge, a tunnel's two machines)."""
+        return [*self.nodes.values(), *self._segments.values()]
 
     def interface(self, ref: str) -> IfRef:
         """'r1:eth1' -> IfRef('r1', 'eth1', <the kernel's ifindex>)."""

@@ -239,8 +239,18 @@ class SshServer:
                 return here
 
     def pull_all(self) -> list[Path]:
-        """Every file of its workdir, here (the end of a run: logs, records, statistics)."""
-        return [self.pull(self.workdir / rel) for rel in self.call("listdir", path=str(self.workdir))]
+        """Every file of its workdir, here, in one round trip (the end of a run: logs, records,
+        statistics, captures)."""
+        have = {str(p.relative_to(self.mirror)): p.stat().st_size for p in self.mirror.rglob("*") if p.is_file()} \
+            if self.mirror.is_dir() else {}
+        out = []
+        for rel, data in self.call("read_all", path=str(self.workdir), have=have).items():
+            here = self.mirror / rel
+            here.parent.mkdir(parents=True, exist_ok=True)
+            with open(here, "ab") as f:
+                f.write(base64.b64decode(data))
+            out.append(here)
+        return out
 
     def packet_sockets(self, pid: int) -> int:
         return self.call("packet_sockets", pid=pid)

@@ -59,6 +59,7 @@ class Session:
         self.began = time.time()
         self.last_verdicts: list[Verdict] = []  # the last evaluation: the run's result
         self.lost: str | None = None  # a server stopped answering: why (the run fails with it)
+        self.build_calls: dict[str, int] = {}  # server -> agent round trips when the lab was built
         self._stopped = False
 
     # -- lifecycle ----------------------------------------------------------
@@ -75,6 +76,7 @@ class Session:
         self.plan = self.lab.plan
         self.observer = Observer(self.plan, self.running, self.say)
         self.phases["build"] = time.time() - t0
+        self.build_calls = {name: server.calls for name, server in self.lab.servers.items()}
         try:
             start_services(self.plan, self.lab, self.running, self.say, self.capture_dir)
         except BaseException:
@@ -113,6 +115,14 @@ class Session:
             stop_captures(r.captures)
         self.phases["stop"] = time.time() - t0
         self.say("[stop]  probes flushed, collectors stopped")
+        if self.lab.servers:  # what the servers cost (docs/scale.md)
+            t = self.lab.timings
+            self.say(f"[ssh]   build: servers connected in {t.get('connect', 0):.2f} s, node shells started in "
+                     f"{t.get('shells', 0):.2f} s")
+        for name, server in self.lab.servers.items():
+            nodes = sum(1 for n in self.lab.all_nodes() if n.host is server)
+            self.say(f"[ssh]   server {name}: {nodes} nodes (an SSH session each), agent round trips: "
+                     f"{self.build_calls.get(name, 0)} to build, {server.calls} in all")
         return self.observer.final
 
     def lost_verdict(self, exc: ServerLost) -> Verdict:

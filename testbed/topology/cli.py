@@ -17,13 +17,16 @@ def add_parser(subparsers) -> None:
     g.add_argument("--probes", default="all", metavar="all|none|1,5,10",
                    help="which routers run a probe (default all)")
     g.add_argument("--packets", type=int, default=20, metavar="N", help="packets of the UDP flow")
+    g.add_argument("--export", choices=["mgmt", "inband"], default="mgmt",
+                   help="mgmt: every router on a management segment with c1 (default); inband: c1 off the "
+                        "last router, export along the line (a line spread over servers)")
     g.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     g.set_defaults(func=run_gen)
 
 
 def run_gen(args: argparse.Namespace) -> int:
     try:
-        text = gen.line(args.routers, args.probes, args.packets)
+        text = gen.line(args.routers, args.probes, args.packets, export=args.export)
     except ValueError as exc:
         print(f"python -m testbed gen: error: {exc}", file=sys.stderr)
         return INVALID

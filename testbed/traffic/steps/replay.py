@@ -244,6 +244,9 @@ def play(lab, base: Path, frames: Path, ways: Ways, last: float) -> dict:
     ports = {}
     for w in ways.ways:
         node, ifname = _split(w.sender)
+        if not lab.node(node).host.local:  # the player joins the senders' namespaces by /proc here
+            raise RuntimeError(f"a capture is replayed from this machine's nodes only: {node} is on server "
+                               f"{lab.node(node).host.name} (place the replay's senders on a localhost server)")
         ports[w.ref] = {"netns": f"/proc/{lab.node(node).pid}/ns/net", "ifname": ifname}
     sent_file = base.with_suffix(".sent")
     plan_file = base.with_suffix(".plan.json")
