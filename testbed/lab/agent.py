@@ -253,8 +253,9 @@ class Agent:
 
 
 def main(argv: list[str]) -> int:
-    workdir, run = argv
-    Agent(Path(workdir), run).serve()
+    """`WORKDIR RUN [WATCHDOG_S]`."""
+    workdir, run, *watchdog = argv
+    Agent(Path(workdir), run).serve(watchdog=float(watchdog[0]) if watchdog else WATCHDOG_S)
     return 0
 
 
