@@ -16,6 +16,8 @@ and says when each left: the truth gets real times, the result the lag.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 import time
@@ -42,10 +44,31 @@ def _file(r, known, y, got) -> str | None:
     if text is None:
         return None
     path = (known.base_dir / text).resolve()
-    if not path.is_file():
-        r.error(y, f"no such file: {path}")
+    problem = not_a_capture(path)
+    if problem:
+        r.error(y, problem)
         return None
     return str(path)
+
+
+def not_a_capture(path: Path) -> str | None:
+    """Why `path` cannot be read as a capture (None: a regular file we may read). A FIFO
+    or a device would block or never end the reading that happens before sending."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"no such file: {path}"
+    except OSError as exc:
+        return f"{path}: {exc.strerror}"
+    if stat.S_ISDIR(mode):
+        return f"{path} is a directory, not a capture file"
+    if not stat.S_ISREG(mode):
+        what = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        return f"{path} is {what}, not a capture file (give a pcap or pcapng file)"
+    if not os.access(path, os.R_OK):
+        return f"{path}: permission denied"
+    return None
 
 
 def _lab_side(r, known, y) -> IPv4Network | None:
