@@ -2,15 +2,28 @@
 
 A module is imported only for the command that runs (`testbed collect`, the
 referee, must not load Mininet or the probe); the others appear in --help
-from the table below.
+from the table below. Ctrl-C while the modules load (up to a second) ends it
+with one line and status 130: nothing exists yet to undo; the command itself
+handles Ctrl-C from when it starts.
 """
 from __future__ import annotations
 
-import argparse
-import importlib
-import importlib.util
 import os
+import signal
 import sys
+
+
+def _interrupted(signum, frame) -> None:
+    sys.stderr.write("python -m testbed: interrupted\n")
+    os._exit(130)
+
+
+if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted)  # not when the caller ignores SIGINT (nohup, a job)
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import importlib.util  # noqa: E402
 
 
 def _project_python(modules: tuple[str, ...]) -> None:
@@ -58,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         if mod != module:
             subparsers.add_parser(name, help=text)
     args = parser.parse_args(argv)
+    if signal.getsignal(signal.SIGINT) is _interrupted:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the command's own handling from here
     return args.func(args)
 
 

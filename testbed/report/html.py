@@ -4,7 +4,8 @@ A lab's section holds the verdict table (each check linked to its picture),
 the flow timeline, a sequence chart per exporter and engine, the topology
 and the statistics. `page()` wraps one section, or several (a run of many
 labs) under a summary table. Every element id in a section starts with the
-lab's name (`quickstart-lane-3`), so sections can share a page.
+lab's name (`quickstart-lane-3`), so sections can share a page; the same lab
+again on one page (two runs of it) gets `quickstart~2-` in front instead.
 Element ids: `LAB-checks`, `LAB-check-NAME` (a row; class pass|fail),
 `LAB-timeline`, `LAB-sequence`, `LAB-topology`, `LAB-statistics`, and those
 the pictures give (timeline.py, sequence_chart.py, topology_graph.py,
@@ -12,7 +13,9 @@ statistics.py).
 """
 from __future__ import annotations
 
+import re
 import time
+from collections import Counter
 
 from . import lanes as L
 from . import sequence_chart, statistics, timeline, topology_graph
@@ -49,12 +52,16 @@ def page(sections: list[str], title: str, summary: str = "") -> str:
 def many_page(entries: list[tuple]) -> str:
     """A page for a run of several labs: (lab, exit status, RunResult or None, its section)
     each; a summary table first, then every section (or why the lab has none)."""
-    rows, sections, statuses = [], [], []
+    rows, sections, statuses, runs = [], [], [], Counter()
     for lab, code, result, section in entries:
         status = "ERROR" if result is None or code not in (0, 1) else "PASSED" if code == 0 else "FAILED"
         statuses.append(status)
         passed = sum(v.passed for v in result.verdicts) if result else 0
-        link = f"#{lab}-lab" if section else None
+        runs[lab] += 1
+        own = lab if runs[lab] == 1 else f"{lab}~{runs[lab]}"
+        if own != lab:
+            section = _renamed(section, lab, own)
+        link = f"#{own}-lab" if section else None
         rows.append([Raw(f'<a href="{esc(link)}">{esc(lab)}</a>' if link else esc(lab)),
                      Raw(f'<span class="status {status}">{status}</span>'),
                      f"{passed}/{len(result.verdicts)}" if result else f"exit status {code}"])
@@ -63,6 +70,13 @@ def many_page(entries: list[tuple]) -> str:
     head = (f"<h1>{len(rows)} labs: {statuses.count('PASSED')} passed</h1>"
             + table(["lab", "result", "checks passed"], rows, id="labs"))
     return page(sections, f"netflow-lab: {len(rows)} labs", head)
+
+
+def _renamed(section: str, lab: str, own: str) -> str:
+    """The section with its ids `LAB-...` (and Graphviz's `LAB&#45;...`) renamed `OWN-...`."""
+    forms = {f"{lab}-": f"{own}-", f"{lab}-".replace("-", "&#45;"): f"{own}-".replace("-", "&#45;")}
+    found = re.compile(r'(\sid="|url\(#|href="#)(' + "|".join(map(re.escape, forms)) + ")")
+    return found.sub(lambda m: m.group(1) + forms[m.group(2)], section)
 
 
 def section(result) -> str:

@@ -161,7 +161,7 @@ def draw(s: Stream, prefix: str = "", window: tuple[float, float] | None = None)
             ax.set_axisbelow(True)
         fig.legend(handles=_legend(s), loc="upper center", ncol=8, fontsize=7, frameon=False)
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
-        return svg.inline(fig)
+        return svg.inline(fig, prefix)
 
 
 def _received(ax, s: Stream, t0: float, prefix: str, labels: bool) -> None:

@@ -61,7 +61,7 @@ def draw(tl: Timeline, prefix: str = "", window: tuple[float, float] | None = No
         fig.legend(handles=_legend(lanes), loc="upper center", ncol=9, fontsize=7, frameon=False,
                    bbox_to_anchor=(0.5, 1.0))
         fig.tight_layout(rect=(0, 0, 1, 1 - HEAD_IN / fig.get_figheight()))
-        return svg.inline(fig)
+        return svg.inline(fig, prefix)
 
 
 def _lane(ax, y: int, lane, t0: float, span: float, prefix: str, several: bool) -> None:
