@@ -15,6 +15,8 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from ..schema.printable import printable
+
 EXPORTER_KINDS = ("netflow-lab", "softflowd", "pmacctd", "fprobe")  # testbed/exporters KINDS
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")  # as testbed.lab.Lab checks it
 INTERRUPTED = 130
@@ -154,7 +156,7 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
     try:
         result = run.execute()
     except (LabError, RuntimeError, OSError) as exc:
-        print(f"lab {topo.name} could not run: {exc}", file=sys.stderr)
+        print(printable(f"lab {topo.name} could not run: {exc}"), file=sys.stderr)  # a tool's output, maybe
         return 2
     except Exception:
         traceback.print_exc()

@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any, Iterable
 
 from .errors import Problems
+from .printable import UNSAFE, printable
 from .yamltree import Y
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
@@ -77,6 +78,10 @@ class Reader:
 
     # -- scalars ------------------------------------------------------------
     def text(self, y: Y, what: str = "a string") -> str | None:
+        if isinstance(y.value, str) and UNSAFE.search(y.value):  # "\e]0;...\a" would retitle a terminal
+            self.error(y, f"{what} holds a control character ({printable(UNSAFE.search(y.value).group())}): "
+                          "not allowed, it would reach terminals and JUnit XML as it is")
+            return None
         if isinstance(y.value, str) and y.value.strip():
             return y.value.strip()
         self.error(y, f"expected {what}, got {_kind(y)}")
