@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...schema.fields import MAX_SECONDS, MIN_SECONDS
+from ...schema.fields import TIMEOUT_MAX_S, TIMEOUT_MIN_S
 from ...schema.kinds import plain, spec
 from ..step import STEPS, Env, LabState, Step, StepResult, done, probe as _probe
 
@@ -53,8 +53,8 @@ def command_problem(words: tuple[str, ...]) -> str | None:
             value = None if word == "-" else float(word)
         except ValueError:
             return f"timeouts: {which} {word!r} is not a number of seconds"
-        if value is not None and not MIN_SECONDS <= value <= MAX_SECONDS:  # nan too
-            return f"timeouts: {which} must be {MIN_SECONDS:g}..{MAX_SECONDS} seconds, got {word}"
+        if value is not None and not TIMEOUT_MIN_S <= value <= TIMEOUT_MAX_S:  # nan too
+            return f"timeouts: {which} must be {TIMEOUT_MIN_S:g}..{TIMEOUT_MAX_S} seconds, got {word}"
     return None
 
 
