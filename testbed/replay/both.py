@@ -55,7 +55,8 @@ def replay_both(session: Session, step, probe: str, conservation) -> Outcome:
             if r.split(":")[0] == spec.node and r.split(":")[1] in spec.interfaces]
     records, reasons = [], {}
     if result.report.get("start") is not None:
-        files = offline.split_plan(Path(result.report["plan"]), result.report["start"], mine, work)
+        files = offline.split_plan(Path(result.report["plan"]), result.report["start"], mine, work,
+                                   result.report.get("rounds", 1), result.report.get("period", 0.0))
         opts = offline.options(spec.argv())
         for ref, (path, start_ms) in files.items():
             got, stats = offline.run_probe(path, session.contexts[probe].ifindex(ref), routes_file, opts)
