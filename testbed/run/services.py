@@ -15,6 +15,7 @@ from pathlib import Path
 
 from probe.live.ctl import CtlError, request
 
+from ..logtail import tail
 from ..collector import CollectorResult, load_jsonl, mnexec_prefix
 from ..collector.process import CollectorProcess
 from ..collector.result import merge_runs
@@ -197,7 +198,7 @@ class ProbeService:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise LabError(f"probe {self.spec.name} exited at start ({self.proc.returncode}): "
-                               + log.read_text(errors="replace").strip()[-800:])
+                               + tail(log, 800).strip())
             try:
                 request(self.control, {"cmd": "stats"}, timeout=1.0)
                 return
@@ -235,7 +236,7 @@ class ProbeService:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log = proc.log_path.read_text(errors="replace")
+        log = tail(proc.log_path)  # its closing statistics are at the end; it may have flooded the rest
         self.final_stats.append(log)
         self.final.append(self._read_stats(self.runs))
         self.sent.append((self.final[-1] or {}).get("records_sent"))
@@ -257,7 +258,7 @@ class ProbeService:
         proc, self.proc = self.proc, None
         proc.kill()
         proc.wait()
-        self.final_stats.append(proc.log_path.read_text(errors="replace"))
+        self.final_stats.append(tail(proc.log_path))
         self.final.append(None)  # killed: it wrote no statistics
         self.sent.append(sent)
 
