@@ -185,8 +185,9 @@ def test_a_machine_without_graphviz_still_gets_the_interface_table(result, monke
 @pytest.mark.parametrize("path", EVERY_LAB, ids=lambda p: str(p.relative_to(ROOT / "topologies")))
 def test_every_labs_topology_is_drawn(path):
     topo = load(path)
-    svg = topology_graph.draw(topo, {}, "x-")
-    assert svg is not None and svg.startswith("<svg")
+    drawing = topology_graph.draw(topo, {}, "x-")
+    svg = drawing.svg
+    assert svg is not None and svg.startswith("<svg") and drawing.summary == ()
     ids = Elements(svg).by_id
     assert "x-topo" in ids
     assert {f"x-topo-node-{n}" for n in topo.nodes} <= set(ids)
