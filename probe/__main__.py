@@ -4,8 +4,8 @@ shim). Without the project's packages it runs again under the checkout's venv
 its twin: the probe depends on nothing of the testbed.) Ctrl-C while the modules
 load ends it with one line and status 130; the offline and live drivers handle it
 themselves while they run (flows expired and sent, statistics printed)."""
+import _signal as signal  # the C module: `signal` itself takes milliseconds to import (its enums)
 import os
-import signal
 import sys
 
 

@@ -3,13 +3,13 @@
 A module is imported only for the command that runs (`testbed collect`, the
 referee, must not load Mininet or the probe); the others appear in --help
 from the table below. Ctrl-C while the modules load (up to a second) ends it
-with one line and status 130: nothing exists yet to undo; the command itself
-handles Ctrl-C from when it starts.
+with one line and status 130: nothing exists yet to undo; a command that
+builds or starts something handles Ctrl-C itself from when it starts.
 """
 from __future__ import annotations
 
+import _signal  # the C module: `signal` itself takes milliseconds to import (its enums)
 import os
-import signal
 import sys
 
 
@@ -18,10 +18,11 @@ def _interrupted(signum, frame) -> None:
     os._exit(130)
 
 
-if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    signal.signal(signal.SIGINT, _interrupted)  # not when the caller ignores SIGINT (nohup, a job)
+if __name__ == "__main__" and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, _interrupted)  # not when the caller ignores SIGINT (nohup, a job)
 
 import argparse  # noqa: E402
+import signal  # noqa: E402
 import importlib  # noqa: E402
 import importlib.util  # noqa: E402
 
@@ -50,13 +51,14 @@ if __name__ == "__main__":
 SUBCOMMANDS = {  # name -> (module with add_parser(subparsers), one-line help)
     "run": ("testbed.run.cli", "build a lab, run its traffic and checks, report"),
     "compare": ("testbed.run.compare", "run labs once per exporter; print a conformance matrix"),
-    "validate": ("testbed.topology.cli", "check lab files (no root needed)"),
+    "validate": ("testbed.plan.cli", "check lab files and resolve their run plans (no root needed)"),
     "gen": ("testbed.topology.cli", "write a generated lab file (e.g. a line of N routers)"),
     "collect": ("testbed.collector.cli", "run the reference NetFlow v5 collector"),
     "replay": ("testbed.replay.cli", "replay a capture through a lab's live probe and the offline probe, compare"),
     "up": ("testbed.lab.cli", "build a lab and hold it until Ctrl-C"),
     "clean": ("testbed.lab.cli", "remove what crashed lab runs left behind"),
 }
+PURE = ("validate", "gen")  # nothing to undo: Ctrl-C stays one line and 130 while they work too
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         if mod != module:
             subparsers.add_parser(name, help=text)
     args = parser.parse_args(argv)
-    if signal.getsignal(signal.SIGINT) is _interrupted:
+    if signal.getsignal(signal.SIGINT) is _interrupted and args.command not in PURE:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # the command's own handling from here
     return args.func(args)
 

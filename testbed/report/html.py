@@ -218,12 +218,11 @@ def _topology(result, p: str) -> str:
     topo = result.topology
     if topo is None:
         return '<p class="note">No topology (the run was read back from JSON).</p>'
-    drawing = topology_graph.draw(topo, result.contexts, p)
+    drawing = topology_graph.draw(result.plan, p)
     fig = (f"<figure>{drawing.svg}</figure>" if drawing.svg else
            f'<p class="note">{esc(drawing.why)}: no drawing, the table below has it all.</p>')
     if drawing.summary:
         fig += f'<p class="note">Summarised: the drawing leaves out {esc("; ".join(drawing.summary))}.</p>'
-
-    rows = topology_graph.rows(topo, result.contexts)
+    rows = topology_graph.rows(result.plan)
     return fig + table(["interface", "addresses", "ifindex", "watched by"], [list(r) for r in rows],
                        class_="interfaces")

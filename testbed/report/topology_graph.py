@@ -25,8 +25,6 @@ import subprocess
 from dataclasses import dataclass
 from html import escape
 
-from ..lab.ifindex import plan
-
 DOT_TIMEOUT_S = 10
 FONT = "DejaVu Sans"
 MAX_ENDS = 8  # endpoints of a segment drawn with its links
@@ -40,9 +38,9 @@ class Drawing:
     summary: tuple[str, ...] = ()  # what the drawing leaves out
 
 
-def rows(topo, contexts) -> list[tuple[str, str, str, str]]:
+def rows(plan) -> list[tuple[str, str, str, str]]:
     """(interface ref, addresses, ifindex text, what is there) per interface, for the table."""
-    index = ifindexes(topo, contexts)
+    topo, index = plan.topology, ifindexes(plan)
     probes = {(p.node, i): p.name for p in topo.probes.values() for i in p.interfaces}
     out = []
     for node in topo.nodes.values():
@@ -52,17 +50,14 @@ def rows(topo, contexts) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def ifindexes(topo, contexts) -> dict[str, str]:
-    """Interface ref -> its kernel ifindex (planned by the lab, or pinned), with
-    what the probe exports for it when the two differ (above 65535)."""
+def ifindexes(plan) -> dict[str, str]:
+    """Interface ref -> its kernel ifindex (planned, or pinned by the file), with
+    what the probe exports for it when the two differ (above 65535, or overridden)."""
     exported: dict[str, int] = {}
-    kernel: dict[str, int] = {}
-    for ctx in contexts.values():
-        exported.update(ctx.ifindexes)
-        kernel.update(ctx.kernel_ifindexes)
+    for e in plan.exporters.values():
+        exported.update(e.facts.ifindexes)
     out = {}
-    for ref, idx in plan(topo).items():
-        idx = kernel.get(ref, idx)
+    for ref, idx in plan.ifindexes.items():
         shown = exported.get(ref, idx)
         out[ref] = str(idx) if shown == idx else f"{idx}, exported as {shown}"
     return out
@@ -78,8 +73,8 @@ def left_out(topo) -> tuple[str, ...]:
     return tuple(out)
 
 
-def dot_source(topo, contexts, prefix: str = "") -> str:
-    index = ifindexes(topo, contexts)
+def dot_source(plan, prefix: str = "") -> str:
+    topo, index = plan.topology, ifindexes(plan)
     arrows = _exports(topo) <= MAX_EXPORTS
     lines = [f'graph "{_q(topo.name)}" {{',
              f'  graph [id="{prefix}topo", rankdir=LR, bgcolor="transparent", nodesep=0.35, ranksep=0.9, '
@@ -114,13 +109,13 @@ def dot_source(topo, contexts, prefix: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def draw(topo, contexts, prefix: str = "") -> Drawing:
+def draw(plan, prefix: str = "") -> Drawing:
     """The topology as an <svg> element, or why there is none."""
     dot = shutil.which("dot")
     if dot is None:
         return Drawing(None, "Graphviz (dot) is not installed")
     try:
-        done = subprocess.run([dot, "-Tsvg"], input=dot_source(topo, contexts, prefix), text=True,
+        done = subprocess.run([dot, "-Tsvg"], input=dot_source(plan, prefix), text=True,
                               capture_output=True, timeout=DOT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return Drawing(None, f"Graphviz (dot) did not lay it out within {DOT_TIMEOUT_S} s")
@@ -128,7 +123,7 @@ def draw(topo, contexts, prefix: str = "") -> Drawing:
         return Drawing(None, f"Graphviz (dot) could not run: {exc.strerror or exc}")
     if done.returncode != 0 or "<svg" not in done.stdout:
         return Drawing(None, f"Graphviz (dot) failed: {done.stderr.strip()[-200:] or f'exit {done.returncode}'}")
-    return Drawing(done.stdout[done.stdout.index("<svg"):], summary=left_out(topo))
+    return Drawing(done.stdout[done.stdout.index("<svg"):], summary=left_out(plan.topology))
 
 
 def _exports(topo) -> int:

@@ -10,7 +10,7 @@ import struct
 
 from testbed.collector import Collector
 from testbed.expect.checks.sequence import Sequence
-from testbed.expect.context import Context
+from contexts import context
 from testbed.expect.path_truth import path_truth
 from testbed.faults.impair import Impairer, Policy
 
@@ -63,7 +63,7 @@ class ExportPath:
         self._deliver(self.imp.flush())
         result = self.collector.result()
         path = path_truth(self.imp.take_log(), result.datagrams, self.outages, ENGINE)
-        return CHECK.evaluate(result, Context(records_sent=self.sent * COUNT, path=path))
+        return CHECK.evaluate(result, context(records_sent=self.sent * COUNT, path=path))
 
     def _deliver(self, datagrams) -> None:
         if any(down <= self.now <= up for down, up in self.outages):

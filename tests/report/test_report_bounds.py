@@ -12,6 +12,7 @@ from html import unescape
 import synthetic
 from synthetic import EXPORTER, LATE, T0
 from testbed.collector import CheckConfig, Collector
+from testbed.plan import resolve
 from testbed.report import html, sequence_chart, topology_graph
 from testbed.topology import loads
 from testbed.topology.gen import line
@@ -61,7 +62,7 @@ def test_many_exporters_past_the_first_charts_are_table_rows(tmp_path):
 
 def test_a_200_router_line_is_drawn_without_what_would_take_dot_minutes():
     topo = loads(line(200, "all", 10), source="line200.yaml")
-    drawing = topology_graph.draw(topo, {}, "x-")
+    drawing = topology_graph.draw(resolve(topo), "x-")
     assert drawing.svg is not None, drawing.why  # the 30 s timeout once fired at 40 routers
     assert drawing.summary == ("the 201 links of segment 10.255.0.0/16 (its box stands alone; the table has "
                                "every interface)", "200 export arrows (each probe's row names its collectors)")

@@ -1,5 +1,5 @@
 """The HTML report's cost on a big lab, measured:
-`python -m testbed.report.bench --routers 200 [--runs 3] [--vs MODULE]` (root).
+`python -m testbed.run.report_bench --routers 200 [--runs 3] [--vs MODULE]` (root).
 
 Runs a generated line (`testbed gen line --routers N --probes all`, as
 `ci/bench-lab` does), then draws its section of the page `--runs` times and
@@ -19,8 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..report import html
 from ..topology import loads
 from ..topology.gen import line
+from .runner import Run
 
 
 def _draw(section, result) -> tuple[float, int, int]:
@@ -30,13 +32,11 @@ def _draw(section, result) -> tuple[float, int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m testbed.report.bench")
+    p = argparse.ArgumentParser(prog="python -m testbed.run.report_bench")
     p.add_argument("--routers", type=int, default=200)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--vs", metavar="MODULE", help="another module with section(result), drawn in turn")
     args = p.parse_args(argv)
-    from ..run.runner import Run
-    from . import html
     with tempfile.TemporaryDirectory(prefix="netflow-lab-bench-") as work:
         path = Path(work) / f"line{args.routers}.yaml"
         path.write_text(line(args.routers, "all"))
