@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Protocol, Sequence
 
+from .logtail import TAIL_BYTES, tail
+
 
 class Proc(Protocol):
     """A started process, as subprocess.Popen offers it."""
@@ -52,6 +54,12 @@ class Host(Protocol):
         """The copy here of `path` on the host, brought up to date (what was appended
         since the last pull); the path itself on this machine."""
 
+    def tail(self, path: Path, limit: int = TAIL_BYTES) -> str | None:
+        """The end of a log there (logtail.tail), None when there is no such file."""
+
+    def head(self, path: Path, limit: int) -> bytes:
+        """Its first `limit` bytes (FileNotFoundError)."""
+
     def packet_sockets(self, pid: int) -> int: ...
 
     def kill_group(self, pid: int, sig: int) -> None:
@@ -84,6 +92,13 @@ class LocalHost:
 
     def pull(self, path: Path) -> Path:
         return Path(path)
+
+    def tail(self, path: Path, limit: int = TAIL_BYTES) -> str | None:
+        return tail(path, limit) if Path(path).exists() else None
+
+    def head(self, path: Path, limit: int) -> bytes:
+        with open(path, "rb") as f:
+            return f.read(limit)
 
     def packet_sockets(self, pid: int) -> int:
         return packet_sockets(pid)

@@ -29,6 +29,8 @@ from typing import Any, Callable
 
 import pytest
 
+from .schema.printable import printable
+
 
 def pytest_addoption(parser) -> None:
     group = parser.getgroup("netflow_lab")
@@ -183,7 +185,7 @@ class NetflowLab:
                 lines.append(f"  {v.name} ({v.kind}): " + "; ".join(v.problems))
                 if v.hint:
                     lines.append(f"    > {v.hint.strip()}")
-            raise AssertionError("\n".join(lines) if found else "there are no checks to pass")
+            raise AssertionError(printable("\n".join(lines)) if found else "there are no checks to pass")
         return found
 
     # -- helpers ------------------------------------------------------------

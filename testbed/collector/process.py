@@ -23,6 +23,7 @@ from testbed.collector.result import CollectorResult
 from testbed.hosts import LOCAL, Host
 
 READY = "# listening on "
+OUTPUT_TAIL = 8192  # of its output, in an error (it prints every record)
 
 
 def mnexec_prefix(host) -> list[str]:
@@ -65,7 +66,7 @@ class CollectorProcess:
     def wait_ready(self, deadline: float) -> None:
         """Until its socket is bound (monotonic `deadline`); RuntimeError if it is not."""
         while time.monotonic() < deadline:
-            first = self.output().partition("\n")[0]
+            first = self._first_line()
             if first.startswith(READY):
                 host, _, port = first[len(READY):].split()[0].rpartition(":")
                 self.listen = (host, int(port))
@@ -86,9 +87,12 @@ class CollectorProcess:
         return self.result
 
     def output(self) -> str:
-        """What it printed so far (records, events, summary)."""
+        """The end of what it printed so far (records, events, summary)."""
+        return self.host.tail(self.log, OUTPUT_TAIL) or ""
+
+    def _first_line(self) -> str:
         try:
-            return self.host.pull(self.log).read_text(errors="replace")
+            return self.host.head(self.log, 4096).split(b"\n", 1)[0].decode("utf-8", "replace")
         except FileNotFoundError:
             return ""
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..forkserver import UNSEEN
 from ..hosts import LOCAL, Host, packet_sockets
 from .model import Launch, Process
 
@@ -43,6 +44,8 @@ class Stopped:
 
 def status(returncode: int) -> str:
     """`exit 3`, or `signal SIGINT` for a process a signal ended (Popen's negative codes)."""
+    if returncode == UNSEEN:
+        return "an exit status nobody saw (its fork server went first)"
     if returncode < 0:
         try:
             return f"signal {signal.Signals(-returncode).name}"
@@ -184,18 +187,14 @@ class ExporterProcesses:
         return done.returncode == 0
 
     def logs(self) -> dict[str, str]:
-        out = {}
-        for p in self.launch.processes:
-            path = self.host.pull(self.log_path(p))
-            out[p.log] = path.read_text(errors="replace") if path.exists() else ""
-        return out
+        """Each process's log: its last TAIL_BYTES (an exporter may flood its output)."""
+        return {p.log: self.host.tail(self.log_path(p)) or "" for p in self.launch.processes}
 
     def _tail(self, process: Process, chars: int = 800) -> str:
-        try:
-            text = self.host.pull(self.log_path(process)).read_text(errors="replace").strip()
-        except OSError:
+        text = self.host.tail(self.log_path(process), chars)
+        if text is None:
             return "(no log)"
-        return text[-chars:] or "(empty log)"
+        return text.strip() or "(empty log)"
 
     def _kill(self, proc: subprocess.Popen) -> None:
         """SIGKILL the session the process leads (it and whatever it forked)."""

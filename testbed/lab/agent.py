@@ -145,12 +145,13 @@ class Agent:
         return True
 
     @staticmethod
-    def op_read(path: str, offset: int = 0) -> dict:
+    def op_read(path: str, offset: int = 0, limit: int = READ_MAX, last: bool = False) -> dict:
+        """`limit` bytes from `offset`, or (`last`) the file's last `limit` bytes."""
         try:
             with open(path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
-                f.seek(offset)
-                data = f.read(READ_MAX)
+                f.seek(max(0, size - limit) if last else offset)
+                data = f.read(min(limit, READ_MAX))
         except FileNotFoundError:
             return {"missing": True}
         return {"size": size, "data": base64.b64encode(data).decode()}

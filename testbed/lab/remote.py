@@ -36,6 +36,7 @@ from typing import Sequence
 
 from mininet.examples.cluster import RemoteNode
 
+from ..logtail import TAIL_BYTES, as_text
 from ..topology.servers import Server
 from .node import LabError
 
@@ -237,6 +238,16 @@ class SshServer:
                 offset += len(data)
             if offset >= got["size"] or not data:
                 return here
+
+    def tail(self, path: Path, limit: int = TAIL_BYTES) -> str | None:
+        got = self.call("read", path=str(path), limit=limit, last=True)
+        return None if got.get("missing") else as_text(base64.b64decode(got["data"]), got["size"], limit)
+
+    def head(self, path: Path, limit: int) -> bytes:
+        got = self.call("read", path=str(path), limit=limit)
+        if got.get("missing"):
+            raise FileNotFoundError(str(path))
+        return base64.b64decode(got["data"])
 
     def pull_all(self) -> list[Path]:
         """Every file of its workdir, here, in one round trip (the end of a run: logs, records,

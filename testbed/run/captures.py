@@ -43,15 +43,14 @@ class Capture:
     def wait_ready(self, deadline: float) -> None:
         """tcpdump says `listening on IF` once its socket is bound: packets after that are kept."""
         while time.monotonic() < deadline:
-            text = self._log_text()
-            if "listening on" in text:
+            if "listening on" in (self.host.tail(self.log, 4096) or ""):
                 return
             if self.proc.poll() is not None:
                 break
             time.sleep(0.02)
         self.stop()
         raise LabError(f"tcpdump on {self.node}:{self.ifname} did not start: "
-                       + (self._log_text().strip()[-400:] or "no output"))
+                       + ((self.host.tail(self.log, 400) or "").strip() or "no output"))
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None

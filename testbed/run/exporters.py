@@ -22,9 +22,9 @@ from probe.live.ctl import CtlError, request
 from ..collector import mnexec_prefix
 from ..exporters import Launch, Process
 from ..exporters.process import ExporterError, ExporterProcesses
+from ..forkserver import Forked
 from ..lab.node import LabError
 from ..plan import ExporterPlan
-from .logs import tail
 
 CTL_TIMEOUT_S = 1.0
 
@@ -179,7 +179,8 @@ class ExporterService:
         stats = _read_json(ex.launch.stats_file and self.node.host.pull(Path(ex.launch.stats_file)))
         failure = None
         if not stopped.clean:
-            failure = f"run {self.runs}: " + "; ".join(stopped.problems)
+            gone = sorted({p.server.gone for p in ex.procs if isinstance(p, Forked) and p.server.gone})
+            failure = f"run {self.runs}: " + "; ".join([*stopped.problems, *gone])
         self.ends.append(RunEnd(self.runs, self._log(ex), self._before_stop, stats,
                                 (stats or {}).get("records_sent"), failure))
 
@@ -200,7 +201,7 @@ class ExporterService:
 
     @staticmethod
     def _log(ex: ExporterProcesses) -> str:
-        logs = {Path(p.log).name: tail(ex.host.pull(ex.log_path(p))) for p in ex.launch.processes}
+        logs = {Path(p.log).name: ex.host.tail(ex.log_path(p)) or "" for p in ex.launch.processes}
         if len(logs) == 1:
             return next(iter(logs.values()))
         return "\n".join(f"== {name}\n{text}" for name, text in logs.items())

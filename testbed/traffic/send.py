@@ -55,7 +55,7 @@ def send_planned(env: Env, plans: list[P.Planned], index: int) -> StepResult:
         try:
             result = json.loads(host.pull(out).read_text())
         except (OSError, ValueError):
-            err = host.pull(log).read_text(errors="replace").strip()[-500:]
+            err = (host.tail(log, 500) or "").strip()
             raise RuntimeError(f"traffic player in {node} failed: {err}") from None
         errors += [f"{node}: packet {i}: {msg}" for i, msg in result["errors"]]
         for p, sent in zip(mine, result["sent"]):

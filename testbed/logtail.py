@@ -1,5 +1,9 @@
-"""Logs of what a run started, read back bounded: an exporter that floods its output
-must not grow the testbed (only the end of a log is kept for messages and reports)."""
+"""The end of a log file, read from its end.
+
+Logs of the programs a lab runs (exporters, players, tcpdump, collectors) are
+files that a program may fill as fast as it can write: whoever reads one for a
+message or a report takes a bounded tail, never the whole file into memory.
+"""
 from __future__ import annotations
 
 import os
@@ -17,5 +21,11 @@ def tail(path: str | os.PathLike, limit: int = TAIL_BYTES) -> str:
             data = f.read(limit)
     except OSError:
         return ""
+    return as_text(data, size, limit)
+
+
+def as_text(data: bytes, size: int, limit: int) -> str:
+    """The last bytes of a file of `size` bytes as text, marked when cut (also for a
+    tail read on a server)."""
     text = data.decode(errors="replace")
     return text if size <= limit else f"[... {size - limit} earlier bytes not shown]\n" + text
