@@ -9,16 +9,13 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-from . import quirks as Q
+from .constants import ENGINE_MAX, IFINDEX_MAX, U32_MAX, Expiry
 from .flow import Flow
 from .v5 import HEADER, MAX_RECORDS, RECORD, VERSION
 
-U32 = 0xFFFFFFFF
-U16 = 0xFFFF
-
 
 class Record(NamedTuple):
-    """One exported v5 record; `reason` says why it expired (not on the wire)."""
+    """One exported record; `reason` says why it expired (not on the wire)."""
 
     src: int
     dst: int
@@ -36,13 +33,19 @@ class Record(NamedTuple):
     tos: int
     src_mask: int
     dst_mask: int
-    reason: str
+    reason: Expiry
 
-    def as_json(self) -> str:
+    def as_dict(self) -> dict:
+        """The record as `--print` and the records file show it: dotted
+        addresses, the reason by name."""
         d = self._asdict()
         for name in ("src", "dst", "next_hop"):
             d[name] = dotted(d[name])
-        return json.dumps(d, separators=(",", ":"))
+        d["reason"] = self.reason.label
+        return d
+
+    def as_json(self) -> str:
+        return json.dumps(self.as_dict(), separators=(",", ":"))
 
 
 class Datagram(NamedTuple):
@@ -55,28 +58,27 @@ def dotted(addr: int) -> str:
 
 
 class Exporter:
-    def __init__(self, *, start_ms: int, engine_type: int = 0, engine_id: int = 0,
-                 quirks: frozenset[str] = frozenset()) -> None:
-        if not (0 <= engine_type <= 255 and 0 <= engine_id <= 255):
+    def __init__(self, *, start_ms: int, engine_type: int = 0, engine_id: int = 0) -> None:
+        if not (0 <= engine_type <= ENGINE_MAX and 0 <= engine_id <= ENGINE_MAX):
             raise ValueError("engine type and id must be 0..255")
         self.start_ms = start_ms
         self.engine_type = engine_type
         self.engine_id = engine_id
-        self.uptime_divisor = 1000 if Q.UPTIME_SECONDS in quirks else 1
         self.sequence = 0  # records emitted before the next datagram, mod 2^32
         self.pending: list[Record] = []
         self.out: list[Datagram] = []
         self.ifindex_clamped = 0  # never silently truncated: counted and clamped
 
     def uptime(self, t_ms: int) -> int:
-        return ((t_ms - self.start_ms) // self.uptime_divisor) & U32
+        """ms since the probe started, as the export carries it (32 bits, wrapping)."""
+        return (t_ms - self.start_ms) & U32_MAX
 
-    def add(self, flow: Flow, reason: str, now: int) -> None:
+    def add(self, flow: Flow, reason: Expiry, now: int) -> None:
         key = flow.key
         inp, out = key.in_ifindex, flow.out_ifindex
-        if inp > U16 or out > U16:
+        if inp > IFINDEX_MAX or out > IFINDEX_MAX:
             self.ifindex_clamped += 1
-            inp, out = min(inp, U16), min(out, U16)
+            inp, out = min(inp, IFINDEX_MAX), min(out, IFINDEX_MAX)
         self.pending.append(Record(
             key.src, key.dst, flow.next_hop, inp, out, flow.packets, flow.octets,
             self.uptime(flow.first), self.uptime(flow.last), key.sport, key.dport,
@@ -91,12 +93,12 @@ class Exporter:
             return
         self.pending = []
         secs, ms = divmod(now, 1000)
-        header = HEADER.pack(VERSION, len(records), self.uptime(now), secs & U32,
+        header = HEADER.pack(VERSION, len(records), self.uptime(now), secs & U32_MAX,
                              ms * 1_000_000, self.sequence, self.engine_type,
                              self.engine_id, 0)
         body = b"".join(RECORD.pack(r.src, r.dst, r.next_hop, r.input, r.output,
                                     r.packets, r.octets, r.first, r.last, r.sport,
                                     r.dport, 0, r.tcp_flags, r.proto, r.tos, 0, 0,
                                     r.src_mask, r.dst_mask, 0) for r in records)
-        self.sequence = (self.sequence + len(records)) & U32
+        self.sequence = (self.sequence + len(records)) & U32_MAX
         self.out.append(Datagram(header + body, tuple(records)))

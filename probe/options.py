@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-MAX_SECONDS = 2**32 // 1000  # v5 times are 32-bit milliseconds
+from .constants import MAX_SECONDS
+
 USAGE_ERROR = 2
 
 

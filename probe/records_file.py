@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from .export import Datagram, dotted
+from .engine_api import ExportDatagram
 from .v5 import HEADER
 
 
@@ -18,14 +18,12 @@ class RecordsFile:
     def __init__(self, path: str) -> None:
         self._f = open(path, "a", encoding="utf-8")
 
-    def write(self, d: Datagram) -> None:
+    def write(self, d: ExportDatagram) -> None:
         _, count, uptime, secs, nsecs, seq, *_ = HEADER.unpack_from(d.data)
         about = {"flow_sequence": seq, "count": count, "export_ms": secs * 1000 + nsecs // 1_000_000,
                  "sys_uptime": uptime}
         for i, r in enumerate(d.records):
-            row = {**about, "index": i, **r._asdict()}
-            for name in ("src", "dst", "next_hop"):
-                row[name] = dotted(row[name])
+            row = {**about, "index": i, **r.as_dict()}
             self._f.write(json.dumps(row, separators=(",", ":")) + "\n")
 
     def flush(self) -> None:

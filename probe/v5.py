@@ -1,20 +1,13 @@
-"""The NetFlow v5 wire format (the probe's encoder side).
-
-Layout as in FIELD-BUGS.md: a 24-byte header, then `count` 48-byte records,
-big-endian. The collector in testbed/ has its own decoder on purpose.
+"""The NetFlow v5 wire format, the probe's side: the structs of the layout in
+probe/constants.py (the table in FIELD-BUGS.md), and reading back what we
+wrote (`--print`, the records file, the sender's counts). The collector in
+testbed/ has its own decoder on purpose.
 """
 from __future__ import annotations
 
-import struct
+from .constants import V5_HEADER, V5_MAX_RECORDS, V5_RECORD, V5_VERSION, layout
 
-VERSION = 5
-MAX_RECORDS = 30
-
-# version, count, sys_uptime, unix_secs, unix_nsecs, flow_sequence,
-# engine_type, engine_id, sampling_interval
-HEADER = struct.Struct("!HHIIIIBBH")
-# src, dst, nexthop, input, output, packets, octets, first, last,
-# srcport, dstport, pad1, tcp_flags, proto, tos, src_as, dst_as,
-# src_mask, dst_mask, pad2
-RECORD = struct.Struct("!IIIHHIIIIHHBBBBHHBBH")
-assert HEADER.size == 24 and RECORD.size == 48
+VERSION = V5_VERSION
+MAX_RECORDS = V5_MAX_RECORDS
+HEADER = layout(V5_HEADER)
+RECORD = layout(V5_RECORD)

@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 from twins import Twins
 from wire import ADDRS, FLAGS, frames
 
-from probe.decode import GSO_MAX_SIZE
+from probe.constants import GSO_MAX_SIZE, Expiry
 from probe.engine import Config
 from probe.packet import FlowKey, Packet
 from probe.routes import Route, RouteTable
@@ -43,7 +43,7 @@ events = st.one_of(
               st.sampled_from(FLAGS),
               st.booleans(), times),
     st.tuples(st.just("timer"), times),
-    st.tuples(st.just("flush"), times, st.sampled_from(["flush", "shutdown"])),
+    st.tuples(st.just("flush"), times, st.sampled_from([Expiry.FLUSH, Expiry.SHUTDOWN])),
     st.tuples(st.just("timeouts"), st.one_of(st.none(), st.integers(1, 4000)),
               st.one_of(st.none(), st.integers(1, 4000))),
     st.tuples(st.just("route"), st.integers(0, len(ROUTES) - 1), st.booleans()),
@@ -109,7 +109,7 @@ def test_same_datagrams_stats_and_flows(config, stream, table, with_routes, star
             p.both("set_timeouts", ev[1], ev[2])
         elif routes is not None:  # a route appears or goes between two packets
             (routes.present.add if ev[2] else routes.present.discard)(ev[1])
-    p.both("flush", now, "shutdown")
+    p.both("flush", now, Expiry.SHUTDOWN)
 
 
 def test_counter_overflow_splits_the_same_way():
@@ -120,8 +120,8 @@ def test_counter_overflow_splits_the_same_way():
         p.ref.handle_packet(pkt, i)
         p.fast.handle_packet(pkt, i)
     p.compare()
-    p.both("flush", 70000, "shutdown")
-    assert p.ref.stats.exported["counter_overflow"] == 1
+    p.both("flush", 70000, Expiry.SHUTDOWN)
+    assert p.ref.stats.exported[Expiry.COUNTER_OVERFLOW] == 1
 
 
 def test_big_tcp_packets_split_a_flow_before_its_counter_wraps():
@@ -136,9 +136,9 @@ def test_big_tcp_packets_split_a_flow_before_its_counter_wraps():
         p.ref.handle_packet(Packet(key, octets, 0x10), i // 10)
         p.fast.handle_packet(Packet(key, octets, 0x10), i // 10)
     p.compare()
-    p.both("flush", 9000, "shutdown")
+    p.both("flush", 9000, Expiry.SHUTDOWN)
     assert [(r.packets, r.octets, r.reason) for r in p.records] == [
-        (len(sizes) - 2, below, "counter_overflow"), (2, GSO_MAX_SIZE + 100, "shutdown")]
+        (len(sizes) - 2, below, Expiry.COUNTER_OVERFLOW), (2, GSO_MAX_SIZE + 100, Expiry.SHUTDOWN)]
 
 
 def test_eviction_at_every_cache_size():
@@ -148,5 +148,5 @@ def test_eviction_at_every_cache_size():
         for i in range(100):
             key = FlowKey(i * 7 % 12, 2, 3, 4, 17, 0, 1)
             p.both("handle_packet", Packet(key, 100, 0), i)
-        p.both("flush", 200, "shutdown")
+        p.both("flush", 200, Expiry.SHUTDOWN)
         assert p.ref.stats.evictions > 0 and p.datagrams > 0
