@@ -1,6 +1,6 @@
 """One home for the probe's numbers: ng_netflow's defaults and limits, the link
 types it reads, why a frame is skipped, why a flow expired, and the NetFlow v5
-layout, as tables.
+and v9 layouts, as tables.
 
 `probe/constants.pxd` mirrors this module for the compiled engine
 (probe/fast/_engine.pyx cimports it). It is generated, never edited: `python -m
@@ -102,7 +102,7 @@ class Expiry(Reason):
 # -- NetFlow v5 (the table in FIELD-BUGS.md): a 24-byte header, then `count`
 # 48-byte records, big-endian. The collector in testbed/ has its own on purpose.
 class Field(NamedTuple):
-    name: str
+    name: str  # as probe.export.Record names it, where a Record has it
     fmt: str  # struct format of the field: B, H or I
 
 
@@ -139,3 +139,79 @@ def offsets(fields: tuple[Field, ...]) -> dict[str, int]:
 V5_HEADER_SIZE = layout(V5_HEADER).size
 V5_RECORD_SIZE = layout(V5_RECORD).size
 assert (V5_HEADER_SIZE, V5_RECORD_SIZE) == (24, 48)
+
+
+# -- NetFlow v9 (RFC 3954), as FreeBSD's netflow_v9.c sends it: a 20-byte
+# header; in the first datagram and again every V9_TEMPLATE_PACKETS datagrams
+# or V9_TEMPLATE_S seconds (its defaults), the template set; then one data set
+# of records, padded to 4 bytes; at most V9_MAX_DATAGRAM bytes (its BASE_MTU,
+# 1500, less IPv6 and UDP headers and 16 bytes for IP options).
+class IE(NamedTuple):
+    """One field of the template: a v9 field type (RFC 3954 section 8)."""
+
+    name: str  # as probe.export.Record names it (icmp_type: an ICMP flow's dport, else 0)
+    fmt: str  # struct format: the field's length
+    id: int  # the field type
+    ie: str  # RFC 3954's name
+
+
+V9_VERSION = 9
+V9_TEMPLATE_SET_ID = 0  # a template flowset (RFC 3954 section 5.2)
+V9_TEMPLATE_ID = 256  # netflow_v9.c's IPv4 template: NETFLOW_V9_MAX_RESERVED_FLOWSET + 1
+V9_MAX_DATAGRAM = 1500 - 40 - 8 - 16
+V9_TEMPLATE_PACKETS = 500  # NETFLOW_V9_MAX_PACKETS_TEMPL
+V9_TEMPLATE_S = 600  # NETFLOW_V9_MAX_TIME_TEMPL
+V9_HEADER = (
+    Field("version", "H"), Field("count", "H"), Field("sys_uptime", "I"),
+    Field("unix_secs", "I"), Field("sequence", "I"), Field("source_id", "I"),
+)
+V9_SET_HEADER = (Field("set_id", "H"), Field("length", "H"))
+# The template: everything a v5 record carries, in netflow_v9.c's order and
+# lengths (32-bit counters, sysUpTime first/last, 16-bit ifindexes, 32-bit AS).
+# netflow_v9.c also sends OUT_PKTS and OUT_BYTES, always 0: left out here.
+# ICMP_TYPE last: type*256 + code, as the dst port carries it (v5's convention,
+# Cisco's in v9 too); nfdump reads a v9 ICMP flow's type and code from it only.
+V9_RECORD = (
+    IE("src", "I", 8, "IPV4_SRC_ADDR"),
+    IE("dst", "I", 12, "IPV4_DST_ADDR"),
+    IE("next_hop", "I", 15, "IPV4_NEXT_HOP"),
+    IE("input", "H", 10, "INPUT_SNMP"),
+    IE("output", "H", 14, "OUTPUT_SNMP"),
+    IE("packets", "I", 2, "IN_PKTS"),
+    IE("octets", "I", 1, "IN_BYTES"),
+    IE("first", "I", 22, "FIRST_SWITCHED"),
+    IE("last", "I", 21, "LAST_SWITCHED"),
+    IE("sport", "H", 7, "L4_SRC_PORT"),
+    IE("dport", "H", 11, "L4_DST_PORT"),
+    IE("tcp_flags", "B", 6, "TCP_FLAGS"),
+    IE("proto", "B", 4, "PROTOCOL"),
+    IE("tos", "B", 5, "SRC_TOS"),
+    IE("src_as", "I", 16, "SRC_AS"),
+    IE("dst_as", "I", 17, "DST_AS"),
+    IE("src_mask", "B", 9, "SRC_MASK"),
+    IE("dst_mask", "B", 13, "DST_MASK"),
+    IE("icmp_type", "H", 32, "ICMP_TYPE"),
+)
+V9_HEADER_SIZE = layout(V9_HEADER).size
+V9_SET_HEADER_SIZE = layout(V9_SET_HEADER).size
+V9_RECORD_SIZE = layout(V9_RECORD).size
+# the template set: set header, template id and field count, (type, length) per field
+V9_TEMPLATE_SET_SIZE = V9_SET_HEADER_SIZE + 4 + 4 * len(V9_RECORD)
+
+
+def v9_capacity(template: bool) -> int:
+    """Records that fit a datagram (with the template set, or without)."""
+    room = V9_MAX_DATAGRAM - V9_HEADER_SIZE - V9_SET_HEADER_SIZE
+    room -= V9_TEMPLATE_SET_SIZE if template else 0
+    n = room // V9_RECORD_SIZE
+    while (V9_SET_HEADER_SIZE + n * V9_RECORD_SIZE + 3) // 4 * 4 > room + V9_SET_HEADER_SIZE:
+        n -= 1  # the padding to 4 bytes must fit too
+    return n
+
+
+V9_RECORDS_WITH_TEMPLATE = v9_capacity(True)
+V9_RECORDS_WITHOUT_TEMPLATE = v9_capacity(False)
+assert (V9_HEADER_SIZE, V9_RECORD_SIZE, V9_TEMPLATE_SET_SIZE) == (20, 51, 84)
+assert (V9_RECORDS_WITH_TEMPLATE, V9_RECORDS_WITHOUT_TEMPLATE) == (26, 27)
+# the compiled engine's datagram buffer holds either format's largest
+MAX_DATAGRAM = max(V5_HEADER_SIZE + V5_MAX_RECORDS * V5_RECORD_SIZE, V9_MAX_DATAGRAM)

@@ -12,13 +12,20 @@ from .cache import FlowCache
 from .constants import MAX_CATCHUP_SCANS, Expiry
 from .decode import decode
 from .engine_api import Config
-from .export import Datagram, Exporter
+from .export import Datagram, Encoder, Exporter, encoder
 from .flow import Flow
 from .packet import Packet
 from .routes import RouteLookup
 from .stats import Stats
 
 __all__ = ["Config", "Probe"]
+
+
+def encoder_of(config: Config) -> Encoder:
+    """The export format `config` asks for."""
+    return encoder(config.export_version, engine_type=config.engine_type,
+                   engine_id=config.engine_id, template_ms=config.template_ms,
+                   template_packets=config.template_packets)
 
 
 class Probe:
@@ -38,8 +45,7 @@ class Probe:
                          inactive_ms=config.inactive_ms, routes=routes, stats=self.stats)
 
     def _exporter(self, config: Config, start_ms: int) -> Exporter:
-        return Exporter(start_ms=start_ms, engine_type=config.engine_type,
-                        engine_id=config.engine_id)
+        return Exporter(start_ms=start_ms, encoder=encoder_of(config))
 
     # -- input ---------------------------------------------------------------
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from . import quirks as Q
-from .constants import ACTIVE_MS, INACTIVE_MS, MAX_FLOWS, SCAN_MS, Expiry
+from .constants import (ACTIVE_MS, INACTIVE_MS, MAX_FLOWS, SCAN_MS, V5_VERSION,
+                        V9_TEMPLATE_PACKETS, V9_TEMPLATE_S, V9_VERSION, Expiry)
 from .export import Record
 from .flow import Flow
 from .packet import Packet
@@ -31,11 +32,17 @@ class Config:
     engine_id: int = 0
     icmp_ports: bool = True  # ICMP type*256+code in dst port (Cisco, nfdump)
     quirks: frozenset[str] = field(default_factory=frozenset)
+    export_version: int = V5_VERSION  # 5 (as r135400) or 9
+    template_ms: int = V9_TEMPLATE_S * 1000  # v9: the template again after this long...
+    template_packets: int = V9_TEMPLATE_PACKETS  # ...or this many datagrams
 
     def __post_init__(self) -> None:
-        for name in ("inactive_ms", "active_ms", "scan_ms", "max_flows"):
+        for name in ("inactive_ms", "active_ms", "scan_ms", "max_flows", "template_ms",
+                     "template_packets"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.export_version not in (V5_VERSION, V9_VERSION):
+            raise ValueError(f"no export version {self.export_version} (5 or 9)")
         Q.parse(list(self.quirks))
 
 

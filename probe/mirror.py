@@ -14,7 +14,7 @@ from enum import IntEnum
 from pathlib import Path
 
 from . import constants
-from .constants import Field, offsets
+from .constants import IE, Field, offsets
 
 PXD = Path(__file__).with_name("constants.pxd")
 INT_MAX = 2**31 - 1
@@ -32,7 +32,7 @@ def values() -> dict[str, int]:
             prefix = value.__name__.upper()
             out.update({f"{prefix}_{m.name}": int(m) for m in value})
             out[f"N_{prefix}"] = max(value) + 1  # an array indexed by the reason
-        elif isinstance(value, tuple) and value and all(isinstance(f, Field) for f in value):
+        elif isinstance(value, tuple) and value and all(isinstance(f, (Field, IE)) for f in value):
             out.update({f"{name}_{field.upper()}": at for field, at in offsets(value).items()})
     return out
 

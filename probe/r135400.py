@@ -12,7 +12,7 @@ from __future__ import annotations
 from . import quirks as Q
 from .cache import FlowCache
 from .constants import TCP, UDP, U32_MAX, Expiry, Skip
-from .engine import Probe
+from .engine import Probe, encoder_of
 from .engine_api import Config
 from .export import Exporter
 from .flow import Flow
@@ -136,8 +136,7 @@ class QuirkyProbe(Probe):
                            quirks=config.quirks)
 
     def _exporter(self, config: Config, start_ms: int) -> Exporter:
-        return QuirkyExporter(start_ms=start_ms, engine_type=config.engine_type,
-                              engine_id=config.engine_id, quirks=config.quirks)
+        return QuirkyExporter(start_ms=start_ms, encoder=encoder_of(config), quirks=config.quirks)
 
     def _truncated(self, pkt: Packet) -> bool:
         # r135400 returned EINVAL (not accounted) for a TCP or UDP header

@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, nonecheck=False, overflowcheck=False
-"""The fast engine's compiled core: decode, flow table, expiry, v5 packing.
+"""The fast engine's compiled core: decode, flow table, expiry, v5 and v9 packing.
 
 Same rules as the reference engine (probe/engine.py, cache.py, decode.py,
 export.py), without quirks; differential tests hold the two to the same
@@ -304,10 +304,20 @@ cdef class Engine:
 
     # export
     cdef readonly uint32_t engine_type, engine_id
-    cdef public uint32_t sequence  # records before the next datagram (tests may set it)
-    cdef uint8_t pending[V5_HEADER_SIZE + V5_MAX_RECORDS * V5_RECORD_SIZE]
+    cdef readonly int export_version  # 5 or 9
+    # v5: records before the next datagram; v9: datagrams before it (tests may set it)
+    cdef public uint32_t sequence
+    cdef uint8_t pending[MAX_DATAGRAM]  # the datagram being filled, header and all
     cdef uint8_t pending_reasons[V5_MAX_RECORDS]
     cdef int pending_n
+    cdef int capacity_n  # records the datagram being filled holds
+    cdef int records_at  # where its first record goes
+    # v9: the template set (probe.v9.TEMPLATE_SET), and when it last rode in a datagram
+    cdef uint8_t template[V9_TEMPLATE_SET_SIZE]
+    cdef bint with_template, template_sent
+    cdef int64_t template_ms, template_at_ms
+    cdef uint32_t template_packets, template_at_seq
+    cdef uint32_t source_id  # v9.source_id(engine_type, engine_id)
     cdef public list out  # (datagram bytes, Expiry codes bytes)
 
     # counters (probe.stats.Stats names)
@@ -320,13 +330,28 @@ cdef class Engine:
                   int64_t inactive_ms=INACTIVE_MS, int64_t scan_ms=SCAN_MS, int engine_type=0,
                   int engine_id=0, bint icmp_ports=True, routes=None, start_ms=None,
                   uint64_t seed=0, int64_t capacity=0, uint32_t hash_mask=U32_MAX,
-                  uint32_t hash_or=0):
+                  uint32_t hash_or=0, int export_version=V5_VERSION,
+                  int64_t template_ms=V9_TEMPLATE_S * 1000,
+                  int64_t template_packets=V9_TEMPLATE_PACKETS, bytes template_set=None,
+                  uint32_t source_id=0):
         if max_flows < 1 or max_flows > MAX_FLOWS_LIMIT:
             raise ValueError("max_flows must be 1..2^30")
         if active_ms <= 0 or inactive_ms <= 0 or scan_ms <= 0:
             raise ValueError("timeouts and scan interval must be positive")
         if not (0 <= engine_type <= ENGINE_MAX and 0 <= engine_id <= ENGINE_MAX):
             raise ValueError("engine type and id must be 0..255")
+        if export_version == V9_VERSION:
+            if template_set is None or len(template_set) != V9_TEMPLATE_SET_SIZE:
+                raise ValueError("v9: give the template set (probe.v9.TEMPLATE_SET)")
+            if template_ms <= 0 or not 0 < template_packets <= U32_MAX:
+                raise ValueError("template refresh: time and datagrams must be positive")
+            memcpy(self.template, PyBytes_AS_STRING(template_set), V9_TEMPLATE_SET_SIZE)
+        elif export_version != V5_VERSION:
+            raise ValueError(f"no export version {export_version} (5 or 9)")
+        self.export_version = export_version
+        self.source_id = source_id
+        self.template_ms = template_ms
+        self.template_packets = <uint32_t>template_packets
         self.max_flows = max_flows
         self.active_ms = active_ms
         self.inactive_ms = inactive_ms
@@ -562,12 +587,42 @@ cdef class Engine:
     # -- export ------------------------------------------------------------------
 
     cdef int _record(self, Flow *f, int reason, int64_t now) except -1:
-        cdef uint8_t *r = self.pending + V5_HEADER_SIZE + self.pending_n * V5_RECORD_SIZE
+        if self.pending_n == 0:
+            self._open(now)
         cdef uint32_t inp = f.key.in_if, outp = f.out_if
         if inp > IFINDEX_MAX or outp > IFINDEX_MAX:
             self.ifindex_clamped += 1
             inp = min(inp, IFINDEX_MAX)
             outp = min(outp, IFINDEX_MAX)
+        if self.export_version == V9_VERSION:
+            self._put_v9(self.pending + self.records_at + self.pending_n * V9_RECORD_SIZE, f,
+                         inp, outp)
+        else:
+            self._put_v5(self.pending + self.records_at + self.pending_n * V5_RECORD_SIZE, f,
+                         inp, outp)
+        self.pending_reasons[self.pending_n] = reason
+        self.pending_n += 1
+        if self.pending_n == self.capacity_n:
+            self._emit(now)
+        return 0
+
+    cdef void _open(self, int64_t now) noexcept:
+        """A datagram starts filling at `now` (v5.V5Encoder.open, v9.V9Encoder.open)."""
+        if self.export_version == V5_VERSION:
+            self.capacity_n, self.records_at = V5_MAX_RECORDS, V5_HEADER_SIZE
+            return
+        self.with_template = (not self.template_sent or now - self.template_at_ms >= self.template_ms
+                              or self.sequence - self.template_at_seq >= self.template_packets)
+        self.records_at = V9_HEADER_SIZE + V9_SET_HEADER_SIZE
+        self.capacity_n = V9_RECORDS_WITHOUT_TEMPLATE
+        if self.with_template:
+            self.template_sent = True
+            self.template_at_ms, self.template_at_seq = now, self.sequence
+            memcpy(self.pending + V9_HEADER_SIZE, self.template, V9_TEMPLATE_SET_SIZE)
+            self.records_at += V9_TEMPLATE_SET_SIZE
+            self.capacity_n = V9_RECORDS_WITH_TEMPLATE
+
+    cdef inline void _put_v5(self, uint8_t *r, Flow *f, uint32_t inp, uint32_t outp) noexcept:
         put32(r + V5_RECORD_SRC, f.key.src)
         put32(r + V5_RECORD_DST, f.key.dst)
         put32(r + V5_RECORD_NEXT_HOP, f.next_hop)
@@ -588,17 +643,46 @@ cdef class Engine:
         r[V5_RECORD_SRC_MASK] = f.src_mask
         r[V5_RECORD_DST_MASK] = f.dst_mask
         put16(r + V5_RECORD_PAD2, 0)
-        self.pending_reasons[self.pending_n] = reason
-        self.pending_n += 1
-        if self.pending_n == V5_MAX_RECORDS:
-            self._emit(now)
-        return 0
+
+    cdef inline void _put_v9(self, uint8_t *r, Flow *f, uint32_t inp, uint32_t outp) noexcept:
+        put32(r + V9_RECORD_SRC, f.key.src)
+        put32(r + V9_RECORD_DST, f.key.dst)
+        put32(r + V9_RECORD_NEXT_HOP, f.next_hop)
+        put16(r + V9_RECORD_INPUT, inp)
+        put16(r + V9_RECORD_OUTPUT, outp)
+        put32(r + V9_RECORD_PACKETS, f.packets)
+        put32(r + V9_RECORD_OCTETS, f.octets)
+        put32(r + V9_RECORD_FIRST, <uint32_t>(f.first - self.start_ms))
+        put32(r + V9_RECORD_LAST, <uint32_t>(f.last - self.start_ms))
+        put16(r + V9_RECORD_SPORT, f.key.sport)
+        put16(r + V9_RECORD_DPORT, f.key.dport)
+        r[V9_RECORD_TCP_FLAGS] = f.tcp_flags
+        r[V9_RECORD_PROTO] = f.key.proto
+        r[V9_RECORD_TOS] = f.key.tos
+        put32(r + V9_RECORD_SRC_AS, 0)
+        put32(r + V9_RECORD_DST_AS, 0)
+        r[V9_RECORD_SRC_MASK] = f.src_mask
+        r[V9_RECORD_DST_MASK] = f.dst_mask
+        put16(r + V9_RECORD_ICMP_TYPE, f.key.dport if f.key.proto == ICMP else 0)
 
     cdef int _emit(self, int64_t now) except -1:
         """What is pending, as one datagram stamped `now`."""
         cdef int n = self.pending_n
         if n == 0:
             return 0
+        cdef Py_ssize_t size
+        if self.export_version == V9_VERSION:
+            size = self._head_v9(n, now)
+        else:
+            size = self._head_v5(n, now)
+        data = PyBytes_FromStringAndSize(<char *>self.pending, size)
+        reasons = PyBytes_FromStringAndSize(<char *>self.pending_reasons, n)
+        self.pending_n = 0
+        self.out.append((data, reasons))
+        return 0
+
+    cdef Py_ssize_t _head_v5(self, int n, int64_t now) noexcept:
+        """The v5 header of `n` records; the datagram's size."""
         cdef uint8_t *h = self.pending
         cdef int64_t secs = floordiv(now, 1000)
         put16(h + V5_HEADER_VERSION, V5_VERSION)
@@ -610,12 +694,27 @@ cdef class Engine:
         h[V5_HEADER_ENGINE_TYPE] = self.engine_type
         h[V5_HEADER_ENGINE_ID] = self.engine_id
         put16(h + V5_HEADER_SAMPLING_INTERVAL, 0)
-        data = PyBytes_FromStringAndSize(<char *>h, V5_HEADER_SIZE + n * V5_RECORD_SIZE)
-        reasons = PyBytes_FromStringAndSize(<char *>self.pending_reasons, n)
         self.sequence += n
-        self.pending_n = 0
-        self.out.append((data, reasons))
-        return 0
+        return V5_HEADER_SIZE + n * V5_RECORD_SIZE
+
+    cdef Py_ssize_t _head_v9(self, int n, int64_t now) noexcept:
+        """The v9 header and data set header of `n` records (the template set, if
+        any, went in at _open), the padding; the datagram's size."""
+        cdef uint8_t *h = self.pending
+        cdef Py_ssize_t end = self.records_at + n * V9_RECORD_SIZE
+        cdef Py_ssize_t pad = (4 - (end - self.records_at + V9_SET_HEADER_SIZE) % 4) % 4
+        put16(h + V9_HEADER_VERSION, V9_VERSION)
+        put16(h + V9_HEADER_COUNT, n + self.with_template)
+        put32(h + V9_HEADER_SYS_UPTIME, <uint32_t>(now - self.start_ms))
+        put32(h + V9_HEADER_UNIX_SECS, <uint32_t>floordiv(now, 1000))
+        put32(h + V9_HEADER_SEQUENCE, self.sequence)
+        put32(h + V9_HEADER_SOURCE_ID, self.source_id)
+        put16(h + self.records_at - V9_SET_HEADER_SIZE + V9_SET_HEADER_SET_ID, V9_TEMPLATE_ID)
+        put16(h + self.records_at - V9_SET_HEADER_SIZE + V9_SET_HEADER_LENGTH,
+              <uint32_t>(end + pad - self.records_at + V9_SET_HEADER_SIZE))
+        memset(h + end, 0, pad)
+        self.sequence += 1
+        return end + pad
 
     # -- the driver's calls ------------------------------------------------------
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from .. import mirror
-from ..constants import Expiry, Skip
+from .. import mirror, v5, v9
+from ..constants import V9_VERSION, Expiry, Skip
 from ..engine_api import Config
 from ..export import Record
 from ..flow import Flow
 from ..packet import FlowKey, Packet
 from ..routes import RouteLookup
 from ..stats import Stats
-from ..v5 import HEADER, RECORD
 from ._engine import MIRROR_BUILT, Engine
 
 if MIRROR_BUILT != mirror.fingerprint():  # built from another probe/constants.pxd
@@ -40,13 +39,17 @@ class FastDatagram:
 
     @property
     def records(self) -> tuple[Record, ...]:
-        out = []
-        for k, code in enumerate(self._reasons):
-            (src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, _, flags, proto,
-             tos, _, _, smask, dmask, _) = RECORD.unpack_from(self.data, HEADER.size + k * RECORD.size)
-            out.append(Record(src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport,
-                              flags, proto, tos, smask, dmask, Expiry(code)))
-        return tuple(out)
+        if int.from_bytes(self.data[:2], "big") == V9_VERSION:
+            fields = [(src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, flags,
+                       proto, tos, smask, dmask)
+                      for (src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, flags,
+                           proto, tos, _, _, smask, dmask, _) in v9.records(self.data)]
+        else:
+            fields = [(src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, flags,
+                       proto, tos, smask, dmask)
+                      for (src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, _,
+                           flags, proto, tos, _, _, smask, dmask, _) in v5.records(self.data)]
+        return tuple(Record(*f, Expiry(code)) for f, code in zip(fields, self._reasons))
 
 
 class Flows(Sequence):
@@ -94,6 +97,9 @@ class FastProbe:
             engine_type=config.engine_type, engine_id=config.engine_id,
             icmp_ports=config.icmp_ports, routes=routes, start_ms=start_ms,
             seed=int.from_bytes(os.urandom(8), "little"),  # no crafted collisions
+            export_version=config.export_version, template_ms=config.template_ms,
+            template_packets=config.template_packets, template_set=v9.TEMPLATE_SET,
+            source_id=v9.source_id(config.engine_type, config.engine_id),
             **table)  # tests: capacity, hash_mask, hash_or
         # the hot calls, without a Python layer in between
         self.handle_frame = e.handle_frame

@@ -46,7 +46,7 @@ def set_sequence(probe: FlowEngine, sequence: int) -> None:
     if isinstance(probe, FastProbe):
         probe.engine.sequence = sequence
     else:
-        probe.exporter.sequence = sequence
+        probe.exporter.encoder.sequence = sequence
 
 
 def decoded(engine: str, frame: bytes, linktype: int, ifindex: int,

@@ -128,7 +128,7 @@ def test_every_field_range(specs, engine_type, engine_id, start, seconds, sequen
     quirks = frozenset({Q.UPTIME_SECONDS}) if seconds else frozenset()
     p = QuirkyProbe(Config(engine_type=engine_type, engine_id=engine_id, quirks=quirks),
                     start_ms=start)
-    p.exporter.sequence = sequence
+    p.exporter.encoder.sequence = sequence
     o = Oracle(p, start, 1000 if seconds else 1)
     o.sequence = sequence
     now = start
