@@ -20,6 +20,7 @@ class Stats:
     evictions: int = 0  # flows pushed out by cache pressure
     datagrams_sent: int = 0
     records_sent: int = 0
+    templates_sent: int = 0  # v9: datagrams that carried the template set
     send_errors: int = 0
     send_retries: int = 0
     send_lost: int = 0  # datagrams given up on (per collector) after retrying
@@ -41,6 +42,7 @@ class Stats:
             "active_flows": self.active_flows,
             "datagrams_sent": self.datagrams_sent,
             "records_sent": self.records_sent,
+            "templates_sent": self.templates_sent,
             "send_errors": self.send_errors,
             "send_retries": self.send_retries,
             "send_lost": self.send_lost,
