@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from . import quirks as Q
-from .constants import (ACTIVE_MS, INACTIVE_MS, MAX_FLOWS, SCAN_MS, V5_VERSION,
+from .constants import (ACTIVE_MS, INACTIVE_MS, MAX_FLOWS, SCAN_MS, U32_MAX, V5_VERSION,
                         V9_TEMPLATE_PACKETS, V9_TEMPLATE_S, V9_VERSION, Expiry)
 from .export import Record
 from .flow import Flow
@@ -43,6 +43,8 @@ class Config:
                 raise ValueError(f"{name} must be positive")
         if self.export_version not in (V5_VERSION, V9_VERSION):
             raise ValueError(f"no export version {self.export_version} (5 or 9)")
+        if self.template_packets > U32_MAX:  # a count of datagrams, as the v9 sequence
+            raise ValueError("template_packets must be at most 2^32 - 1")
         Q.parse(list(self.quirks))
 
 

@@ -144,7 +144,7 @@ def test_v9_records_are_the_v5_records(engine):
 
 
 @pytest.mark.parametrize("option", [{"export_version": 7}, {"template_ms": 0},
-                                    {"template_packets": 0}])
+                                    {"template_packets": 0}, {"template_packets": 2**32}])
 def test_bad_export_settings_are_refused(option):
     with pytest.raises(ValueError):
         make_probe(ENGINES[0], **option)
