@@ -8,8 +8,7 @@ import ipaddress
 import pytest
 
 from probe import quirks as Q
-from probe.constants import Skip
-from probe.constants import DLT_RAW
+from probe.constants import DLT_RAW, Skip
 from probe.engine import Config
 from probe.packet import FlowKey, Packet
 from probe.r135400 import QuirkyProbe
