@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from probe.decode import DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, GSO_MAX_SIZE, decode
+from probe.constants import DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, GSO_MAX_SIZE, Expiry, Skip
+from probe.decode import decode
 from probe.engine import Config, Probe
 from probe.offline import run_file
 from probe.packet import Packet
@@ -69,7 +70,7 @@ def check_decode(data: bytes) -> None:
         check_packet(decode(frame, linktype, t % 3, True, wire_len))
         probe.handle_frame(frame, linktype, t % 3, t * 700, wire_len)
         take()
-    probe.flush(10**9, "shutdown")
+    probe.flush(10**9, Expiry.SHUTDOWN)
     take()
     s = probe.stats
     assert s.frames == s.packets + sum(s.skipped.values()), s
@@ -77,8 +78,8 @@ def check_decode(data: bytes) -> None:
     assert s.active_flows == 0 and sum(s.exported.values()) == s.flows_created
 
 
-def check_packet(pkt: Packet | str) -> None:
-    if isinstance(pkt, str):
+def check_packet(pkt: Packet | Skip) -> None:
+    if isinstance(pkt, Skip):
         return
     k = pkt.key
     assert 0 <= k.sport < 65536 and 0 <= k.dport < 65536 and 0 <= k.proto < 256 and 0 <= k.tos < 256
