@@ -1,15 +1,18 @@
 """Readable lines for an operator watching the collector (nfdump-like, times UTC).
 
 A record:  start end duration proto src:port -> dst:port in/out next-hop masks flags packets bytes
-Anything else (sequence events, header findings, malformed) starts with '#'.
+Anything else (sequence events, header findings, options records, template
+withdrawals, undecodable data sets, malformed) starts with '#'.
 """
 from __future__ import annotations
 
 import time
 from functools import lru_cache
 
-from testbed.collector.model import FIRST, GAP, IN_ORDER, RESET, REORDERED, DatagramInfo, FlowRecord, Malformed
+from testbed.collector.model import (DEFINE, FIRST, GAP, IN_ORDER, RESET, REORDERED, DatagramInfo, FlowRecord,
+                                     Malformed, OptionsRecord, TemplateEvent, Undecoded)
 from testbed.collector.result import Summary
+from testbed.collector.sequence import stream_of
 
 PROTOS = {1: "ICMP", 2: "IGMP", 6: "TCP", 17: "UDP", 47: "GRE", 50: "ESP", 51: "AH", 132: "SCTP"}
 FLAG_NAMES = "CEUAPRSF"  # bit 7 .. bit 0, as nfdump prints them
@@ -33,9 +36,10 @@ def flags_text(flags: int) -> str:
 
 def record_line(r: FlowRecord) -> str:
     proto = PROTOS.get(r.proto, str(r.proto))
-    dport = f"{r.dport >> 8}.{r.dport & 0xFF}" if r.proto == 1 else str(r.dport)  # ICMP type.code
+    dport = f"{r.dport >> 8}.{r.dport & 0xFF}" if r.proto in (1, 58) else str(r.dport)  # ICMP type.code
+    src, dst = (f"[{r.src}]", f"[{r.dst}]") if ":" in r.src else (r.src, r.dst)
     line = (f"{ms_text(r.start_ms)} {ms_text(r.end_ms)} {r.duration_ms / 1000:8.3f} {proto:<4} "
-            f"{r.src}:{r.sport} -> {r.dst}:{dport} if {r.input}->{r.output} nh {r.next_hop} "
+            f"{src}:{r.sport} -> {dst}:{dport} if {r.input}->{r.output} nh {r.next_hop} "
             f"mask /{r.src_mask}->/{r.dst_mask} {flags_text(r.tcp_flags)} tos {r.tos} "
             f"{r.packets} pkts {r.octets} B")
     if r.findings:
@@ -54,12 +58,35 @@ def datagram_line(d: DatagramInfo) -> str | None:
     parts += [f"{f.code}: {f.detail}" for f in d.findings]
     if not parts:
         return None
-    return (f"# {ms_text(d.recv_ms)} {d.exporter} engine {h.engine_type}/{h.engine_id} "
-            f"seq {h.flow_sequence} count {h.count} uptime {h.sys_uptime}: " + "; ".join(parts))
+    uptime = f" uptime {h.sys_uptime}" if h.version != 10 else ""
+    return (f"# {ms_text(d.recv_ms)} datagram {d.number} {stream_of(d.exporter, d.port, h)} "
+            f"seq {h.flow_sequence} count {h.count}{uptime}: " + "; ".join(parts))
+
+
+def options_line(o: OptionsRecord) -> str:
+    values = ", ".join(f"{k}={_show(v)}" for k, v in {**o.scope, **o.values}.items())
+    return f"# {ms_text(o.recv_ms)} options from {o.exporter}:{o.port} template {o.template_id}: {values}"
+
+
+def template_line(t: TemplateEvent) -> str | None:
+    """Only what an operator should notice: withdrawals (a definition or refresh is routine)."""
+    if t.action == DEFINE:
+        return None
+    what = {2: "all templates", 3: "all options templates"}.get(t.template_id, f"template {t.template_id}")
+    return f"# {ms_text(t.recv_ms)} datagram {t.datagram} {t.exporter}:{t.port} domain {t.domain} withdraws {what}"
+
+
+def undecoded_line(u: Undecoded) -> str:
+    return (f"# {ms_text(u.at_ms)} UNDECODED data set of template {u.template_id} ({u.length} octets) in datagram "
+            f"{u.datagram} from {u.exporter}:{u.port} domain {u.domain}: {u.reason}: {u.detail}")
+
+
+def _show(v) -> str:
+    return v.hex() if isinstance(v, bytes) else str(v)
 
 
 def malformed_line(m: Malformed) -> str:
-    return (f"# {ms_text(m.recv_ms)} MALFORMED from {m.exporter}:{m.port}: {m.reason} "
+    return (f"# {ms_text(m.recv_ms)} MALFORMED from {m.exporter}:{m.port} (datagram {m.number}): {m.reason} "
             f"({m.detail}), {len(m.raw)} bytes")
 
 
@@ -75,10 +102,18 @@ def summary_lines(s: Summary, live: dict | None = None) -> list[str]:
         head += f"{s.records_lost} records lost"
     out = [head]
     for r in s.sequence:
-        out.append(f"  exporter {r.exporter} engine {r.engine_type}/{r.engine_id}: datagrams {r.datagrams} "
-                   f"records {r.records} lost {r.records_lost} gaps {r.gaps} duplicates {r.duplicates} "
+        lost = f"lost {r.records_lost}" + ("" if r.unit == "records" else f" {r.unit}")
+        out.append(f"  exporter {r.stream}: datagrams {r.datagrams} "
+                   f"records {r.records} {lost} gaps {r.gaps} duplicates {r.duplicates} "
                    f"reordered {r.reordered} resets {r.resets} (nfcapd would count {r.nfcapd_failures} "
-                   f"sequence failures) next sequence {r.next_sequence}")
+                   f"sequence failures) next sequence {r.next_sequence}"
+                   + (f"; its sequence numbers count {r.counting}" if r.counting else ""))
+    if s.options:
+        out.append(f"  options records: {s.options}")
+    if s.templates:
+        out.append("  templates: " + ", ".join(f"{k} {v}" for k, v in sorted(s.templates.items())))
+    if s.undecoded:
+        out.append("  UNDECODED data sets: " + ", ".join(f"{k} {v}" for k, v in sorted(s.undecoded.items())))
     if s.malformed:
         out.append("  malformed: " + ", ".join(f"{k} {v}" for k, v in sorted(s.malformed.items())))
     if s.findings:
