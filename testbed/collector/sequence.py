@@ -200,8 +200,10 @@ class _Followed:
         self.named = False  # a finding said already that it counts the wrong thing
         self.nfcapd_failures = 0
         self.nfcapd_next: int | None = None
+        self.records = 0  # data records received (flows and options; not those still held)
 
     def observe(self, h: Header, c: SetCounts, uptime: int) -> SeqEvent:
+        self.records += c.flows + c.options
         events = []
         for rule, counter in zip(self.rules, self.counters):
             events.append(counter.observe(*position(rule, h.flow_sequence, c), uptime))
@@ -241,7 +243,7 @@ class _Followed:
         # where the next datagram's records start (its header says more under a rule that
         # counts its own)
         nxt = (k.next if k.next is not None else (k.order[-1] if k.order else 0)) % MOD
-        return ExporterReport(s.exporter, 0, 0, k.datagrams, k.records, k.lost, k.gaps_seen, k.duplicates,
+        return ExporterReport(s.exporter, 0, 0, k.datagrams, self.records, k.lost, k.gaps_seen, k.duplicates,
                               k.reordered, k.resets, self.nfcapd_failures, k.first_sequence, nxt,
                               len(k.open), s.version, s.port, s.domain, rule.unit,
                               "" if rule.conforms else rule.text)

@@ -119,5 +119,6 @@ def summary_lines(s: Summary, live: dict | None = None) -> list[str]:
     if s.findings:
         out.append("  findings: " + ", ".join(f"{k} {v}" for k, v in sorted(s.findings.items())))
     if live:
-        out.append("  socket: " + ", ".join(f"{k} {v}" for k, v in live.items()))
+        out.append(("  capture: " if "read" in live else "  socket: ")
+                   + ", ".join(f"{k} {v}" for k, v in live.items()))
     return out

@@ -52,6 +52,18 @@ class Key(NamedTuple):
 
 def ip_start(linktype: int, frame: bytes) -> int | str:
     """Offset of the IPv4 header in a captured frame, or why there is none."""
+    found = network_start(linktype, frame)
+    if isinstance(found, str):
+        return found
+    off, ethertype = found
+    if ethertype != ETH_IPV4:
+        return ETHERTYPES.get(ethertype, f"ethertype {ethertype:#06x}")
+    return off
+
+
+def network_start(linktype: int, frame: bytes) -> tuple[int, int] | str:
+    """(offset, ethertype) of the network header in a captured frame, or why there is
+    none (raw IP of another version reads as malformed IPv4)."""
     if linktype == 1:  # Ethernet, up to two VLAN tags
         off, ethertype = 14, _u16(frame, 12)
         for _ in range(3):
@@ -66,7 +78,7 @@ def ip_start(linktype: int, frame: bytes) -> int | str:
             off, ethertype = 20, _u16(frame, 18)
     elif linktype == 276:  # Linux cooked v2
         off, ethertype = 20, _u16(frame, 0)
-    elif linktype in (101, 12, 14, 228):  # raw IP
+    elif linktype in (101, 12, 14, 228, 229):  # raw IP
         off, version = 0, frame[0] >> 4 if frame else None
         ethertype = {4: ETH_IPV4, 6: ETH_IPV6}.get(version, -1)
     elif linktype in (0, 108):  # BSD loopback: the address family, in either byte order
@@ -78,9 +90,7 @@ def ip_start(linktype: int, frame: bytes) -> int | str:
         return "short link header"
     if ethertype == -1:
         return "malformed IPv4"
-    if ethertype != ETH_IPV4:
-        return ETHERTYPES.get(ethertype, f"ethertype {ethertype:#06x}")
-    return off
+    return off, ethertype
 
 
 def _u16(b: bytes, at: int) -> int | None:
