@@ -24,13 +24,15 @@ from testbed.collector.model import NO_EXTRA, Finding, FlowRecord, Header, Optio
 from testbed.collector.templates import Template
 from testbed.collector.times import signed32
 
-# FlowRecord field: the IANA elements that carry it, the first one present wins
+# FlowRecord field: the IANA elements that carry it, the first one present wins (ports: the
+# first that is not 0, as a template may carry the TCP and the UDP ones)
 CORE = {
     "src": (8, 27), "dst": (12, 28), "next_hop": (15, 62), "input": (10, 252), "output": (14, 253),
     "packets": (2, 86), "octets": (1, 85), "sport": (7, 180, 182), "dport": (11, 181, 183),
     "tcp_flags": (6,), "proto": (4,), "tos": (5,), "src_as": (16,), "dst_as": (17,),
     "src_mask": (9, 29), "dst_mask": (13, 30),
 }
+EITHER = ("sport", "dport")  # sourceTransportPort or udpSourcePort or tcpSourcePort: the one not 0
 IPV6_ADDRESSES = frozenset({27, 28, 62})
 ICMP_TYPE_CODE = (32, 139)  # icmpTypeCodeIPv4/IPv6: type * 256 + code
 ICMP_TYPE_AND_CODE = ((176, 177), (178, 179))  # icmpTypeIPv4 + icmpCodeIPv4, IPv6
@@ -96,7 +98,12 @@ class Plan:
         t = self.template
         exprs = {}
         ipv6 = False
+        wide = None  # a 16-bit tcpControlBits: the bits v5 has no room for go to extra
         for name, ids in CORE.items():
+            if name in EITHER:  # the ports of whichever protocol the record is
+                present = [self._value(x) for x in ids if x in self._usable]
+                exprs[name] = "(" + " or ".join(present) + ")" if present else "0"
+                continue
             i = next((self._take(x) for x in ids if x in self._usable), None)
             if i is None:
                 exprs[name] = '"0.0.0.0"' if name in ("src", "dst", "next_hop") else "0"
@@ -104,6 +111,9 @@ class Plan:
             reader = t.readers[i]
             exprs[name] = f"r{i}(v{i})" if reader is not None else f"v{i}"
             ipv6 |= name == "src" and t.fields[i].id in IPV6_ADDRESSES
+            if name == "tcp_flags" and t.fields[i].length > 1:  # RFC 7125: 16 bits, v5 has 8
+                exprs[name] = f"(v{i} & 0xFF)"
+                wide = i
         if ipv6 and exprs["next_hop"] == '"0.0.0.0"':
             exprs["next_hop"] = '"::"'
         lines = [f"    {', '.join(f'v{i}' for i in range(len(t.fields)))}{',' if len(t.fields) == 1 else ''} = row"]
@@ -117,6 +127,8 @@ class Plan:
                 for n, i in zip(names, extra)) + "}")
         else:
             lines.append("    extra = NO_EXTRA")
+        if wide is not None:
+            lines.append(f"    if v{wide} > 0xFF:\n        extra = {{**extra, 'tcpControlBits': v{wide}}}")
         e = exprs
         lines.append(f"    found = field_findings({e['proto']}, {e['sport']}, dport, {e['tcp_flags']}, "
                      f"{e['src_mask']}, {e['dst_mask']}, {e['packets']}, {e['octets']}, {ipv6})")

@@ -2,8 +2,9 @@
 
 The IANA registry "IPFIX Information Elements" (ids 1-402 as of its 2013
 revision, RFC 7012 types) plus the ids it assigns for NetFlow v9
-compatibility (RFC 3954 section 8: samplingInterval, engineType, ...). v9
-field types are these ids (RFC 3954 numbered them first; IPFIX kept them).
+compatibility (RFC 3954 section 8: samplingInterval, engineType, ...), and
+tcpControlBits as RFC 7125 widened it (16 bits; 8 still allowed). v9 field
+types are these ids (RFC 3954 numbered them first; IPFIX kept them).
 elements.py reads it; the length rule of each type is there.
 """
 
@@ -13,7 +14,7 @@ TABLE = """
 3   deltaFlowCount                        unsigned64
 4   protocolIdentifier                    unsigned8
 5   ipClassOfService                      unsigned8
-6   tcpControlBits                        unsigned8
+6   tcpControlBits                        unsigned16
 7   sourceTransportPort                   unsigned16
 8   sourceIPv4Address                     ipv4Address
 9   sourceIPv4PrefixLength                unsigned8

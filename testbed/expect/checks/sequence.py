@@ -1,7 +1,10 @@
 """`kind: sequence` - the datagram stream is whole: no records lost, duplicated or
 reordered, resets only where the traffic restarted the probe, none lost at either end.
 It applies to every exporter: one whose sys_uptime goes back (fprobe) fails it,
-with the count of resets and why (claims.steady_uptime).
+with the count of resets and why (claims.steady_uptime). v9 streams count export
+packets, IPFIX ones data records; an exporter whose numbers count something
+else is judged by what they count, and the verdict says what that is (the
+collector's `sequence-counting` finding names it as a fault of its own).
 
 When the lab injects faults on the export path (`impair`, `collector` steps),
 what the tap did is the truth: every datagram arrived exactly as often as its
@@ -29,9 +32,9 @@ class Sequence(Check):
         path = ctx.path
         problems = list(path.problems) if path is not None else []
         for e in report:
-            who = f"{e.exporter} engine {e.engine_type}/{e.engine_id}"
+            who = str(e.stream)
             if path is None:
-                for got, what in ((e.records_lost, "records lost"), (e.duplicates, "duplicate datagrams"),
+                for got, what in ((e.records_lost, f"{e.unit} lost"), (e.duplicates, "duplicate datagrams"),
                                   (e.reordered, "reordered datagrams")):
                     if got:
                         problems.append(f"{who}: {got} {what}")
@@ -54,7 +57,7 @@ class Sequence(Check):
         for e in report:  # the probe numbers records from 0: a later start lost the first ones
             if e.first_sequence != 0 and not (path is not None and path.lost_records):
                 problems.append(f"{e.exporter}: the first datagram carried flow_sequence "
-                                f"{e.first_sequence}: the {e.first_sequence} records before it never arrived")
+                                f"{e.first_sequence}: the {e.first_sequence} {e.unit} before it never arrived")
         received = len(observed.find())
         lost = path.lost_records if path is not None else 0
         if ctx.records_sent is not None and received + lost < ctx.records_sent:  # gaps at either end
@@ -63,7 +66,8 @@ class Sequence(Check):
                             + f": {ctx.records_sent - received - lost} lost where no later datagram shows it")
         text = "; ".join(f"{e.exporter}: {e.datagrams} datagrams, {e.records} records"
                          + (", contiguous" if path is None else "")
-                         + (f" ({e.resets} restart)" if e.resets else "") for e in report)
+                         + (f" ({e.resets} restart)" if e.resets else "")
+                         + (f" (its sequence numbers count {e.counting})" if e.counting else "") for e in report)
         if path is not None:
             text += f"; {path.summary()}: " + ("the collector saw exactly that" if not problems else "it differs")
         return self.verdict(not problems, text, problems)
