@@ -209,9 +209,9 @@ class _Followed:
             events.append(counter.observe(*position(rule, h.flow_sequence, c), uptime))
         self._nfcapd(h, c)
         # the protocol's rule judges, unless a wrong one explains the stream better
+        # (ties: the rule under which the stream starts at 0 explains its first datagram too)
         self.best = min(range(len(self.rules)), key=lambda i: (
-            self.counters[i].anomalies, not self.rules[i].conforms,
-            self.counters[i].first_sequence != 0 and self.rules[i].conforms, i))
+            self.counters[i].anomalies, not self.rules[i].conforms, self.counters[i].first_sequence != 0, i))
         event = events[self.best]
         rule = self.rules[self.best]
         if not rule.conforms and not self.named:
