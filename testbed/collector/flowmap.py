@@ -137,8 +137,8 @@ class Plan:
             f"    return FlowRecord({e['src']}, {e['dst']}, {e['next_hop']}, {e['input']}, {e['output']}, "
             f"{e['packets']}, {e['octets']}, first, last, start_ms, end_ms, {e['sport']}, dport, "
             f"{e['tcp_flags']}, {e['proto']}, {e['tos']}, {e['src_as']}, {e['dst_as']}, {e['src_mask']}, "
-            f"{e['dst_mask']}, extra, ctx.exporter, ctx.recv_ms, ctx.header, index, ctx.seq_status, "
-            f"tuple(found), ctx.number)")
+            f"{e['dst_mask']}, extra, ctx.exporter, ctx.recv_ms, h, index, ctx.seq_status, "
+            f"tuple(found) if found else (), ctx.number)")
         return "def build(row, ctx, index, origin_ms):\n" + "\n".join(lines) + "\n"
 
     def _icmp(self, exprs: dict) -> list[str]:
@@ -161,7 +161,7 @@ class Plan:
         u = self._usable
         start = next((expr.format(v=self._value(a)) for a, _, expr in TIMES if a in u), None)
         end = next((expr.format(v=self._value(b)) for _, b, expr in TIMES if b in u), None)
-        out = ["    export_ms = ctx.header.export_ms"]
+        out = ["    h = ctx.header", "    export_ms = h.unix_secs * 1000 + h.unix_nsecs // 1_000_000"]
         init = self._take(INIT) if INIT in u else None
         if init is not None:
             out.append(f"    origin_ms = v{init}")
@@ -169,8 +169,8 @@ class Plan:
             first = self._take(UPTIME[0]) if UPTIME[0] in u else None
             last = self._take(UPTIME[1]) if UPTIME[1] in u else None
             out += [f"    first, last = v{first if first is not None else last}, v{last if last is not None else first}",
-                    "    if ctx.header.version == 9:",
-                    "        up = ctx.header.sys_uptime",
+                    "    if h.version == 9:",
+                    "        up = h.sys_uptime",
                     "        start_ms, end_ms = export_ms - signed32(up - first), export_ms - signed32(up - last)",
                     "        times_found = uptime_findings(first, last, up)",
                     "    elif origin_ms is not None:  # the uptime then, wrap-aware as v9's",
@@ -190,9 +190,9 @@ class Plan:
                 "    if end_ms is None:", "        end_ms = start_ms",
                 "    times_found = absolute_findings(start_ms, end_ms, export_ms)",
                 # the uptime fields, as far as an uptime is known
-                "    if ctx.header.version == 9:",
-                "        first = (ctx.header.sys_uptime - (export_ms - start_ms)) & MASK32",
-                "        last = (ctx.header.sys_uptime - (export_ms - end_ms)) & MASK32",
+                "    if h.version == 9:",
+                "        first = (h.sys_uptime - (export_ms - start_ms)) & MASK32",
+                "        last = (h.sys_uptime - (export_ms - end_ms)) & MASK32",
                 "    elif origin_ms is not None:",
                 "        first, last = (start_ms - origin_ms) & MASK32, (end_ms - origin_ms) & MASK32",
                 "    else:",

@@ -63,9 +63,10 @@ class Header:
         return self.unix_secs * 1000 + self.unix_nsecs // 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class FlowRecord:
-    """One v5 record with its datagram's context (exporter, header, receive time)."""
+class FlowRecord(NamedTuple):
+    """One flow record, of any version, with its datagram's context (exporter, header,
+    receive time). A named tuple, not a dataclass: the live collector makes 100,000 a
+    second, and a frozen dataclass takes 7 times as long to build (`_replace` to change)."""
 
     src: str
     dst: str
@@ -89,7 +90,7 @@ class FlowRecord:
     dst_mask: int
     # v9/IPFIX: every other field of the record, by information element name (values:
     # int, float, bool, str for addresses and strings, bytes for octets)
-    extra: Mapping[str, Any] = field(hash=False)
+    extra: Mapping[str, Any]
     exporter: str  # source address of the datagram
     recv_ms: int
     header: Header

@@ -8,14 +8,14 @@ left out of queries and totals unless asked (the sequence report counts them).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, NamedTuple
 
 from testbed.collector.model import (DUPLICATE, DatagramInfo, FiveTuple, FlowRecord, Malformed, OptionsRecord,
                                      TemplateEvent, Undecoded)
 from testbed.collector.sequence import ExporterReport, SequenceTracker, Stream
 
-_RECORD_FIELDS = frozenset(f.name for f in fields(FlowRecord))
+_RECORD_FIELDS = frozenset(FlowRecord._fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +184,7 @@ def merge_runs(runs: list[CollectorResult]) -> CollectorResult:
             status[d.number] = event.status
             datagrams.append(replace(d, seq_status=event.status, missing=event.missing, filled=event.filled,
                                      reason=event.reason, number=base + d.number))
-        records += [replace(r, seq_status=status.get(r.datagram, r.seq_status), datagram=base + r.datagram)
+        records += [r._replace(seq_status=status.get(r.datagram, r.seq_status), datagram=base + r.datagram)
                     for r in run.records]
         malformed += [replace(m, number=base + m.number) for m in run.malformed]
         options += [replace(o, datagram=base + o.datagram) for o in run.options]

@@ -191,37 +191,47 @@ class StreamCounter:
 
 
 class _Followed:
-    """A v9/IPFIX stream under every rule at once, and nfcapd's count of it."""
+    """A v9/IPFIX stream under every rule at once, and nfcapd's count of it. A rule that
+    has proved wrong (PRUNE more anomalies than the best) stops being followed; the
+    protocol's own stays, to say what it would have found."""
+
+    PRUNE, EVERY = 16, 64
 
     def __init__(self, rules: tuple[Rule, ...], max_open_gaps: int, max_seen: int):
         self.rules = rules
         self.counters = [StreamCounter(max_open_gaps, max_seen) for _ in rules]
+        self.alive = list(range(len(rules)))
         self.best = 0
         self.named = False  # a finding said already that it counts the wrong thing
         self.nfcapd_failures = 0
         self.nfcapd_next: int | None = None
         self.records = 0  # data records received (flows and options; not those still held)
+        self.datagrams = 0
 
     def observe(self, h: Header, c: SetCounts, uptime: int) -> SeqEvent:
         self.records += c.flows + c.options
-        events = []
-        for rule, counter in zip(self.rules, self.counters):
-            events.append(counter.observe(*position(rule, h.flow_sequence, c), uptime))
+        self.datagrams += 1
+        events = {}
+        for i in self.alive:
+            events[i] = self.counters[i].observe(*position(self.rules[i], h.flow_sequence, c), uptime)
         self._nfcapd(h, c)
         # the protocol's rule judges, unless a wrong one explains the stream better
         # (ties: the rule under which the stream starts at 0 explains its first datagram too)
-        self.best = min(range(len(self.rules)), key=lambda i: (
+        self.best = min(self.alive, key=lambda i: (
             self.counters[i].anomalies, not self.rules[i].conforms, self.counters[i].first_sequence != 0, i))
+        if self.datagrams % self.EVERY == 0:
+            low = self.counters[self.best].anomalies
+            self.alive = [i for i in self.alive if i == 0 or self.counters[i].anomalies < low + self.PRUNE]
         event = events[self.best]
         rule = self.rules[self.best]
         if not rule.conforms and not self.named:
             self.named = True
-            own = self.rules[0]
+            own, k = self.rules[0], self.counters[self.best]
             event = SeqEvent(event.status, event.missing, event.filled, event.reason, (Finding(
                 "sequence-counting",
-                f"the sequence numbers count {rule.text}: they follow that in all {self.counters[self.best].datagrams}"
-                f" datagrams so far with {self.counters[self.best].anomalies} gaps or resets, where counting "
-                f"{own.text} finds {self.counters[0].anomalies}; judged by what it counts, not as loss"),))
+                f"the sequence numbers count {rule.text}: that explains all {k.datagrams} datagrams so far with "
+                f"{k.anomalies} gaps, resets, duplicates or reorders, where counting {own.text} finds "
+                f"{self.counters[0].anomalies}; judged by what it counts, not as loss"),))
         return event
 
     def _nfcapd(self, h: Header, c: SetCounts) -> None:

@@ -97,7 +97,7 @@ class Templated:
                         else:
                             overlay[spec.template_id] = None
                     else:
-                        t = Template(spec.template_id, spec.fields, spec.scope_count, spec.options, h.version == 9)
+                        t = self._compiled(scope, spec, h.version == 9)
                         if t.size == 0:
                             raise Malformed("bad-template", f"template {t.id} at offset {s.offset}: its records "
                                                             "have no length")
@@ -131,6 +131,14 @@ class Templated:
                                                       f"{options} options and {flows} flow records (RFC 3954 5.1:"
                                                       " count is the sum of all three)"))
         return Reading(h, scope, steps, SetCounts(flows, options, templates, held), findings)
+
+    def _compiled(self, scope: Scope, spec: TemplateSpec, v9: bool) -> Template:
+        """The template as compiled before, when this is a refresh of it (the usual case)."""
+        old = self.store.get(scope, spec.template_id)
+        if old is not None and old.fields == spec.fields and old.scope_count == spec.scope_count \
+                and old.options == spec.options:
+            return old
+        return Template(spec.template_id, spec.fields, spec.scope_count, spec.options, v9)
 
     # -- committing -------------------------------------------------------------------
 
@@ -186,7 +194,7 @@ class Templated:
             else:
                 first = len(out.records)
                 self._flows(t, rows, h_.context, scope, 0, out)
-                out.records[first:] = [replace(rec, findings=(late, *rec.findings)) for rec in out.records[first:]]
+                out.records[first:] = [rec._replace(findings=(late, *rec.findings)) for rec in out.records[first:]]
 
     def _options(self, t: Template, rows: list, ctx: Context, scope: Scope, out: Output) -> None:
         plan = plan_of(t)

@@ -34,14 +34,18 @@ def flags_text(flags: int) -> str:
     return _FLAGS[flags & 0xFF]
 
 
+_PROTOS = [f"{PROTOS.get(p, str(p)):<4}" for p in range(256)]
+_LINE = "%s.%03d %s.%03d %8.3f %s %s:%d -> %s:%s if %d->%d nh %s mask /%d->/%d %s tos %d %d pkts %d B"
+
+
 def record_line(r: FlowRecord) -> str:
-    proto = PROTOS.get(r.proto, str(r.proto))
-    dport = f"{r.dport >> 8}.{r.dport & 0xFF}" if r.proto in (1, 58) else str(r.dport)  # ICMP type.code
+    # one % over precomputed pieces: the live collector writes a line per record
+    start, end, proto = r.start_ms, r.end_ms, r.proto
+    dport = f"{r.dport >> 8}.{r.dport & 0xFF}" if proto in (1, 58) else r.dport  # ICMP type.code
     src, dst = (f"[{r.src}]", f"[{r.dst}]") if ":" in r.src else (r.src, r.dst)
-    line = (f"{ms_text(r.start_ms)} {ms_text(r.end_ms)} {r.duration_ms / 1000:8.3f} {proto:<4} "
-            f"{src}:{r.sport} -> {dst}:{dport} if {r.input}->{r.output} nh {r.next_hop} "
-            f"mask /{r.src_mask}->/{r.dst_mask} {flags_text(r.tcp_flags)} tos {r.tos} "
-            f"{r.packets} pkts {r.octets} B")
+    line = _LINE % (_seconds_text(start // 1000), start % 1000, _seconds_text(end // 1000), end % 1000,
+                    (end - start) / 1000, _PROTOS[proto & 0xFF], src, r.sport, dst, dport, r.input, r.output,
+                    r.next_hop, r.src_mask, r.dst_mask, _FLAGS[r.tcp_flags & 0xFF], r.tos, r.packets, r.octets)
     if r.findings:
         line += "  !! " + "; ".join(f"{f.code}: {f.detail}" for f in r.findings)
     return line
