@@ -69,27 +69,28 @@ def received_lines(got: Received) -> list[str]:
                                     "port": m.port, "number": m.number, "reason": m.reason, "detail": m.detail,
                                     "length": len(m.raw), "raw_hex": m.raw.hex()})]
     d = got.datagram
+    header = json.dumps(_header(d.header))  # once: its records carry it too
     line = {"type": "datagram", "recv_ms": d.recv_ms, "exporter": d.exporter, "port": d.port, "number": d.number,
-            "header": _header(d.header), "sequence": {"status": d.seq_status, "missing": d.missing,
-                                                      "filled": d.filled, "reason": d.reason},
-            "findings": _findings(d.findings)}
+            "header": None, "sequence": {"status": d.seq_status, "missing": d.missing, "filled": d.filled,
+                                         "reason": d.reason}, "findings": _findings(d.findings)}
     if d.contents is not None:
         line["contents"] = d.contents._asdict()
-    lines.append(json.dumps(line))
+    lines.append(json.dumps(line).replace('"header": null', f'"header": {header}', 1))
     lines += [_template(t) for t in got.templates]
     lines += [_options(o) for o in got.options]
-    prefix, of = "", None
+    line_of, of = "", None
     for r in got.records:
-        if r.datagram != of or not prefix:  # a datagram's context, encoded once for its records
+        if r.datagram != of or not line_of:  # a datagram's context, encoded once for its records
             of = r.datagram
             prefix = (f'{{"type": "record", "version": {r.header.version}, "recv_ms": {r.recv_ms}, '
                       f'"exporter": {json.dumps(r.exporter)}, "port": {d.port}, "datagram": {r.datagram}, '
-                      f'"seq_status": {json.dumps(r.seq_status)}, "header": {json.dumps(_header(r.header))}, '
-                      f'"index": ')
-        rec = _RECORD_JSON % (r[:_EXTRA] + ("{}" if r.extra is NO_EXTRA else json.dumps(json_values(r.extra)),
-                                            r.end_ms - r.start_ms))  # duration_ms: derived, ignored when loading
-        found = json.dumps(_findings(r.findings)) if r.findings else "[]"
-        lines.append(f'{prefix}{r.index}, "record": {rec}, "findings": {found}}}')
+                      f'"seq_status": {json.dumps(r.seq_status)}, "header": '
+                      f'{header if r.header is d.header else json.dumps(_header(r.header))}, "index": ')
+            line_of = prefix.replace("%", "%%") + '%d, "record": ' + _RECORD_JSON + ', "findings": %s}'
+        lines.append(line_of % ((r.index,) + r[:_EXTRA] + (
+            "{}" if r.extra is NO_EXTRA else json.dumps(json_values(r.extra)),
+            r.end_ms - r.start_ms,  # duration_ms: derived, ignored when loading
+            json.dumps(_findings(r.findings)) if r.findings else "[]")))
     return lines
 
 

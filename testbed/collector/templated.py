@@ -11,7 +11,7 @@ sysUpTime-relative times), flow records built (flowmap.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from testbed.collector import ipfix, v9
@@ -124,8 +124,8 @@ class Templated:
             else:
                 flows += len(rows)
             steps.append(Step("data", s, None, t, rows))
-        if h.version == 10:
-            h = replace(h, count=flows + options)  # IPFIX has no count: what it carried
+        if h.version == 10:  # IPFIX has no count: what it carried
+            h = Header(10, flows + options, 0, h.unix_secs, 0, h.flow_sequence, 0, 0, 0, 0, h.source_id)
         elif not held and h.count != flows + options + templates:
             findings.append(Finding("count-mismatch", f"count {h.count}, but it carries {templates} template, "
                                                       f"{options} options and {flows} flow records (RFC 3954 5.1:"
