@@ -99,3 +99,38 @@ def test_live_and_read_give_the_same_records_and_verdicts(tmp_path):
     assert no_skew(got.datagrams) == no_skew(read.datagrams)
     assert same(got.templates) == same(read.templates) and same(got.options) == same(read.options)
     assert got.sequence == read.sequence
+
+
+def test_scapy_reads_softflowds_v9_as_the_referee_does():
+    """A third decoder, scapy 2.8's NetFlow v9 layers, on softflowd's v9 in samples/exports.pcap
+    (its netflowv9_defragment stops at softflowd's IPFIX options template set, with an
+    AttributeError: the v9 datagrams only)."""
+    from pathlib import Path
+
+    from scapy.all import bind_layers, rdpcap
+    from scapy.layers.inet import UDP
+    from scapy.layers.netflow import NetflowDataflowsetV9, NetflowHeader, netflowv9_defragment
+
+    from testbed.collector import Collector
+    from testbed.collector.capture import Reader
+
+    sample = Path(__file__).resolve().parents[2] / "samples" / "exports.pcap"
+    bind_layers(UDP, NetflowHeader, dport=2055)
+    theirs = []
+    for p in netflowv9_defragment([p for p in rdpcap(str(sample)) if p[UDP].dport == 2055]):
+        ds = p.getlayer(NetflowDataflowsetV9)
+        while ds is not None:
+            theirs += [(r.IPV4_SRC_ADDR if "IPV4_SRC_ADDR" in r.fields else r.IPV6_SRC_ADDR,
+                        r.IPV4_DST_ADDR if "IPV4_DST_ADDR" in r.fields else r.IPV6_DST_ADDR,
+                        r.fields.get("L4_SRC_PORT", 0), r.fields.get("L4_DST_PORT", r.fields.get("ICMP_TYPE", 0)),
+                        r.PROTOCOL, r.TOS, r.IN_PKTS, r.IN_BYTES, r.FIRST_SWITCHED, r.LAST_SWITCHED,
+                        r.fields.get("TCP_FLAGS", 0))
+                       for r in ds.records if "PROTOCOL" in r.fields]
+            ds = ds.payload.getlayer(NetflowDataflowsetV9)
+    c = Collector()
+    with open(sample, "rb") as f:
+        for d in Reader({2055}).datagrams(f):
+            c.receive(d.payload, d.source, d.recv_ms, d.number)
+    ours = [(r.src, r.dst, r.sport, r.dport, r.proto, r.tos, r.packets, r.octets, r.first, r.last, r.tcp_flags)
+            for r in c.records]
+    assert len(ours) == 128 and sorted(ours) == sorted(theirs)
