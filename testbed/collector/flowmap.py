@@ -16,6 +16,7 @@ shows it): a record costs one call, not a walk over its fields.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import NamedTuple
 
 from testbed.collector.checks import field_findings, uptime_findings
@@ -74,8 +75,8 @@ class Plan:
 
     # -- options records -------------------------------------------------------------
 
-    def options(self, row: tuple, ctx: Context) -> OptionsRecord:
-        t = self.template
+    def options(self, t: Template, row: tuple, ctx: Context) -> OptionsRecord:
+        """(`t`: the template itself; a plan serves every template of its layout.)"""
         values = t.values(row)
         scope = _named(t, values, range(t.scope_count))
         rest = _named(t, values, range(t.scope_count, len(values)))
@@ -237,7 +238,15 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
+_PLANS: OrderedDict[tuple, Plan] = OrderedDict()  # by layout: many exporters send the same templates
+MAX_PLANS = 512
+
+
 def plan_of(t: Template) -> Plan:
     if t.plan is None:
-        t.plan = Plan(t)
+        key = (t.fields, t.scope_count, t.options, t.elements)
+        t.plan = _PLANS.pop(key, None) or Plan(t)
+        _PLANS[key] = t.plan
+        if len(_PLANS) > MAX_PLANS:
+            _PLANS.popitem(last=False)
     return t.plan

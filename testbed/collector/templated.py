@@ -199,7 +199,7 @@ class Templated:
     def _options(self, t: Template, rows: list, ctx: Context, scope: Scope, out: Output) -> None:
         plan = plan_of(t)
         for row in rows:
-            rec = plan.options(row, ctx)
+            rec = plan.options(t, row, ctx)
             out.options.append(rec)
             init = rec.values.get(INIT_NAME)
             if isinstance(init, int):

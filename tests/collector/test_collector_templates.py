@@ -291,3 +291,15 @@ def test_v9_count_that_is_not_every_record_is_a_finding():
     assert good.datagram.findings == ()
     bad = one(Collector(), v9([v9_templates((256, t)), data(256, recs)], count=3))  # the flows only
     assert [f.code for f in bad.datagram.findings] == ["count-mismatch"]
+
+
+def test_templates_of_one_layout_share_their_compiled_plan_but_keep_their_ids():
+    opts = ([(149, 4)], [(41, 8)])
+    c = Collector()
+    got = one(c, ipfix([ipfix_options_template(300, *opts), ipfix_options_template(301, *opts),
+                        data(300, [record(opts[0] + opts[1], {149: 1, 41: 5})]),
+                        data(301, [record(opts[0] + opts[1], {149: 2, 41: 6})])]))
+    assert [(o.template_id, o.scope["observationDomainId"]) for o in got.options] == [(300, 1), (301, 2)]
+    store = c._templated.store
+    scope = store._t and next(iter(store._t))[0]
+    assert store.get(scope, 300).plan is store.get(scope, 301).plan
