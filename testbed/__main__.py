@@ -37,7 +37,7 @@ if __name__ == "__main__":
 SUBCOMMANDS = {  # name -> (module with add_parser(subparsers), one-line help)
     "run": ("testbed.run.cli", "build a lab, run its traffic and checks, report"),
     "compare": ("testbed.run.compare", "run labs once per exporter; print a conformance matrix"),
-    "validate": ("testbed.topology.cli", "check lab files (no root needed)"),
+    "validate": ("testbed.plan.cli", "check lab files and resolve their run plans (no root needed)"),
     "gen": ("testbed.topology.cli", "write a generated lab file (e.g. a line of N routers)"),
     "collect": ("testbed.collector.cli", "run the reference NetFlow v5/v9/IPFIX collector (live, or on a capture)"),
     "replay": ("testbed.replay.cli", "replay a capture through a lab's live probe and the offline probe, compare"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..exporters import CLAIMS
 from ..schema.fields import Reader
 from ..schema.kinds import Entry, Kinds, plain, spec
 from ..schema.yamltree import Y
@@ -20,7 +21,6 @@ CHECKS = Kinds("check", "name: and kind:")
 
 
 def _needs(r: Reader, y: Y) -> tuple[str, ...] | None:
-    from ..exporters import CLAIMS
     names = [i.value for i in r.one_or_many(y)]
     bad = [n for n in names if n not in CLAIMS]
     if bad:
@@ -76,14 +76,10 @@ class Check(Entry):
     def not_applicable(self, ctx: Context) -> str | None:
         """Why this check says nothing about the exporter under test (a claim it relies on
         that the exporter does not make, and the lab does not `require:`), or None."""
-        if ctx.claims is None:
-            return None
-        probe = ctx.probe
-        who = probe.kind if probe is not None and probe.kind != "command" else (probe.name if probe else "the exporter")
         for name in self.claims_needed():
-            if probe is not None and name in probe.require:
+            if name in ctx.exporter.require:
                 continue
-            why = ctx.claims.reason(name, who)
+            why = ctx.claims.reason(name, ctx.exporter.who)
             if why:
                 return why
         return None

@@ -62,6 +62,7 @@ class CommandKind:
     stated: Claims
     name: str = "command"
     package: str | None = None
+    features: frozenset = frozenset()  # no control socket, no statistics, no records file
     # How it starts and stops (a lab's `start:` and `stop:`); Launch has the meanings.
     packet_sockets: int = 1  # per process; 0 when it captures elsewhere (NFLOG, eBPF, hardware)
     settle_s: float = 0.0  # after it is ready (or after the start when packet_sockets is 0)
@@ -99,7 +100,7 @@ class CommandKind:
             values = _values(spec, ports)
             argv = [w for word in self.template for w in _expand(word, values)]
             stop = [w for word in self.stop_command for w in _expand(word, values)]
-            log = f"{spec.name}.command{'-' + ports[0].name if self.per_interface else ''}.log"
+            log = spec.log(f"{spec.name}.command{'-' + ports[0].name if self.per_interface else ''}.log")
             processes.append(Process(tuple(argv) + spec.args, log, stop_command=tuple(stop),
                                      packet_sockets=self.packet_sockets,
                                      exports_from=ports[0].address if self.per_interface else None))

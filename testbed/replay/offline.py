@@ -17,7 +17,7 @@ from pathlib import Path
 from ..traffic import pcap
 
 OFFLINE_TIMEOUT_S = 300
-NOT_OFFLINE = ("-i", "-n", "--ifindex")  # live-only options (and their values)
+NOT_OFFLINE = ("-i", "-n", "--ifindex", "--control", "--stats-file", "--records-file")  # the live run's own
 
 
 def route_lines(routes: list[dict], exported: dict[str, int]) -> list[str]:

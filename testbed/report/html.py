@@ -182,9 +182,9 @@ def _topology(result, p: str) -> str:
     topo = result.topology
     if topo is None:
         return '<p class="note">No topology (the run was read back from JSON).</p>'
-    drawing = topology_graph.draw(topo, result.contexts, p)
+    drawing = topology_graph.draw(result.plan, p)
     fig = (f"<figure>{drawing}</figure>" if drawing else
            '<p class="note">Graphviz (dot) is not installed: no drawing, the table below has it all.</p>')
-    rows = topology_graph.rows(topo, result.contexts)
+    rows = topology_graph.rows(result.plan)
     return fig + table(["interface", "addresses", "ifindex", "watched by"], [list(r) for r in rows],
                        class_="interfaces")

@@ -109,21 +109,14 @@ def streams(result) -> list[Stream]:
                 seen.add((r.run, r.flow_sequence, r.export_ms))
                 stream(*key).sent.append(Sent(r.export_ms / 1000, r.flow_sequence, r.count, r.run,
                                               (probe, r.flow_sequence, r.export_ms) in arrived))
-    for name, rows in (wf.impairments.items() if wf else ()):
-        probe = _probe_of_log(name, by_probe)
-        key = _exporter_of(probe, by_probe, out) if probe else None
+    for (probe, _), rows in (wf.impairments.items() if wf else ()):
+        key = _exporter_of(probe, by_probe, out)
         if key is not None:
             stream(*key).impairments += rows
     ordered = sorted(out.values(), key=lambda s: (s.probe or "~", s.exporter, s.engine_type, s.engine_id))
     for i, s in enumerate(ordered):
         s.id = f"seq-{i}"
     return ordered
-
-
-def _probe_of_log(name: str, probes) -> str | None:
-    """`p1` or `p1-ref` (a tap per collector) -> p1; the longest probe name that fits."""
-    fits = [p for p in probes if name == p or name.startswith(p + "-")]
-    return max(fits, key=len) if fits else None
 
 
 def _exporter_of(probe: str, by_probe: dict, streams: dict) -> tuple | None:

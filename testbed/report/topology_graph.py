@@ -16,15 +16,13 @@ import shutil
 import subprocess
 from html import escape
 
-from ..lab.ifindex import plan
-
 DOT_TIMEOUT_S = 30
 FONT = "DejaVu Sans"
 
 
-def rows(topo, contexts) -> list[tuple[str, str, str, str]]:
+def rows(plan) -> list[tuple[str, str, str, str]]:
     """(interface ref, addresses, ifindex text, what is there) per interface, for the table."""
-    index = ifindexes(topo, contexts)
+    topo, index = plan.topology, ifindexes(plan)
     probes = {(p.node, i): p.name for p in topo.probes.values() for i in p.interfaces}
     out = []
     for node in topo.nodes.values():
@@ -34,24 +32,21 @@ def rows(topo, contexts) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def ifindexes(topo, contexts) -> dict[str, str]:
-    """Interface ref -> its kernel ifindex (planned by the lab, or pinned), with
-    what the probe exports for it when the two differ (above 65535)."""
+def ifindexes(plan) -> dict[str, str]:
+    """Interface ref -> its kernel ifindex (planned, or pinned by the file), with
+    what the probe exports for it when the two differ (above 65535, or overridden)."""
     exported: dict[str, int] = {}
-    kernel: dict[str, int] = {}
-    for ctx in contexts.values():
-        exported.update(ctx.ifindexes)
-        kernel.update(ctx.kernel_ifindexes)
+    for e in plan.exporters.values():
+        exported.update(e.facts.ifindexes)
     out = {}
-    for ref, idx in plan(topo).items():
-        idx = kernel.get(ref, idx)
+    for ref, idx in plan.ifindexes.items():
         shown = exported.get(ref, idx)
         out[ref] = str(idx) if shown == idx else f"{idx}, exported as {shown}"
     return out
 
 
-def dot_source(topo, contexts, prefix: str = "") -> str:
-    index = ifindexes(topo, contexts)
+def dot_source(plan, prefix: str = "") -> str:
+    topo, index = plan.topology, ifindexes(plan)
     lines = [f'graph "{_q(topo.name)}" {{',
              f'  graph [id="{prefix}topo", rankdir=LR, bgcolor="transparent", nodesep=0.35, ranksep=0.9, '
              f'fontname="{FONT}"];',
@@ -81,13 +76,13 @@ def dot_source(topo, contexts, prefix: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def draw(topo, contexts, prefix: str = "") -> str | None:
+def draw(plan, prefix: str = "") -> str | None:
     """The topology as an <svg> element; None when `dot` is not installed or fails."""
     dot = shutil.which("dot")
     if dot is None:
         return None
     try:
-        done = subprocess.run([dot, "-Tsvg"], input=dot_source(topo, contexts, prefix), text=True,
+        done = subprocess.run([dot, "-Tsvg"], input=dot_source(plan, prefix), text=True,
                               capture_output=True, timeout=DOT_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -11,11 +11,14 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
-EXPORTER_KINDS = ("netflow-lab", "softflowd", "pmacctd", "fprobe")  # testbed/exporters KINDS
+from ..exporters import DEFAULT, KINDS
+from ..lab.scratch import scratch
+from .many import terminated_as_interrupt
+
+EXPORTER_KINDS = tuple(KINDS)  # what --exporter may name (a command needs its lab file's template)
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")  # as testbed.lab.Lab checks it
 INTERRUPTED = 130
 
@@ -92,7 +95,8 @@ def check_args(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     # imported here: the referee (`testbed collect`) must not load the probe's modules
-    from ..topology import TopologyError, load
+    from ..plan import load_plan
+    from ..topology import TopologyError
     from .many import shard
 
     try:
@@ -104,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     topos, bad = {}, False
     for lab in labs:
         try:
-            topos[lab] = load(lab, exporter=args.exporter)
+            topos[lab] = load_plan(lab, exporter=args.exporter).topology  # the run resolves it again in its workdir
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
@@ -113,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{lab}: {exc.strerror}", file=sys.stderr)
             bad = True
         else:
-            if args.quirk_on and args.exporter not in (None, "netflow-lab"):
-                print(f"{lab}: --quirk-on: quirks are netflow-lab's, not {args.exporter}'s", file=sys.stderr)
+            if args.quirk_on and args.exporter not in (None, DEFAULT):
+                print(f"{lab}: --quirk-on: quirks are {DEFAULT}'s, not {args.exporter}'s", file=sys.stderr)
                 bad = True
             elif args.quirk_on and topos[lab].reproduces is None:
                 print(f"{lab}: --quirk-on: the file names no quirk (reproduces: quirk: ID)", file=sys.stderr)
@@ -127,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if len(labs) == 1:
             return _run_one(args, labs[0], topos[labs[0]])
-        return _run_many(args, labs)
+        with terminated_as_interrupt():  # each child tears its own lab down
+            return _run_many(args, labs)
     except KeyboardInterrupt:
         print("python -m testbed run: interrupted; the lab was torn down", file=sys.stderr)
         return INTERRUPTED
@@ -223,8 +228,8 @@ def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
         return out
 
     print(f"[labs] {len(labs)} labs, {args.jobs} at a time", flush=True)
-    with tempfile.TemporaryDirectory(prefix="netflow-lab-runs-") as folder:
-        done = run_many(labs, argv_of, args.jobs, Path(folder), say=lambda s: print(s, flush=True))
+    with scratch("netflow-lab-runs-") as folder:
+        done = run_many(labs, argv_of, args.jobs, folder, say=lambda s: print(s, flush=True))
         if args.report:
             _write_many_report(args.report, done, sections)
     results = [r for _, _, r in done if r is not None]

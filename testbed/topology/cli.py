@@ -1,30 +1,15 @@
-"""`python -m testbed validate FILE...`: check lab files without root or building anything;
-`python -m testbed gen line --routers N`: write a generated lab file.
-
-validate exits 0 if every file is valid, 2 otherwise; one line per problem on
-stderr, `file:line: yaml.path: message`, so editors can jump to it.
-"""
+"""`python -m testbed gen line --routers N`: write a generated lab file."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from ..schema.errors import TopologyError
 from . import gen
-from .load import load
 
 INVALID = 2
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("validate", help="check lab files (no root needed)",
-                              description=__doc__.splitlines()[0])
-    p.add_argument("files", nargs="+", metavar="FILE", help="a lab file (YAML)")
-    p.add_argument("--exporter", metavar="KIND", choices=("netflow-lab", "softflowd", "pmacctd", "fprobe"),
-                   help="check the files as if every probe were this exporter kind (as run --exporter does)")
-    p.add_argument("--explain", action="store_true",
-                   help="print every step and check with its effective values (defaults applied)")
-    p.set_defaults(func=run)
+def add_parser(subparsers) -> None:
     g = subparsers.add_parser("gen", help="write a generated lab file (e.g. a line of N routers)",
                               description=gen.__doc__.splitlines()[0])
     g.add_argument("shape", choices=["line"], help="line: h1 - r1 - ... - rN - h2")
@@ -34,7 +19,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--packets", type=int, default=20, metavar="N", help="packets of the UDP flow")
     g.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     g.set_defaults(func=run_gen)
-    return p
 
 
 def run_gen(args: argparse.Namespace) -> int:
@@ -55,25 +39,3 @@ def run_gen(args: argparse.Namespace) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    status = 0
-    for name in args.files:
-        try:
-            topo = load(name, exporter=args.exporter)
-        except TopologyError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
-            status = INVALID
-            continue
-        except OSError as exc:
-            print(f"{name}: {exc.strerror}", file=sys.stderr)
-            status = INVALID
-            continue
-        counts = [(len(topo.nodes), "node"), (len(topo.links), "link"), (len(topo.probes), "probe"),
-                  (len(topo.traffic), "step"), (len(topo.expect), "check")]
-        print(f"{name}: ok: {topo.name}: " + ", ".join(f"{n} {w}{'s' * (n != 1)}" for n, w in counts))
-        if args.explain:
-            for what, entries in (("traffic", topo.traffic), ("expect", topo.expect)):
-                for e in entries:
-                    print(f"  {what}[{e.index}] line {e.line}: {e.explain()}")
-    return status

@@ -10,7 +10,7 @@ from typing import Mapping
 
 from ..schema.fields import Reader
 from .model import NETFLOW_LAB, NFCAPD, REFERENCE, Collector, Export, Node, Probe, frozen_map
-from .probekind import KIND_FIELDS, launch_problem, read_kind
+from .probekind import KIND_FIELDS, read_kind
 from ..schema.yamltree import Y
 
 PROBE_FIELDS = ("active_timeout", "inactive_timeout", "scan_interval", "max_flows",
@@ -74,18 +74,14 @@ def read_probes(r: Reader, spec: Y, nodes: Mapping[str, Node],
         kind = read_kind(r, f, y, exporter)
         if node is None or not ifs or not export or opts is None or kind is None:
             continue
-        if exporter is not None and kind["kind"] != (f["kind"].value if "kind" in f else NETFLOW_LAB):
+        if exporter is not None and kind["exporter"].name != (f["kind"].value if "kind" in f else NETFLOW_LAB):
             opts.pop("args", None)  # the file's args are its own kind's words
         kinds = {collectors[e.collector].kind for e in export if e.collector}
         if NFCAPD in kinds and REFERENCE not in kinds:
             r.error(f["collectors"], "nfcapd is a second opinion: the probe also needs a reference "
                                      "collector, whose records the checks judge")
             continue
-        probe = Probe(name, node.name, ifs, export, line=y.keyline, **opts, **kind)
-        why = launch_problem(probe, node)
-        if why:  # reported; the probe is still known, so its checks and steps are read
-            r.error(y, why, at_key=True)
-        out[name] = probe
+        out[name] = Probe(name, node.name, ifs, export, line=y.keyline, **opts, **kind)
     return out
 
 

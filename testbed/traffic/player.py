@@ -22,6 +22,9 @@ import sys
 import time
 from array import array
 
+from ..forkserver import CLONE_NEWNET, setns
+from .pcap import read
+
 # Packets of the player carry this mark, so the hosts' "quiet" firewall
 # (testbed/run/quiet.py) lets them out while it drops the kernel's own answers.
 PLAYER_MARK = 0x4E46
@@ -61,9 +64,6 @@ def play(plan: dict) -> dict:
 
 
 def play_frames(plan: dict) -> dict:
-    from ..forkserver import CLONE_NEWNET, setns
-    from .pcap import read
-
     socks = {}
     for name, port in plan["ports"].items():
         setns(port["netns"], CLONE_NEWNET)  # a socket stays in the namespace it was made in

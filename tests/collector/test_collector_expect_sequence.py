@@ -3,7 +3,7 @@ from nfv5_build import UNIX_MS, datagram
 
 from testbed.collector import Collector
 from testbed.expect.checks.sequence import Sequence
-from testbed.expect.context import Context
+from contexts import context
 
 CHECK = Sequence(name="seq", probe="p1")
 
@@ -16,15 +16,15 @@ def observed(*seqs_counts):
 
 
 def test_contiguous_from_zero_passes():
-    v = CHECK.evaluate(observed((0, 30), (30, 5)), Context(records_sent=35))
+    v = CHECK.evaluate(observed((0, 30), (30, 5)), context(records_sent=35))
     assert v.passed, v.problems
 
 
 def test_first_datagram_lost():
-    v = CHECK.evaluate(observed((30, 30), (60, 5)), Context())
+    v = CHECK.evaluate(observed((30, 30), (60, 5)), context())
     assert not v.passed and "the 30 records before it never arrived" in v.problems[0]
 
 
 def test_last_datagram_lost():
-    v = CHECK.evaluate(observed((0, 30)), Context(records_sent=35))
+    v = CHECK.evaluate(observed((0, 30)), context(records_sent=35))
     assert not v.passed and "5 lost" in v.problems[0]

@@ -17,6 +17,8 @@ from live.nslab import need_root
 from testbed.exporters import Launch, Process
 from testbed.exporters.process import ExporterError, ExporterProcesses, packet_sockets
 
+pytestmark = pytest.mark.root  # AF_PACKET sockets
+
 # Opens N AF_PACKET sockets (protocol 0: bound to nothing, receives nothing), then waits.
 # On SIGTERM it prints what it holds and exits 3.
 CAPTURER = ("import signal, socket, sys, time\n"

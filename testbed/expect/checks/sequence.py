@@ -49,10 +49,9 @@ class Sequence(Check):
                 problems.append(f"{who}: {e.records_lost} records lost, the tap lost {path.lost_records}")
         resets = sum(e.resets for e in report)
         if resets > ctx.restarts:  # a probe the traffic restarted starts its sequence again
-            steady = ctx.claims is None or ctx.claims.steady_uptime
             problems.append(f"{resets} exporter resets, but the traffic restarted the probe "
-                            f"{ctx.restarts} time(s)" + ("" if steady else
-                            f": {ctx.probe.kind if ctx.probe else 'the exporter'} restarts sys_uptime at "
+                            f"{ctx.restarts} time(s)" + ("" if ctx.claims.steady_uptime else
+                            f": {ctx.exporter.who} restarts sys_uptime at "
                             "every datagram, and a collector that follows the uptime sees a restart each time"))
         for e in report:  # the probe numbers records from 0: a later start lost the first ones
             if e.first_sequence != 0 and not (path is not None and path.lost_records):

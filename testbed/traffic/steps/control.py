@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...exporters import KINDS, Feature
 from ...schema.kinds import plain, spec
 from ..step import STEPS, Env, LabState, Step, StepResult, done, probe as _probe
 
 
 def probe(r, known, y, got) -> str | None:
-    """A probe that answers on a control socket: only this project's does."""
-    from ...exporters import CONTROLS
+    """A probe whose exporter kind answers on a control socket."""
     name = _probe(r, known, y, got)
-    if name is not None and known.probes[name].kind not in CONTROLS:
-        r.error(y, f"probe {name} is {known.probes[name].kind}: only {', '.join(sorted(CONTROLS))} "
-                   "answers on a control socket")
+    if name is not None and Feature.CONTROL not in known.probes[name].exporter.features:
+        controls = ", ".join(k.name for k in KINDS.values() if Feature.CONTROL in k.features)
+        r.error(y, f"probe {name} is {known.probes[name].kind}: only {controls} answers on a control socket")
         return None
     return name
 

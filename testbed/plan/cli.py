@@ -1,0 +1,53 @@
+"""`python -m testbed validate FILE...`: check lab files without root or building anything:
+each is read and resolved into the plan a run would execute (`--explain` prints it).
+
+validate exits 0 if every file is valid, 2 otherwise; one line per problem on
+stderr, `file:line: yaml.path: message`, so editors can jump to it.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..exporters import KINDS
+from ..schema.errors import TopologyError
+from . import load_plan
+from .explain import explain
+
+INVALID = 2
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("validate", help="check lab files (no root needed)",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("files", nargs="+", metavar="FILE", help="a lab file (YAML)")
+    p.add_argument("--exporter", metavar="KIND", choices=tuple(KINDS),
+                   help="check the files as if every probe were this exporter kind (as run --exporter does)")
+    p.add_argument("--explain", action="store_true",
+                   help="print the run plan: every interface (ifindex, MAC, addresses), collector, tap and "
+                        "exporter (its command line for each start, files, what its records must carry), "
+                        "then every step and check with its effective values (defaults applied)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    for name in args.files:
+        try:
+            plan = load_plan(name, exporter=args.exporter)
+        except TopologyError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            status = INVALID
+            continue
+        except OSError as exc:
+            print(f"{name}: {exc.strerror}", file=sys.stderr)
+            status = INVALID
+            continue
+        topo = plan.topology
+        counts = [(len(topo.nodes), "node"), (len(topo.links), "link"), (len(topo.probes), "probe"),
+                  (len(topo.traffic), "step"), (len(topo.expect), "check")]
+        print(f"{name}: ok: {topo.name}: " + ", ".join(f"{n} {w}{'s' * (n != 1)}" for n, w in counts))
+        if args.explain:
+            print("\n".join(explain(plan)))
+    return status

@@ -1,0 +1,21 @@
+"""Logs of what a run started, read back bounded: an exporter that floods its output
+must not grow the testbed (only the end of a log is kept for messages and reports)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TAIL_BYTES = 64 * 1024
+
+
+def tail(path: str | os.PathLike, limit: int = TAIL_BYTES) -> str:
+    """The last `limit` bytes of a file as text ('' if it is missing), marked when cut."""
+    try:
+        with open(Path(path), "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - limit))
+            data = f.read(limit)
+    except OSError:
+        return ""
+    text = data.decode(errors="replace")
+    return text if size <= limit else f"[... {size - limit} earlier bytes not shown]\n" + text
