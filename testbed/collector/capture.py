@@ -16,8 +16,7 @@ import struct
 from collections import Counter, OrderedDict
 from typing import BinaryIO, Iterator, NamedTuple
 
-from testbed.traffic.ipv4 import ETH_IPV4, ETH_IPV6, network_start
-from testbed.traffic.pcap import read
+from testbed.pcap import ETH_IPV4, ETH_IPV6, network_start, read
 
 UDP = 17
 VERSIONS = (b"\0\x05", b"\0\x09", b"\0\x0a")

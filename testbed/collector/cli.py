@@ -21,7 +21,7 @@ from testbed.collector import jsonl, live, text
 from testbed.collector.capture import Reader
 from testbed.collector.checks import CheckConfig
 from testbed.collector.collector import Collector, Received
-from testbed.traffic.pcap import CaptureError
+from testbed.pcap import CaptureError
 
 
 def add_parser(subparsers) -> None:

@@ -28,7 +28,7 @@ from scapy.utils import wrpcap
 
 from testbed.collector import load_jsonl
 from testbed.collector.nfcapd import Nfcapd
-from testbed.traffic.pcap import write_pcap
+from testbed.pcap import write_pcap
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW_IP = 101

@@ -19,12 +19,14 @@ from nfv5_build import record as v5_record
 
 from testbed.collector import CheckConfig, Collector
 from testbed.expect.check import judge
-from testbed.expect.context import Context
-from testbed.lab.ifindex import plan
 from testbed.topology import load
 from testbed.traffic.plan import FlowId, FlowTruth
+from contexts import ours
+from testbed.expect.context import Context
+from testbed.plan import resolve
 
 LAB = Path(__file__).parent / "labs" / "every-check.yaml"
+WORKDIR = Path("/nonexistent/every-check")  # resolving names files in it; nothing is written
 T = 1_790_000_000_000  # ms, on a whole second
 UPTIME_AT_T = 500_000
 H1, H2, NH = "10.0.1.10", "10.0.2.10", "10.0.12.2"
@@ -142,11 +144,10 @@ def verdicts(encode, next_hop: str = NH) -> list[tuple]:
         assert got.malformed is None, got.malformed
         seq += len(recs)
     c.finish(T + 9000)
-    ctx = Context(probe_router="r1", truth=truth(), ifindexes={r: i for r, i in plan(topo).items()
-                                                                if r.startswith("r1:")})
-    ctx.kernel_ifindexes = dict(ctx.ifindexes)
-    ctx.routes = {"r1": [("10.0.1.0/24", "", "eth0"), ("10.0.2.0/24", "10.0.12.2", "eth1"),
-                         ("10.0.12.0/24", "", "eth1")]}
+    facts = resolve(topo, WORKDIR).exporters["p1"].facts  # the probe as the run plan resolves it
+    ctx = Context(ours(ifindexes=facts.ifindexes, kernel_ifindexes=facts.ifindexes), truth=truth(),
+                  routes={"r1": (("10.0.1.0/24", "", "eth0"), ("10.0.2.0/24", "10.0.12.2", "eth1"),
+                                 ("10.0.12.0/24", "", "eth1"))})
     observed = c.result()
     assert len(observed.records) == 5
     return [(v.name, v.passed, v.observed, v.problems) for v in (judge(check, observed, ctx) for check in topo.expect)]

@@ -18,7 +18,7 @@ from scapy.packet import Raw
 
 from testbed.collector import Collector, load_jsonl
 from testbed.collector.capture import Reader
-from testbed.traffic.pcap import write_pcap, write_pcapng
+from testbed.pcap import write_pcap, write_pcapng
 
 ROOT = Path(__file__).resolve().parents[2]
 T0_NS = 1_790_000_000_123_000_000

@@ -10,8 +10,8 @@ from testbed.collector import Collector
 from testbed.expect.checks.data_decodable import DataDecodable
 from testbed.expect.checks.template_redefinition import TemplateRedefinition
 from testbed.expect.checks.template_refresh import TemplateRefresh
-from testbed.expect.context import Context
 from testbed.topology import TopologyError, loads
+from contexts import context
 
 T = [(8, 4), (2, 4), (1, 4)]
 T2 = [(2, 4), (1, 4), (8, 4)]
@@ -45,22 +45,22 @@ def refreshed_every(n: int, count: int, version=10, gap_s=1.0):
 def test_data_decodable():
     check = DataDecodable(name="d", probe="p1")
     good = result([(0, [data(256, [REC])]), (1, [ipfix_templates((256, T))])])  # held, then decoded
-    v = check.evaluate(good, Context())
+    v = check.evaluate(good, context())
     assert v.passed and "1 records held until their template came" in v.observed
     bad = result([(0, [ipfix_templates((256, T)), data(256, [REC])]), (1, [data(300, [REC] * 2)])])
-    v = check.evaluate(bad, Context())
+    v = check.evaluate(bad, context())
     assert not v.passed
     assert v.problems == ("10.0.9.1:4739 IPFIX domain 0: a data set of template 300 (24 octets) in datagram 2 "
                           "(2026-09-21 14:13:21.000) was never decoded: no template 300 had arrived when the "
                           "collector stopped; expected its template before it",)
-    assert not check.evaluate(Collector().result(), Context()).passed  # nothing v9/IPFIX at all
+    assert not check.evaluate(Collector().result(), context()).passed  # nothing v9/IPFIX at all
 
 
 @pytest.mark.parametrize("version", [9, 10])
 def test_template_refresh_by_packets(version):
     ok = result(refreshed_every(16, 40, version), version)
-    assert TemplateRefresh(name="r", probe="p1", every_packets=16).evaluate(ok, Context()).passed
-    v = TemplateRefresh(name="r", probe="p1", every_packets=10).evaluate(ok, Context())
+    assert TemplateRefresh(name="r", probe="p1", every_packets=16).evaluate(ok, context()).passed
+    v = TemplateRefresh(name="r", probe="p1", every_packets=10).evaluate(ok, context())
     assert not v.passed and len(v.problems) == 2
     src = "10.0.9.1:4739 " + ("v9 source id 0" if version == 9 else "IPFIX domain 0")
     assert v.problems[0] == (f"{src}: template 256, last sent in datagram 1 (2026-09-21 14:13:20.000), is not "
@@ -69,33 +69,33 @@ def test_template_refresh_by_packets(version):
 
 def test_template_refresh_by_seconds():
     ok = result(refreshed_every(5, 30, gap_s=0.5))  # every 2.5 s
-    assert TemplateRefresh(name="r", probe="p1", every_seconds=2).evaluate(ok, Context()).passed
-    v = TemplateRefresh(name="r", probe="p1", every_seconds=0.5).evaluate(ok, Context())  # + 1 s of slack
+    assert TemplateRefresh(name="r", probe="p1", every_seconds=2).evaluate(ok, context()).passed
+    v = TemplateRefresh(name="r", probe="p1", every_seconds=0.5).evaluate(ok, context())  # + 1 s of slack
     assert not v.passed and len(v.problems) == 6 and v.problems[0].endswith(
         "is not in datagram 5 (2026-09-21 14:13:22.000), 2.0 s later: expected again after 0.5 s")
     # a withdrawn template is not expected again
     gone = result([(0, [ipfix_templates((256, T)), data(256, [REC])]), (1, [ipfix_withdraw(256)])]
                   + [(t, [data(256, [REC])]) for t in range(2, 30)])
-    assert TemplateRefresh(name="r", probe="p1", every_seconds=5).evaluate(gone, Context()).passed
+    assert TemplateRefresh(name="r", probe="p1", every_seconds=5).evaluate(gone, context()).passed
 
 
 def test_template_redefinition():
     check = TemplateRedefinition(name="x", probe="p1")
     same = result([(0, [ipfix_templates((256, T))]), (1, [ipfix_templates((256, T))])])
-    assert check.evaluate(same, Context()).passed
+    assert check.evaluate(same, context()).passed
     withdrawn = result([(0, [ipfix_templates((256, T))]), (1, [ipfix_withdraw(256)]),
                         (2, [ipfix_templates((256, T2))])])
-    assert check.evaluate(withdrawn, Context()).passed
+    assert check.evaluate(withdrawn, context()).passed
     bad = result([(0, [ipfix_templates((256, T))]), (5, [ipfix_templates((256, T2))])])
-    v = check.evaluate(bad, Context())
+    v = check.evaluate(bad, context())
     assert v.problems == ("10.0.9.1:4739 IPFIX domain 0: template 256 defined again in datagram 2 (2026-09-21 "
                           "14:13:25.000) as [2/4, 1/4, 8/4], 5.0 s after datagram 1 sent it as [8/4, 2/4, 1/4]: "
                           "expected a withdrawal first",)
-    assert TemplateRedefinition(name="x", probe="p1", reuse_after_s=5).evaluate(bad, Context()).passed
-    assert not TemplateRedefinition(name="x", probe="p1", reuse_after_s=6).evaluate(bad, Context()).passed
+    assert TemplateRedefinition(name="x", probe="p1", reuse_after_s=5).evaluate(bad, context()).passed
+    assert not TemplateRedefinition(name="x", probe="p1", reuse_after_s=6).evaluate(bad, context()).passed
     opts = result([(0, [ipfix_options_template(258, *O)]), (1, [ipfix_withdraw(3, set_id=3)]),
                    (2, [ipfix_templates((258, T))])])
-    assert check.evaluate(opts, Context()).passed
+    assert check.evaluate(opts, context()).passed
 
 
 def test_a_refresh_check_must_say_how_often():

@@ -1,6 +1,6 @@
 """`kind: replay` - a capture from the field, sent through a lab router, with ground truth.
 
-The capture is read before anything is sent (testbed/traffic/pcap.py): its
+The capture is read before anything is sent (testbed/pcap.py): its
 addresses are mapped into the lab (`map:`), each packet gets its way in
 (`into:`), is framed for the router and its checksums fixed (fit.py); every
 packet that will enter is counted per flow (capture_truth.py), so the
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ...schema.kinds import plain, spec
 from ...schema.yamltree import Y
-from .. import pcap
+from ... import pcap
 from ..capture_truth import Truth, schedule
 from ..fit import ANYWHERE, AddressMap, Fit, Way, Ways, fit
 from ..hush import hushed_hosts
