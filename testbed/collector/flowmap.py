@@ -99,7 +99,7 @@ class Plan:
         t = self.template
         exprs = {}
         ipv6 = False
-        wide = None  # a 16-bit tcpControlBits: the bits v5 has no room for go to extra
+        wide = None  # a 16-bit tcpControlBits (its value's expression): the bits v5 has no room for go to extra
         for name, ids in CORE.items():
             if name in EITHER:  # the ports of whichever protocol the record is
                 present = [self._value(x) for x in ids if x in self._usable]
@@ -113,8 +113,8 @@ class Plan:
             exprs[name] = f"r{i}(v{i})" if reader is not None else f"v{i}"
             ipv6 |= name == "src" and t.fields[i].id in IPV6_ADDRESSES
             if name == "tcp_flags" and t.fields[i].length > 1:  # RFC 7125: 16 bits, v5 has 8
-                exprs[name] = f"(v{i} & 0xFF)"
-                wide = i
+                wide = exprs[name]
+                exprs[name] = f"({wide} & 0xFF)"
         if ipv6 and exprs["next_hop"] == '"0.0.0.0"':
             exprs["next_hop"] = '"::"'
         lines = [f"    {', '.join(f'v{i}' for i in range(len(t.fields)))}{',' if len(t.fields) == 1 else ''} = row"]
@@ -129,7 +129,7 @@ class Plan:
         else:
             lines.append("    extra = NO_EXTRA")
         if wide is not None:
-            lines.append(f"    if v{wide} > 0xFF:\n        extra = {{**extra, 'tcpControlBits': v{wide}}}")
+            lines.append(f"    if {wide} > 0xFF:\n        extra = {{**extra, 'tcpControlBits': {wide}}}")
         e = exprs
         lines.append(f"    found = field_findings({e['proto']}, {e['sport']}, dport, {e['tcp_flags']}, "
                      f"{e['src_mask']}, {e['dst_mask']}, {e['packets']}, {e['octets']}, {ipv6})")
@@ -144,16 +144,15 @@ class Plan:
 
     def _icmp(self, exprs: dict) -> list[str]:
         """dport: the destination port, or for ICMP without one type * 256 + code."""
-        code = next((self._take(x) for x in ICMP_TYPE_CODE if x in self._usable), None)
+        code = next((x for x in ICMP_TYPE_CODE if x in self._usable), None)
         if code is None:
             pair = next((p for p in ICMP_TYPE_AND_CODE if p[0] in self._usable), None)
-            if pair is not None:
-                kind, sub = self._take(pair[0]), self._take(pair[1]) if pair[1] in self._usable else None
-                code_expr = f"v{kind} * 256" + (f" + v{sub}" if sub is not None else "")
-            else:
+            if pair is None:
                 return [f"    dport = {exprs['dport']}"]
+            code_expr = f"{self._value(pair[0])} * 256" + (
+                f" + {self._value(pair[1])}" if pair[1] in self._usable else "")
         else:
-            code_expr = f"v{code}"
+            code_expr = self._value(code)
         return [f"    dport = {exprs['dport']}",
                 f"    if not dport and {exprs['proto']} in (1, 58):\n        dport = {code_expr}"]
 
@@ -163,13 +162,12 @@ class Plan:
         start = next((expr.format(v=self._value(a)) for a, _, expr in TIMES if a in u), None)
         end = next((expr.format(v=self._value(b)) for _, b, expr in TIMES if b in u), None)
         out = ["    h = ctx.header", "    export_ms = h.unix_secs * 1000 + h.unix_nsecs // 1_000_000"]
-        init = self._take(INIT) if INIT in u else None
-        if init is not None:
-            out.append(f"    origin_ms = v{init}")
+        if INIT in u:
+            out.append(f"    origin_ms = {self._value(INIT)}")
         if start is None and end is None and (UPTIME[0] in u or UPTIME[1] in u):
-            first = self._take(UPTIME[0]) if UPTIME[0] in u else None
-            last = self._take(UPTIME[1]) if UPTIME[1] in u else None
-            out += [f"    first, last = v{first if first is not None else last}, v{last if last is not None else first}",
+            first = self._value(UPTIME[0]) if UPTIME[0] in u else None
+            last = self._value(UPTIME[1]) if UPTIME[1] in u else None
+            out += [f"    first, last = {first or last}, {last or first}",
                     "    if h.version == 9:",
                     "        up = h.sys_uptime",
                     "        start_ms, end_ms = export_ms - signed32(up - first), export_ms - signed32(up - last)",

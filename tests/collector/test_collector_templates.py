@@ -303,3 +303,16 @@ def test_templates_of_one_layout_share_their_compiled_plan_but_keep_their_ids():
     store = c._templated.store
     scope = store._t and next(iter(store._t))[0]
     assert store.get(scope, 300).plan is store.get(scope, 301).plan
+
+
+def test_reduced_size_uptimes_and_icmp_elements_read_as_numbers():
+    """Found by fuzzing: 3-octet flowStart/EndSysUpTime (reduced-size unsigned32) were
+    used as octets."""
+    t = [(8, 4), (2, 4), (1, 4), (4, 1), (22, 3), (21, 3), (176, 1), (177, 1)]
+    got = one(Collector(), v9([v9_templates((256, t)), data(256, [record(t, {8: "1.1.1.1", 2: 2, 1: 168, 4: 1,
+                                                                              22: 90_000, 21: 99_000, 176: 3,
+                                                                              177: 1})])],
+                              uptime=100_000, unix_secs=T0, count=2))
+    (r,) = got.records
+    assert (r.first, r.last, r.start_ms, r.end_ms, r.dport) == (90_000, 99_000, T0 * 1000 - 10_000,
+                                                                 T0 * 1000 - 1_000, 3 * 256 + 1)
