@@ -92,3 +92,23 @@ def test_two_runs_merge_into_one_stream_with_the_datagrams_numbered_on(tmp_path)
     assert [t.datagram for t in merged.templates] == [2, 2, 3, 4]
     ipfix_stream = next(s for s in merged.sequence if s.version == 10)
     assert (ipfix_stream.datagrams, ipfix_stream.records_lost) == (3, 0)
+
+
+def test_only_keeps_one_exporters_stream_of_each_protocol():
+    """The callers in testbed/run pass (addresses, engine_type, engine_id): v5 by engine;
+    v9/IPFIX by source id / observation domain when asked, else all of those addresses'."""
+    from nfv5_build import datagram
+
+    c = Collector(CheckConfig(clock_slack_ms=None))
+    tmpl = [(8, 4), (2, 4), (1, 4)]
+    rec = record(tmpl, {8: "10.0.0.1", 2: 1, 1: 40})
+    for source, d in ((("10.0.9.1", 5000), datagram(2, engine_id=1)), (("10.0.9.1", 5000), datagram(3, engine_id=2)),
+                      (("10.0.9.1", 4739), ipfix([ipfix_templates((256, tmpl)), data(256, [rec] * 4)], domain=7)),
+                      (("10.0.9.1", 4739), ipfix([ipfix_templates((256, tmpl)), data(256, [rec] * 5)], domain=8)),
+                      (("10.0.9.2", 4739), ipfix([ipfix_templates((256, tmpl)), data(256, [rec] * 6)], domain=7))):
+        c.receive(d, source, T0 * 1000)
+    r = c.result()
+    assert len(r.only({"10.0.9.1"}, 0, 1).records) == 2 + 4 + 5  # v5 engine 0/1, every IPFIX domain
+    mine = r.only({"10.0.9.1"}, 0, 2, domain=7)
+    assert len(mine.records) == 3 + 4 and len(mine.templates) == 1 and len(mine.sequence) == 2
+    assert r.stream_report(mine.sequence[1].stream).records == 4
