@@ -47,9 +47,10 @@ def _scoped(datagrams: list[DatagramInfo], events: list[TemplateEvent]):
 
 def refresh(datagrams: list[DatagramInfo], events: list[TemplateEvent], every_packets: int | None,
             every_seconds: float | None, slack_s: float = 1.0) -> list[str]:
-    """Each template in force is sent again at least every `every_packets` datagrams of its
-    scope, and in the first datagram after `every_seconds` (+ `slack_s`, export times being
-    whole seconds) since it was last sent. Each lapse is said once."""
+    """Each template in force is in at least one of every `every_packets` datagrams of its
+    scope in a row (softflowd: 16, it sends them in the 1st, 17th, 33rd...), and in the first
+    datagram after `every_seconds` (+ `slack_s`, export times being whole seconds) since it
+    was last sent. Each lapse is said once."""
     problems = []
     dgrams, of = _scoped(datagrams, events)
     for scope, ds in dgrams.items():
@@ -65,8 +66,9 @@ def refresh(datagrams: list[DatagramInfo], events: list[TemplateEvent], every_pa
                 state[1] = since = since + 1
                 what = (f"{scope_text(*scope)}: template {tid}, last sent in datagram {sent.number} "
                         f"({ms_text(sent.recv_ms)}), is not in datagram {d.number}")
-                if every_packets is not None and since == every_packets + 1:
-                    problems.append(f"{what}, the {since}th since: expected again within {every_packets} datagrams")
+                if every_packets is not None and since == every_packets:  # not one in N in a row
+                    problems.append(f"{what}, the {since}th since: expected in one of every {every_packets} "
+                                    f"datagrams")
                 late = (d.recv_ms - sent.recv_ms) / 1000
                 if every_seconds is not None and late > every_seconds + slack_s and not said:
                     state[2] = True

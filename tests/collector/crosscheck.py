@@ -32,6 +32,7 @@ from testbed.pcap import write_pcap
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW_IP = 101
+FLOWS = 640
 
 
 def _pmacctd(version: int, port: int, pcap: Path, workdir: Path) -> list[str]:
@@ -80,8 +81,8 @@ class Row(NamedTuple):
 # -- the traffic the exporters see ----------------------------------------------------------------
 
 def traffic(path: Path, t0: float) -> None:
-    """TCP both ways, UDP, ICMP echo, IPv6 UDP and TCP, and 120 one-packet UDP flows (several
-    export datagrams), timed from t0 (after the exporter started: its uptime stays positive)."""
+    """TCP both ways, UDP, ICMP echo, IPv6 UDP and TCP, and FLOWS one-packet UDP flows (enough
+    export datagrams for templates to be sent again), timed from t0."""
     e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
     a, b, a6, b6 = "10.1.0.1", "10.2.0.1", "2001:db8::1", "2001:db8::2"
     pkts = []
@@ -106,9 +107,9 @@ def traffic(path: Path, t0: float) -> None:
         add(0.5 + i * 0.1, e / IPv6(src=a6, dst=b6, tc=0x20) / UDP(sport=6000, dport=7000) / (b"v" * 80))
     add(0.6, e / IPv6(src=a6, dst=b6) / TCP(sport=41000, dport=443, flags="S"))
     add(0.61, e / IPv6(src=b6, dst=a6) / TCP(sport=443, dport=41000, flags="SA"))
-    for i in range(120):
+    for i in range(FLOWS):
         add(1.0 + i * 0.005, e / IP(src=f"10.3.{i // 100}.{i % 100 + 1}", dst=b) / UDP(sport=20000 + i, dport=53)
-            / (b"q" * (20 + i)))
+            / (b"q" * (20 + i % 200)))
     wrpcap(str(path), pkts)
 
 
