@@ -44,6 +44,17 @@ class Step(NamedTuple):
     rows: list | None = None
 
 
+class _Read:
+    """A datagram being taken apart: what its own template records put in force so far."""
+
+    def __init__(self, scope: Scope, findings: list[Finding]):
+        self.scope, self.findings = scope, findings
+        self.overlay: dict[int, Template | None] = {}  # its definitions (None: withdrawn)
+        self.cleared: set[bool] = set()  # kinds withdrawn all at once (options templates or not)
+        self.steps: list[Step] = []
+        self.counts = [0, 0, 0, 0]  # flows, options, templates, held (SetCounts' order)
+
+
 class Reading(NamedTuple):
     header: Header
     scope: Scope
@@ -74,63 +85,61 @@ class Templated:
         version = data[1] if len(data) >= 2 and data[0] == 0 else None
         msg = v9.parse(data) if version == 9 else ipfix.parse(data)
         h = msg.header
-        scope = Scope(exporter, port, h.version, h.source_id)
-        findings = list(msg.findings)
-        overlay: dict[int, Template | None] = {}  # this datagram's own definitions and withdrawals
-        cleared: set[bool] = set()  # kinds withdrawn all at once (options or not)
-        steps: list[Step] = []
-        flows = options = templates = held = 0
+        r = _Read(Scope(exporter, port, h.version, h.source_id), list(msg.findings))
         for s in msg.sets:
             if s.templates:
                 for spec in s.templates:
-                    templates += 1
-                    t = None
-                    if spec.withdraw:
-                        if not any(f.code == "template-withdrawal-over-udp" for f in findings):
-                            findings.append(Finding("template-withdrawal-over-udp", (
-                                f"withdraws template {spec.template_id} (RFC 7011 8.4: Template Withdrawals MUST NOT "
-                                "be sent over UDP, and MUST be ignored by collectors; applied here, as nfdump and "
-                                "Wireshark do)")))
-                        if spec.template_id in (ipfix.TEMPLATE_SET, ipfix.OPTIONS_SET):
-                            cleared.add(spec.options)
-                            overlay = {k: v for k, v in overlay.items() if v is None or v.options != spec.options}
-                        else:
-                            overlay[spec.template_id] = None
-                    else:
-                        t = self._compiled(scope, spec, h.version == 9)
-                        if t.size == 0:
-                            raise Malformed("bad-template", f"template {t.id} at offset {s.offset}: its records "
-                                                            "have no length")
-                        if t.misfits:
-                            findings.append(Finding("field-length", f"template {t.id}: " + "; ".join(t.misfits)
-                                                    + ": read as octets (RFC 7011 6.2 and 7)"))
-                        overlay[t.id] = t
-                    steps.append(Step("template", s, spec, t))
-                continue
-            t = overlay[s.set_id] if s.set_id in overlay else self.store.get(scope, s.set_id)
-            if t is not None and s.set_id not in overlay and t.options in cleared:
-                t = None
-            if t is None:
-                held += 1
-                steps.append(Step("hold", s))
-                continue
-            try:
-                rows, pad = t.rows(s.body)
-            except SetError as exc:
-                raise Malformed("bad-data-set", f"data set {s.set_id} at offset {s.offset}: {exc}") from None
-            padding(f"data set {s.set_id}", pad, s.offset, findings)
-            if t.options:
-                options += len(rows)
+                    r.steps.append(Step("template", s, spec, self._read_template(r, s, spec)))
             else:
-                flows += len(rows)
-            steps.append(Step("data", s, None, t, rows))
+                self._read_data(r, s)
+        flows, options, templates, held = r.counts
         if h.version == 10:  # IPFIX has no count: what it carried
             h = Header(10, flows + options, 0, h.unix_secs, 0, h.flow_sequence, 0, 0, 0, 0, h.source_id)
         elif not held and h.count != flows + options + templates:
-            findings.append(Finding("count-mismatch", f"count {h.count}, but it carries {templates} template, "
-                                                      f"{options} options and {flows} flow records (RFC 3954 5.1:"
-                                                      " count is the sum of all three)"))
-        return Reading(h, scope, steps, SetCounts(flows, options, templates, held), findings)
+            r.findings.append(Finding("count-mismatch", f"count {h.count}, but it carries {templates} template, "
+                                                        f"{options} options and {flows} flow records (RFC 3954 "
+                                                        "5.1: count is the sum of all three)"))
+        return Reading(h, r.scope, r.steps, SetCounts(*r.counts), r.findings)
+
+    def _read_template(self, r: _Read, s: SetView, spec: TemplateSpec) -> Template | None:
+        """A template record: compiled (None for a withdrawal), in force for the rest of the datagram."""
+        r.counts[2] += 1
+        if spec.withdraw:
+            if not any(f.code == "template-withdrawal-over-udp" for f in r.findings):
+                r.findings.append(Finding("template-withdrawal-over-udp", (
+                    f"withdraws template {spec.template_id} (RFC 7011 8.4: Template Withdrawals MUST NOT be sent "
+                    "over UDP, and MUST be ignored by collectors; applied here, as nfdump and Wireshark do)")))
+            if spec.template_id in (ipfix.TEMPLATE_SET, ipfix.OPTIONS_SET):
+                r.cleared.add(spec.options)
+                r.overlay = {k: v for k, v in r.overlay.items() if v is None or v.options != spec.options}
+            else:
+                r.overlay[spec.template_id] = None
+            return None
+        t = self._compiled(r.scope, spec, r.scope.version == 9)
+        if t.size == 0:
+            raise Malformed("bad-template", f"template {t.id} at offset {s.offset}: its records have no length")
+        if t.misfits:
+            r.findings.append(Finding("field-length", f"template {t.id}: " + "; ".join(t.misfits)
+                                      + ": read as octets (RFC 7011 6.2 and 7)"))
+        r.overlay[t.id] = t
+        return t
+
+    def _read_data(self, r: _Read, s: SetView) -> None:
+        """A data set: read with the template in force, or marked to be held."""
+        t = r.overlay[s.set_id] if s.set_id in r.overlay else self.store.get(r.scope, s.set_id)
+        if t is not None and s.set_id not in r.overlay and t.options in r.cleared:
+            t = None
+        if t is None:
+            r.counts[3] += 1
+            r.steps.append(Step("hold", s))
+            return
+        try:
+            rows, pad = t.rows(s.body)
+        except SetError as exc:
+            raise Malformed("bad-data-set", f"data set {s.set_id} at offset {s.offset}: {exc}") from None
+        padding(f"data set {s.set_id}", pad, s.offset, r.findings)
+        r.counts[1 if t.options else 0] += len(rows)
+        r.steps.append(Step("data", s, None, t, rows))
 
     def _compiled(self, scope: Scope, spec: TemplateSpec, v9: bool) -> Template:
         """The template as compiled before, when this is a refresh of it (the usual case)."""
