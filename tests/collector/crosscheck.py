@@ -74,6 +74,8 @@ class Row(NamedTuple):
     input: int
     output: int
     tcp_flags: int
+    src_mask: int
+    dst_mask: int
     start: int  # unix ms, or uptime ms (v5/v9/IPFIX sysUpTime-relative: what tshark shows)
     end: int
 
@@ -178,8 +180,8 @@ def referee_records(cap: Path, workdir: Path):
 def rows_of(result, relative: bool) -> list[Row]:
     """The referee's records; times as uptime ms when the exporter sent them so."""
     return sorted(Row(r.src, r.dst, r.sport, r.dport, r.proto, r.tos, r.packets, r.octets, r.input, r.output,
-                      r.tcp_flags, r.first if relative else r.start_ms, r.last if relative else r.end_ms)
-                  for r in result.records)
+                      r.tcp_flags, r.src_mask, r.dst_mask, r.first if relative else r.start_ms,
+                      r.last if relative else r.end_ms) for r in result.records)
 
 
 def _ms(text: str) -> int:
@@ -251,7 +253,8 @@ def tshark_records(cap: Path, port: int) -> tuple[list[Row], bool]:
                             int(get("cflow.srcport")), dport, proto, int(get("cflow.tos"), 16),
                             int(get("cflow.packets", "cflow.packets64")), int(get("cflow.octets", "cflow.octets64")),
                             int(get("cflow.inputint")), int(get("cflow.outputint")),
-                            int(get("cflow.tcpflags", default="0x00"), 16), start, end))
+                            int(get("cflow.tcpflags", default="0x00"), 16), int(get("cflow.srcmask", "cflow.srcmaskv6")),
+                            int(get("cflow.dstmask", "cflow.dstmaskv6")), start, end))
     return sorted(rows), relative
 
 
@@ -267,8 +270,8 @@ def nfdump_records(cap_payloads: list[bytes], workdir: Path) -> tuple[list[Row],
     finally:
         n.close()
     rows = [Row(f.src, f.dst, f.sport, f.dport, f.proto, f.tos, f.packets, f.bytes, f.input, f.output,
-                sum(1 << (7 - i) for i, ch in enumerate(f.tcp_flags) if ch != "."), f.first_ms, f.last_ms)
-            for f in n.flows()]
+                sum(1 << (7 - i) for i, ch in enumerate(f.tcp_flags) if ch != "."), f.src_mask, f.dst_mask,
+                f.first_ms, f.last_ms) for f in n.flows()]
     return sorted(rows), result
 
 

@@ -2,7 +2,7 @@
 same traffic in NetFlow v5, v9 and IPFIX (crosscheck.EXPORTERS: adding an
 exporter is one line there); the referee's records (`collect --read` on the
 capture of what arrived) equal Wireshark's cflow decode and nfdump's
-(nfcapd 1.7 on loopback), record by record: key, TOS, packets, octets,
+(nfcapd 1.7 on loopback), record by record: key, TOS, packets, octets, masks,
 interfaces, TCP flags, times.
 
 Where nfdump 1.7.1 reads a datagram otherwise, the test says which and why
