@@ -98,12 +98,17 @@ def summary_lines(s: Summary, live: dict | None = None) -> list[str]:
     head = (f"Summary: {s.records} records in {s.datagrams} datagrams from {len(s.sequence)} exporter(s), "
             f"{s.malformed_total} malformed, ")
     drops, unread = (live or {}).get("socket_drops"), (live or {}).get("unread_bytes")
+    units = {}  # v9 counts export packets: its gaps are datagrams
+    for r in s.sequence:
+        units[r.unit] = units.get(r.unit, 0) + r.records_lost
+    gaps = " and ".join(f"{n} {unit}" for unit, n in sorted(units.items(), reverse=True) if n or unit == "records")
+    gaps = gaps or "0 records"
     if drops or unread:  # sequence numbers cannot see a loss here (at the end, or of every datagram)
         lost = [f"{drops} datagrams LOST AT THIS COLLECTOR (socket drops)"] if drops else []
         lost += [f"{unread} bytes LEFT UNREAD in its socket"] if unread else []
-        head += " and ".join(lost) + f" (gaps in sequence numbers: {s.records_lost} records)"
+        head += " and ".join(lost) + f" (gaps in sequence numbers: {gaps})"
     else:
-        head += f"{s.records_lost} records lost"
+        head += f"{gaps} lost"
     out = [head]
     for r in s.sequence:
         lost = f"lost {r.records_lost}" + ("" if r.unit == "records" else f" {r.unit}")
