@@ -1,6 +1,6 @@
 """`kind: replay` - a capture from the field, sent through a lab router, with ground truth.
 
-The capture is read before anything is sent (testbed/traffic/pcap.py), as a
+The capture is read before anything is sent (testbed/pcap.py), as a
 stream: its addresses are mapped into the lab (`map:`), each packet gets its
 way in (`into:`), is framed for the router and its checksums fixed (fit.py),
 written to the plan (one round) and counted per flow (capture_truth.py), so
@@ -36,7 +36,7 @@ from typing import Iterator
 from ...logtail import tail
 from ...schema.kinds import plain, spec
 from ...schema.yamltree import Y
-from .. import pcap
+from ... import pcap
 from ..capture_truth import Pacing, Truth
 from ..fit import ANYWHERE, AddressMap, Fit, Way, Ways, fitted
 from ..hush import hushed_hosts
