@@ -123,6 +123,10 @@ class Session:
             nodes = sum(1 for n in self.lab.all_nodes() if n.host is server)
             self.say(f"[ssh]   server {name}: {nodes} nodes (an SSH session each), agent round trips: "
                      f"{self.build_calls.get(name, 0)} to build, {server.calls} in all")
+        for name, heard in self.observer.foreign().items():
+            self.say(f"        collector {name} also heard " + ", ".join(
+                f"{a} ({n} datagrams, {r} records)" for a, (n, r) in heard.items())
+                + ": no exporter of the lab, not judged")
         return self.observer.final
 
     def lost_verdict(self, exc: ServerLost) -> Verdict:
