@@ -12,11 +12,11 @@ import sys
 from . import quirks as Q
 from . import stats_file
 from .constants import (ACTIVE_MS, ENGINE_MAX, IFINDEX_MAX, INACTIVE_MS, MAX_FLOWS,
-                        MAX_FLOWS_LIMIT, SCAN_MS, U32_MAX, V9_TEMPLATE_PACKETS, V9_TEMPLATE_S)
+                        MAX_FLOWS_LIMIT, RING_BYTES, SCAN_MS, U32_MAX, V9_TEMPLATE_PACKETS, V9_TEMPLATE_S)
 from .engine_api import Config
 from .fast.choose import engine_name
 from .input_ifindex import InputIfindex
-from .options import Parser, seconds_arg
+from .options import Parser, ring_size_arg, seconds_arg
 from .live.ifindex import parse_override
 from .output import OutputOptions
 from .routes import RouteTable, parse_static_route
@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"reproduce one r135400 bug: {', '.join(Q.ALL)}")
     q.add_argument("--compat", choices=sorted(Q.COMPAT), help="switch on every quirk of a release")
     g = p.add_argument_group("live")
+    g.add_argument("--ring", type=ring_size_arg, default=RING_BYTES, metavar="SIZE",
+                   help="live: the capture ring, pinned kernel memory (e.g. 1M, 512K; default "
+                        f"{RING_BYTES >> 20}M: what a busy link needs for a burst)")
     g.add_argument("--control", metavar="PATH",
                    help="live: control socket (root only) for `python -m probe ctl PATH ...`")
     p.add_argument("--stats-file", metavar="PATH",
@@ -184,4 +187,4 @@ def main(argv: list[str] | None = None) -> int:
                    export_rate=args.export_rate, engine=engine)
     from .live.daemon import run_daemon
     return run_daemon(config, output, interfaces=args.interface, overrides=overrides,
-                      control=args.control, engine=engine)
+                      control=args.control, engine=engine, ring_bytes=args.ring)

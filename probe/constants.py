@@ -34,6 +34,13 @@ GSO_MAX_SIZE = 8 * 65535  # Linux's GSO_MAX_SIZE: the largest (BIG TCP) IPv4 pac
 MAX_CATCHUP_SCANS = 100_000  # the clock jumped further ahead: one scan, not all
 MAX_SECONDS = 2**32 // 1000  # a timeout an operator may give: v5 times are 32-bit ms
 MIN_SECONDS = 0.001  # the engines count whole milliseconds: less would round to 0
+# the live capture ring (pinned kernel memory): a standalone probe and its benchmark keep
+# 8 MiB (32 blocks of 256 KiB); `--ring` sizes it to what a link sends
+RING_BYTES = 8 << 20
+RING_BLOCK = 256 << 10  # the largest block; a smaller ring has RING_MIN_BLOCKS smaller ones
+RING_MIN_BLOCKS = 8  # the kernel fills one block while the probe reads the others
+RING_MIN = 64 << 10
+RING_MAX = 1 << 30
 
 # -- headers: IPv4 and what follows it, and each link type's
 TCP, UDP, ICMP = 6, 17, 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .constants import MAX_SECONDS, MIN_SECONDS
+from .constants import MAX_SECONDS, MIN_SECONDS, RING_MAX, RING_MIN
 
 USAGE_ERROR = 2
 
@@ -26,6 +26,30 @@ def seconds(value) -> float:
     if not MIN_SECONDS <= got <= MAX_SECONDS:  # also refuses nan and inf
         raise ValueError(f"expected seconds in [{MIN_SECONDS:g}, {MAX_SECONDS}], got {value!r}")
     return got
+
+
+_UNITS = {"": 1, "K": 1 << 10, "KIB": 1 << 10, "M": 1 << 20, "MIB": 1 << 20}
+
+
+def ring_size(value) -> int:
+    """A capture ring's size: bytes, or a number with K/KiB or M/MiB, in [RING_MIN, RING_MAX];
+    ValueError otherwise."""
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    digits = text.rstrip("KkMmIiBb").strip()
+    unit = text[len(text.rstrip("KkMmIiBb")):].upper()
+    if not digits.isdigit() or unit not in _UNITS:
+        raise ValueError(f"expected a size like 1M or 512K, got {value!r}")
+    size = int(digits) * _UNITS[unit]
+    if not RING_MIN <= size <= RING_MAX:
+        raise ValueError(f"expected a ring of {RING_MIN >> 10}K to {RING_MAX >> 20}M, got {value!r}")
+    return size
+
+
+def ring_size_arg(text: str) -> int:
+    try:
+        return ring_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def seconds_arg(text: str) -> float:

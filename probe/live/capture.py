@@ -23,6 +23,7 @@ import os
 import socket
 import struct
 
+from ..constants import RING_BLOCK, RING_BYTES, RING_MIN_BLOCKS
 from . import ring
 
 SOL_PACKET = 263
@@ -35,18 +36,28 @@ SO_ATTACH_FILTER = 26
 ETH_P_ALL = 0x0003
 
 SNAPLEN = 128  # Ethernet + 2 VLAN tags + IPv4 with options + TCP flags fit
+PAGE = mmap.PAGESIZE
+
+
+def ring_geometry(size: int) -> tuple[int, int]:
+    """(block size, blocks) of a ring of about `size` bytes: blocks of RING_BLOCK, or for a
+    small ring RING_MIN_BLOCKS of whole pages (the kernel wants page-aligned blocks);
+    rounded up to whole blocks."""
+    block = max(PAGE, min(RING_BLOCK, size // RING_MIN_BLOCKS) // PAGE * PAGE)
+    return block, -(-size // block)
 
 
 class Capture:
-    def __init__(self, ifnames: list[str], *, snaplen: int = SNAPLEN,
-                 block_size: int = 1 << 18, block_nr: int = 32,
+    def __init__(self, ifnames: list[str], *, snaplen: int = SNAPLEN, ring_bytes: int = RING_BYTES,
                  retire_ms: int = 5, max_blocks: int = 8) -> None:
         if not ifnames:
             raise ValueError("no interface to capture on")
+        block_size, block_nr = ring_geometry(ring_bytes)
         self.ifindexes = {name: _ifindex(name) for name in ifnames}
         self.retire_ms = retire_ms
         self._block_size = block_size
         self._block_nr = block_nr
+        self.ring_bytes = block_size * block_nr
         self._max_blocks = max_blocks  # per read_batch: keep the loop responsive
         self._cur = 0
         self._packets = self._drops = 0

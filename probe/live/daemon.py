@@ -25,7 +25,7 @@ import time
 from .. import options
 from .. import quirks as Q
 from .. import stats_file
-from ..constants import DLT_EN10MB, Expiry  # DLT_EN10MB: every frame a ring gives is Ethernet
+from ..constants import DLT_EN10MB, RING_BYTES, Expiry  # DLT_EN10MB: every frame a ring gives is Ethernet
 from ..engine_api import Config, FlowEngine
 from ..fast.choose import probe_class
 from ..output import Output, OutputOptions
@@ -50,7 +50,7 @@ class Clock:
 class Daemon:
     def __init__(self, *, config: Config, output: OutputOptions, interfaces: list[str],
                  overrides: dict[str, int], control: str | None = None,
-                 engine: str = "reference", log=None) -> None:
+                 engine: str = "reference", ring_bytes: int = RING_BYTES, log=None) -> None:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.exit_status = 0  # 1: an output asked for could not be written at exit
         self.clock = Clock()
@@ -61,7 +61,7 @@ class Daemon:
             self.ifmap = IfindexMap(overrides, truncate=Q.IFINDEX_OVERFLOW in config.quirks,
                                     warn=self.log)
             self.routes = self._own(KernelRoutes(self.ifmap))
-            self.capture = self._own(Capture(interfaces))
+            self.capture = self._own(Capture(interfaces, ring_bytes=ring_bytes))
             self.probe: FlowEngine = probe_class(engine, config)(
                 config, routes=self.routes, start_ms=self.clock.now_ms())
             self.fast = engine == "fast"
@@ -71,7 +71,8 @@ class Daemon:
             self.close()
             raise
         self.log("probe: capturing on " + ", ".join(
-            self._describe(name, idx) for name, idx in self.capture.ifindexes.items()))
+            self._describe(name, idx) for name, idx in self.capture.ifindexes.items())
+            + f"; ring {self.capture.ring_bytes >> 10} KiB")
 
     def _describe(self, name: str, idx: int) -> str:
         exported = self.ifmap.map(idx)
@@ -266,11 +267,11 @@ def _drain(fd: int) -> None:
 
 def run_daemon(config: Config, output: OutputOptions, *, interfaces: list[str],
                overrides: dict[str, int], control: str | None = None,
-               engine: str = "reference") -> int:
+               engine: str = "reference", ring_bytes: int = RING_BYTES) -> int:
     """Live mode, with the values probe.cli parsed."""
     try:
         daemon = Daemon(config=config, output=output, interfaces=interfaces,
-                        overrides=overrides, control=control, engine=engine)
+                        overrides=overrides, control=control, engine=engine, ring_bytes=ring_bytes)
     except (ValueError, OSError, ControlError) as exc:
         print(f"probe: {exc}", file=sys.stderr)
         return 2

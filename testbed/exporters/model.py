@@ -68,6 +68,7 @@ class ExporterSpec:
     inactive_timeout: float = field(kw_only=True)
     scan_interval: float | None = None  # None: the lab's default, ng_netflow's 1 s
     max_flows: int | None = None
+    ring: int | None = None  # bytes of the capture ring, where the tool has one of its own (None: its lab default)
     engine_type: int = 0
     engine_id: int = 0
     args: tuple[str, ...] = ()  # extra words for the tool's command line, appended

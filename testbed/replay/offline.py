@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import pcap
 
 OFFLINE_TIMEOUT_S = 300
-NOT_OFFLINE = ("-i", "-n", "--ifindex", "--control", "--stats-file", "--records-file")  # the live run's own
+NOT_OFFLINE = ("-i", "-n", "--ifindex", "--ring", "--control", "--stats-file", "--records-file")  # the live run's own
 
 
 def route_lines(routes: list[dict], exported: dict[str, int]) -> list[str]:

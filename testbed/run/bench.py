@@ -20,6 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from probe.live.capture import ring_geometry
+from probe.options import ring_size
+
+from ..exporters.netflow_lab import LAB_RING
 from ..topology import loads
 from ..topology.gen import line
 from .session import Session
@@ -55,31 +59,40 @@ def idle_probe_memory(text: str) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in rolls) / 1024 for k in ("Rss", "Pss", "Private_Dirty")}
 
 
+def _ring_mib(size: str | None) -> float:
+    """What a probe's ring pins (None: the lab's default), in MiB."""
+    block, blocks = ring_geometry(LAB_RING if size is None else ring_size(size))
+    return block * blocks / (1 << 20)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m testbed.run.bench", description=__doc__.splitlines()[0])
     p.add_argument("--routers", type=int, nargs="+", default=[50, 200])
     p.add_argument("--runs", type=int, default=3, help="end-to-end runs per size (median shown)")
+    p.add_argument("--rings", nargs="+", default=["lab", "8M"], metavar="SIZE",
+                   help="each probe's ring: (lab: the lab's default; 8M, the standalone probe's, is the peer)")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         print("labs need root", file=sys.stderr)
         return 2
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
-    print(f"{'routers':>7} {'probes':>6} {'wall s':>7}  phases (median of {args.runs} runs)")
+    print(f"{'routers':>7} {'probes':>6} {'ring':>5} {'wall s':>7}  phases (median of {args.runs} runs)")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.routers:
-            path = Path(tmp) / f"line-{n}.yaml"
-            text = line(n)
-            path.write_text(text)
-            runs = [run_cli(path) for _ in range(args.runs)]
-            walls = sorted(r[0] for r in runs)
-            phases = {k: statistics.median(r[1].get(k, 0.0) for r in runs) for k in runs[0][1]}
-            shown = ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
-            print(f"{n:>7} {n:>6} {statistics.median(walls):>7.1f}  {shown}  "
-                  f"[min {walls[0]:.1f} max {walls[-1]:.1f}; {runs[-1][2]}]")
+            for ring in args.rings:  # runs of one size side by side: the same load
+                size = None if ring == "lab" else ring
+                path = Path(tmp) / f"line-{n}.yaml"
+                path.write_text(line(n, ring=size))
+                runs = [run_cli(path) for _ in range(args.runs)]
+                walls = sorted(r[0] for r in runs)
+                phases = {k: statistics.median(r[1].get(k, 0.0) for r in runs) for k in runs[0][1]}
+                shown = ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
+                print(f"{n:>7} {n:>6} {_ring_mib(size):>4g}M {statistics.median(walls):>7.1f}  {shown}  "
+                      f"[min {walls[0]:.1f} max {walls[-1]:.1f}; {runs[-1][2]}]")
         mem = idle_probe_memory(line(args.routers[0]))
-        ring_mb = 32 * (1 << 18) / (1 << 20)  # probe/live/capture.py: 32 blocks of 256 KiB
         print(f"idle probe (median of {args.routers[0]}): RSS {mem['Rss']:.1f} MiB, PSS {mem['Pss']:.1f} MiB, "
-              f"private dirty {mem['Private_Dirty']:.1f} MiB; capture ring {ring_mb:.0f} MiB of kernel memory")
+              f"private dirty {mem['Private_Dirty']:.1f} MiB; capture ring {_ring_mib(None):g} MiB of kernel "
+              f"memory (the lab's default)")
     return 0
 
 

@@ -23,10 +23,11 @@ MAX_ROUTERS = 250  # the flow's TTL (255) must outlast the line
 
 
 def line(routers: int, probes: str = "all", packets: int = 20, inactive: float = 1.0,
-         export: str = "mgmt") -> str:
+         export: str = "mgmt", ring: str | None = None) -> str:
     """The lab file (YAML text) of a line of `routers` routers.
 
-    probes: "all", "none", or router numbers like "1,5,10"; export: "mgmt" | "inband"."""
+    probes: "all", "none", or router numbers like "1,5,10"; export: "mgmt" | "inband";
+    ring: each probe's `ring:` (None: the lab's default)."""
     if export not in ("mgmt", "inband"):
         raise ValueError(f"--export: mgmt or inband, got {export!r}")
     if not 1 <= routers <= MAX_ROUTERS:
@@ -74,7 +75,8 @@ def line(routers: int, probes: str = "all", packets: int = 20, inactive: float =
     }
     if probed:
         lab["probes"] = {f"p{i}": {"node": f"r{i}", "interfaces": ["eth0", "eth1"], "collectors": ["ref"],
-                                   "inactive_timeout": inactive} for i in probed}
+                                   "inactive_timeout": inactive, **({"ring": ring} if ring else {})}
+                         for i in probed}
     lab["traffic"] = [{"kind": "udp", "name": "end-to-end", "from": "h1", "to": "h2",
                        "packets": packets, "ttl": 255}]
     expect = []

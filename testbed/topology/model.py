@@ -142,6 +142,7 @@ class Probe:
     inactive_timeout: float = INACTIVE_MS / 1000
     scan_interval: float | None = None
     max_flows: int | None = None
+    ring: int | None = None  # bytes of netflow-lab's capture ring (None: the lab's default)
     engine_type: int = 0
     engine_id: int = 0
     ifindex: Mapping[str, int] = field(default_factory=dict)  # ifname -> exported ifindex

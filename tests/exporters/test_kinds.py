@@ -52,6 +52,14 @@ def test_netflow_lab_argv_is_what_the_probe_cli_accepts():
     assert c.fills == set(FIELDS) and c.tos_in_key and c.expires_on_fin_rst and c.icmp == ICMP_DPORT
 
 
+def test_netflow_lab_pins_a_small_ring_unless_the_lab_says():
+    def ring(s):
+        return build_parser().parse_args(list(netflow_lab.launch(s).processes[0].python_args)).ring
+    assert ring(spec()) == netflow_lab.LAB_RING == 1 << 20  # not the standalone probe's 8 MiB
+    assert ring(spec(ring=8 << 20)) == 8 << 20
+    assert ring(spec(ring=192 << 10)) == 192 << 10
+
+
 def test_softflowd_on_one_interface_fills_its_ifindex_and_keeps_what_came_in():
     (p,) = softflowd.launch(spec(ETH1, max_flows=500, args=("-s", "10"))).processes
     argv = list(p.argv)

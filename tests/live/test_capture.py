@@ -5,8 +5,12 @@ import select
 import struct
 import time
 
+import pytest
+
 from probe.live import ring
-from probe.live.capture import SNAPLEN, Capture
+from probe.constants import RING_BYTES, RING_MIN
+from probe.live.capture import SNAPLEN, Capture, ring_geometry
+from probe.options import ring_size
 
 from .nslab import inside, packet_socket
 
@@ -48,6 +52,26 @@ def test_parse_block_keeps_ingress_and_restores_vlan_tag():
     assert not ring.block_ready(blk, 0)
 
 
+def test_ring_geometry_blocks_of_whole_pages():
+    assert ring_geometry(RING_BYTES) == (256 << 10, 32)  # the standalone probe's, as before
+    assert ring_geometry(1 << 20) == (128 << 10, 8)
+    assert ring_geometry(RING_MIN) == (8 << 10, 8)
+    assert ring_geometry(100 << 10) == (12 << 10, 9)  # rounded up to whole blocks
+    assert ring_geometry(8192) == (4096, 2)
+
+
+@pytest.mark.parametrize("text, size", [("1M", 1 << 20), ("512K", 512 << 10), ("512kib", 512 << 10),
+                                        (1 << 20, 1 << 20), ("65536", RING_MIN), ("1024M", 1 << 30)])
+def test_ring_size_reads_bytes_k_and_m(text, size):
+    assert ring_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["1G", "2048M", "63K", "", "M", "1.5M", "-1M", True, None, 1.0, "1 M B"])
+def test_ring_size_refuses_what_is_no_size_in_range(text):
+    with pytest.raises(ValueError, match="expected a"):
+        ring_size(text)
+
+
 def _collect(cap, want, timeout=2.0):
     poller = select.poll()
     poller.register(cap.fileno(), select.POLLIN)
@@ -64,7 +88,7 @@ def test_live_ingress_only_real_ifindex_snaplen(lab):
     lab.veth(r, r1, h, h1)
     lab.veth(r, r2, h, h2)
     with inside(r):
-        cap = Capture([r1])  # r2 is not named: not captured
+        cap = Capture([r1], ring_bytes=RING_MIN)  # r2 is not named: not captured; the smallest ring
     try:
         big = bytes.fromhex(lab.mac(r, r1).replace(":", "")) + bytes(6) + b"\x08\x00" + bytes(1400)
         foreign = b"\x02" * 6 + big[6:]  # another host's unicast: not routed, not counted
@@ -95,7 +119,7 @@ def test_ring_overflow_shows_in_drops(lab):
     r1, h1 = lab.ifname("r1"), lab.ifname("h1")
     lab.veth(r, r1, h, h1)
     with inside(r):
-        cap = Capture([r1], block_size=4096, block_nr=2)  # ~2 x 20 frames
+        cap = Capture([r1], ring_bytes=8192)  # 2 blocks of a page: ~2 x 20 frames
     try:
         frame = b"\xff" * 6 + bytes(6) + b"\x08\x00" + bytes(100)  # broadcast: ingress
         sock = packet_socket(h, h1)

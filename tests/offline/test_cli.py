@@ -176,6 +176,9 @@ BAD_OPTIONS = [
     ["-r", "{pcap}", "-n", "no-port"],
     ["-r", "{pcap}", "-n", "127.0.0.1:70000"],
     ["-r", "{pcap}", "--print", "--max-flows", "lots"],
+    ["-r", "{pcap}", "--print", "--ring", "2G"],
+    ["-r", "{pcap}", "--print", "--ring", "1000"],  # under 64K
+    ["-r", "{pcap}", "--print", "--ring", "1T"],
     ["-r", "{pcap}", "--print", "--inactive-timeout", "0"],
     ["-r", "{pcap}", "--print", "--engine-id", "256"],
     ["-r", "{pcap}", "--print", "--export", "v7"],
