@@ -16,6 +16,9 @@ from testbed.collector.sequence import ExporterKey, SequenceTracker
 from testbed.collector.v5 import Rejected, decode
 
 
+DECODES = (5,)  # the NetFlow versions this collector decodes and judges
+
+
 @dataclass(frozen=True, slots=True)
 class Received:
     """What one datagram produced: either (datagram, records) or malformed."""

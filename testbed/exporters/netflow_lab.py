@@ -11,10 +11,31 @@ import sys
 
 from .. import workdir as W
 from .model import FIELDS, ICMP_DPORT, Claims, ExporterSpec, Feature, Launch, Process
+from .options import Flags, KindOptions
 
 name = "netflow-lab"
 package = None
 features = frozenset({Feature.CONTROL, Feature.STATS_FILE, Feature.RECORDS_FILE})
+versions = (5,)
+Options = KindOptions  # none of its own: every option it takes is a lab field or a quirk
+
+# python -m probe (probe/cli.py, argparse): the options that take a value, and those the kind writes
+flags = Flags(takes_value={
+    "-r", "--read", "-i", "--interface", "-n", "--collector", "--active-timeout", "--inactive-timeout",
+    "--scan-interval", "--max-flows", "--engine-type", "--engine-id", "--export-rate", "--ifindex", "--route",
+    "--routes-file", "--engine", "--quirk", "--compat", "--control", "--stats-file", "--records-file"}, sets={
+    "-i": "write interfaces:", "--interface": "write interfaces:",
+    "-n": "write collectors:", "--collector": "write collectors:",
+    "-r": "a lab probe captures live: write interfaces:", "--read": "a lab probe captures live: write interfaces:",
+    "--print": "it exports to the lab's collectors",
+    "--active-timeout": "write active_timeout:", "--inactive-timeout": "write inactive_timeout:",
+    "--scan-interval": "write scan_interval:", "--max-flows": "write max_flows:",
+    "--engine-type": "write engine_type:", "--engine-id": "write engine_id:",
+    "--ifindex": "write ifindex: {IFNAME: N} (the checks expect what it sets)",
+    "--control": "the run talks to it on the kind's control socket",
+    "--stats-file": "the run reads its statistics from the kind's file",
+    "--records-file": "the report reads its records from the kind's file",
+})
 
 MAIN = "probe.cli:main"
 WARM = ("probe.live.daemon", "pyroute2")  # what live mode imports after its start

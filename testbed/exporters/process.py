@@ -148,6 +148,9 @@ class ExporterProcesses:
         waiting = list(zip(self.launch.processes, self.procs))
         while True:
             for process, proc in list(waiting):
+                if proc.poll() is not None and self.launch.exits:  # done already: its status is judged at the stop
+                    waiting.remove((process, proc))
+                    continue
                 if proc.poll() is not None:
                     raise ExporterError(f"{process.program} exited at start ({proc.returncode}): "
                                         + self._tail(process))
@@ -170,10 +173,13 @@ class ExporterProcesses:
         return self.finish_stop()
 
     def request_stop(self) -> None:
-        """Ask every process to stop (its stop command, else the stop signal); once."""
+        """Ask every process to stop (its stop command, else the stop signal); once.
+        A launch that `exits` is not asked: it ends by itself."""
         if self.stopped is not None or self._early is not None:
             return
         self._early = [proc.poll() is not None for proc in self.procs]
+        if self.launch.exits:
+            return
         until = time.monotonic() + self.launch.stop_timeout_s  # the stop commands, all together
         for process, proc, dead in zip(self.launch.processes, self.procs, self._early):
             if not dead and not self._ask(process, until):
@@ -187,19 +193,22 @@ class ExporterProcesses:
         self.request_stop()
         if deadline is None:
             deadline = time.monotonic() + self.launch.stop_timeout_s
+        exits = self.launch.exits  # ending by itself is what it should do
         problems = [f"{process.program} died before it was stopped: {status(proc.returncode)}: " + self._tail(process)
-                    for process, proc, dead in zip(self.launch.processes, self.procs, self._early) if dead]
+                    for process, proc, dead in zip(self.launch.processes, self.procs, self._early) if dead and not exits]
         for process, proc, dead in zip(self.launch.processes, self.procs, self._early):
-            if dead:
+            if dead and not exits:
                 continue
             try:
                 proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self._kill(proc)
-                problems.append(f"{process.program} did not stop within {self.launch.stop_timeout_s:g} s: killed")
+                problems.append(f"{process.program} did not {'exit' if exits else 'stop'} within "
+                                f"{self.launch.stop_timeout_s:g} s: killed")
                 continue
             if proc.returncode not in self.launch.clean_exits:
-                problems.append(f"{process.program} stopped with {status(proc.returncode)}: " + self._tail(process))
+                problems.append(f"{process.program} {'exited' if exits else 'stopped'} with "
+                                f"{status(proc.returncode)}: " + self._tail(process))
         self.stopped = Stopped(tuple(p.returncode for p in self.procs), tuple(problems))
         return self.stopped
 

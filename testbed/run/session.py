@@ -17,7 +17,8 @@ from ..expect.context import Context
 from ..expect.verdict import Verdict
 from ..lab import STATE_DIR, Lab
 from ..plan import RunPlan, resolve
-from ..topology.probes import TYPED_OPTIONS
+from ..exporters import netflow_lab
+from ..exporters.options import collisions
 from ..traffic.step import StepResult
 from .captures import stop_captures
 from .exporters import ExporterService
@@ -40,10 +41,9 @@ class Session:
     def __init__(self, topology, *, say=print, workdir: Path | None = None,
                  capture_dir: Path | None = None, extra_probe_args: tuple[str, ...] = (),
                  run_id: str | None = None, state_dir: Path = STATE_DIR) -> None:
-        typed = [a for a in extra_probe_args if a.split("=", 1)[0] in TYPED_OPTIONS]
-        if typed:  # the checks must know these as data
-            raise ValueError(f"{typed[0]} is a probe field in the lab file: "
-                             f"{TYPED_OPTIONS[typed[0].split('=', 1)[0]]}")
+        flags = netflow_lab.flags  # --probe-arg words go to our probe: the checks must know what it sets as data
+        for _, flag, instead in collisions(tuple(extra_probe_args), flags, flags.sets)[:1]:
+            raise ValueError(f"{flag} is set by the {netflow_lab.name} kind: {instead} in the lab file")
         self.topo = topology
         self.say = say
         self.capture_dir = capture_dir

@@ -106,3 +106,17 @@ def test_stop_commands_share_one_stop_timeout(tmp_path):
     assert time.monotonic() - began < 2.0
     stopped = ex.finish_stop()
     assert stopped.clean and stopped.exits == (3, 3, 3)  # each got the signal when its command ran out
+
+
+def test_a_launch_that_exits_is_ready_when_done_and_not_asked_to_stop(tmp_path):
+    """A replay: it sends and ends by itself. Done before the ready check is ready; the stop
+    sends no signal (the one still running finishes its 0.5 s) and judges each exit status."""
+    launch = Launch(processes=(Process(("sh", "-c", "exit 0"), "a.log", packet_sockets=0),
+                               Process(("sh", "-c", "trap 'exit 7' TERM; sleep 0.5"), "b.log", packet_sockets=0),
+                               Process(("sh", "-c", "exit 4"), "c.log", packet_sockets=0)), exits=True)
+    ex = ExporterProcesses(launch, tmp_path).start()
+    stopped = ex.stop()
+    assert stopped.exits == (0, 0, 4)
+    assert stopped.problems == ("sh exited with exit 4: (empty log)",)
+    never = Launch(processes=(Process(("sleep", "30"), "n.log", packet_sockets=0),), exits=True, stop_timeout_s=0.3)
+    assert ExporterProcesses(never, tmp_path).start().stop().problems == ("sleep did not exit within 0.3 s: killed",)
