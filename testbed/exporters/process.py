@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..forkserver import UNSEEN
 from .model import Launch, Process
 
 POLL_S = 0.02
@@ -42,6 +43,8 @@ class Stopped:
 
 def status(returncode: int) -> str:
     """`exit 3`, or `signal SIGINT` for a process a signal ended (Popen's negative codes)."""
+    if returncode == UNSEEN:
+        return "an exit status nobody saw (its fork server went first)"
     if returncode < 0:
         try:
             return f"signal {signal.Signals(-returncode).name}"

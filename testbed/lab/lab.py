@@ -166,7 +166,10 @@ class Lab:
     def fork_server(self, target: str, warm: tuple[str, ...] = ()) -> ForkServer:
         """The fork server of a program (`module:main`, with the modules it
         imports later), started on first use."""
-        if target not in self._fork_servers:
+        old = self._fork_servers.get(target)
+        if old is None or old.gone:  # one that went (killed, stuck) is replaced for later starts
+            if old is not None:
+                old.close()
             self._fork_servers[target] = ForkServer(target, warm)
         return self._fork_servers[target]
 

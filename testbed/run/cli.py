@@ -11,12 +11,13 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
 from ..exporters import DEFAULT, KINDS, parse_exporter
+from ..lab.scratch import scratch
 from ..plan.cli import exporter_arg
+from .many import terminated_as_interrupt
 
 EXPORTER_KINDS = tuple(KINDS)  # what --exporter may name (a command needs its lab file's template)
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")  # as testbed.lab.Lab checks it
@@ -131,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if len(labs) == 1:
             return _run_one(args, labs[0], topos[labs[0]])
-        return _run_many(args, labs)
+        with terminated_as_interrupt():  # each child tears its own lab down
+            return _run_many(args, labs)
     except KeyboardInterrupt:
         print("python -m testbed run: interrupted; the lab was torn down", file=sys.stderr)
         return INTERRUPTED
@@ -227,8 +229,8 @@ def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
         return out
 
     print(f"[labs] {len(labs)} labs, {args.jobs} at a time", flush=True)
-    with tempfile.TemporaryDirectory(prefix="netflow-lab-runs-") as folder:
-        done = run_many(labs, argv_of, args.jobs, Path(folder), say=lambda s: print(s, flush=True))
+    with scratch("netflow-lab-runs-") as folder:
+        done = run_many(labs, argv_of, args.jobs, folder, say=lambda s: print(s, flush=True))
         if args.report:
             _write_many_report(args.report, done, sections)
     results = [r for _, _, r in done if r is not None]

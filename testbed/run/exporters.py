@@ -24,6 +24,7 @@ from .. import workdir as W
 from ..collector import mnexec_prefix
 from ..exporters import Launch, Process
 from ..exporters.process import ExporterError, ExporterProcesses
+from ..forkserver import Forked
 from ..lab.node import LabError
 from ..plan import ExporterPlan
 from .logs import tail
@@ -176,7 +177,8 @@ class ExporterService:
         stats = _read_json(ex.launch.stats_file)
         failure = None
         if not stopped.clean:
-            failure = f"run {self.runs}: " + "; ".join(stopped.problems)
+            gone = sorted({p.server.gone for p in ex.procs if isinstance(p, Forked) and p.server.gone})
+            failure = f"run {self.runs}: " + "; ".join([*stopped.problems, *gone])
         self.ends.append(RunEnd(self.runs, self._log(ex), self._before_stop, stats,
                                 (stats or {}).get("records_sent"), failure))
 
