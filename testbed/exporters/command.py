@@ -150,7 +150,8 @@ _BOOLS = ("tos_in_key", "first_packet_flags", "expires_on_fin_rst", "later_fragm
 
 def claims_from_mapping(d: Mapping[str, Any]) -> Claims:
     """A `claims:` block (plain data, as YAML gives it) -> Claims; ValueError names the bad key."""
-    known = ("fills", "unreliable", "icmp", "timeout_step", "timer_window", "unsupported", "notes") + _BOOLS
+    known = ("fills", "unreliable", "icmp", "timeout_step", "timer_window", "capture_delay", "unsupported",
+             "notes") + _BOOLS
     kw: dict[str, Any] = {}
     for key, value in d.items():
         if key not in known:
@@ -168,6 +169,10 @@ def claims_from_mapping(d: Mapping[str, Any]) -> Claims:
             kw["icmp"] = ICMP_NAMES[value]
         elif key == "timeout_step":
             kw["timeout_step_s"] = _number(value, key, positive=True)
+        elif key == "capture_delay":
+            kw["capture_delay_s"] = _number(value, key)
+            if kw["capture_delay_s"] < 0:
+                raise ValueError(f"claims.capture_delay: expected seconds >= 0, got {value!r}")
         elif key == "timer_window":
             if not isinstance(value, (list, tuple)) or len(value) != 2:
                 raise ValueError("claims.timer_window: expected [lo, hi] seconds")

@@ -117,6 +117,9 @@ class Claims:
     later_fragments_ports_0: bool = True  # non-first fragments are a flow of their own, ports 0 (ng_netflow)
     exports_on_shutdown: bool = True  # stopping it as its Launch says exports the flows it holds
     accounts_every_packet: bool = True  # every packet it captured ends up in a record
+    # how long a captured packet may wait before the exporter reads it (libpcap hands over a
+    # ring block when it is full or its read timeout passes): stopped sooner, it never counts it
+    capture_delay_s: float = 0.0
     engine_fields: bool = True  # the header's engine_type/engine_id are the lab's
     steady_uptime: bool = True  # sys_uptime counts from one start (else a collector sees restarts)
     unsupported: Mapping[str, str] = field(default_factory=dict)  # spec setting -> why it cannot be honoured
@@ -174,6 +177,9 @@ class Process:
     log: str  # file for its stdout and stderr (ExporterSpec.log: per run)
     stop_command: tuple[str, ...] = ()  # run (in the same namespace) to ask it to stop; () = stop_signal
     packet_sockets: int = 1  # AF_PACKET sockets it holds once it captures (0: do not wait for any)
+    # and, when set, what its log says (as many times) once it handles its stop signal: ready then
+    ready_log: str | None = None
+    ready_count: int = 1
     exports_from: str | None = None  # the source address it exports from, when the launch fixes it
     # `python -m MODULE ARGS` whose main is `module:main`: the runner may fork it from a warm
     # interpreter that imported it (and `warm`) already - the same program, without its import time

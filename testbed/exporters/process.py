@@ -157,18 +157,28 @@ class ExporterProcesses:
                 if proc.poll() is not None:
                     raise ExporterError(f"{process.program} exited at start ({proc.returncode}): "
                                         + self._tail(process))
-                if packet_sockets(proc.pid) >= process.packet_sockets:
+                if packet_sockets(proc.pid) >= process.packet_sockets and self._says_ready(process):
                     waiting.remove((process, proc))
             if not waiting and (answers is None or answers()):
                 break
             if time.monotonic() > deadline:
-                what = (f"open its {waiting[0][0].packet_sockets} capture socket(s)" if waiting
+                what = (f"open its {waiting[0][0].packet_sockets} capture socket(s)"
+                        + (f" and log {waiting[0][0].ready_log!r}" if waiting[0][0].ready_log else "") if waiting
                         else f"answer on {self.launch.control}")
                 process = waiting[0][0] if waiting else self.launch.processes[0]
                 raise ExporterError(f"{process.program} did not {what} within {self.launch.ready_timeout_s:g} s: "
                                     + self._tail(process))
             time.sleep(POLL_S)
         time.sleep(self.launch.settle_s)
+
+    def _says_ready(self, process: Process) -> bool:
+        """Its log holds its ready line as often as it should (true when it has none)."""
+        if process.ready_log is None:
+            return True
+        try:
+            return self.log_path(process).read_text(errors="replace").count(process.ready_log) >= process.ready_count
+        except OSError:
+            return False
 
     def stop(self) -> Stopped:
         """Ask every process to stop (its stop command, else the stop signal), wait, then kill."""

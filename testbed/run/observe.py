@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..collector import live
 from ..collector.load import JsonlReader
+from ..collector.nfcapd import udp_socket
 from ..collector.result import CollectorResult, merge_runs
 from ..plan import ExporterPlan, RunPlan
 from .running import Running
@@ -65,6 +67,24 @@ class Observer:
                 return
             time.sleep(POLL_S)
         self.say("        (not every flushed record reached a collector in time)")
+
+    def settle(self, timeout: float = SETTLE_S) -> bool:
+        """Until every running reference collector has read all its socket holds and written
+        it: no unread bytes, then its JSON lines unchanged for longer than it waits before
+        writing them out (its receive timeout, live.POLL_S). False when `timeout` passed."""
+        deadline = time.monotonic() + timeout
+        quiet_s = live.POLL_S + 2 * POLL_S
+        sizes, since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            running = [c for c in self.running.collectors.values() if c.running]
+            unread = [udp_socket(c.proc.pid, c.spec.port) for c in running]
+            now = [c.files[-1].stat().st_size if c.files[-1].exists() else 0 for c in running]
+            if any(u is None or u[0] for u in unread) or now != sizes:
+                sizes, since = now, time.monotonic()
+            elif time.monotonic() - since > quiet_s:
+                return True
+            time.sleep(POLL_S)
+        return False
 
     def _received(self, e: ExporterPlan, sent: int, results: dict) -> bool:
         """Has a collector of exporter `e` got the datagram that ends its `sent` records?"""

@@ -120,3 +120,22 @@ def test_a_launch_that_exits_is_ready_when_done_and_not_asked_to_stop(tmp_path):
     assert stopped.problems == ("sh exited with exit 4: (empty log)",)
     never = Launch(processes=(Process(("sleep", "30"), "n.log", packet_sockets=0),), exits=True, stop_timeout_s=0.3)
     assert ExporterProcesses(never, tmp_path).start().stop().problems == ("sleep did not exit within 0.3 s: killed",)
+
+
+def test_a_process_with_a_ready_line_is_ready_once_its_log_says_it(tmp_path):
+    """pmacctd holds its capture sockets before it handles SIGTERM: ready is its plugins'
+    line in its log, as many times as it has plugins."""
+    says = ("import sys, time\n"
+            "time.sleep(0.4); print('x): Exporting flows to a', flush=True)\n"
+            "time.sleep(0.4); print('y): Exporting flows to b', flush=True)\n"
+            "time.sleep(30)\n")
+    launch = Launch(processes=(Process((sys.executable, "-c", says), "r.log", packet_sockets=0,
+                                       ready_log="): Exporting flows to ", ready_count=2),), clean_exits={-15})
+    began = time.monotonic()
+    ex = ExporterProcesses(launch, tmp_path).start()
+    assert time.monotonic() - began >= 0.8 and (tmp_path / "r.log").read_text().count("Exporting") == 2
+    assert ex.stop().clean
+    slow = Launch(processes=(Process(("sleep", "30"), "s.log", packet_sockets=0, ready_log="ready"),),
+                  ready_timeout_s=0.3)
+    with pytest.raises(ExporterError, match=r"did not open its 0 capture socket\(s\) and log 'ready' within 0.3 s"):
+        ExporterProcesses(slow, tmp_path).start()
