@@ -36,6 +36,8 @@ from typing import Any, Callable
 
 import pytest
 
+from .schema.printable import printable
+
 
 MARKERS = {"root": "needs root, network namespaces and veths (every test using the netflow_lab fixture)"}
 
@@ -218,7 +220,7 @@ class NetflowLab:
                 lines.append(f"  {v.name} ({v.kind}): " + "; ".join(v.problems))
                 if v.hint:
                     lines.append(f"    > {v.hint.strip()}")
-            raise AssertionError("\n".join(lines) if found else "there are no checks to pass")
+            raise AssertionError(printable("\n".join(lines)) if found else "there are no checks to pass")
         return found
 
     # -- helpers ------------------------------------------------------------

@@ -25,10 +25,11 @@ import time
 from .. import options
 from .. import quirks as Q
 from .. import stats_file
-from ..engine import Config
+from ..constants import DLT_EN10MB, Expiry  # DLT_EN10MB: every frame a ring gives is Ethernet
+from ..engine_api import Config, FlowEngine
 from ..fast.choose import probe_class
 from ..output import Output, OutputOptions
-from .capture import DLT_EN10MB, Capture
+from .capture import Capture
 from .control import ControlError, ControlServer, flow_view
 from .ifindex import IfindexMap
 from .kernel_routes import KernelRoutes
@@ -51,6 +52,7 @@ class Daemon:
                  overrides: dict[str, int], control: str | None = None,
                  engine: str = "reference", log=None) -> None:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.exit_status = 0  # 1: an output asked for could not be written at exit
         self.clock = Clock()
         self.options = output
         self.stopping = False
@@ -60,8 +62,8 @@ class Daemon:
                                     warn=self.log)
             self.routes = self._own(KernelRoutes(self.ifmap))
             self.capture = self._own(Capture(interfaces))
-            self.probe = probe_class(engine)(config, routes=self.routes,
-                                             start_ms=self.clock.now_ms())
+            self.probe: FlowEngine = probe_class(engine, config)(
+                config, routes=self.routes, start_ms=self.clock.now_ms())
             self.fast = engine == "fast"
             self.output = self._own(Output(output, self.probe.stats))
             self.control = self._own(ControlServer(control, self.handle_request)) if control else None
@@ -180,14 +182,14 @@ class Daemon:
             if self.probe.stats.frames >= queued - dropped or time.monotonic() >= deadline:
                 break
             time.sleep(self.capture.retire_ms / 1000)
-        self.probe.flush(self.clock.now_ms(), "shutdown")
+        self.probe.flush(self.clock.now_ms(), Expiry.SHUTDOWN)
         self.send()
         self.output.settle()
         self.report()
 
     def _last_gasp(self) -> None:
         try:
-            self.probe.flush(self.clock.now_ms(), "shutdown")
+            self.probe.flush(self.clock.now_ms(), Expiry.SHUTDOWN)
             self.send()
             self.report()
         except Exception as exc:  # already failing: report, keep the first error
@@ -198,7 +200,10 @@ class Daemon:
         stats = self.stats()
         self.log(self.probe.stats.summary())
         if self.options.stats_file:
-            stats_file.write(self.options.stats_file, stats)
+            problem = stats_file.write(self.options.stats_file, stats)
+            if problem:
+                self.log(f"probe: {problem}")
+                self.exit_status = 1
 
     def stats(self) -> dict:
         """Every counter (the kernel's ring counters copied in first), plus live extras."""
@@ -220,7 +225,7 @@ class Daemon:
             limit = req.get("limit") or 0
             if type(limit) is not int or limit < 0:
                 raise ControlError("show: limit must be a whole number (0: all)")
-            shown = flows[:limit] if limit else flows
+            shown = flows[:min(limit, len(flows))] if limit else flows  # 10**23 does not fit an index
             return {"total": len(flows), "flows": (flow_view(f, now) for f in shown)}
         if cmd == "timeouts":
             try:  # the limits of the command line's --active-timeout/--inactive-timeout
@@ -229,11 +234,11 @@ class Daemon:
             except ValueError as exc:
                 raise ControlError(f"timeouts: {exc}") from None
             self.probe.set_timeouts(active_ms=active, inactive_ms=inactive)
-            cache = self.probe.cache
-            return {"active_s": cache.active_ms / 1000, "inactive_s": cache.inactive_ms / 1000}
+            active_ms, inactive_ms = self.probe.timeouts()
+            return {"active_s": active_ms / 1000, "inactive_s": inactive_ms / 1000}
         if cmd == "flush":
             flushed = len(self.probe.flows())
-            self.probe.flush(now, "flush")
+            self.probe.flush(now, Expiry.FLUSH)
             return {"flushed": flushed, "datagrams": self.send()}
         raise ControlError(f"unknown command {cmd!r} (stats, show, timeouts, flush)")
 
@@ -273,4 +278,4 @@ def run_daemon(config: Config, output: OutputOptions, *, interfaces: list[str],
         daemon.run()
     finally:
         daemon.close()
-    return 0
+    return daemon.exit_status

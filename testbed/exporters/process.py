@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..forkserver import UNSEEN
+from ..logtail import tail
 from .model import Launch, Process
 
 POLL_S = 0.02
@@ -248,15 +249,13 @@ class ExporterProcesses:
         return done.returncode == 0
 
     def logs(self) -> dict[str, str]:
-        return {p.log: self.log_path(p).read_text(errors="replace") if self.log_path(p).exists() else ""
-                for p in self.launch.processes}
+        """Each process's log: its last TAIL_BYTES (an exporter may flood its output)."""
+        return {p.log: tail(self.log_path(p)) for p in self.launch.processes}
 
     def _tail(self, process: Process, chars: int = 800) -> str:
-        try:
-            text = self.log_path(process).read_text(errors="replace").strip()
-        except OSError:
+        if not self.log_path(process).exists():
             return "(no log)"
-        return text[-chars:] or "(empty log)"
+        return tail(self.log_path(process), chars).strip() or "(empty log)"
 
     def _kill(self, proc: subprocess.Popen) -> None:
         """SIGKILL the session the process leads (it and whatever it forked)."""

@@ -56,7 +56,8 @@ def replay_both(session: Session, step, probe: str, conservation) -> Outcome:
             if r.split(":")[0] == spec.node and r.split(":")[1] in spec.interfaces]
     records, reasons = [], {}
     if result.report.get("start") is not None:
-        files = offline.split_plan(Path(result.report["plan"]), result.report["start"], mine, work)
+        files = offline.split_plan(Path(result.report["plan"]), result.report["start"], mine, work,
+                                   result.report.get("rounds", 1), result.report.get("period", 0.0))
         # the lab file's options (a run's --probe-arg words are the live probe's alone)
         own = plan.probe.exporter.launch(replace(plan.spec, args=plan.probe.args))
         opts = offline.options(list(own.processes[0].python_args))

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from ..expect.verdict import NA
+from ..schema.printable import printable
 
 CELL = 44  # characters of a cell's text in the table
 
@@ -59,12 +60,13 @@ def key_figure(v) -> str:
 def cell(v) -> str:
     if v is None:
         return "-"
-    text = f"{v.status} {key_figure(v)}".strip()
+    text = printable(f"{v.status} {key_figure(v)}".strip())
     return text if len(text) <= CELL else text[:CELL - 3] + "..."
 
 
 def render(m: Matrix) -> str:
-    labels = [f"{r.lab} / {r.check}" for r in m.rows]
+    """The matrix for a terminal: cells, labels and notes printable (no control character)."""
+    labels = [printable(f"{r.lab} / {r.check}") for r in m.rows]
     width = max([len("lab / check"), *map(len, labels)])
     widths = {e: max([len(e), *(len(cell(r.cells.get(e))) for r in m.rows)]) for e in m.exporters}
     head = f"{'lab / check':<{width}}  " + "  ".join(f"{e:<{widths[e]}}" for e in m.exporters)
@@ -87,7 +89,7 @@ def render(m: Matrix) -> str:
     for (lab, e), why in m.broken.items():
         notes.append(f"[{e}] {lab}: did not run: {why}")
     if notes:
-        lines += ["", "notes:"] + [f"  {n}" for n in notes]
+        lines += ["", "notes:"] + [f"  {printable(n)}" for n in notes]
     counts = {e: _count(m, e) for e in m.exporters}
     lines.append("")
     lines.append(("PASSED" if m.passed else "FAILED") + ": " + "; ".join(

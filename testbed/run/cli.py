@@ -17,6 +17,7 @@ from pathlib import Path
 from ..exporters import DEFAULT, KINDS, parse_exporter
 from ..lab.scratch import scratch
 from ..plan.cli import exporter_arg
+from ..schema.printable import printable
 from .many import terminated_as_interrupt
 
 EXPORTER_KINDS = tuple(KINDS)  # what --exporter may name (a command needs its lab file's template)
@@ -147,7 +148,7 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
 
     extra = list(args.probe_arg) + (["--quirk", topo.reproduces.quirk] if args.quirk_on else [])
     say = lambda line: print(line, flush=True)  # noqa: E731
-    folder = Path(args.artifacts) if args.artifacts else None
+    folder = Path(args.artifacts).resolve() if args.artifacts else None  # services run elsewhere (cwd /)
     kw = {"state_dir": args.state_dir} if args.state_dir else {}
     try:
         # with --artifacts, the lab's workdir (collector output, logs, traffic plans)
@@ -160,7 +161,7 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
     try:
         result = run.execute()
     except (LabError, RuntimeError, OSError) as exc:
-        print(f"lab {topo.name} could not run: {exc}", file=sys.stderr)
+        print(printable(f"lab {topo.name} could not run: {exc}"), file=sys.stderr)  # a tool's output, maybe
         return 2
     except Exception:
         traceback.print_exc()
@@ -196,12 +197,12 @@ def report_section(result) -> str | None:
         return None
 
 
-def _write_many_report(path: str, done, sections: dict[str, Path]) -> None:
+def _write_many_report(path: str, done, sections: list[Path]) -> None:
     """One page: a table of the labs, then each lab's section as its run wrote it."""
     from ..report.html import many_page
     entries = []
-    for lab, code, result in done:
-        section = sections[lab].read_text() if sections[lab].exists() else ""
+    for (lab, code, result), file in zip(done, sections):
+        section = file.read_text() if file.exists() else ""
         entries.append((result.lab if result else Path(lab).stem, code, result, section))
     Path(path).write_text(many_page(entries))
     print(f"report: {path}")
@@ -211,13 +212,13 @@ def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
     from ..report import junit
     from .many import run_many
 
-    sections: dict[str, Path] = {}  # lab -> the HTML section its run writes (--report)
+    sections: list[Path] = []  # the HTML section each run writes (--report), in the order of labs
 
     def argv_of(lab: str) -> list[str]:
         out = [f"--probe-arg={a}" for a in args.probe_arg]
         if args.report:
-            sections[lab] = Path(folder) / f"{len(sections)}-{Path(lab).stem}.section.html"
-            out += ["--report-section", str(sections[lab])]
+            sections.append(Path(folder) / f"{len(sections)}-{Path(lab).stem}.section.html")
+            out += ["--report-section", str(sections[-1])]
         if args.quirk_on:
             out.append("--quirk-on")
         if args.artifacts:

@@ -21,13 +21,13 @@ from typing import Protocol
 from probe.live.ctl import CtlError, request
 
 from .. import workdir as W
+from ..logtail import tail
 from ..collector import mnexec_prefix
 from ..exporters import Launch, Process
 from ..exporters.process import ExporterError, ExporterProcesses
 from ..forkserver import Forked
 from ..lab.node import LabError
 from ..plan import ExporterPlan
-from .logs import tail
 
 CTL_TIMEOUT_S = 1.0
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Mapping
 
-from ..schema.fields import Reader
+from ..schema.fields import TIMEOUT_MAX_S, TIMEOUT_MIN_S, Reader
 from .model import NETFLOW_LAB, NFCAPD, REFERENCE, Collector, Export, Node, Probe, frozen_map
 from .probekind import KIND_FIELDS, read_kind
 from ..schema.yamltree import Y
 
 PROBE_FIELDS = ("active_timeout", "inactive_timeout", "scan_interval", "max_flows",
                 "engine_type", "engine_id", "ifindex", "args") + KIND_FIELDS
-MAX_SECONDS = 2**32 // 1000  # as the probe's command line (probe/cli.py)
 
 
 def read_collectors(r: Reader, spec: Y, nodes: Mapping[str, Node]) -> dict[str, Collector]:
@@ -149,9 +148,9 @@ def reachable(node: Node, address: IPv4Address) -> bool:
 def _options(r: Reader, f: dict[str, Y], node: Node | None) -> dict | None:
     out: dict = {}
     readers = {  # the probe's limits: v5 times are 32-bit milliseconds
-        "active_timeout": lambda y: r.number(y, positive=True, hi=MAX_SECONDS),
-        "inactive_timeout": lambda y: r.number(y, positive=True, hi=MAX_SECONDS),
-        "scan_interval": lambda y: r.number(y, positive=True, hi=MAX_SECONDS),
+        "active_timeout": lambda y: r.number(y, TIMEOUT_MIN_S, hi=TIMEOUT_MAX_S),
+        "inactive_timeout": lambda y: r.number(y, TIMEOUT_MIN_S, hi=TIMEOUT_MAX_S),
+        "scan_interval": lambda y: r.number(y, TIMEOUT_MIN_S, hi=TIMEOUT_MAX_S),
         "max_flows": lambda y: r.integer(y, 1, 1 << 30, "a flow count"),
         "engine_type": lambda y: r.integer(y, 0, 255, "an engine type"),
         "engine_id": lambda y: r.integer(y, 0, 255, "an engine id"),

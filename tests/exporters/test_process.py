@@ -139,3 +139,15 @@ def test_a_process_with_a_ready_line_is_ready_once_its_log_says_it(tmp_path):
                   ready_timeout_s=0.3)
     with pytest.raises(ExporterError, match=r"did not open its 0 capture socket\(s\) and log 'ready' within 0.3 s"):
         ExporterProcesses(slow, tmp_path).start()
+
+
+def test_an_exporter_flooding_its_output_is_read_as_a_bounded_tail(tmp_path):
+    """50 MB on stdout: the testbed keeps the last 64 KiB (it used to read it all, per stop)."""
+    flood = Process((sys.executable, "-c", "import sys, time\nfor i in range(500_000): print('flood %09d' % i, "
+                     "'x' * 88)\nprint('the end', flush=True)\n" + CAPTURER, "1", "0"),
+                    "flood.log", packet_sockets=1)
+    with ExporterProcesses(Launch(processes=(flood,), clean_exits=frozenset({3})), tmp_path) as ex:
+        pass
+    assert (tmp_path / "flood.log").stat().st_size > 50_000_000
+    (log,) = ex.logs().values()
+    assert len(log) < 65 * 1024 and log.startswith("[... ") and log.endswith("the end\nstopping 1\n")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 
@@ -152,3 +154,11 @@ def test_an_export_address_nobody_listens_on_fails_the_run():
     assert "PASS  seq" in done.stdout  # the reference collector got everything
     assert re.search(r"FAIL  probe p1 exports to listeners\s*\n\s*- 10\.255\.0\.3:2055: nothing listens "
                      r"on UDP port 2055 in c2", done.stdout), done.stdout
+
+
+def test_a_relative_artifacts_folder_is_where_the_command_ran(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "testbed", "run", str(TOPOLOGIES / "faults" / "drop-everything.yaml"),
+                           "--artifacts", "art", "--state-dir", str(tmp_path / "state")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "art" / "report.html").is_file() and list((tmp_path / "art" / "work").glob("probe-p1.*"))

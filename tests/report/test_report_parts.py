@@ -6,7 +6,9 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import replace
+from html import unescape
 from pathlib import Path
 
 from ipaddress import IPv4Address
@@ -16,6 +18,7 @@ import pytest
 import synthetic
 from browser import Elements
 from synthetic import LATE, LOST, TCP_BACK, TCP_OUT
+from probe.constants import Expiry
 from probe.engine import Config, Probe
 from probe.packet import FlowKey, Packet
 from probe.records_file import RecordsFile
@@ -123,7 +126,7 @@ def test_the_export_taps_log_is_drawn_beside_the_collectors_view(tmp_path):
     for i in range(16):
         now = synthetic.T0 + 100 * i
         probe.handle_packet(Packet(FlowKey(src, dst, 40000, 6000 + i, 17, 0, 2), 100, 0), now)
-        probe.flush(now + 10, "flush")
+        probe.flush(now + 10, Expiry.FLUSH)
         for d in probe.datagrams_to_send():
             mine.write(d)
             tap.receive(d.data, (now + 10) / 1000)
@@ -185,8 +188,9 @@ def test_a_machine_without_graphviz_still_gets_the_interface_table(result, monke
 @pytest.mark.parametrize("path", EVERY_LAB, ids=lambda p: str(p.relative_to(ROOT / "topologies")))
 def test_every_labs_topology_is_drawn(path):
     topo = load(path)
-    svg = topology_graph.draw(resolve(topo), "x-")
-    assert svg is not None and svg.startswith("<svg")
+    drawing = topology_graph.draw(resolve(topo), "x-")
+    svg = drawing.svg
+    assert svg is not None and svg.startswith("<svg") and drawing.summary == ()
     ids = Elements(svg).by_id
     assert "x-topo" in ids
     assert {f"x-topo-node-{n}" for n in topo.nodes} <= set(ids)
@@ -218,3 +222,19 @@ def test_a_check_that_does_not_apply_reads_as_such(result):
     e = Elements(page)
     assert e.by_id[f"{P}check-udp-flow-counts"][1]["class"] == "na"
     assert "does not apply: softflowd never fills masks" in e.text[f"{P}check-udp-flow-counts"]
+
+
+def test_two_runs_of_one_lab_on_one_page_share_no_element_id(result):
+    section = html.section(result)
+    page = html.many_page([("late-and-lost", 1, result, section), ("late-and-lost", 1, result, section)])
+    ids = [unescape(i) for i in re.findall(r'\sid="([^"]+)"', page)]
+    assert [i for i, n in Counter(ids).items() if n > 1] == []
+    refs = {unescape(r) for r in re.findall(r'(?:url\(#|href="#)([^")]+)', page)}
+    assert refs <= set(ids), refs - set(ids)
+    assert {"late-and-lost-lab", "late-and-lost~2-lab", "late-and-lost~2-topo"} <= set(ids)
+    assert 'href="#late-and-lost~2-lab"' in page
+
+
+def test_the_figures_of_one_section_share_no_element_id(result):
+    ids = re.findall(r'\sid="([^"]+)"', html.section(result))
+    assert [i for i, n in Counter(ids).items() if n > 1] == []

@@ -80,6 +80,9 @@ def test_the_default_kind_is_ours_and_kinds_are_read():
     ("{kind: command, node: r1, interfaces: [eth0], collectors: [ref], command: [x, '{colector}'], claims: {}}",
      "lab.yaml:13: probes.p1.command: command: argv word '{colector}': unknown placeholder {colector} "
      "(did you mean 'collector'?)"),
+    ("{kind: command, node: r1, interfaces: [eth0], collectors: [ref], command: [x, '{interfaces:}x{collectors}'], "
+     "claims: {}}",  # once left "}x{collectors" in the argv
+     "lab.yaml:13: probes.p1.command: command: argv word '{interfaces:}x{collectors}': only {interfaces:FLAG}"),
     ("{node: r1, interfaces: [eth0], collectors: [ref], require: [dst_msk]}",
      "lab.yaml:13: probes.p1.require[0]: require: unknown claim 'dst_msk'"),
     ("{node: r1, interfaces: [eth0], collectors: [n1]}",

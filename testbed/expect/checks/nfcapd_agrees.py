@@ -2,7 +2,8 @@
 what the referee saw of the probe: per exporter address the same number of flows
 and of sequence failures (as nfcapd counts them: flow_sequence is not the
 previous one plus its count), and when the probe is nfcapd's only exporter
-the same packets and bytes.
+the same packets and bytes. When the referee received nothing of the probe
+there is nothing to compare: that fails, with what nfcapd counted.
 
 The referee stays the judge: this check says whether the tool operators trust
 tells the same story (it does not know the traffic that was sent)."""
@@ -50,6 +51,10 @@ class NfcapdAgrees(Check):
         if n is None:
             return self.verdict(False, "", [f"nfcapd {self.collector} left no result (see its log)"])
         records = observed.find(include_duplicates=True)
+        if not records and not observed.sequence:  # 0 = 0 would judge nothing
+            seen = ", ".join(f"{e.flows} from {e.address}" for e in n.exporters) or "none"
+            return self.verdict(False, "", [f"the referee received no record of the probe: nothing to compare "
+                                            f"(nfcapd {self.collector} counted {n.totals.flows} flows: {seen})"])
         ref_flows, ref_fail = defaultdict(int), defaultdict(int)
         for r in records:
             ref_flows[r.exporter] += 1

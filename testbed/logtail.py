@@ -1,5 +1,9 @@
-"""Logs of what a run started, read back bounded: an exporter that floods its output
-must not grow the testbed (only the end of a log is kept for messages and reports)."""
+"""The end of a log file, read from its end.
+
+Logs of the programs a lab runs (exporters, players, tcpdump, collectors) are
+files that a program may fill as fast as it can write: whoever reads one for a
+message or a report takes a bounded tail, never the whole file into memory.
+"""
 from __future__ import annotations
 
 import os
