@@ -87,7 +87,9 @@ def config(spec: ExporterSpec) -> str:
              "plugins: " + ", ".join(f"nfprobe[{p}]" for p in plugins),
              f"nfprobe_version: {spec.version}",
              f"nfprobe_timeouts: {':'.join(timeouts(spec, Options))}",
-             f"nfprobe_engine: {spec.engine_type}:{spec.engine_id}"]
+             # v5: engine type and id; v9/IPFIX take one number, the source id / domain (as ours)
+             "nfprobe_engine: " + (f"{spec.engine_type}:{spec.engine_id}" if spec.version == 5
+                                   else str(spec.engine_type << 8 | spec.engine_id))]
     if spec.max_flows is not None:
         lines.append(f"nfprobe_maxflows: {spec.max_flows}")
     lines += [f"nfprobe_receiver[{p}]: {host}:{port}" for p, (host, port) in zip(plugins, spec.collectors)]

@@ -75,11 +75,12 @@ class Observer:
         for name, x in self.running.exporters.items():
             if x.running and x.controls:
                 x.ctl(["flush"])
-                targets.append((self.plan.exporters[name], x.stats().get("records_sent", 0)))
+                stats = x.stats()
+                targets.append((self.plan.exporters[name], stats.get("records_sent", 0), stats.get("datagrams_sent", 0)))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             results = self.results()
-            if all(self._received(e, sent, results) for e, sent in targets):
+            if all(self._received(e, records, datagrams, results) for e, records, datagrams in targets):
                 return
             time.sleep(POLL_S)
         self.say("        (not every flushed record reached a collector in time)")
@@ -102,15 +103,19 @@ class Observer:
             time.sleep(POLL_S)
         return False
 
-    def _received(self, e: ExporterPlan, sent: int, results: dict) -> bool:
-        """Has a collector of exporter `e` got the datagram that ends its `sent` records?"""
-        if sent == 0 or not any(c in self.running.collectors for c in (x.collector for x in e.probe.export)):
+    def _received(self, e: ExporterPlan, records: int, datagrams: int, results: dict) -> bool:
+        """Has a collector of exporter `e` got the datagram that ends the `records` records
+        it sent (v5 counts records), the last of its `datagrams` (v9 counts datagrams from 0)?"""
+        if records == 0 or not any(c in self.running.collectors for c in (x.collector for x in e.probe.export)):
             return True
         for x in e.probe.export:
             if x.collector not in results:
                 continue
-            got = [d for d in results[x.collector].datagrams
-                   if d.exporter in e.addresses and (d.header.engine_type, d.header.engine_id) == e.engine]
-            if got and got[-1].header.flow_sequence + got[-1].header.count >= sent:
+            stream = e.engine[0] << 8 | e.engine[1]  # v5's engine; our v9's source id is the same
+            got = [d.header for d in results[x.collector].datagrams
+                   if d.exporter in e.addresses and d.header.domain == stream]
+            if got and (got[-1].flow_sequence + got[-1].count >= records if got[-1].version == 5
+                        else got[-1].flow_sequence + 1 >= datagrams):
                 return True
         return False
+

@@ -180,6 +180,10 @@ def test_pmacctd_takes_the_engines_timeouts_and_the_labs_config_lines():
     launch = pmacctd.launch(spec(options=opts, version=10))
     conf = launch.files["/run/lab/w/p1.pmacctd.conf"].splitlines()
     assert "nfprobe_version: 10" in conf and conf[-2:] == ["snaplen: 128", "nfprobe_source_ip: 10.0.1.1"]
+    engine = {v: [x for x in pmacctd.config(spec(version=v, engine_type=7, engine_id=1)).splitlines()
+                  if x.startswith("nfprobe_engine")] for v in (5, 9, 10)}
+    # v9/IPFIX: one number (its source id / domain); "7:1" makes it exit at start
+    assert engine == {5: ["nfprobe_engine: 7:1"], 9: ["nfprobe_engine: 1793"], 10: ["nfprobe_engine: 1793"]}
     assert next(x for x in conf if x.startswith("nfprobe_timeouts")).split(":", 1)[1].split(":")[5] == "icmp=4"
     assert pmacctd.claims(spec(options=opts)).idle_timeout(2.5, 1) == 4
     assert pmacctd.CONFIG.refusal("nfprobe_receiver[c9]").startswith("write collectors:")

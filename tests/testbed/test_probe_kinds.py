@@ -325,13 +325,26 @@ def test_typed_fields_and_args_that_collide_are_errors_at_their_lines(kind, line
 
 
 def test_the_version_must_be_one_the_referee_judges():
-    from testbed.collector import DECODES
-    speaks = [v for v in kind("softflowd").versions if v not in DECODES]
-    if not speaks:
-        pytest.skip("the reference collector judges every version softflowd exports")
-    found = errors(typed("softflowd", f"version: {speaks[0]}"))
-    assert any(e.startswith(f"lab.yaml:18: probes.p1.version: version: {speaks[0]}: the reference collector "
-                            "judges NetFlow version") for e in found), found
+    """v5, v9 and IPFIX are judged; fprobe's v1 and v7 are not."""
+    for version in (1, 7):
+        found = errors(typed("fprobe", f"version: {version}"))
+        assert any(e.startswith(f"lab.yaml:18: probes.p1.version: version: {version}: the reference collector "
+                                "judges NetFlow version 5, 9, 10 only") for e in found), found
+    for name, version in (("softflowd", 10), ("pmacctd", 9), ("netflow-lab", 9)):
+        assert lab(typed(name, f"version: {version}")).probes["p1"].version == version
+
+
+def test_our_probe_exports_v9_with_its_template_refresh():
+    topo = lab(typed("netflow-lab", "version: 9", "template_packets: 4", "template_interval: 30"))
+    (p,) = resolve(topo).exporters["p1"].launch().processes
+    assert " --export v9 --template-interval 30 --template-packets 4 " in " ".join(p.argv)
+    assert " --export v5 " in " ".join(resolve(lab(typed("netflow-lab"))).exporters["p1"].launch().processes[0].argv)
+    found = errors(typed("netflow-lab", "template_packets: 4"))
+    assert any("probes.p1: netflow-lab cannot run this probe: template_packets: the template is version 9's: "
+               "write version: 9" in e for e in found), found
+    found = errors(typed("netflow-lab", "args: [--export, v9]"))
+    assert any(e.startswith("lab.yaml:18: probes.p1.args[0]: --export is set by the netflow-lab kind: write version: "
+                            "N (5 or 9)") for e in found), found
 
 
 def test_typed_fields_reach_the_plan_and_explain():
