@@ -31,17 +31,29 @@ def seconds(value) -> float:
 _UNITS = {"": 1, "K": 1 << 10, "KIB": 1 << 10, "M": 1 << 20, "MIB": 1 << 20}
 
 
-def ring_size(value) -> int:
-    """A capture ring's size: bytes, or a number with K/KiB or M/MiB, in [RING_MIN, RING_MAX];
-    ValueError otherwise."""
+def size_bytes(value) -> int:
+    """A size: bytes, or a whole number with K/KiB or M/MiB (`1M`, `512K`); ValueError otherwise."""
     text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
     digits = text.rstrip("KkMmIiBb").strip()
     unit = text[len(text.rstrip("KkMmIiBb")):].upper()
     if not digits.isdigit() or unit not in _UNITS:
         raise ValueError(f"expected a size like 1M or 512K, got {value!r}")
-    size = int(digits) * _UNITS[unit]
+    return int(digits) * _UNITS[unit]
+
+
+def show_size(size: int) -> str:
+    """1048576 -> 1M, 65536 -> 64K (what size_bytes reads back)."""
+    for unit, n in (("M", 1 << 20), ("K", 1 << 10)):
+        if size % n == 0:
+            return f"{size // n}{unit}"
+    return str(size)
+
+
+def ring_size(value) -> int:
+    """A capture ring's size (size_bytes) in [RING_MIN, RING_MAX]; ValueError otherwise."""
+    size = size_bytes(value)
     if not RING_MIN <= size <= RING_MAX:
-        raise ValueError(f"expected a ring of {RING_MIN >> 10}K to {RING_MAX >> 20}M, got {value!r}")
+        raise ValueError(f"expected a ring of {show_size(RING_MIN)} to {show_size(RING_MAX)}, got {value!r}")
     return size
 
 

@@ -121,8 +121,9 @@ def _exporter(topo: Topology, p: Probe, workdir: Path, ifindexes, macs, taps, pr
     export = [_tapped(e, taps.get((p.name, e.collector))) for e in p.export]
     spec = ExporterSpec(name=p.name, interfaces=tuple(ports), collectors=tuple((str(e.address), e.port) for e in export),
                         workdir=workdir, active_timeout=p.active_timeout, inactive_timeout=p.inactive_timeout,
-                        scan_interval=p.scan_interval, max_flows=p.max_flows, ring=p.ring, engine_type=p.engine_type,
-                        engine_id=p.engine_id, args=(*p.args, *(probe_args if p.kind == DEFAULT else ())),
+                        scan_interval=p.scan_interval, max_flows=p.max_flows, engine_type=p.engine_type,
+                        engine_id=p.engine_id, version=p.version, options=p.options,
+                        args=(*p.args, *(probe_args if p.kind == DEFAULT else ())),
                         ifindex=dict(p.ifindex))
     try:
         p.exporter.launch(spec)

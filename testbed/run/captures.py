@@ -36,10 +36,6 @@ class Capture:
         self.proc: subprocess.Popen | None = where.popen(argv)
         self.log: Path = self.proc.log_path
 
-    def _log_text(self) -> str:
-        log = self.host.pull(self.log)
-        return log.read_text(errors="replace") if log.exists() else ""
-
     def wait_ready(self, deadline: float) -> None:
         """tcpdump says `listening on IF` once its socket is bound: packets after that are kept."""
         while time.monotonic() < deadline:

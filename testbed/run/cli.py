@@ -14,9 +14,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from ..exporters import DEFAULT, KINDS
-from ..plan.cli import add_server_options
+from ..exporters import DEFAULT, KINDS, parse_exporter
 from ..lab.scratch import scratch
+from ..plan.cli import add_server_options, exporter_arg
 from ..schema.printable import printable
 from .many import terminated_as_interrupt
 
@@ -45,9 +45,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--run-id", help="use this run id (one lab only; default: a new random one)")
     p.add_argument("--state-dir", type=Path, default=None,
                    help="where the run's state file goes (default /run/netflow-lab)")
-    p.add_argument("--exporter", metavar="KIND", choices=EXPORTER_KINDS,
+    p.add_argument("--exporter", metavar="KIND[@VERSION]", type=exporter_arg,
                    help="run every probe of the lab with this exporter kind instead of the file's "
-                        f"({', '.join(EXPORTER_KINDS)})")
+                        f"({', '.join(EXPORTER_KINDS)}), in VERSION (e.g. softflowd@9; default the file's)")
     add_server_options(p)
     p.add_argument("--result-json", metavar="FILE", help=argparse.SUPPRESS)  # for `run` of several labs
     p.add_argument("--report-section", metavar="FILE", help=argparse.SUPPRESS)  # ditto: its HTML section
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{lab}: {exc.strerror}", file=sys.stderr)
             bad = True
         else:
-            if args.quirk_on and args.exporter not in (None, DEFAULT):
+            if args.quirk_on and args.exporter is not None and parse_exporter(args.exporter)[0] != DEFAULT:
                 print(f"{lab}: --quirk-on: quirks are {DEFAULT}'s, not {args.exporter}'s", file=sys.stderr)
                 bad = True
             elif args.quirk_on and topos[lab].reproduces is None:

@@ -1,4 +1,4 @@
-"""`python -m testbed compare LAB.yaml ... --exporter netflow-lab --exporter softflowd ... [-j N]
+"""`python -m testbed compare LAB.yaml ... --exporter netflow-lab --exporter softflowd@9 ... [-j N]
 [--junit F] [--json F]`: each lab once per exporter, and a conformance matrix.
 
 Each run is a child `python -m testbed run LAB --exporter KIND` (run/many.py:
@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..plan.cli import exporter_arg
 from .cli import EXPORTER_KINDS, INTERRUPTED, _writable_file
 
 DEFAULT = list(EXPORTER_KINDS)
@@ -24,8 +25,9 @@ DEFAULT = list(EXPORTER_KINDS)
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("compare", help="run labs once per exporter; print a conformance matrix")
     p.add_argument("labs", nargs="+", metavar="LAB", help="lab files (YAML)")
-    p.add_argument("--exporter", action="append", choices=EXPORTER_KINDS, metavar="KIND",
-                   help=f"an exporter to run each lab with (repeatable; default: {' '.join(DEFAULT)})")
+    p.add_argument("--exporter", action="append", type=exporter_arg, metavar="KIND[@VERSION]",
+                   help="an exporter to run each lab with, in VERSION (softflowd@10: a column of its own; "
+                        f"repeatable; default: {' '.join(DEFAULT)}, each in the file's version)")
     p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="runs at once (default 1)")
     p.add_argument("--junit", metavar="FILE", help="JUnit XML: a testsuite per lab and exporter (n/a: skipped)")
     p.add_argument("--json", metavar="FILE", help="the matrix as JSON")

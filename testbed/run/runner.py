@@ -41,6 +41,7 @@ class RunResult:
     run_id: str = ""
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # build, start, traffic, wait, stop, teardown
+    launches: dict[str, list] = field(default_factory=dict)  # probe name -> the Launch of each of its starts
 
     @property
     def topology(self) -> Topology | None:
@@ -63,7 +64,8 @@ def result_of(session: Session, workfiles: WorkFiles | None = None) -> RunResult
                   session.contexts() if plan is not None else {}, session.record.truth, session.lab.workdir,
                   [c.path for c in running.captures],
                   workfiles if workfiles is not None else read_workfiles(session), session.run_id,
-                  phases=dict(session.phases))
+                  phases=dict(session.phases),
+                  launches={n: list(x.launches) for n, x in running.exporters.items()})
     r.seconds = time.time() - session.began
     return r
 

@@ -12,7 +12,7 @@ from typing import Mapping
 
 from probe.constants import ACTIVE_MS, INACTIVE_MS
 
-from ..exporters import Kind, netflow_lab
+from ..exporters import Kind, KindOptions, netflow_lab
 
 ROUTER, HOST = "router", "host"
 DEFAULT_MTU = 1500
@@ -142,7 +142,6 @@ class Probe:
     inactive_timeout: float = INACTIVE_MS / 1000
     scan_interval: float | None = None
     max_flows: int | None = None
-    ring: int | None = None  # bytes of netflow-lab's capture ring (None: the lab's default)
     engine_type: int = 0
     engine_id: int = 0
     ifindex: Mapping[str, int] = field(default_factory=dict)  # ifname -> exported ifindex
@@ -150,6 +149,8 @@ class Probe:
     line: int = 0
     exporter: Kind = netflow_lab  # which exporter runs it (testbed/exporters): how it launches, what it claims
     require: frozenset[str] = frozenset()  # claims whose checks count even when the exporter lacks them
+    version: int = 5  # the NetFlow version it exports (10: IPFIX)
+    options: KindOptions | None = None  # its kind's own typed fields (None: their defaults)
 
     @property
     def kind(self) -> str:
