@@ -90,7 +90,8 @@ def _state(pid: int) -> str | None:
 
 
 def _another_runs_shell(pid: int, run: str) -> bool:
-    """A process of another lab run (its node shell, or a program of another checkout):
+    """A process of another lab run (its node shell, a program of another checkout or of
+    another run of this one):
     our namespace is gone and the kernel gave its inode number to that run's (other
     labs may run on this machine at the same time, e.g. from other worktrees)."""
     words = procs.cmdline(pid)
@@ -98,6 +99,10 @@ def _another_runs_shell(pid: int, run: str) -> bool:
         return False
     if words[-1].startswith("mininet:"):
         return not words[-1].startswith(f"mininet:{run}-")
+    # a program of another run of this checkout (pytest -n 2): its files are in that run's
+    # workdir (/tmp/netflow-lab-RUN-..., testbed/lab/lab.py: a player's plan, a collector's records)
+    if any("/netflow-lab-" in w for w in words) and not any(f"/netflow-lab-{run}-" in w for w in words):
+        return True
     return words[0].startswith("/") and ".venv/" in words[0] and not words[0].startswith(str(ROOT))
 
 
