@@ -779,9 +779,10 @@ cdef class Engine:
         self._packet(&p, now_ms)
 
     def walk_pcap(self, const uint8_t[::1] buf not None, Py_ssize_t pos, int linktype,
-                  int64_t frac_ns, bint big_endian, uint32_t limit, int64_t ifindex):
+                  int64_t frac_ns, bint big_endian, uint64_t limit, int64_t ifindex):
         """Account every whole classic-pcap record in buf[pos:]; `ifindex` is
-        the input ifindex of each, or PER_FRAME.
+        the input ifindex of each, or PER_FRAME. `limit` (PcapHeader.limit) may
+        pass 32 bits: a snaplen near 2^32 plus the reader's margin.
 
         Returns (position after the last whole record, PCAP_MORE) or
         (position of the bad record, PCAP_BAD_LENGTH)."""

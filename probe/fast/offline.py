@@ -84,8 +84,9 @@ def _walk(probe: FastProbe, f: BinaryIO, header: PcapHeader, send, ifindex: int,
         offset += pos
         have -= pos
         buf[:have] = buf[pos:pos + have]
-        if have >= 16 and 16 + rec(buf, 0)[2] > len(buf):  # a record longer than buf
-            buf.extend(bytes(16 + rec(buf, 0)[2] - len(buf)))
+        need = 16 + rec(buf, 0)[2] if have >= 16 else 0
+        if need > len(buf):  # a record longer than buf: grow as its bytes come in
+            buf.extend(bytes(min(need, 2 * len(buf)) - len(buf)))  # (a damaged length: no GiB)
         elif len(buf) - have < CHUNK // 2:
             buf.extend(bytes(CHUNK))
     if have and not stop:
