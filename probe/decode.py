@@ -90,9 +90,11 @@ def decode_ipv4(buf: bytes, off: int, ifindex: int, icmp_ports: bool = True,
         # BIG TCP (IPv4 GSO beyond 64 KiB) leaves the total length 0; Linux then
         # takes the length from the frame (iph_totlen()), and so do we: only
         # past 64 KiB (Linux writes 0 for no shorter packet, and drops one that
-        # says 0 otherwise) and up to the largest GSO packet it builds
+        # says 0 otherwise) and up to the largest GSO packet it builds. In a
+        # UDP tunnel (VXLAN, Geneve) the outer IPv4 packet says 0 as well: its
+        # GSO is TCP underneath, and it is accounted as the outer UDP packet
         big = (wire_len or n) - off
-        if total or proto != TCP or not U16_MAX < big <= GSO_MAX_SIZE:
+        if total or (proto != TCP and proto != UDP) or not U16_MAX < big <= GSO_MAX_SIZE:
             return Skip.BAD_TOTAL_LENGTH
         total = big
     sport = dport = flags = 0

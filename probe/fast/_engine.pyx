@@ -193,9 +193,9 @@ cdef int decode_ipv4(const uint8_t *buf, Py_ssize_t n, Py_ssize_t off, bint icmp
         return SKIP_SHORT_IP_HEADER
     total = be16(ip + 2)
     proto = ip[9]
-    if total < hlen:  # BIG TCP: total length 0, the length on the wire (past 64 KiB) instead
-        big = (wire_len if wire_len else n) - off
-        if total or proto != TCP or big <= U16_MAX or big > GSO_MAX_SIZE:
+    if total < hlen:  # BIG TCP (also in a UDP tunnel): total length 0, the length on the
+        big = (wire_len if wire_len else n) - off  # wire (past 64 KiB) instead
+        if total or (proto != TCP and proto != UDP) or big <= U16_MAX or big > GSO_MAX_SIZE:
             return SKIP_BAD_TOTAL_LENGTH
         total = <uint32_t>big
     out.key.tos = ip[1]

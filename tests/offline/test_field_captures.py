@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from capture_formats import pcap_bytes, pcapng_bytes, sll, sll2
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
@@ -71,7 +72,10 @@ def test_big_tcp_is_accounted_from_the_length_on_the_wire_as_linux_does():
     assert decode(cut, DLT_RAW, 1) == Skip.BAD_TOTAL_LENGTH  # no length on the wire: the frame's, 96
     udp = bytearray(bytes(IP() / UDP() / Raw(b"x" * 100)))
     udp[2:4] = b"\0\0"
-    assert decode(bytes(udp), DLT_RAW, 1) == Skip.BAD_TOTAL_LENGTH  # only TCP (GSO) does this
+    assert decode(bytes(udp), DLT_RAW, 1) == Skip.BAD_TOTAL_LENGTH  # a tunnel's UDP: past 64 KiB only
+    icmp = bytearray(bytes(IP() / ICMP()))
+    icmp[2:4] = b"\0\0"
+    assert decode(bytes(icmp), DLT_RAW, 1, wire_len=100_000) == Skip.BAD_TOTAL_LENGTH  # GSO: TCP, UDP
     # no larger than Linux's largest GSO packet (found by ci/fuzz: a record length of
     # 4 GB in a capture file made a flow's octets overflow the v5 field)
     assert decode(cut, DLT_RAW, 1, wire_len=GSO_MAX_SIZE).octets == GSO_MAX_SIZE == 8 * 65535
@@ -85,6 +89,27 @@ def test_big_tcp_is_accounted_from_the_length_on_the_wire_as_linux_does():
     damaged = bytearray(cut)
     damaged[2:4] = b"\0\x13"  # 19: shorter than the header but not 0: damage, not BIG TCP
     assert decode(bytes(damaged), DLT_RAW, 1, wire_len=len(pkt)) == Skip.BAD_TOTAL_LENGTH
+
+
+CAPTURES = Path(__file__).parent / "captures"  # tcpdump's (captures/README.md)
+TUNNELS = {  # file: the outer UDP ports and IPv4 length on the wire (tcpdump -v reads the same)
+    "bigtcp-ipv4-vxlan-ipv4.pcap": (47044, 4789, 80102),
+    "bigtcp-ipv4-geneve-ipv6.pcap": (60614, 6081, 80122),
+}
+
+
+@pytest.mark.parametrize("name", TUNNELS)
+def test_big_tcp_in_a_udp_tunnel_is_the_outer_packet_on_the_wire(name):
+    """VXLAN and Geneve carry BIG TCP in an outer IPv4 packet of total length 0
+    too (its GSO is TCP underneath): the outer UDP packet is accounted."""
+    sport, dport, octets = TUNNELS[name]
+    with open(CAPTURES / name, "rb") as f:
+        (fr,) = read(f)
+    assert fr.wire_len == len(fr.data) == 14 + octets and fr.data[16:18] == b"\0\0"
+    p = decode(fr.data, fr.linktype, 1, wire_len=fr.wire_len)
+    assert (p.key.proto, p.key.sport, p.key.dport, p.octets, p.truncated) == (17, sport, dport,
+                                                                              octets, False)
+    assert decode(fr.data[:96], fr.linktype, 1, wire_len=fr.wire_len) == p  # cut to a snap length
 
 
 def test_big_tcp_packets_split_a_flow_before_its_octet_counter_wraps():
@@ -205,3 +230,12 @@ def test_cli_big_tcp_in_a_capture_cut_to_a_snap_length(tmp_path, capsys, engine,
     records, stats, _ = _cli(tmp_path, capsys, data, engine)
     assert [(r["packets"], r["octets"]) for r in records] == [(2, 40 + 70_000 + 40 + 150_000)]
     assert stats["skipped"] == {"bad_total_length": 1}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cli_big_tcp_in_udp_tunnels(tmp_path, capsys, engine):
+    for name, (sport, dport, octets) in TUNNELS.items():
+        records, stats, _ = _cli(tmp_path, capsys, (CAPTURES / name).read_bytes(), engine)
+        assert [(r["proto"], r["sport"], r["dport"], r["packets"], r["octets"]) for r in records] == [
+            (17, sport, dport, 1, octets)]
+        assert stats["skipped"] == {}
