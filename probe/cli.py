@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ifindex", action="append", default=[], metavar="N|NAME=N",
                    help="offline: N for every packet, or NAME=N for a pcapng interface "
                         "(default: its id; SLL2 frames carry their own); live: NAME=N override")
+    r.add_argument("--direction", choices=("in", "both"), default="in",
+                   help="offline, cooked captures (tcpdump -i any): `in` counts what arrived "
+                        "(a router's capture: what it sent is a second copy of what it "
+                        "forwarded; the default), `both` also what the capturing host sent "
+                        "(a host's capture)")
     r.add_argument("--route", action="append", default=[], metavar="PREFIX[,via=GW][,dev=N]",
                    help="offline: a static route for enrichment (repeatable)")
     r.add_argument("--routes-file", metavar="FILE", help="offline: one --route value per line")
@@ -124,6 +129,7 @@ def config_from(args: argparse.Namespace) -> Config:
         export_version=int(args.export[1:]),
         template_ms=max(1, round((args.template_interval or V9_TEMPLATE_S) * 1000)),
         template_packets=args.template_packets or V9_TEMPLATE_PACKETS,
+        outgoing=args.direction == "both",
     )
 
 
@@ -175,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             routes = read_routes(args.route, args.routes_file)
             ifindex = offline_ifindex(args.ifindex)
         else:
+            if config.outgoing:  # the capture socket never sees what the host sends
+                raise ValueError("--direction both is offline only (-r FILE)")
             overrides = dict(parse_override(text) for text in args.ifindex)
     except (ValueError, OSError) as exc:
         parser.error(str(exc))

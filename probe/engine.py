@@ -53,7 +53,8 @@ class Probe:
                      wire_len: int = 0) -> None:
         """`wire_len`: the frame's length on the wire, if the capture may have cut it."""
         self.stats.frames += 1
-        pkt = decode(frame, linktype, ifindex, self.config.icmp_ports, wire_len)
+        config = self.config
+        pkt = decode(frame, linktype, ifindex, config.icmp_ports, wire_len, config.outgoing)
         if type(pkt) is not Packet:
             self.stats.skipped[pkt] += 1
             return

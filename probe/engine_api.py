@@ -35,6 +35,9 @@ class Config:
     export_version: int = V5_VERSION  # 5 (as r135400) or 9
     template_ms: int = V9_TEMPLATE_S * 1000  # v9: the template again after this long...
     template_packets: int = V9_TEMPLATE_PACKETS  # ...or this many datagrams
+    # cooked captures: count the frames the capturing host sent (a host's capture,
+    # `--direction both`); a router's are second copies of forwarded packets
+    outgoing: bool = False
 
     def __post_init__(self) -> None:
         for name in ("inactive_ms", "active_ms", "scan_ms", "max_flows", "template_ms",

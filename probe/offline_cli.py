@@ -6,6 +6,7 @@ import sys
 import time
 
 from . import stats_file
+from .constants import Skip
 from .engine_api import Config
 from .fast.choose import offline
 from .input_ifindex import InputIfindex
@@ -61,14 +62,26 @@ def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable
     stop: list[int] = []  # SIGINT/SIGTERM: stop reading; flows are expired and sent as at the end
     handlers = {sig: signal.signal(sig, lambda signum, _: stop.append(signum))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
+    def notes() -> list[str]:
+        return [f"warning: {w}" for w in ifindex.warnings()] + skip_notes(stats, config)
+
     try:
-        return _run(f, path, read, stats, options, export_rate, stop, ifindex.warnings)
+        return _run(f, path, read, stats, options, export_rate, stop, notes)
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
 
 
-def _run(f, path, read, stats, options, export_rate, stop, ifindex_warnings) -> int:
+def skip_notes(stats: Stats, config: Config) -> list[str]:
+    """What the summary's skip counts leave to explain."""
+    outgoing = stats.skipped.get(Skip.OUTGOING)
+    if outgoing and not config.outgoing:
+        return [f"note: {outgoing} frames the capturing host sent were skipped (outgoing: on a "
+                "router, second copies of what it forwarded); --direction both counts them"]
+    return []
+
+
+def _run(f, path, read, stats, options, export_rate, stop, notes) -> int:
     output = None
     try:
         output = Output(options, stats, before_send=Pacer(export_rate).wait)
@@ -94,8 +107,8 @@ def _run(f, path, read, stats, options, export_rate, stop, ifindex_warnings) -> 
             report = output.report()
     if not error or stats.frames:  # a file that is no capture at all: just the error
         print(stats.summary(), file=sys.stderr if options.print_records else sys.stdout)
-        for warning in ifindex_warnings():
-            print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        for note in notes():
+            print(f"{PROG}: {note}", file=sys.stderr)
     if options.stats_file:
         problem = stats_file.write(options.stats_file, {**stats.as_dict(), "collectors": report})
         if problem:

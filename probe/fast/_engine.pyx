@@ -134,7 +134,7 @@ cdef inline int64_t floordiv(int64_t a, int64_t b) noexcept nogil:
 
 
 cdef int decode(const uint8_t *buf, Py_ssize_t n, int linktype, bint icmp_ports,
-                Py_ssize_t wire_len, Facts *out) noexcept nogil:
+                Py_ssize_t wire_len, bint outgoing, Facts *out) noexcept nogil:
     """decode.decode(): 0 and `out` filled, or a Skip code."""
     cdef Py_ssize_t off
     cdef int tags = 0
@@ -149,14 +149,14 @@ cdef int decode(const uint8_t *buf, Py_ssize_t n, int linktype, bint icmp_ports,
     elif linktype == DLT_LINUX_SLL:
         if n < SLL_HEADER:
             return SKIP_SHORT_LINK_HEADER
-        if be16(buf) == PACKET_OUTGOING:
+        if be16(buf) == PACKET_OUTGOING and not outgoing:
             return SKIP_OUTGOING
         ethertype = be16(buf + 14)
         off = SLL_HEADER
     elif linktype == DLT_LINUX_SLL2:
         if n < SLL2_HEADER:
             return SKIP_SHORT_LINK_HEADER
-        if buf[10] == PACKET_OUTGOING:
+        if buf[10] == PACKET_OUTGOING and not outgoing:
             return SKIP_OUTGOING
         if be16(buf) != ETH_IPV4:
             return SKIP_NOT_IPV4
@@ -292,6 +292,7 @@ cdef class Engine:
     cdef public int64_t active_ms, inactive_ms
     cdef readonly int64_t scan_ms
     cdef readonly bint icmp_ports
+    cdef readonly bint outgoing  # count what the capturing host sent (Config.outgoing)
     cdef uint64_t seed
     cdef uint32_t hash_mask, hash_or  # tests narrow the hash to force collisions
     cdef object routes
@@ -333,7 +334,7 @@ cdef class Engine:
                   uint32_t hash_or=0, int export_version=V5_VERSION,
                   int64_t template_ms=V9_TEMPLATE_S * 1000,
                   int64_t template_packets=V9_TEMPLATE_PACKETS, bytes template_set=None,
-                  uint32_t source_id=0):
+                  uint32_t source_id=0, bint outgoing=False):
         if max_flows < 1 or max_flows > MAX_FLOWS_LIMIT:
             raise ValueError("max_flows must be 1..2^30")
         if active_ms <= 0 or inactive_ms <= 0 or scan_ms <= 0:
@@ -359,6 +360,7 @@ cdef class Engine:
         self.engine_type = engine_type
         self.engine_id = engine_id
         self.icmp_ports = icmp_ports
+        self.outgoing = outgoing
         self.routes = routes
         self.seed = seed
         self.hash_mask, self.hash_or = hash_mask, hash_or
@@ -724,7 +726,7 @@ cdef class Engine:
         cdef int code
         self.frames += 1
         self.last_frame_ms = now
-        code = decode(buf, n, linktype, self.icmp_ports, wire_len, &p)
+        code = decode(buf, n, linktype, self.icmp_ports, wire_len, self.outgoing, &p)
         if code:
             self.skipped_n[code] += 1
             return 0

@@ -95,7 +95,8 @@ class FastProbe:
             max_flows=config.max_flows, active_ms=config.active_ms,
             inactive_ms=config.inactive_ms, scan_ms=config.scan_ms,
             engine_type=config.engine_type, engine_id=config.engine_id,
-            icmp_ports=config.icmp_ports, routes=routes, start_ms=start_ms,
+            icmp_ports=config.icmp_ports, outgoing=config.outgoing, routes=routes,
+            start_ms=start_ms,
             seed=int.from_bytes(os.urandom(8), "little"),  # no crafted collisions
             export_version=config.export_version, template_ms=config.template_ms,
             template_packets=config.template_packets, template_set=v9.TEMPLATE_SET,

@@ -35,6 +35,7 @@ CONFIGS = {
     "defaults": Config(),
     "short-timeouts": Config(inactive_ms=2000, active_ms=7000, scan_ms=700),
     "tiny-cache": Config(max_flows=7, scan_ms=3000, engine_type=3, engine_id=4),
+    "host-both-directions": Config(inactive_ms=2000, outgoing=True),
 }
 
 

@@ -4,7 +4,7 @@ template refreshed by datagrams and by time), every record with its reason,
 the statistics, the scan clock and the live flows must be the same.
 
 The streams mix decodable and broken frames of every link type (wire.py:
-VLAN tags in Ethernet and SLL, SLL/SLL2 outgoing copies, BIG TCP with lengths
+VLAN tags in Ethernet and SLL, SLL/SLL2 outgoing copies (skipped, or counted as a host's), BIG TCP (and UDP: tunnels) with lengths
 on the wire up to and past Linux's largest), FIN/RST on first and later
 packets, times at the active/inactive boundaries and clock steps back, cache
 sizes from 1 up (eviction), route changes between packets, timeout changes,
@@ -58,7 +58,8 @@ def _ms(most: int):  # small values often: scans then fall on the timeout bounda
 configs = st.builds(Config, inactive_ms=_ms(4000), active_ms=_ms(4000),
                     scan_ms=_ms(2500), max_flows=st.integers(1, 6),
                     engine_type=st.integers(0, 255), engine_id=st.integers(0, 255),
-                    icmp_ports=st.booleans(), export_version=st.sampled_from([5, 9]),
+                    icmp_ports=st.booleans(), outgoing=st.booleans(),
+                    export_version=st.sampled_from([5, 9]),
                     template_ms=_ms(4000),
                     template_packets=st.one_of(st.integers(1, 4), st.just(2**32 - 1)))
 TABLES = [{}, {"capacity": 1}, {"capacity": 1, "hash_mask": 0},

@@ -137,7 +137,8 @@ def test_capture_files_give_the_length_on_the_wire():
     assert (probe.stats.packets, probe.stats.octets) == (1, 40 + 150_000)
 
 
-def _inputs(data: bytes, ifindex: InputIfindex | None = None) -> dict[int, int]:
+def _inputs(data: bytes, ifindex: InputIfindex | None = None,
+            config: Config = Config()) -> dict[int, int]:
     """Packets per input ifindex of the records an offline run exports."""
     got: dict[int, int] = {}
 
@@ -145,7 +146,7 @@ def _inputs(data: bytes, ifindex: InputIfindex | None = None) -> dict[int, int]:
         for r in d.records:
             got[r.input] = got.get(r.input, 0) + r.packets
 
-    run_file(io.BytesIO(data), lambda start: Probe(Config(), start_ms=start), send, ifindex)
+    run_file(io.BytesIO(data), lambda start: Probe(config, start_ms=start), send, ifindex)
     return got
 
 
@@ -175,6 +176,29 @@ def _router_any(linktype: int) -> bytes:
         frames = [sll(there), sll(there, OUTGOING), sll(back), sll(back, OUTGOING)]
     return pcapng_bytes([(linktype, "any", None)],
                         [(0, T0 + 10**6 * i, f, len(f)) for i, f in enumerate(frames * 5)])
+
+
+def _host_any(linktype: int) -> bytes:
+    """`tcpdump -i any` on a host (10.0.1.2) asking 10.0.2.2 on eth0 (ifindex 2):
+    each request once, outgoing; each answer once, incoming."""
+    ask = bytes(IP(src="10.0.1.2", dst="10.0.2.2") / UDP(sport=5, dport=6) / Raw(b"x" * 20))
+    answer = bytes(IP(src="10.0.2.2", dst="10.0.1.2") / UDP(sport=6, dport=5) / Raw(b"x" * 30))
+    if linktype == DLT_LINUX_SLL2:
+        frames = [sll2(ask, 2, OUTGOING), sll2(answer, 2)]
+    else:
+        frames = [sll(ask, OUTGOING), sll(answer)]
+    return pcapng_bytes([(linktype, "any", None)],
+                        [(0, T0 + 10**6 * i, f, len(f)) for i, f in enumerate(frames * 5)])
+
+
+@pytest.mark.parametrize("linktype", [DLT_LINUX_SLL, DLT_LINUX_SLL2])
+def test_tcpdump_any_of_a_host_counts_what_it_sent_with_direction_both(linktype):
+    both = Config(outgoing=True)
+    assert _inputs(_host_any(linktype)) == {2 if linktype == DLT_LINUX_SLL2 else 0: 5}
+    assert _inputs(_host_any(linktype), config=both) == {
+        2 if linktype == DLT_LINUX_SLL2 else 0: 10}  # SLL2: the interface it left by
+    assert _inputs(_router_any(linktype), config=both) == {  # a router's: every packet twice
+        **({2: 10, 3: 10} if linktype == DLT_LINUX_SLL2 else {0: 20})}
 
 
 def test_tcpdump_any_of_a_router_counts_each_forwarded_packet_once_at_its_input():
@@ -207,6 +231,28 @@ def test_cli_tcpdump_any_of_a_router(tmp_path, capsys, engine):
     records, stats, _ = _cli(tmp_path, capsys, _router_any(DLT_LINUX_SLL2), engine)
     assert sorted((r["input"], r["packets"], r["octets"]) for r in records) == [(2, 5, 240), (3, 5, 240)]
     assert stats["skipped"] == {"outgoing": 10}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cli_tcpdump_any_of_a_host_with_direction_both(tmp_path, capsys, engine):
+    records, stats, err = _cli(tmp_path, capsys, _host_any(DLT_LINUX_SLL2), engine)
+    assert [(r["src"], r["packets"]) for r in records] == [("10.0.2.2", 5)]
+    assert stats["skipped"] == {"outgoing": 5}
+    assert "skipped: 5 (outgoing=5)" in err  # --print: the summary goes to stderr
+    assert err.splitlines()[-1] == (
+        "python -m probe: note: 5 frames the capturing host sent were skipped (outgoing: on a "
+        "router, second copies of what it forwarded); --direction both counts them")
+    records, stats, err = _cli(tmp_path, capsys, _host_any(DLT_LINUX_SLL2), engine,
+                               "--direction", "both")
+    assert sorted((r["src"], r["input"], r["packets"]) for r in records) == [
+        ("10.0.1.2", 2, 5), ("10.0.2.2", 2, 5)]
+    assert stats["skipped"] == {} and "skipped: 0" in err and "note" not in err
+
+
+def test_cli_direction_both_is_offline_only(capsys):
+    with pytest.raises(SystemExit):
+        main(["-i", "lo", "--print", "--direction", "both"])
+    assert "--direction both is offline only" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("engine", ENGINES)
