@@ -4,13 +4,15 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from typing import Callable
 
 from . import stats_file
-from .constants import Skip
+from .constants import PACE_BURST, Skip
 from .engine_api import Config
 from .fast.choose import offline
 from .input_ifindex import InputIfindex
 from .output import Output, OutputOptions
+from .pacing import Pacer
 from .pcapfile import PcapError
 from .progress import watch
 from .routes import RouteTable
@@ -19,25 +21,15 @@ from .stats import Stats
 PROG = "python -m probe"
 
 
-class Pacer:
-    """At most `rate` datagrams per second (0: no limit).
+def paced(rate: int) -> Callable[[], None]:
+    """The pacer's adapter: before each datagram, sleep as long as it says."""
+    pacer = Pacer(rate, PACE_BURST, time.monotonic())
 
-    A capture file replays minutes of traffic in a second; pacing keeps the
-    collector's socket buffer from overflowing (it would drop silently).
-    """
-
-    def __init__(self, rate: int) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
-        self._due = time.monotonic()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        wait = self._due - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        # no credit for idle time: a burst would overrun a collector's buffer
-        self._due = max(self._due, time.monotonic()) + self.interval
+    def wait() -> None:
+        delay = pacer.delay(time.monotonic())
+        if delay > 0:
+            time.sleep(delay)
+    return wait
 
 
 def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable | None = None,
@@ -84,7 +76,7 @@ def skip_notes(stats: Stats, config: Config) -> list[str]:
 def _run(f, path, read, stats, options, export_rate, stop, notes) -> int:
     output = None
     try:
-        output = Output(options, stats, before_send=Pacer(export_rate).wait)
+        output = Output(options, stats, before_send=paced(export_rate))
 
         def emit(datagram):
             output.emit(datagram)
