@@ -116,12 +116,15 @@ class Probe:
         self.cache.expired.clear()
         self.stats.active_flows = len(self.cache)
 
-    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH) -> None:
-        """Expire every flow and send everything (shutdown or on request)."""
+    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH, most: int | None = None) -> bool:
+        """Expire every flow (at most `most`: engine_api) and send everything
+        (shutdown or on request)."""
         now = self._clock(now_ms)
-        self.cache.expire_all(reason)
+        done = self.cache.expire_all(reason, most)
         self._export(now)
-        self._after_flush(now, reason)
+        if done:
+            self._after_flush(now, reason)
+        return done
 
     def _after_flush(self, now: int, reason: Expiry) -> None:
         self.exporter.emit(now)

@@ -84,8 +84,10 @@ class FlowEngine(Protocol):
     def next_timer_ms(self) -> int:
         """When the next scan is due."""
 
-    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH) -> None:
-        """Expire every flow for `reason` and build the partial datagram."""
+    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH, most: int | None = None) -> bool:
+        """Expire every flow for `reason` and build the partial datagram; True.
+        With `most`: that many flows at most, oldest first, and False while
+        flows remain (call again; the datagrams are the same as in one call)."""
 
     def set_timeouts(self, active_ms: int | None = None, inactive_ms: int | None = None) -> None:
         """Change the timeouts (None: keep); ValueError unless positive."""

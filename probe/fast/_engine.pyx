@@ -931,18 +931,22 @@ cdef class Engine:
     def handle_timer(self, int64_t now_ms):
         self._timer(now_ms)
 
-    def flush_all(self, int64_t now_ms, int reason):
-        """Expire every flow (oldest first) for `reason` (an Expiry) and emit
-        the partial datagram."""
+    def flush_all(self, int64_t now_ms, int reason, int64_t most=-1):
+        """Expire every flow (oldest first; the `most` oldest, if not -1) for
+        `reason` (an Expiry), and emit the partial datagram once none is left.
+        Returns the flows left."""
         if not 0 <= reason < N_EXPIRY:
             raise ValueError(f"no expiry reason {reason}")
         cdef int code = reason
         if now_ms > self.now:
             self.now = now_ms
-        while self.age.head != NONE:
+        while self.age.head != NONE and most != 0:
             self._expire(self.age.head, code, self.now)
+            most -= 1
         self.active_flows = self.count
-        self._emit(self.now)
+        if not self.count:
+            self._emit(self.now)
+        return self.count
 
     # -- what the driver reads ---------------------------------------------------
 

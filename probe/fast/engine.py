@@ -116,13 +116,15 @@ class FastProbe:
     def next_timer_ms(self) -> int:
         return self.engine.next_scan
 
-    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH) -> None:
-        """Expire every flow and send everything (shutdown or on request)."""
+    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH, most: int | None = None) -> bool:
+        """Expire every flow (at most `most`: engine_api) and send everything
+        (shutdown or on request)."""
         e = self.engine
         if not e.started:  # nothing came in: start now, as the reference driver does
             e.start(now_ms)
-        e.flush_all(now_ms, Expiry(reason))
+        left = e.flush_all(now_ms, Expiry(reason), -1 if most is None else most)
         self.stats  # noqa: B018  (brings the counters up to date for the summary)
+        return not left
 
     def datagrams_to_send(self) -> list[FastDatagram]:
         e = self.engine

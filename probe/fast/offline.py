@@ -17,9 +17,9 @@ import struct
 from array import array
 from typing import BinaryIO, Callable, Sized
 
-from ..constants import Expiry
 from ..decode import sll2_ifindex
 from ..input_ifindex import PER_FRAME, InputIfindex
+from ..offline import flush_streamed
 from ..pcapfile import (Interface, PcapError, PcapHeader, PcapngSection, is_pcapng, malformed,
                         read_head, read_pcap_header)
 from ._engine import PCAP_BAD_LENGTH, PCAPNG_MORE
@@ -47,8 +47,7 @@ def run_file(f: BinaryIO, make_probe: Callable[[int | None], FastProbe],
             code = _code(ifindex.of(Interface(0, None, header.linktype)))
             _walk(probe, f, header, send, code, stop)
     finally:  # a file cut short (PcapError) still exports what was read
-        probe.flush(probe.engine.last_frame_ms, Expiry.SHUTDOWN)  # the file's clock at its end
-        _send(probe, send)
+        flush_streamed(probe, probe.engine.last_frame_ms, send)  # the file's clock at its end
     return probe
 
 
