@@ -21,8 +21,11 @@ from .stats import Stats
 PROG = "python -m probe"
 
 
-def paced(rate: int) -> Callable[[], None]:
-    """The pacer's adapter: before each datagram, sleep as long as it says."""
+def paced(rate: int) -> Callable[[], None] | None:
+    """The pacer's adapter: before each datagram, sleep as long as it says
+    (None for no limit: nothing to call)."""
+    if not rate:
+        return None
     pacer = Pacer(rate, PACE_BURST, time.monotonic())
 
     def wait() -> None:
