@@ -50,6 +50,7 @@ class Exporter:
     versions: tuple[int, ...]
     argv: Callable[[int, int, Path, Path], list[str]]  # (version, port, input capture, workdir)
     stop_after: float | None = None  # seconds until SIGTERM (it keeps running), None: it ends
+    program: str | None = None  # what must be installed (None: the exporter's name)
 
 
 EXPORTERS = {
@@ -57,6 +58,10 @@ EXPORTERS = {
     "softflowd": Exporter((5, 9, 10), lambda v, port, pcap, d: [
         "softflowd", "-r", str(pcap), "-v", str(v), "-a", "-n", f"127.0.0.1:{port}", "-c", "none", "-d"]),
     "pmacctd": Exporter((5, 9, 10), _pmacctd, stop_after=2.5),
+    # ours, offline, in each version it exports (the referee shares none of its code)
+    "netflow-lab": Exporter((5, 9), lambda v, port, pcap, d: [
+        sys.executable, "-m", "probe", "-r", str(pcap), "--export", f"v{v}", "-n", f"127.0.0.1:{port}",
+        *(["--template-packets", "16"] if v == 9 else [])], program=sys.executable),
 }
 
 

@@ -1,5 +1,5 @@
 """Cross-checks with decoders nobody here wrote: softflowd and pmacctd export the
-same traffic in NetFlow v5, v9 and IPFIX (crosscheck.EXPORTERS: adding an
+same traffic in NetFlow v5, v9 and IPFIX, our probe in v5 and v9 (crosscheck.EXPORTERS: adding an
 exporter is one line there); the referee's records (`collect --read` on the
 capture of what arrived) equal Wireshark's cflow decode and nfdump's
 (nfcapd 1.7 on loopback), record by record: key, TOS, packets, octets, masks,
@@ -28,7 +28,7 @@ CASES = [(name, v) for name, ex in EXPORTERS.items() for v in ex.versions]
 @pytest.mark.skipif(not all(shutil.which(t) for t in TOOLS), reason="needs tshark, nfcapd, nfdump")
 @pytest.mark.parametrize("name, version", CASES, ids=[f"{n}-v{v}" for n, v in CASES])
 def test_the_referee_reads_what_wireshark_and_nfdump_read(tmp_path, name, version):
-    if not shutil.which(name):
+    if not shutil.which(EXPORTERS[name].program or name):
         pytest.skip(f"{name} is not installed")
     cap, port = export(name, version, tmp_path)
     ours = referee_records(cap, tmp_path)
@@ -152,3 +152,26 @@ def test_softflowd_sends_its_templates_again_as_it_says(tmp_path, version):
     assert not TemplateRefresh(name="t", probe="p1", every_packets=15).evaluate(r, context()).passed
     assert TemplateRedefinition(name="t", probe="p1").evaluate(r, context()).passed
     assert DataDecodable(name="t", probe="p1").evaluate(r, context()).passed
+
+
+def test_our_v9_as_the_referee_judges_it(tmp_path):
+    """Our probe's v9 (--template-packets 16): the template again with every 16th datagram,
+    never redefined, every data set decodable, one contiguous stream counting export
+    packets from 0 (RFC 3954 5.1) - no counting rule but the protocol's explains it."""
+    from contexts import context
+
+    from testbed.expect.checks.data_decodable import DataDecodable
+    from testbed.expect.checks.sequence import Sequence
+    from testbed.expect.checks.template_redefinition import TemplateRedefinition
+    from testbed.expect.checks.template_refresh import TemplateRefresh
+
+    r = referee_records(export("netflow-lab", 9, tmp_path)[0], tmp_path)
+    assert len(r.datagrams) > 16
+    assert TemplateRefresh(name="t", probe="p1", every_packets=16).evaluate(r, context()).passed
+    assert not TemplateRefresh(name="t", probe="p1", every_packets=15).evaluate(r, context()).passed
+    assert TemplateRedefinition(name="t", probe="p1").evaluate(r, context()).passed
+    assert DataDecodable(name="t", probe="p1").evaluate(r, context()).passed
+    (stream,) = r.sequence
+    assert (stream.version, stream.unit, stream.counting, stream.first_sequence) == (9, "datagrams", "", 0)
+    assert (stream.records_lost, stream.gaps, stream.resets) == (0, 0, 0)
+    assert Sequence(name="s", probe="p1").evaluate(r, context()).passed
