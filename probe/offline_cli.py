@@ -54,12 +54,12 @@ def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable
     def read(f, emit, stop) -> None:
         run_file(f, make_probe, emit, ifindex, stop)
 
+    def notes() -> list[str]:  # after the summary, on stderr
+        return [f"warning: {w}" for w in ifindex.warnings()] + skip_notes(stats, config)
+
     stop: list[int] = []  # SIGINT/SIGTERM: stop reading; flows are expired and sent as at the end
     handlers = {sig: signal.signal(sig, lambda signum, _: stop.append(signum))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
-    def notes() -> list[str]:
-        return [f"warning: {w}" for w in ifindex.warnings()] + skip_notes(stats, config)
-
     try:
         return _run(f, path, read, stats, options, export_rate, stop, notes)
     finally:
