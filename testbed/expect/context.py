@@ -42,6 +42,8 @@ class Context:
     inactive_changes: list = field(default_factory=list)
     # nfcapd collectors of the lab: name -> NfcapdResult (testbed/collector/nfcapd.py), once stopped
     nfcapd: dict = field(default_factory=dict)
+    # the addresses the probe's datagrams come from (its router's); None: whoever exported
+    exporter_addresses: frozenset | None = None
 
     def ifindex(self, ref: str) -> int:
         if ref not in self.ifindexes:

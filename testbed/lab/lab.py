@@ -62,7 +62,8 @@ class Lab:
             raise ValueError(f"bad run id {run_id!r}: up to 16 of a-z, 0-9 and '-'")
         self.topology = topology
         self.run_id = run_id
-        self.workdir = Path(workdir) if workdir else None
+        # absolute: the lab's processes run in other directories (a probe's --stats-file)
+        self.workdir = Path(workdir).absolute() if workdir else None
         self.state_dir = Path(state_dir)
         self.state: StateFile | None = None
         self.nodes: dict[str, LabNode] = {}

@@ -23,6 +23,7 @@ REPORT = "report.html"
 def write(result, folder: Path, report_section: str | None = None) -> list[Path]:
     """Write the summary files of `result` into `folder`; returns every file it holds.
     `report_section`: the run's HTML section (report/html.py), kept as report.html."""
+    folder = Path(folder).absolute()  # the run's own paths (captures, workdir) are absolute
     folder.mkdir(parents=True, exist_ok=True)
     about: dict[Path, str] = {}
 

@@ -26,6 +26,7 @@ def judge_checks(s, checks) -> list[Verdict]:
         ctx.path = None if tap is None or probe is None else path_truth(
             tap.entries(), observed.datagrams, ctx.outages, probe.engine)
         ctx.nfcapd = {n: c.result for n, c in s.nfcapds.items() if c.result is not None}
+        ctx.exporter_addresses = frozenset(s.observer.exporter_addresses(probe.spec)) if probe else None
         out.append(judge(check, observed, ctx))
     return out + service_verdicts(s)
 

@@ -44,7 +44,7 @@ class Session:
                              f"{TYPED_OPTIONS[typed[0].split('=', 1)[0]]}")
         self.topo = topology
         self.say = say
-        self.capture_dir = capture_dir
+        self.capture_dir = capture_dir.absolute() if capture_dir else None  # tcpdump runs in a node
         self.extra = tuple(extra_probe_args)
         self.lab = Lab(topology, run_id=run_id, workdir=workdir, state_dir=state_dir)
         self.collectors: dict[str, CollectorService] = {}  # reference collectors

@@ -72,3 +72,17 @@ def test_artifacts_hold_records_stats_sequence_captures_and_logs(reported):
     for name in ("records-ref.jsonl", "probe-p1.stats.json", "sequence-ref.json", "pcap/r1-eth0.pcap",
                  "work/collector-ref.jsonl", "work/probe-p2.1.log", "sent-flows.jsonl"):
         assert f"\n{name} " in index, name
+
+
+def test_a_relative_artifacts_folder_is_the_callers(tmp_path):
+    """`--artifacts art` from another directory: the probe's files land in ./art/work, whatever
+    directory the processes in the lab run in (the probe used to exit at start: "no directory
+    /art/work")."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "testbed", "run", str(TOPOLOGIES / "quickstart.yaml"),
+                           "--artifacts", "art"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "artifacts: art/" in done.stdout
+    assert (tmp_path / "art" / "work" / "probe-p1.1.stats.json").stat().st_size > 0
+    assert len(list((tmp_path / "art" / "pcap").glob("*.pcap"))) == 3
