@@ -7,7 +7,8 @@ uses. Checks whose records arrive on a timer say so with `deadline()` and
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from ..schema.fields import Reader
 from ..schema.kinds import Entry, Kinds, plain, spec
@@ -46,6 +47,9 @@ class Check(Entry):
     # exporter claims (testbed/exporters CLAIMS) this check relies on, beside those its
     # fields imply (a flow check's dst_mask: needs the exporter to fill dst_mask)
     needs: tuple[str, ...] = spec(plain(_needs), ())
+    # exporter limits (testbed/exporters LIMITS) that can make this check fail: a failure
+    # names the one the exporter has as its likely cause
+    explained_by: ClassVar[tuple[str, ...]] = ()
 
     @property
     def selects(self) -> Match:
@@ -76,20 +80,27 @@ class Check(Entry):
     def not_applicable(self, ctx: Context) -> str | None:
         """Why this check says nothing about the exporter under test (a claim it relies on
         that the exporter does not make, and the lab does not `require:`), or None."""
-        if ctx.claims is None:
+        return next(filter(None, (self.unclaimed(ctx, name) for name in self.claims_needed())), None)
+
+    def unclaimed(self, ctx: Context, name: str) -> str | None:
+        """Why claim `name` does not hold for the exporter under test (None: it claims it,
+        the probe `require:`s it, or nothing is known of the exporter)."""
+        if ctx.claims is None or (ctx.probe is not None and name in ctx.probe.require):
             return None
-        probe = ctx.probe
-        who = probe.kind if probe is not None and probe.kind != "command" else (probe.name if probe else "the exporter")
-        for name in self.claims_needed():
-            if probe is not None and name in probe.require:
-                continue
-            why = ctx.claims.reason(name, who)
-            if why:
-                return why
-        return None
+        return ctx.claims.reason(name, exporter_name(ctx))
+
+    def explaining(self, observed) -> tuple[str, ...]:
+        """The limits that can explain a failure on what was `observed` (default: explained_by)."""
+        return self.explained_by
 
     def verdict(self, ok: bool, observed: str, problems) -> Verdict:
         return Verdict(self.name, self.kind, ok, observed, tuple(problems), self.message or "")
+
+
+def exporter_name(ctx: Context) -> str:
+    """The exporter as a verdict names it: its kind (a `command` probe: the probe's name)."""
+    probe = ctx.probe
+    return probe.kind if probe is not None and probe.kind != "command" else (probe.name if probe else "the exporter")
 
 
 def within(name: str, want: tuple[int, int | None], got: int, unit: str = "") -> str | None:
@@ -112,11 +123,16 @@ def step_name(r: Reader, known, y: Y, got: dict) -> str | None:
 
 def judge(check: Check, observed, ctx: Context) -> Verdict:
     """The check's verdict: n/a when the exporter does not claim what it relies on;
-    one that cannot be evaluated fails, with the reason."""
+    one that cannot be evaluated fails, with the reason; a failure an exporter limit
+    can explain names it (`cause`)."""
     why = check.not_applicable(ctx)
     if why:
         return not_applicable(check.name, check.kind, why, check.message or "")
     try:
-        return check.evaluate(observed, ctx)
+        v = check.evaluate(observed, ctx)
     except Exception as exc:
         return check.verdict(False, "", [f"could not evaluate: {type(exc).__name__}: {exc}"])
+    if v.passed or ctx.claims is None:
+        return v
+    causes = (ctx.claims.cause(name, exporter_name(ctx)) for name in check.explaining(observed))
+    return replace(v, cause=next(filter(None, causes), ""))

@@ -38,6 +38,13 @@ BEHAVIOURS: dict[str, tuple] = {
 }
 CLAIMS = FIELDS + tuple(BEHAVIOURS)  # everything a check may need and a lab may require
 
+# What an exporter may fail at that checks which always apply (conservation, sequence,
+# timing) rely on: when it does not claim one, such a FAIL names it as the likely cause.
+# name -> (does the exporter do it, what to say when not and its kind gives no `causes`)
+LIMITS: dict[str, tuple] = {
+    "accounts_every_packet": (lambda c: c.accounts_every_packet, "does not account every packet it captures"),
+}
+
 
 class Unsupported(ValueError):
     """The lab asks for a setting this exporter cannot honour (one line, says why)."""
@@ -105,6 +112,8 @@ class Claims:
     steady_uptime: bool = True  # sys_uptime counts from one start (else a collector sees restarts)
     unsupported: Mapping[str, str] = field(default_factory=dict)  # spec setting -> why it cannot be honoured
     notes: tuple[str, ...] = ()
+    # why a LIMITS entry does not hold, as measured (a FAIL it explains prints this once)
+    causes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = (set(self.fills) | set(self.unreliable)) - set(FIELDS)
@@ -113,6 +122,10 @@ class Claims:
         object.__setattr__(self, "fills", frozenset(self.fills))
         object.__setattr__(self, "unreliable", MappingProxyType(dict(self.unreliable)))
         object.__setattr__(self, "unsupported", MappingProxyType(dict(self.unsupported)))
+        object.__setattr__(self, "causes", MappingProxyType(dict(self.causes)))
+        unknown = set(self.causes) - set(LIMITS)
+        if unknown:
+            raise ValueError(f"causes: unknown limit(s) {sorted(unknown)}; known: {', '.join(LIMITS)}")
 
     def reason(self, name: str, exporter: str) -> str | None:
         """Why a check on record field or behaviour `name` (CLAIMS) is n/a for this
@@ -125,6 +138,11 @@ class Claims:
         if name in self.unreliable:
             return f"{exporter} {self.unreliable[name]}"
         return f"{exporter} does not fill {name}"
+
+    def cause(self, name: str, exporter: str) -> str | None:
+        """What breaks LIMITS entry `name` for this exporter (None: it claims it)."""
+        has, what = LIMITS[name]
+        return None if has(self) else self.causes.get(name) or f"{exporter} {what}"
 
     def effective_timeout(self, seconds: float) -> float:
         """The timeout the tool really runs with, for a timeout the lab asked for."""

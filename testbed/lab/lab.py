@@ -55,6 +55,12 @@ def _exit_on_signal(signum, frame):
     raise SystemExit(128 + signum)  # unwinds through `with Lab(...)`, which cleans up
 
 
+# A workdir path longer than this (a CI runner's workspace, --artifacts deep in it) is given
+# to the lab's processes as a short symlink: their Unix sockets in it (a probe's control
+# socket, softflowd's -c) must fit in 107 bytes.
+LONG_WORKDIR = 48
+
+
 class Lab:
     def __init__(self, topology: Topology, run_id: str | None = None,
                  workdir: str | Path | None = None, state_dir: str | Path = STATE_DIR):
@@ -63,7 +69,8 @@ class Lab:
         self.topology = topology
         self.run_id = run_id
         # absolute: the lab's processes run in other directories (a probe's --stats-file)
-        self.workdir = Path(workdir).absolute() if workdir else None
+        self.folder = Path(workdir).absolute() if workdir else None  # where its files stay
+        self.workdir = self.folder  # the path its processes are given (see _reserve)
         self.state_dir = Path(state_dir)
         self.state: StateFile | None = None
         self.nodes: dict[str, LabNode] = {}
@@ -145,12 +152,17 @@ class Lab:
         else:
             raise LabError(f"no free run id in {self.state_dir}")
         self.run_id = run_id
-        owned = self.workdir is None
+        owned = self.folder is None
         if owned:
-            self.workdir = Path(tempfile.mkdtemp(prefix=f"netflow-lab-{run_id}-"))
+            self.folder = self.workdir = Path(tempfile.mkdtemp(prefix=f"netflow-lab-{run_id}-"))
         else:
-            self.workdir.mkdir(parents=True, exist_ok=True)
-        self.state.data.update(workdir=str(self.workdir), workdir_owned=owned)
+            self.folder.mkdir(parents=True, exist_ok=True)
+        self.state.data.update(workdir=str(self.folder), workdir_owned=owned)
+        if len(str(self.folder)) > LONG_WORKDIR:  # a control socket in it would not fit sun_path
+            self.workdir = Path(tempfile.gettempdir()) / f"netflow-lab-{run_id}.link"
+            self.workdir.unlink(missing_ok=True)  # only a crashed run of this id left one
+            self.workdir.symlink_to(self.folder)
+            self.state.data.update(workdir_link=str(self.workdir))
         self.state.save()
 
     def _node(self, name: str, spec) -> LabNode:

@@ -8,6 +8,7 @@ an index, INDEX.txt, that says what each file is.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -97,3 +98,18 @@ def _describe(name: str) -> str:
     if name.endswith(".log"):
         return "output of a process started in a lab node"
     return ""
+
+
+def cell_files(folder: Path, check: str, selects) -> list[Path]:
+    """For a bug report on one check of the run kept in `folder`: the collector lines the
+    check looked at (`selects`: its Match) written to cell-CHECK.jsonl (listed when there
+    are any), then the captures."""
+    from types import SimpleNamespace
+    lines = []
+    for records in sorted(folder.glob("records-*.jsonl")):
+        for line in records.read_text().splitlines():
+            if line.strip() and selects(SimpleNamespace(**json.loads(line))):
+                lines.append(line + "\n")
+    cell = folder / f"cell-{re.sub(r'[^A-Za-z0-9_.-]+', '_', check)}.jsonl"
+    cell.write_text("".join(lines))
+    return ([cell] if lines else []) + sorted((folder / PCAPS).glob("*.pcap"))

@@ -15,6 +15,8 @@ def render(result, color: bool = False) -> str:
                 lines.append(f"{'':6}{' ' * width}  - {p}")
             if v.hint:
                 lines.append(f"{'':6}{' ' * width}  > {v.hint.strip()}")
+            if getattr(v, "cause", ""):
+                lines.append(f"{'':6}{' ' * width}  > likely cause: {v.cause}")
     lines += nfcapd_lines(result)
     failed = sum(not v.passed for v in result.verdicts)
     na = sum(bool(getattr(v, "na", "")) for v in result.verdicts)

@@ -43,6 +43,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--exporter", metavar="KIND", choices=EXPORTER_KINDS,
                    help="run every probe of the lab with this exporter kind instead of the file's "
                         f"({', '.join(EXPORTER_KINDS)})")
+    p.add_argument("--check", action="append", default=[], metavar="NAME",
+                   help="judge only this check of the lab (repeatable; the whole traffic still runs): "
+                        "what `compare` prints to reproduce one cell")
     p.add_argument("--result-json", metavar="FILE", help=argparse.SUPPRESS)  # for `run` of several labs
     p.add_argument("--report-section", metavar="FILE", help=argparse.SUPPRESS)  # ditto: its HTML section
     p.set_defaults(func=run)
@@ -90,6 +93,18 @@ def check_args(args: argparse.Namespace) -> str | None:
     return None
 
 
+def only_checks(topo, names: list[str]):
+    """(the lab judging only the checks `names`, why not: a name it has no check of, or None)."""
+    if not names:
+        return topo, None
+    from dataclasses import replace
+    have = [c.name for c in topo.expect]
+    unknown = next((n for n in names if n not in have), None)
+    if unknown is not None:
+        return topo, f"--check {unknown}: no such check (checks: {', '.join(have) or 'none'})"
+    return replace(topo, expect=tuple(c for c in topo.expect if c.name in names)), None
+
+
 def run(args: argparse.Namespace) -> int:
     # imported here: the referee (`testbed collect`) must not load the probe's modules
     from ..topology import TopologyError, load
@@ -113,7 +128,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{lab}: {exc.strerror}", file=sys.stderr)
             bad = True
         else:
-            if args.quirk_on and args.exporter not in (None, "netflow-lab"):
+            topos[lab], unknown = only_checks(topos[lab], args.check)
+            if unknown:
+                print(f"{lab}: {unknown}", file=sys.stderr)
+                bad = True
+            elif args.quirk_on and args.exporter not in (None, "netflow-lab"):
                 print(f"{lab}: --quirk-on: quirks are netflow-lab's, not {args.exporter}'s", file=sys.stderr)
                 bad = True
             elif args.quirk_on and topos[lab].reproduces is None:
@@ -220,7 +239,7 @@ def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
             out += ["--state-dir", str(args.state_dir)]
         if args.exporter:
             out += ["--exporter", args.exporter]
-        return out
+        return out + [f"--check={c}" for c in args.check]
 
     print(f"[labs] {len(labs)} labs, {args.jobs} at a time", flush=True)
     with tempfile.TemporaryDirectory(prefix="netflow-lab-runs-") as folder:

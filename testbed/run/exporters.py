@@ -44,6 +44,8 @@ class ExporterService:
         self.exspec: ExporterSpec = exporter_spec(spec, built_ports(lab, spec), workdir)
         self.claims = self.kind.claims(self.exspec)
         self.runs = 0
+        self.commands: list[tuple[str, ...]] = []  # the argv of every process it started, in order
+        self.configs: dict[str, str] = {}  # config files its kind wrote: name -> text
         self.final_stats: list[str] = []  # each run's logs, when it stopped
         self.final: list[dict | None] = []  # statistics at exit: other exporters write none
         self.stats_at_stop: list[dict] = []
@@ -78,6 +80,8 @@ class ExporterService:
         self.current = ExporterProcesses(self.kind.launch(self.exspec), folder,
                                          prefix=mnexec_prefix(self.lab.node(self.spec.node)))
         pids = self.current.launch_all()
+        self.commands += [tuple(p.argv) for p in self.current.launch.processes]
+        self.configs.update({Path(path).name: text for path, text in self.current.launch.files.items()})
         for pid, process in zip(pids, self.current.launch.processes):
             self.lab.state.add_process(self.spec.node, pid, list(process.argv))
 

@@ -36,13 +36,15 @@ def shard(labs: list[str], spec: str | None) -> list[str]:
 def result_json(result: RunResult) -> dict:
     return {"lab": result.lab, "run_id": result.run_id, "seconds": result.seconds,
             "phases": result.phases, "verdicts": [asdict(v) for v in result.verdicts],
-            "exporters": result.exporters, "nfcapd": {n: asdict(r) for n, r in result.nfcapd.items()}}
+            "exporters": result.exporters, "nfcapd": {n: asdict(r) for n, r in result.nfcapd.items()},
+            "commands": result.commands, "configs": result.configs}
 
 
 def result_from_json(d: dict) -> RunResult:
     verdicts = [Verdict(**{**v, "problems": tuple(v["problems"])}) for v in d["verdicts"]]
     return RunResult(d["lab"], verdicts, run_id=d["run_id"], seconds=d["seconds"], phases=d["phases"],
-                     exporters=d.get("exporters", {}))
+                     exporters=d.get("exporters", {}), commands=d.get("commands", {}),
+                     configs=d.get("configs", {}))
 
 
 class Child:

@@ -36,6 +36,8 @@ class RunResult:
     contexts: dict = field(default_factory=dict)  # probe name -> expect.context.Context
     workfiles: Any = None  # report.workfiles.WorkFiles: records with reasons, impairments
     probe_final: dict = field(default_factory=dict)  # name -> [statistics of each run at exit, or None]
+    commands: dict = field(default_factory=dict)  # probe name -> [argv of each process it started]
+    configs: dict = field(default_factory=dict)  # probe name -> {config file name: text}
 
     @property
     def passed(self) -> bool:
@@ -48,12 +50,14 @@ def result_of(session: Session, workfiles=None) -> RunResult:
     r = RunResult(session.topo.name, list(session._verdicts), dict(session.observer.final or {}),
                   {n: p.final_stats for n, p in session.probes.items()},
                   {n: p.stats_at_stop for n, p in session.probes.items()},
-                  session.ctx.truth, session.lab.workdir, [c.path for c in session.captures],
+                  session.ctx.truth, session.lab.folder, [c.path for c in session.captures],
                   session.run_id, phases=dict(session.phases),
                   nfcapd={n: s.result for n, s in session.nfcapds.items() if s.result is not None},
                   probe_final={n: list(getattr(p, "final", [])) for n, p in session.probes.items()},
                   exporters={n: p.kind for n, p in session.topo.probes.items()}, topology=session.topo,
                   contexts=dict(session.contexts),
+                  commands={n: [list(a) for a in p.commands] for n, p in session.probes.items()},
+                  configs={n: dict(p.configs) for n, p in session.probes.items()},
                   workfiles=workfiles if workfiles is not None else W.read(session.lab.workdir))
     r.seconds = time.time() - session.began
     return r

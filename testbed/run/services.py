@@ -157,6 +157,8 @@ class ProbeService:
         self.control = str(workdir / f"probe-{spec.name}.ctl")
         self.proc: subprocess.Popen | None = None
         self.runs = 0
+        self.commands: list[tuple[str, ...]] = []  # the argv of every process it started, in order
+        self.configs: dict[str, str] = {}  # config files it wrote: name -> text (ours: none)
         self.final_stats: list[str] = []  # what each run printed (its log), when it stopped
         self.final: list[dict | None] = []  # each run's statistics at exit (--stats-file JSON)
         self.failures: list[str] = []  # runs that crashed or did not exit 0
@@ -190,6 +192,7 @@ class ProbeService:
                 "--records-file", str(log.with_suffix(".records.jsonl"))]  # for the report
         # `python -m probe ARGV` in the router, forked from a warm interpreter
         self.proc = self.lab.node(self.spec.node).fork(PROBE_MAIN, argv, log, PROBE_WARM)
+        self.commands.append(("python", "-m", "probe", *map(str, argv)))
 
     def wait_ready(self, deadline: float) -> None:
         """Until the control socket answers; LabError with the probe's output if it exits first."""

@@ -9,7 +9,7 @@ import pytest
 from scapy.layers.inet import UDP
 from scapy.utils import rdpcap
 
-from labruns import TOPOLOGIES, run_testbed
+from labruns import TOPOLOGIES, run_id_of, run_testbed
 from testbed.topology import load
 
 pytestmark = pytest.mark.root
@@ -86,3 +86,15 @@ def test_a_relative_artifacts_folder_is_the_callers(tmp_path):
     assert "artifacts: art/" in done.stdout
     assert (tmp_path / "art" / "work" / "probe-p1.1.stats.json").stat().st_size > 0
     assert len(list((tmp_path / "art" / "pcap").glob("*.pcap"))) == 3
+
+
+def test_a_deep_artifacts_folder_gives_its_processes_a_short_path(tmp_path):
+    """A CI workspace puts --artifacts deep: the probe's control socket in it would not fit a
+    Unix socket path (107 bytes); the run hands its processes a short symlink, removes it after."""
+    deep = tmp_path / ("a-long-ci-workspace-directory-name" * 2) / "artifacts"
+    done = run_testbed("run", TOPOLOGIES / "quickstart.yaml", "--artifacts", deep, "--check", "udp-flow-counts")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = run_id_of(done.stdout)
+    assert (deep / "work" / "probe-p1.1.stats.json").is_file()
+    assert f"\nwork/probe-p1.1.log " in (deep / "INDEX.txt").read_text()
+    assert not os.path.lexists(f"/tmp/netflow-lab-{run}.link")

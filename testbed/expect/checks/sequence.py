@@ -21,6 +21,11 @@ from ..verdict import Verdict
 @dataclass(frozen=True, kw_only=True)
 class Sequence(Check):
     kind = "sequence"
+    explained_by = ("accounts_every_packet",)
+
+    def explaining(self, observed) -> tuple[str, ...]:
+        """Packets never read explain an exporter that sent nothing, not a broken sequence."""
+        return self.explained_by if not observed.sequence and not observed.malformed else ()
 
     def evaluate(self, observed, ctx: Context) -> Verdict:
         report = observed.sequence
