@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 import tempfile
 import traceback
@@ -27,6 +28,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--artifacts", metavar="DIR",
                    help="keep records, probe statistics, sequence report, captures and logs here "
                         "(several labs: DIR/<lab>/)")
+    p.add_argument("--artifacts-on-failure", metavar="DIR",
+                   help="keep the artifacts of each lab that did not pass in DIR/<lab>/ (nothing of a lab "
+                        "that passed: what a CI job uploads when it fails)")
     p.add_argument("--report", metavar="FILE",
                    help="write an HTML report (checks, flow timeline, sequence charts, topology, "
                         "statistics; one self-contained file); --artifacts always holds report.html")
@@ -81,13 +85,23 @@ def check_args(args: argparse.Namespace) -> str | None:
         why = path and _writable_file(path)
         if why:
             return why
-    if args.artifacts:
-        folder = Path(args.artifacts)
+    if args.artifacts and args.artifacts_on_failure:
+        return "--artifacts keeps every lab's artifacts, --artifacts-on-failure those of failed labs: give one"
+    for option, given in (("--artifacts", args.artifacts), ("--artifacts-on-failure", args.artifacts_on_failure)):
+        if not given:
+            continue
+        folder = Path(given)
         if folder.exists() and not folder.is_dir():
-            return f"--artifacts {folder}: exists and is not a directory"
+            return f"{option} {folder}: exists and is not a directory"
         existing = next((p for p in [folder, *folder.parents] if p.exists()), Path("."))
         if not os.access(existing, os.W_OK):
-            return f"--artifacts {folder}: {existing} is not writable"
+            return f"{option} {folder}: {existing} is not writable"
+    if args.artifacts_on_failure:
+        for lab in args.labs:
+            mine = Path(args.artifacts_on_failure) / Path(lab).stem
+            if mine.exists() and any(mine.iterdir()):
+                return (f"--artifacts-on-failure: {mine} is not empty (a passing run removes it: "
+                        "remove it first, or give another folder)")
     if os.geteuid() != 0:
         return "labs need root (network namespaces, veths, raw sockets): run it with sudo"
     return None
@@ -143,6 +157,10 @@ def run(args: argparse.Namespace) -> int:
     problem = check_args(args)
     if problem:
         return _fail(problem)
+    on_failure = Path(args.artifacts_on_failure) if args.artifacts_on_failure else None
+    made = on_failure is not None and not on_failure.exists()
+    if made and len(labs) > 1:
+        on_failure.mkdir(parents=True)  # here, once: no lab's run removes it while another writes there
     try:
         if len(labs) == 1:
             return _run_one(args, labs[0], topos[labs[0]])
@@ -150,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("python -m testbed run: interrupted; the lab was torn down", file=sys.stderr)
         return INTERRUPTED
+    finally:
+        if made and on_failure.is_dir() and not any(on_failure.iterdir()):
+            on_failure.rmdir()  # every lab passed: nothing to upload
 
 
 def _run_one(args: argparse.Namespace, path: str, topo) -> int:
@@ -161,6 +182,8 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
     extra = list(args.probe_arg) + (["--quirk", topo.reproduces.quirk] if args.quirk_on else [])
     say = lambda line: print(line, flush=True)  # noqa: E731
     folder = Path(args.artifacts) if args.artifacts else None
+    if args.artifacts_on_failure:  # kept as --artifacts would, removed again if the lab passes
+        folder = Path(args.artifacts_on_failure) / Path(path).stem
     kw = {"state_dir": args.state_dir} if args.state_dir else {}
     try:
         # with --artifacts, the lab's workdir (collector output, logs, traffic plans)
@@ -178,6 +201,9 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
     except Exception:
         traceback.print_exc()
         return 2
+    if args.artifacts_on_failure and result.passed:
+        shutil.rmtree(folder, ignore_errors=True)  # this check made it (it had to be empty)
+        folder = None
     print(table.render(result, color=sys.stdout.isatty()))
     if args.junit:
         junit.write([result], args.junit)
@@ -235,6 +261,8 @@ def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
             out.append("--quirk-on")
         if args.artifacts:
             out += ["--artifacts", str(Path(args.artifacts) / Path(lab).stem)]
+        if args.artifacts_on_failure:
+            out += ["--artifacts-on-failure", args.artifacts_on_failure]
         if args.state_dir:
             out += ["--state-dir", str(args.state_dir)]
         if args.exporter:
