@@ -19,7 +19,7 @@ from pathlib import Path
 from mininet.node import Node as MininetNode
 
 from ..topology import Route, Topology, split_ref
-from . import build, ifindex
+from . import build, ifindex, shaping
 from .clean import teardown
 from ..forkserver import ForkServer
 from .node import LabError, LabNode
@@ -80,6 +80,14 @@ class Lab:
         self._old_handlers: dict[int, object] = {}
         self._fork_servers: dict[str, ForkServer] = {}  # program -> its warm interpreter
         self._closed = False
+
+    @classmethod
+    def from_topo(cls, topo, expect=None, name: str | None = None, **kw) -> "Lab":
+        """The lab of a Mininet Topo (a Topo subclass, a callable that makes one, or one built)
+        and an optional lab-file fragment `expect` (collectors, probes, traffic, expect; a file
+        or a mapping): testbed/topology/mininet_topo.py. `with Lab.from_topo(MyTopo) as lab:`."""
+        from ..topology.mininet_topo import from_topo
+        return cls(from_topo(topo, expect, name), **kw)
 
     # -- lifecycle ----------------------------------------------------------
     def __enter__(self) -> "Lab":
@@ -195,6 +203,7 @@ class Lab:
                 for i in spec.interfaces:
                     self.state.add_interface(spec.name, i.name, plan[i.ref])
         build.run_batches(build.plan_configure(topo, self.nodes, self._segments))
+        shaping.run_shaping(shaping.plan_shaping(topo, self.nodes, self._segments))  # links with bw:
         self._routes = {n: list(spec.routes) for n, spec in topo.nodes.items()}
 
     # -- looking things up --------------------------------------------------

@@ -23,7 +23,8 @@ INTERRUPTED = 130
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("run", help="build a lab, run its traffic and checks, report")
-    p.add_argument("labs", nargs="+", metavar="LAB", help="lab files (YAML)")
+    p.add_argument("labs", nargs="*", metavar="LAB", help="lab files (YAML)")
+    add_custom_options(p)
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per check")
     p.add_argument("--artifacts", metavar="DIR",
                    help="keep records, probe statistics, sequence report, captures and logs here "
@@ -58,6 +59,32 @@ def add_parser(subparsers) -> None:
 def _fail(message: str) -> int:
     print(f"python -m testbed run: error: {message}", file=sys.stderr)
     return 2
+
+
+def add_custom_options(p) -> None:
+    """Mininet's --custom/--topo, and the lab-file fragment that says what to run on it."""
+    p.add_argument("--custom", metavar="FILE.py",
+                   help="a Python file with a Mininet Topo (its `topos` dict, as mininet's --custom): "
+                        "the lab's nodes and links")
+    p.add_argument("--topo", metavar="NAME[,ARG...]", help="which topo of --custom (and its arguments)")
+    p.add_argument("--expect", metavar="FILE",
+                   help="with --custom: a lab file without nodes and links (collectors, probes, traffic, expect)")
+
+
+def custom_lab(args) -> tuple[str, object] | None:
+    """(a label, the lab) of --custom/--topo/--expect; None without --custom. Raises
+    TopologyError (naming the Python and expect lines) or ValueError (the options)."""
+    if not args.custom:
+        if args.topo or args.expect:
+            raise ValueError("--topo and --expect go with --custom FILE.py")
+        return None
+    if getattr(args, "labs", None) or getattr(args, "files", None):
+        raise ValueError("give lab files or --custom, not both")
+    if not args.topo:
+        raise ValueError("--custom needs --topo NAME (a key of the file's `topos`)")
+    from ..topology.mininet_topo import from_topo, load_custom
+    topo = from_topo(load_custom(args.custom, args.topo), args.expect, exporter=getattr(args, "exporter", None))
+    return f"{args.custom}:{args.topo}", topo
 
 
 def _writable_file(path: str) -> str | None:
@@ -107,6 +134,12 @@ def check_args(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _say(problem: str | None) -> bool:
+    if problem:
+        print(problem, file=sys.stderr)
+    return bool(problem)
+
+
 def only_checks(topo, names: list[str]):
     """(the lab judging only the checks `names`, why not: a name it has no check of, or None)."""
     if not names:
@@ -125,33 +158,36 @@ def run(args: argparse.Namespace) -> int:
     from .many import shard
 
     try:
-        labs = shard(list(args.labs), args.shard)
-    except ValueError as exc:
+        custom = custom_lab(args)
+        labs = shard(list(args.labs), args.shard) if custom is None else [custom[0]]
+    except TopologyError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as exc:
         return _fail(str(exc))
     if not labs:
-        return _fail(f"--shard {args.shard}: no lab falls in this slice")
+        return _fail(f"--shard {args.shard}: no lab falls in this slice" if args.labs
+                     else "give a lab file (or --custom FILE.py --topo NAME)")
     topos, bad = {}, False
     for lab in labs:
         try:
-            topos[lab] = load(lab, exporter=args.exporter)
+            topo = custom[1] if custom is not None else load(lab, exporter=args.exporter)
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             bad = True
+            continue
         except OSError as exc:
             print(f"{lab}: {exc.strerror}", file=sys.stderr)
             bad = True
-        else:
-            topos[lab], unknown = only_checks(topos[lab], args.check)
-            if unknown:
-                print(f"{lab}: {unknown}", file=sys.stderr)
-                bad = True
-            elif args.quirk_on and args.exporter not in (None, "netflow-lab"):
-                print(f"{lab}: --quirk-on: quirks are netflow-lab's, not {args.exporter}'s", file=sys.stderr)
-                bad = True
-            elif args.quirk_on and topos[lab].reproduces is None:
-                print(f"{lab}: --quirk-on: the file names no quirk (reproduces: quirk: ID)", file=sys.stderr)
-                bad = True
+            continue
+        topos[lab], unknown = only_checks(topo, args.check)
+        if args.quirk_on and args.exporter not in (None, "netflow-lab"):
+            unknown = unknown or f"--quirk-on: quirks are netflow-lab's, not {args.exporter}'s"
+        elif args.quirk_on and topo.reproduces is None:
+            unknown = unknown or "--quirk-on: the file names no quirk (reproduces: quirk: ID)"
+        bad = _say(unknown and f"{lab}: {unknown}") or bad
     if bad:
         return 2
     problem = check_args(args)
@@ -183,7 +219,7 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
     say = lambda line: print(line, flush=True)  # noqa: E731
     folder = Path(args.artifacts) if args.artifacts else None
     if args.artifacts_on_failure:  # kept as --artifacts would, removed again if the lab passes
-        folder = Path(args.artifacts_on_failure) / Path(path).stem
+        folder = Path(args.artifacts_on_failure) / (topo.name if args.custom else Path(path).stem)
     kw = {"state_dir": args.state_dir} if args.state_dir else {}
     try:
         # with --artifacts, the lab's workdir (collector output, logs, traffic plans)

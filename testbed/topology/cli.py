@@ -20,7 +20,9 @@ INVALID = 2
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("validate", help="check lab files (no root needed)",
                               description=__doc__.splitlines()[0])
-    p.add_argument("files", nargs="+", metavar="FILE", help="a lab file (YAML)")
+    p.add_argument("files", nargs="*", metavar="FILE", help="a lab file (YAML)")
+    from ..run.cli import add_custom_options
+    add_custom_options(p)
     p.add_argument("--exporter", metavar="KIND", choices=("netflow-lab", "softflowd", "pmacctd", "fprobe"),
                    help="check the files as if every probe were this exporter kind (as run --exporter does)")
     p.add_argument("--explain", action="store_true",
@@ -73,11 +75,42 @@ def run_gen(args: argparse.Namespace) -> int:
     return 0
 
 
+def explain_links(topo) -> list[str]:
+    """The addresses a link's subnet: or pool: gave its endpoints, and how a link is shaped."""
+    out = []
+    for link in topo.links:
+        parts = []
+        if link.subnet is not None:
+            given = [f"{ref} = {a}" for ref in link.endpoints for a in topo.interface(ref).addresses
+                     if a.ip in link.subnet]
+            origin = f"pool {link.pool}: {link.subnet}" if link.pool else f"subnet {link.subnet}"
+            parts.append(f"{origin}: " + ", ".join(given))
+        if link.bw is not None:
+            parts.append(f"bw {link.bw:g} Mbit/s each way ({link.shaper})")
+        if parts:
+            out.append(f"links[{link.index}] {topo.where(link.line)} ({' -- '.join(link.endpoints)}): "
+                       + "; ".join(parts))
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..run.cli import custom_lab
+    try:
+        custom = custom_lab(args)
+    except TopologyError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return INVALID
+    except (ValueError, OSError) as exc:
+        print(f"python -m testbed validate: error: {exc}", file=sys.stderr)
+        return INVALID
+    if custom is None and not args.files:
+        print("python -m testbed validate: error: give a lab file (or --custom FILE.py --topo NAME)", file=sys.stderr)
+        return INVALID
     status = 0
-    for name in args.files:
+    for name in args.files or [custom[0]]:
         try:
-            topo = load(name, exporter=args.exporter)
+            topo = custom[1] if custom else load(name, exporter=args.exporter)
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
@@ -91,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
                   (len(topo.traffic), "step"), (len(topo.expect), "check")]
         print(f"{name}: ok: {topo.name}: " + ", ".join(f"{n} {w}{'s' * (n != 1)}" for n, w in counts))
         if args.explain:
+            for line in explain_links(topo):
+                print(f"  {line}")
             for what, entries in (("traffic", topo.traffic), ("expect", topo.expect)):
                 for e in entries:
-                    print(f"  {what}[{e.index}] line {e.line}: {e.explain()}")
+                    print(f"  {what}[{e.index}] {topo.where(e.line)}: {e.explain()}")
     return status

@@ -88,6 +88,9 @@ class Link:
     subnet: IPv4Network | None = None
     line: int = 0
     tunnel: str | None = None  # "vxlan": carried over a tunnel, as between two machines
+    pool: str | None = None  # the pool its subnet was taken from (validate --explain says so)
+    bw: float | None = None  # Mbit/s each endpoint may send, shaped with `shaper` (tc); None: unshaped
+    shaper: str = "htb"  # htb (as Mininet's TCLink) | tbf
 
     @property
     def nodes(self) -> tuple[str, ...]:
