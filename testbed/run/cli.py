@@ -24,6 +24,7 @@ INTERRUPTED = 130
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("run", help="build a lab, run its traffic and checks, report")
     p.add_argument("labs", nargs="*", metavar="LAB", help="lab files (YAML)")
+    from ..topology.cli import add_custom_options
     add_custom_options(p)
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per check")
     p.add_argument("--artifacts", metavar="DIR",
@@ -59,32 +60,6 @@ def add_parser(subparsers) -> None:
 def _fail(message: str) -> int:
     print(f"python -m testbed run: error: {message}", file=sys.stderr)
     return 2
-
-
-def add_custom_options(p) -> None:
-    """Mininet's --custom/--topo, and the lab-file fragment that says what to run on it."""
-    p.add_argument("--custom", metavar="FILE.py",
-                   help="a Python file with a Mininet Topo (its `topos` dict, as mininet's --custom): "
-                        "the lab's nodes and links")
-    p.add_argument("--topo", metavar="NAME[,ARG...]", help="which topo of --custom (and its arguments)")
-    p.add_argument("--expect", metavar="FILE",
-                   help="with --custom: a lab file without nodes and links (collectors, probes, traffic, expect)")
-
-
-def custom_lab(args) -> tuple[str, object] | None:
-    """(a label, the lab) of --custom/--topo/--expect; None without --custom. Raises
-    TopologyError (naming the Python and expect lines) or ValueError (the options)."""
-    if not args.custom:
-        if args.topo or args.expect:
-            raise ValueError("--topo and --expect go with --custom FILE.py")
-        return None
-    if getattr(args, "labs", None) or getattr(args, "files", None):
-        raise ValueError("give lab files or --custom, not both")
-    if not args.topo:
-        raise ValueError("--custom needs --topo NAME (a key of the file's `topos`)")
-    from ..topology.mininet_topo import from_topo, load_custom
-    topo = from_topo(load_custom(args.custom, args.topo), args.expect, exporter=getattr(args, "exporter", None))
-    return f"{args.custom}:{args.topo}", topo
 
 
 def _writable_file(path: str) -> str | None:
@@ -155,6 +130,7 @@ def only_checks(topo, names: list[str]):
 def run(args: argparse.Namespace) -> int:
     # imported here: the referee (`testbed collect`) must not load the probe's modules
     from ..topology import TopologyError, load
+    from ..topology.cli import custom_lab
     from .many import shard
 
     try:

@@ -21,7 +21,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("validate", help="check lab files (no root needed)",
                               description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="*", metavar="FILE", help="a lab file (YAML)")
-    from ..run.cli import add_custom_options
     add_custom_options(p)
     p.add_argument("--exporter", metavar="KIND", choices=("netflow-lab", "softflowd", "pmacctd", "fprobe"),
                    help="check the files as if every probe were this exporter kind (as run --exporter does)")
@@ -55,6 +54,32 @@ def run_labs(args: argparse.Namespace) -> int:
         return INVALID
     print("\n".join(map(str, found)))
     return 0
+
+
+def add_custom_options(p) -> None:
+    """Mininet's --custom/--topo, and the lab-file fragment that says what to run on it."""
+    p.add_argument("--custom", metavar="FILE.py",
+                   help="a Python file with a Mininet Topo (its `topos` dict, as mininet's --custom): "
+                        "the lab's nodes and links")
+    p.add_argument("--topo", metavar="NAME[,ARG...]", help="which topo of --custom (and its arguments)")
+    p.add_argument("--expect", metavar="FILE",
+                   help="with --custom: a lab file without nodes and links (collectors, probes, traffic, expect)")
+
+
+def custom_lab(args) -> tuple[str, object] | None:
+    """(a label, the lab) of --custom/--topo/--expect; None without --custom. Raises
+    TopologyError (naming the Python and expect lines) or ValueError (the options)."""
+    if not args.custom:
+        if args.topo or args.expect:
+            raise ValueError("--topo and --expect go with --custom FILE.py")
+        return None
+    if getattr(args, "labs", None) or getattr(args, "files", None):
+        raise ValueError("give lab files or --custom, not both")
+    if not args.topo:
+        raise ValueError("--custom needs --topo NAME (a key of the file's `topos`)")
+    from .mininet_topo import from_topo, load_custom
+    topo = from_topo(load_custom(args.custom, args.topo), args.expect, exporter=getattr(args, "exporter", None))
+    return f"{args.custom}:{args.topo}", topo
 
 
 def run_gen(args: argparse.Namespace) -> int:
@@ -94,7 +119,6 @@ def explain_links(topo) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..run.cli import custom_lab
     try:
         custom = custom_lab(args)
     except TopologyError as exc:
