@@ -1,10 +1,23 @@
 """`python -m probe`: from a checkout, whatever `python` is (root's python3, a pyenv
 shim). Without the project's packages it runs again under the checkout's venv
 (ci/setup makes it), or says in one line what to run. (testbed/__main__.py has
-its twin: the probe depends on nothing of the testbed.)"""
-import importlib.util
+its twin: the probe depends on nothing of the testbed.) Ctrl-C while the modules
+load ends it with one line and status 130; the offline and live drivers handle it
+themselves while they run (flows expired and sent, statistics printed)."""
+import _signal as signal  # the C module: `signal` itself takes milliseconds to import (its enums)
 import os
 import sys
+
+
+def _interrupted(signum, frame) -> None:
+    sys.stderr.write("python -m probe: interrupted\n")
+    os._exit(130)
+
+
+if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when the caller ignores it
+    signal.signal(signal.SIGINT, _interrupted)
+
+import importlib.util  # noqa: E402
 
 _missing = [m for m in ("netaddr", "pyroute2") if importlib.util.find_spec(m) is None]
 if _missing:
@@ -23,4 +36,4 @@ if _missing:
 
 from .cli import main  # noqa: E402
 
-sys.exit(main())
+sys.exit(main())  # both drivers put their own SIGINT handler in place while they run

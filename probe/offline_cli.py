@@ -97,7 +97,10 @@ def _run(f, path, read, stats, options, export_rate, stop, ifindex_warnings) -> 
         for warning in ifindex_warnings():
             print(f"{PROG}: warning: {warning}", file=sys.stderr)
     if options.stats_file:
-        stats_file.write(options.stats_file, {**stats.as_dict(), "collectors": report})
+        problem = stats_file.write(options.stats_file, {**stats.as_dict(), "collectors": report})
+        if problem:
+            print(f"{PROG}: error: {problem}", file=sys.stderr)
+            status = max(status, 1)
     if error:
         print(error, file=sys.stderr)
     return status

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 MAX_SECONDS = 2**32 // 1000  # v5 times are 32-bit milliseconds
+MIN_SECONDS = 0.001  # the engines count whole milliseconds: less would round to 0
 USAGE_ERROR = 2
 
 
@@ -14,13 +15,16 @@ class Parser(argparse.ArgumentParser):
 
 
 def seconds(value) -> float:
-    """A timeout in seconds: a number in (0, MAX_SECONDS]; ValueError otherwise."""
+    """A timeout in seconds: a number in [MIN_SECONDS, MAX_SECONDS]; ValueError otherwise
+    (true is not a number here, though Python counts it as 1)."""
     try:
+        if isinstance(value, bool):
+            raise TypeError
         got = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"expected seconds, got {value!r}") from None
-    if not 0 < got <= MAX_SECONDS:  # also refuses nan and inf
-        raise ValueError(f"expected seconds in (0, {MAX_SECONDS}], got {value!r}")
+    if not MIN_SECONDS <= got <= MAX_SECONDS:  # also refuses nan and inf
+        raise ValueError(f"expected seconds in [{MIN_SECONDS:g}, {MAX_SECONDS}], got {value!r}")
     return got
 
 

@@ -24,16 +24,26 @@ def checked(path: str | None) -> str | None:
     return path
 
 
-def write(path: str, stats: dict) -> None:
+def write(path: str, stats: dict) -> str | None:
+    """None, or why the file could not be written, in one line (its directory may have
+    gone since the start: the statistics are printed anyway, the caller exits 1)."""
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(stats, f, indent=1, sort_keys=False)
             f.write("\n")
         os.replace(tmp, path)
+        return None
+    except OSError as exc:
+        _remove(tmp)
+        return f"--stats-file {path}: not written: {exc.strerror or exc}"
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _remove(tmp)
         raise
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

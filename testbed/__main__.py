@@ -2,16 +2,29 @@
 
 A module is imported only for the command that runs (`testbed collect`, the
 referee, must not load Mininet or the probe); the others appear in --help
-from the table below.
+from the table below. Ctrl-C while the modules load (up to a second) ends it
+with one line and status 130: nothing exists yet to undo; a command that
+builds or starts something handles Ctrl-C itself from when it starts.
 """
 from __future__ import annotations
 
-import argparse
-import importlib
-import importlib.util
+import _signal  # the C module: `signal` itself takes milliseconds to import (its enums)
 import os
 import sys
 
+
+def _interrupted(signum, frame) -> None:
+    sys.stderr.write("python -m testbed: interrupted\n")
+    os._exit(130)
+
+
+if __name__ == "__main__" and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, _interrupted)  # not when the caller ignores SIGINT (nohup, a job)
+
+import argparse  # noqa: E402
+import signal  # noqa: E402
+import importlib  # noqa: E402
+import importlib.util  # noqa: E402
 
 DEBIAN_PYTHON = "/usr/lib/python3/dist-packages"  # where Debian's python3-mininet is
 
@@ -62,7 +75,7 @@ if __name__ == "__main__":
 SUBCOMMANDS = {  # name -> (module with add_parser(subparsers), one-line help)
     "run": ("testbed.run.cli", "build a lab, run its traffic and checks, report"),
     "compare": ("testbed.run.compare", "run labs once per exporter; print a conformance matrix"),
-    "validate": ("testbed.topology.cli", "check lab files (no root needed)"),
+    "validate": ("testbed.plan.cli", "check lab files and resolve their run plans (no root needed)"),
     "gen": ("testbed.topology.cli", "write a generated lab file (e.g. a line of N routers)"),
     "labs": ("testbed.topology.cli", "print the paths of the ready labs (e.g. labs conformance)"),
     "collect": ("testbed.collector.cli", "run the reference NetFlow v5 collector"),
@@ -70,6 +83,7 @@ SUBCOMMANDS = {  # name -> (module with add_parser(subparsers), one-line help)
     "up": ("testbed.lab.cli", "build a lab and hold it until Ctrl-C"),
     "clean": ("testbed.lab.cli", "remove what crashed lab runs left behind"),
 }
+PURE = ("validate", "gen")  # nothing to undo: Ctrl-C stays one line and 130 while they work too
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         if mod != module:
             subparsers.add_parser(name, help=text)
     args = parser.parse_args(argv)
+    if signal.getsignal(signal.SIGINT) is _interrupted and args.command not in PURE:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the command's own handling from here
     return args.func(args)
 
 

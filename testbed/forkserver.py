@@ -23,12 +23,16 @@ import importlib
 import json
 import os
 import signal
+import select
 import subprocess
 import sys
 import time
 import traceback
 
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
+ANSWER_TIMEOUT_S = 5.0  # a spawn or a status question
+CLOSE_TIMEOUT_S = 5.0
+UNSEEN = 256  # the exit status of a program whose fork server went before reaping it
 
 
 def setns(path: str, kind: int) -> None:
@@ -77,7 +81,11 @@ def _child(main, ns_pid: int, argv: list[str], log: str) -> None:
 
 def serve(target: str, warm: list[str]) -> None:
     """`target` is `module:function`, the program's main(argv) -> exit status;
-    `warm` are modules it imports later (lazily), imported here once."""
+    `warm` are modules it imports later (lazily), imported here once. Signals sent
+    to the whole process group (Ctrl-C, SIGTERM to the group) are the testbed's to
+    handle: the server lives until the testbed closes its stdin."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     module, _, func = target.partition(":")
     main = getattr(importlib.import_module(module), func or "main")
     for name in warm:
@@ -113,19 +121,32 @@ def _reap(mine: set[int], done: dict[int, int]) -> None:
             done[pid] = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
+class ForkServerGone(RuntimeError):
+    """The fork server exited or stopped answering: what it started runs on, unreaped."""
+
+
 class ForkServer:
-    """The testbed's end: one server per lab and program."""
+    """The testbed's end: one server per lab and program. Every request has a deadline:
+    a server that died or stopped (SIGSTOP) is noticed, never waited for."""
 
     def __init__(self, target: str, warm: tuple[str, ...] = (), python: str = sys.executable) -> None:
         self.proc = subprocess.Popen([python, "-m", "testbed.forkserver", target, *warm],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.gone: str | None = None  # why it can no longer be asked
 
-    def _ask(self, req: dict) -> dict:
-        self.proc.stdin.write(json.dumps(req) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the fork server exited ({self.proc.wait()})")
+    def _ask(self, req: dict, timeout: float = ANSWER_TIMEOUT_S) -> dict:
+        if self.gone:
+            raise ForkServerGone(self.gone)
+        try:
+            self.proc.stdin.write((json.dumps(req) + "\n").encode())
+            self.proc.stdin.flush()
+            line = _line(self.proc.stdout, time.monotonic() + timeout)
+        except (BrokenPipeError, EOFError):
+            self.gone = f"the fork server exited ({_status(self.proc)})"
+            raise ForkServerGone(self.gone) from None
+        except TimeoutError:
+            self.gone = f"the fork server did not answer within {timeout:g} s"
+            raise ForkServerGone(self.gone) from None
         return json.loads(line)
 
     def spawn(self, ns_pid: int, argv: list[str], log: str) -> "Forked":
@@ -138,10 +159,39 @@ class ForkServer:
         return self._ask({"op": "status", "pids": [pid]})["status"][str(pid)]
 
     def close(self) -> None:
-        if self.proc.poll() is None:
+        """Close its stdin (it exits); a stopped or stuck one is killed."""
+        if self.gone and self.proc.poll() is None:
+            self.proc.kill()
+        try:
             self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            self.proc.wait(timeout=CLOSE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
             self.proc.wait()
         self.proc.stdout.close()
+
+
+def _line(stream, deadline: float) -> bytes:
+    """One line from a pipe, by a monotonic deadline (TimeoutError), EOFError at its end."""
+    buf = b""
+    fd = stream.fileno()
+    while not buf.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf
+
+
+def _status(proc: subprocess.Popen) -> str:
+    code = proc.poll()
+    return "still running" if code is None else f"signal {-code}" if code < 0 else f"exit {code}"
 
 
 class Forked:
@@ -156,8 +206,13 @@ class Forked:
         self.log_path = None
 
     def poll(self) -> int | None:
+        """Its exit status once it exited; UNSEEN when the server that reaps it went
+        first (the program itself runs on: asked through /proc until it is gone)."""
         if self.returncode is None:
-            self.returncode = self.server.status(self.pid)
+            try:
+                self.returncode = self.server.status(self.pid)
+            except ForkServerGone:
+                self.returncode = None if _exists(self.pid) else UNSEEN
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -170,13 +225,25 @@ class Forked:
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:  # not reaped yet: the pid is still ours
-            os.kill(self.pid, sig)
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
+
+
+def _exists(pid: int) -> bool:
+    """Is `pid` still a live process (not a zombie)?"""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ from typing import Any, Callable
 
 import pytest
 
+from .schema.printable import printable
+
 
 def pytest_addoption(parser) -> None:
     group = parser.getgroup("netflow_lab")
@@ -102,8 +104,12 @@ class NetflowLab:
 
     def ifindex(self, ref: str, probe: str | None = None) -> int:
         """What the probe exports for interface `ref` ('r1:eth0'): the kernel's ifindex,
-        or its stand-in when it does not fit in 16 bits."""
-        return self._ctx(probe).ifindex(ref)
+        or its stand-in when it does not fit in 16 bits (`probe`: default, the one on its router)."""
+        if probe is None:
+            probe = next((e.name for e in self._live().plan.exporters.values() if ref in e.facts.ifindexes), None)
+            if probe is None:
+                raise KeyError(f"no probe runs on the router of {ref!r}")
+        return self._exporter(probe).facts.ifindexes[ref]
 
     # -- traffic ------------------------------------------------------------
     def run_step(self, step: dict):
@@ -179,7 +185,7 @@ class NetflowLab:
                 lines.append(f"  {v.name} ({v.kind}): " + "; ".join(v.problems))
                 if v.hint:
                     lines.append(f"    > {v.hint.strip()}")
-            raise AssertionError("\n".join(lines) if found else "there are no checks to pass")
+            raise AssertionError(printable("\n".join(lines)) if found else "there are no checks to pass")
         return found
 
     # -- helpers ------------------------------------------------------------
@@ -189,16 +195,16 @@ class NetflowLab:
         return self.session
 
     def _probe(self, name: str | None):
-        probes = self._live().probes
-        if name is None:
-            if len(probes) != 1:
-                raise ValueError(f"say which probe ({', '.join(probes)})")
-            return next(iter(probes.values()))
-        return probes[name]
+        return self._live().probe(self._exporter(name).name)
 
-    def _ctx(self, probe: str | None):
-        session = self._live()
-        return session.contexts[probe] if probe else session.ctx
+    def _exporter(self, name: str | None):
+        """The plan of probe `name` (None: the lab's only one)."""
+        exporters = self._live().plan.exporters
+        if name is None:
+            if len(exporters) != 1:
+                raise ValueError(f"say which probe ({', '.join(exporters)})")
+            return next(iter(exporters.values()))
+        return exporters[name]
 
 
 def _folder_name(nodeid: str) -> str:

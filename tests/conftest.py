@@ -2,6 +2,9 @@
 test is a failure - a missing nfcapd, softflowd or tcpreplay must not turn an
 interop test into a silent pass."""
 import os
+from pathlib import Path
+
+import pytest
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -12,3 +15,15 @@ def pytest_sessionfinish(session, exitstatus):
             reporter.write_line(f"CI: skipped test counts as a failure: {report.nodeid} "
                                 f"({report.longrepr[-1] if isinstance(report.longrepr, tuple) else ''})")
         session.exitstatus = 1
+
+
+# Tests that build namespaces, veths or labs need root: marked here by where they live
+# and what they use, so `ci/quick` (-m "not root and not slow") runs only the rest.
+ROOT_FOLDERS = {"labs", "live"}
+ROOT_FIXTURES = {"netflow_lab"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(str(item.fspath)).parent.name in ROOT_FOLDERS or ROOT_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.root)

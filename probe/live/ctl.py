@@ -1,23 +1,31 @@
 """`python -m probe ctl PATH stats|show|timeouts|flush`: the control socket's client.
 
 Like softflowctl/flowctl. Prints a readable answer, or the raw reply with
---json. A missing socket or a probe that is gone is one line on stderr and
-exit status 2; a request the probe refused is exit status 1.
+--json. A missing socket, a probe that is gone (or dies while it answers),
+or a socket whose program does not answer as a probe does is one line on
+stderr and exit status 2; a request the probe refused is exit status 1. A
+reader that stops early (`| head`) ends it quietly with status 141, as a
+C tool killed by SIGPIPE.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import socket
 import stat
 import sys
+import time
 
 from ..options import Parser, seconds_arg
 from .control import UNIX_PATH_MAX
 from ..stats import format_counters
 
-TIMEOUT_S = 10.0
+TIMEOUT_S = 10.0  # for the whole reply (the probe gives a client 5 s)
+MAX_REPLY = 1 << 30  # a program that never ends its line is not a probe
+EXIT_SIGPIPE = 141
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # C0 but newline, DEL, C1
 
 
 class CtlError(Exception):
@@ -42,22 +50,50 @@ def request(path: str, req: dict, timeout: float = TIMEOUT_S) -> dict:
             raise CtlError(f"permission denied on {path} (the control socket is root only)") from None
         except OSError as exc:
             raise CtlError(f"cannot connect to {path}: {exc.strerror}") from None
-        try:
-            sock.sendall(json.dumps(req).encode() + b"\n")
-            chunks = [b""]
-            while not chunks[-1].endswith(b"\n"):  # a long `show` comes in many pieces
-                chunk = sock.recv(1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            data = b"".join(chunks)
-        except OSError as exc:
-            raise CtlError(f"the probe at {path} did not answer: {exc.strerror or exc}") from None
+        data = _exchange(sock, path, json.dumps(req).encode() + b"\n", time.monotonic() + timeout)
     finally:
         sock.close()
     if not data:
         raise CtlError(f"the probe at {path} closed the connection without an answer")
-    return json.loads(data)
+    if not data.endswith(b"\n"):
+        raise CtlError(f"the probe at {path} stopped in the middle of its answer "
+                       f"({len(data)} bytes, cut off: did it exit?)")
+    try:
+        reply = json.loads(data)
+    except (ValueError, RecursionError):  # UnicodeDecodeError included
+        raise CtlError(f"{path} answered {_quote(data)}: not a probe's reply "
+                       "(is it another program's socket?)") from None
+    if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
+        raise CtlError(f"{path} answered {_quote(data)}: not a probe's reply (a JSON object with \"ok\")")
+    return reply
+
+
+def _exchange(sock: socket.socket, path: str, request_line: bytes, deadline: float) -> bytes:
+    """Send the request line; the reply up to its newline (or what came before the end)."""
+    chunks, size = [b""], 0
+    try:
+        sock.sendall(request_line)
+        while not chunks[-1].endswith(b"\n"):  # a long `show` comes in many pieces
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out")
+            sock.settimeout(left)
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_REPLY:
+                raise CtlError(f"{path} sent more than {MAX_REPLY} bytes without ending its reply")
+    except OSError as exc:
+        raise CtlError(f"the probe at {path} did not answer: {exc.strerror or exc}") from None
+    return b"".join(chunks)
+
+
+def _quote(data: bytes, most: int = 60) -> str:
+    """The start of what a foreign program sent, printable."""
+    text = data[:most].decode("ascii", "backslashreplace")
+    return repr(text + ("..." if len(data) > most else ""))
 
 
 def _is_socket(path: str) -> bool:
@@ -94,10 +130,31 @@ def run(args: argparse.Namespace) -> int:
     except CtlError as exc:
         print(f"probe ctl: {exc}", file=sys.stderr)
         return 2
-    if not reply.get("ok"):
-        print(f"probe ctl: {reply.get('error', 'refused')}", file=sys.stderr)
+    if not reply["ok"]:
+        print(f"probe ctl: {_printable(str(reply.get('error', 'refused')))}", file=sys.stderr)
         return 1
-    print(json.dumps(reply, indent=1) if args.json else _text(args.ctl_cmd, reply))
+    try:
+        text = json.dumps(reply, indent=1) if args.json else _text(args.ctl_cmd, reply)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        print(f"probe ctl: {args.path} answered {args.ctl_cmd} with a reply of the wrong shape: "
+              f"{_quote(json.dumps(reply).encode())}", file=sys.stderr)
+        return 2
+    return _print(text)
+
+
+def _printable(text: str) -> str:
+    """No control characters from the wire on the terminal (an ESC sequence could retitle it)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _print(text: str) -> int:
+    """Print; a reader that went away (`| head`) ends it quietly, status 141 (as SIGPIPE would)."""
+    try:
+        print(_printable(text), flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing left for the interpreter's final flush
+        return EXIT_SIGPIPE
     return 0
 
 
@@ -127,7 +184,11 @@ def _text(cmd: str, reply: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="probe ctl", description=__doc__.splitlines()[0])
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    try:
+        return run(parser.parse_args(argv))
+    except KeyboardInterrupt:
+        print("probe ctl: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

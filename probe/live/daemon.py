@@ -51,6 +51,7 @@ class Daemon:
                  overrides: dict[str, int], control: str | None = None,
                  engine: str = "reference", log=None) -> None:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.exit_status = 0  # 1: an output asked for could not be written at exit
         self.clock = Clock()
         self.options = output
         self.stopping = False
@@ -198,7 +199,10 @@ class Daemon:
         stats = self.stats()
         self.log(self.probe.stats.summary())
         if self.options.stats_file:
-            stats_file.write(self.options.stats_file, stats)
+            problem = stats_file.write(self.options.stats_file, stats)
+            if problem:
+                self.log(f"probe: {problem}")
+                self.exit_status = 1
 
     def stats(self) -> dict:
         """Every counter (the kernel's ring counters copied in first), plus live extras."""
@@ -220,7 +224,7 @@ class Daemon:
             limit = req.get("limit") or 0
             if type(limit) is not int or limit < 0:
                 raise ControlError("show: limit must be a whole number (0: all)")
-            shown = flows[:limit] if limit else flows
+            shown = flows[:min(limit, len(flows))] if limit else flows  # 10**23 does not fit an index
             return {"total": len(flows), "flows": (flow_view(f, now) for f in shown)}
         if cmd == "timeouts":
             try:  # the limits of the command line's --active-timeout/--inactive-timeout
@@ -273,4 +277,4 @@ def run_daemon(config: Config, output: OutputOptions, *, interfaces: list[str],
         daemon.run()
     finally:
         daemon.close()
-    return 0
+    return daemon.exit_status

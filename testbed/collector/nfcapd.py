@@ -21,9 +21,12 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from testbed.logtail import tail
 from typing import Sequence
 
 POLL_S = 0.02
+OUTPUT_TAIL = 8192  # of its output, in an error
 
 
 @dataclass(frozen=True)
@@ -178,10 +181,7 @@ class Nfcapd:
         return flows(self.directory)
 
     def output(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return tail(self.log, OUTPUT_TAIL)
 
     def _wait(self, ready, what: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

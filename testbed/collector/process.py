@@ -20,8 +20,10 @@ from typing import Sequence
 
 from testbed.collector.load import load_jsonl
 from testbed.collector.result import CollectorResult
+from testbed.logtail import tail
 
 READY = "# listening on "
+OUTPUT_TAIL = 8192  # of its output, in an error (it prints every record)
 
 
 def mnexec_prefix(host) -> list[str]:
@@ -59,7 +61,7 @@ class CollectorProcess:
     def wait_ready(self, deadline: float) -> None:
         """Until its socket is bound (monotonic `deadline`); RuntimeError if it is not."""
         while time.monotonic() < deadline:
-            first = self.output().partition("\n")[0]
+            first = self._first_line()
             if first.startswith(READY):
                 host, _, port = first[len(READY):].split()[0].rpartition(":")
                 self.listen = (host, int(port))
@@ -80,9 +82,13 @@ class CollectorProcess:
         return self.result
 
     def output(self) -> str:
-        """What it printed so far (records, events, summary)."""
+        """The end of what it printed so far (records, events, summary)."""
+        return tail(self.log, OUTPUT_TAIL)
+
+    def _first_line(self) -> str:
         try:
-            return self.log.read_text(errors="replace")
+            with open(self.log, "rb") as f:
+                return f.readline(4096).decode("utf-8", "replace").rstrip("\n")
         except FileNotFoundError:
             return ""
 

@@ -7,9 +7,12 @@ frontier); a jump forward is a gap, remembered so that a late datagram can
 fill it. nfcapd's cruder count (compare with the previous datagram received,
 whatever it was) is kept alongside so that tests can compare with nfdump.
 
-Limitation: a datagram that overtakes the exporter's very first one makes the
-first one read as a reset (sys_uptime went backwards): there is no gap yet
-for it to fill.
+A datagram that overtakes the exporter's very first one leaves no gap for the
+first one to fill: when the first one arrives after all, it is taken as
+reordered (not a reset) if it fits before the first datagram received - its
+records end there or earlier, without a wrap, and both its sys_uptime and its
+export time (unix_secs) are no later. A restarted exporter's datagram is later
+by the wall clock, so it stays a reset.
 """
 from __future__ import annotations
 
@@ -64,8 +67,10 @@ class ExporterReport:
 class _State:
     """One exporter's sequence state. Unwrapped positions are ints."""
 
-    def __init__(self, seq: int, count: int, uptime: int, max_seen: int):
+    def __init__(self, seq: int, count: int, uptime: int, export_ms: int, max_seen: int):
         self.first_sequence = seq
+        # the earliest datagram received, while nothing has reset: a late one may precede it
+        self.earliest: tuple[int, int, int] | None = (seq, uptime, export_ms)  # position, uptime, export ms
         self.datagrams, self.records = 1, count
         self.lost = self.gaps_seen = self.duplicates = self.reordered = self.resets = 0
         self.nfcapd_failures = 0
@@ -101,6 +106,25 @@ class _State:
                 return stop - pos
         return None
 
+    def precede(self, pos: int, seq: int, count: int, uptime: int, export_ms: int) -> int | None:
+        """A late datagram from before the earliest one received (that one overtook it,
+        so no gap was open for it): the records between the two, if any, are a gap now.
+        Returns how many; None if it does not fit before the earliest one."""
+        if self.earliest is None:
+            return None
+        first, first_uptime, first_export = self.earliest
+        if (pos + count > first or seq + count > self.first_sequence  # after it, or across a wrap
+                or signed32(first_uptime - uptime) < 0 or export_ms > first_export):
+            return None
+        missing = first - pos - count
+        if missing:
+            self.open.insert(0, [pos + count, first, uptime, first_uptime])
+            self.lost += missing
+            self.gaps_seen += 1
+        self.earliest, self.first_sequence = (pos, uptime, export_ms), seq
+        self.remember(pos, uptime, count)
+        return missing
+
 
 class SequenceTracker:
     def __init__(self, max_open_gaps: int = 1024, max_seen: int = 4096):
@@ -113,7 +137,7 @@ class SequenceTracker:
         seq, count, uptime = h.flow_sequence, h.count, h.sys_uptime
         st = self._states.get(key)
         if st is None:  # starts the count, whatever its sequence (0 for a fresh probe)
-            self._states[key] = _State(seq, count, uptime, self._max_seen)
+            self._states[key] = _State(seq, count, uptime, h.export_ms, self._max_seen)
             return SeqEvent(FIRST)
         st.datagrams += 1
         st.records += count
@@ -133,6 +157,10 @@ class SequenceTracker:
                 st.lost -= filled
                 st.remember(pos, uptime, count)
                 return SeqEvent(REORDERED, filled=filled)
+            missing = st.precede(pos, seq, count, uptime, h.export_ms)
+            if missing is not None:
+                st.reordered += 1
+                return SeqEvent(REORDERED, missing=missing)
         if signed32(uptime - st.uptime) < 0:
             return self._reset(st, seq, count, uptime, f"sys_uptime went back from {st.uptime} to {uptime}")
         if delta < 0:
@@ -152,6 +180,7 @@ class SequenceTracker:
     @staticmethod
     def _reset(st: _State, seq: int, count: int, uptime: int, why: str) -> SeqEvent:
         st.resets += 1
+        st.earliest = None  # a new run of the exporter: nothing before it is late
         st.restart(seq, count, uptime)  # open gaps stay counted as lost
         return SeqEvent(RESET, reason=why)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from ..exporters import CLAIMS
 from ..schema.fields import Reader
 from ..schema.kinds import Entry, Kinds, plain, spec
 from ..schema.yamltree import Y
@@ -21,7 +22,6 @@ CHECKS = Kinds("check", "name: and kind:")
 
 
 def _needs(r: Reader, y: Y) -> tuple[str, ...] | None:
-    from ..exporters import CLAIMS
     names = [i.value for i in r.one_or_many(y)]
     bad = [n for n in names if n not in CLAIMS]
     if bad:
@@ -84,10 +84,10 @@ class Check(Entry):
 
     def unclaimed(self, ctx: Context, name: str) -> str | None:
         """Why claim `name` does not hold for the exporter under test (None: it claims it,
-        the probe `require:`s it, or nothing is known of the exporter)."""
-        if ctx.claims is None or (ctx.probe is not None and name in ctx.probe.require):
+        or the probe `require:`s it)."""
+        if name in ctx.exporter.require:
             return None
-        return ctx.claims.reason(name, exporter_name(ctx))
+        return ctx.claims.reason(name, ctx.exporter.who)
 
     def explaining(self, observed) -> tuple[str, ...]:
         """The limits that can explain a failure on what was `observed` (default: explained_by)."""
@@ -95,12 +95,6 @@ class Check(Entry):
 
     def verdict(self, ok: bool, observed: str, problems) -> Verdict:
         return Verdict(self.name, self.kind, ok, observed, tuple(problems), self.message or "")
-
-
-def exporter_name(ctx: Context) -> str:
-    """The exporter as a verdict names it: its kind (a `command` probe: the probe's name)."""
-    probe = ctx.probe
-    return probe.kind if probe is not None and probe.kind != "command" else (probe.name if probe else "the exporter")
 
 
 def within(name: str, want: tuple[int, int | None], got: int, unit: str = "") -> str | None:
@@ -132,7 +126,7 @@ def judge(check: Check, observed, ctx: Context) -> Verdict:
         v = check.evaluate(observed, ctx)
     except Exception as exc:
         return check.verdict(False, "", [f"could not evaluate: {type(exc).__name__}: {exc}"])
-    if v.passed or ctx.claims is None:
+    if v.passed:
         return v
-    causes = (ctx.claims.cause(name, exporter_name(ctx)) for name in check.explaining(observed))
+    causes = (ctx.claims.cause(name, ctx.exporter.who) for name in check.explaining(observed))
     return replace(v, cause=next(filter(None, causes), ""))

@@ -10,14 +10,12 @@ from __future__ import annotations
 from . import fprobe, netflow_lab, pmacctd, softflowd
 from .command import CommandKind, claims_from_mapping
 from .model import (BEHAVIOURS, CLAIMS, FIELDS, ICMP_DPORT, ICMP_NONE, ICMP_SPORT_DPORT, Claims, ExporterSpec,
-                    Kind, Launch, Port, Process, Unsupported)
+                    Feature, Kind, Launch, Port, Process, Unsupported)
 
 KINDS: dict[str, Kind] = {k.name: k for k in (netflow_lab, softflowd, pmacctd, fprobe)}
 DEFAULT = netflow_lab.name
-
-
-# what only our probe does: answer on a control socket (`control` steps, flush on request)
-CONTROLS = frozenset({netflow_lab.name})
+COMMAND = CommandKind.name  # any other exporter: a lab file's argv template and claims
+KIND_NAMES = (*KINDS, COMMAND)  # what a lab file's `kind:` may say
 
 
 def kind(name: str) -> Kind:
@@ -28,6 +26,6 @@ def kind(name: str) -> Kind:
         raise ValueError(f"unknown exporter kind {name!r}; known: {', '.join(KINDS)}, command") from None
 
 
-__all__ = ["BEHAVIOURS", "CLAIMS", "DEFAULT", "FIELDS", "ICMP_DPORT", "ICMP_NONE", "ICMP_SPORT_DPORT", "KINDS", "Claims",
-           "CONTROLS", "CommandKind", "ExporterSpec", "Kind", "Launch", "Port", "Process", "Unsupported",
-           "claims_from_mapping", "kind"]
+__all__ = ["BEHAVIOURS", "CLAIMS", "COMMAND", "DEFAULT", "FIELDS", "ICMP_DPORT", "ICMP_NONE", "ICMP_SPORT_DPORT",
+           "KINDS", "KIND_NAMES", "Claims", "CommandKind", "ExporterSpec", "Feature", "Kind", "Launch", "Port",
+           "Process", "Unsupported", "claims_from_mapping", "kind"]

@@ -16,6 +16,7 @@ fields, passed on to its Launch; a stop command is a template too.
 from __future__ import annotations
 
 import difflib
+import re
 import signal
 import string
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ LISTS = ("interfaces", "collectors")
 SCALARS = ("collector", "collector_host", "collector_port", "inactive", "active", "scan",
            "engine_type", "engine_id", "max_flows", "workdir", "name")
 PER_INTERFACE = ("interface", "ifindex", "mac", "address")
+# a list alone in its word, with an optional flag: {interfaces} or {interfaces:-i}
+_LIST_WORD = re.compile(r"\{(" + "|".join(LISTS) + r")(?::([^{}]+))?\}")
 ICMP_NAMES = {"dport": ICMP_DPORT, "sport-dport": ICMP_SPORT_DPORT, "none": ICMP_NONE,
               ICMP_DPORT: ICMP_DPORT, ICMP_SPORT_DPORT: ICMP_SPORT_DPORT, ICMP_NONE: ICMP_NONE}
 
@@ -48,10 +51,10 @@ def placeholders(template: Sequence[str]) -> list[str]:
                 raise ValueError(f"argv word {word!r}: unknown placeholder {{{field_name}}}"
                                  f"{_did_you_mean(field_name, known)}; known: "
                                  + ", ".join("{" + k + "}" for k in known))
-            whole = word == "{" + field_name + (":" + spec if spec else "") + "}"
-            if conversion or (spec and not (field_name in LISTS and whole)):
+            colon = spec or "{" + field_name + ":" in word  # `{interfaces:}` has an empty spec
+            if conversion or (colon and not _LIST_WORD.fullmatch(word)):
                 raise ValueError(f"argv word {word!r}: only {{interfaces:FLAG}} and {{collectors:FLAG}}, "
-                                 "alone in a word, take a flag")
+                                 "alone in a word and with a flag after the colon, take a flag")
             found.append(field_name)
     return found
 
@@ -62,6 +65,7 @@ class CommandKind:
     stated: Claims
     name: str = "command"
     package: str | None = None
+    features: frozenset = frozenset()  # no control socket, no statistics, no records file
     # How it starts and stops (a lab's `start:` and `stop:`); Launch has the meanings.
     packet_sockets: int = 1  # per process; 0 when it captures elsewhere (NFLOG, eBPF, hardware)
     settle_s: float = 0.0  # after it is ready (or after the start when packet_sockets is 0)
@@ -99,7 +103,7 @@ class CommandKind:
             values = _values(spec, ports)
             argv = [w for word in self.template for w in _expand(word, values)]
             stop = [w for word in self.stop_command for w in _expand(word, values)]
-            log = f"{spec.name}.command{'-' + ports[0].name if self.per_interface else ''}.log"
+            log = spec.log(f"{spec.name}.command{'-' + ports[0].name if self.per_interface else ''}.log")
             processes.append(Process(tuple(argv) + spec.args, log, stop_command=tuple(stop),
                                      packet_sockets=self.packet_sockets,
                                      exports_from=ports[0].address if self.per_interface else None))
@@ -126,12 +130,10 @@ def _values(spec: ExporterSpec, ports: tuple[Port, ...]) -> dict[str, Any]:
 
 
 def _expand(word: str, values: dict[str, Any]) -> list[str]:
-    for name in LISTS:
-        if word == "{" + name + "}":
-            return list(values[name])
-        if word.startswith("{" + name + ":") and word.endswith("}"):
-            flag = word[len(name) + 2:-1]
-            return [w for item in values[name] for w in (flag, item)]
+    alone = _LIST_WORD.fullmatch(word)
+    if alone:
+        name, flag = alone.groups()
+        return [w for item in values[name] for w in ((flag, item) if flag else (item,))]
     missing = [f for f in placeholders([word]) if values.get(f) is None]
     if missing:
         raise ValueError(f"argv word {word!r}: the lab gives no value for {{{missing[0]}}}")

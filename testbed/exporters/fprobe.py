@@ -17,6 +17,7 @@ from .model import (ICMP_SPORT_DPORT, Claims, ExporterSpec, Launch, Process,
 
 name = "fprobe"
 package = "fprobe"
+features: frozenset = frozenset()  # no control socket, no statistics, no records file
 
 _BURST_LOSS = ("a burst of more than its pending queue (-q, 100 packets) before its unpending thread "
                "wakes (up to 5 s: it misses wake-ups) is dropped: 302 to 688 of a 3000-packet burst "
@@ -65,7 +66,7 @@ def launch(spec: ExporterSpec) -> Launch:
         if port.address is not None:
             argv += ["-a", port.address]
         argv += [*spec.args, *(f"{host}:{p}" for host, p in spec.collectors)]
-        processes.append(Process(tuple(argv), f"{spec.name}.fprobe-{port.name}.log",
+        processes.append(Process(tuple(argv), spec.log(f"{spec.name}.fprobe-{port.name}.log"),
                                  exports_from=port.address))
     # the jail must exist; fprobe writes var/run/fprobe[NAME].pid in it
     return Launch(processes=tuple(processes), files={f"{jail}/var/run/.keep": ""})

@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 import signal
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping, Protocol
+
+from .. import workdir
 
 # The record fields an exporter may or may not fill (names as in FlowRecord).
 FIELDS = ("input", "output", "next_hop", "src_mask", "dst_mask", "tcp_flags", "tos")
@@ -76,6 +79,7 @@ class ExporterSpec:
     engine_id: int = 0
     args: tuple[str, ...] = ()  # extra words for the tool's command line, appended
     ifindex: Mapping[str, int] = field(default_factory=dict)  # the lab's overrides: ifname -> exported index
+    run: int = 1  # which start of the exporter this is (1, then 2... after restarts)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ifindex", MappingProxyType(dict(self.ifindex)))
@@ -89,8 +93,12 @@ class ExporterSpec:
         return 1.0 if self.scan_interval is None else self.scan_interval
 
     def path(self, suffix: str) -> str:
-        """A file of this exporter in the workdir: WORKDIR/NAME.SUFFIX."""
+        """A file of this exporter in the workdir, the same for every run: WORKDIR/NAME.SUFFIX."""
         return str(self.workdir / f"{self.name}.{suffix}")
+
+    def log(self, name: str) -> str:
+        """A log of this run: in the workdir for the first, WORKDIR/NAME-runN/ for later ones."""
+        return str(workdir.run_folder(self.workdir, self.name, self.run) / name)
 
 
 @dataclass(frozen=True)
@@ -161,10 +169,24 @@ class Process:
     """One process of a launch (softflowd and fprobe run one per interface or group)."""
 
     argv: tuple[str, ...]
-    log: str  # file in the workdir for its stdout and stderr
+    log: str  # file for its stdout and stderr (ExporterSpec.log: per run)
     stop_command: tuple[str, ...] = ()  # run (in the same namespace) to ask it to stop; () = stop_signal
     packet_sockets: int = 1  # AF_PACKET sockets it holds once it captures (0: do not wait for any)
     exports_from: str | None = None  # the source address it exports from, when the launch fixes it
+    # `python -m MODULE ARGS` whose main is `module:main`: the runner may fork it from a warm
+    # interpreter that imported it (and `warm`) already - the same program, without its import time
+    python_main: str | None = None
+    warm: tuple[str, ...] = ()
+
+    @property
+    def program(self) -> str:
+        """Its name in messages: `softflowd`, `python -m probe`."""
+        return f"python -m {self.argv[2]}" if self.python_main else self.argv[0]
+
+    @property
+    def python_args(self) -> tuple[str, ...]:
+        """The arguments after `python -m MODULE` (python_main processes)."""
+        return self.argv[3:]
 
 
 @dataclass(frozen=True)
@@ -180,15 +202,28 @@ class Launch:
     clean_exits: frozenset[int] = frozenset({0})  # exit statuses of a clean stop
     ready_timeout_s: float = 15.0
     settle_s: float = 0.0
+    # What this run offers beyond exporting (its kind's `features`), where:
+    control: str | None = None  # answers `python -m probe ctl` requests here; ready once it does
+    stats_file: str | None = None  # writes its statistics here (JSON) when it exits
+    records_file: str | None = None  # one JSON line per record it exported, with the expiry reason
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
         object.__setattr__(self, "clean_exits", frozenset(self.clean_exits))
 
 
+class Feature(StrEnum):
+    """What an exporter kind offers beyond exporting (a kind's `features`)."""
+
+    CONTROL = "control"  # a control socket: `control` steps, flush on request, stats while it runs
+    STATS_FILE = "stats_file"  # says how many records it sent (its statistics at exit)
+    RECORDS_FILE = "records_file"  # writes every record it exported, with why it expired
+
+
 class Kind(Protocol):
     name: str  # as a lab file names it
     package: str | None  # the Debian package that provides the tool (None: this project)
+    features: frozenset[Feature]
 
     def claims(self, spec: ExporterSpec | None = None) -> Claims: ...
 

@@ -1,16 +1,25 @@
 """This project's probe (`python -m probe`): ng_netflow semantics, kernel routes for enrichment.
 
 One process captures every interface (one AF_PACKET socket) and answers on a
-control socket in the workdir. SIGTERM expires every flow, sends it and exits 0.
+control socket in the workdir; each run writes its statistics and every record
+it exported (with the expiry reason) there too. SIGTERM expires every flow,
+sends it and exits 0. The runner forks it from a warm interpreter.
 """
 from __future__ import annotations
 
 import sys
 
-from .model import ICMP_DPORT, FIELDS, Claims, ExporterSpec, Launch, Process
+from .. import workdir as W
+from .model import FIELDS, ICMP_DPORT, Claims, ExporterSpec, Feature, Launch, Process
 
 name = "netflow-lab"
 package = None
+features = frozenset({Feature.CONTROL, Feature.STATS_FILE, Feature.RECORDS_FILE})
+
+MAIN = "probe.cli:main"
+WARM = ("probe.live.daemon", "pyroute2")  # what live mode imports after its start
+READY_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 20.0
 
 
 def claims(spec: ExporterSpec | None = None) -> Claims:
@@ -29,12 +38,10 @@ def claims(spec: ExporterSpec | None = None) -> Claims:
     )
 
 
-def control_path(spec: ExporterSpec) -> str:
-    """Its control socket (`python -m probe ctl PATH stats|show|flush|timeouts`)."""
-    return spec.path("ctl")
-
-
 def launch(spec: ExporterSpec) -> Launch:
+    control = W.probe_control(spec.workdir, spec.name)
+    stats = W.probe_stats(spec.workdir, spec.name, spec.run)
+    records = W.probe_records(spec.workdir, spec.name, spec.run)
     argv = [sys.executable, "-m", "probe"]
     for port in spec.interfaces:
         argv += ["-i", port.name]
@@ -48,5 +55,8 @@ def launch(spec: ExporterSpec) -> Launch:
     argv += ["--engine-type", str(spec.engine_type), "--engine-id", str(spec.engine_id)]
     for ifname, index in spec.ifindex.items():  # the probe reads the kernel's indexes itself
         argv += ["--ifindex", f"{ifname}={index}"]
-    argv += ["--control", control_path(spec), *spec.args]
-    return Launch(processes=(Process(tuple(argv), f"{spec.name}.probe.log"),))
+    argv += [*spec.args, "--control", str(control), "--stats-file", str(stats), "--records-file", str(records)]
+    log = W.probe_log(spec.workdir, spec.name, spec.run)
+    return Launch(processes=(Process(tuple(argv), str(log), python_main=MAIN, warm=WARM),),
+                  ready_timeout_s=READY_TIMEOUT_S, stop_timeout_s=STOP_TIMEOUT_S,
+                  control=str(control), stats_file=str(stats), records_file=str(records))

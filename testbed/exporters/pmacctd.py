@@ -14,6 +14,7 @@ from .softflowd import ENGINE, timeouts
 
 name = "pmacctd"
 package = "pmacct"
+features: frozenset = frozenset()  # no control socket, no statistics, no records file
 
 
 def claims(spec: ExporterSpec | None = None) -> Claims:
@@ -58,7 +59,7 @@ def launch(spec: ExporterSpec) -> Launch:
     refuse(spec, claims(spec))
     conf = spec.path("pmacctd.conf")
     return Launch(
-        processes=(Process(("pmacctd", "-f", conf, *spec.args), f"{spec.name}.pmacctd.log",
+        processes=(Process(("pmacctd", "-f", conf, *spec.args), spec.log(f"{spec.name}.pmacctd.log"),
                            packet_sockets=len(spec.interfaces)),),
         files={conf: config(spec), spec.path("pmacctd.map"): interfaces_map(spec)},
     )

@@ -19,8 +19,10 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
+from ..forkserver import UNSEEN
+from ..logtail import tail
 from .model import Launch, Process
 
 POLL_S = 0.02
@@ -42,6 +44,8 @@ class Stopped:
 
 def status(returncode: int) -> str:
     """`exit 3`, or `signal SIGINT` for a process a signal ended (Popen's negative codes)."""
+    if returncode == UNSEEN:
+        return "an exit status nobody saw (its fork server went first)"
     if returncode < 0:
         try:
             return f"signal {signal.Signals(-returncode).name}"
@@ -92,10 +96,16 @@ def _tree(pid: int) -> list[int]:
 
 
 class ExporterProcesses:
-    def __init__(self, launch: Launch, workdir: str | os.PathLike, prefix: Sequence[str] = ()) -> None:
+    """`fork(process, log)`: starts a `python_main` process from a warm interpreter in the
+    namespace (testbed/forkserver.py) and returns it as a Popen; without it, or for other
+    processes, `prefix + argv` is executed."""
+
+    def __init__(self, launch: Launch, workdir: str | os.PathLike, prefix: Sequence[str] = (),
+                 fork: Callable[[Process, Path], subprocess.Popen] | None = None) -> None:
         self.launch = launch
         self.workdir = Path(workdir)
         self.prefix = list(prefix)
+        self.fork = fork
         self.procs: list[subprocess.Popen] = []
         self.stopped: Stopped | None = None
         self._early: list[bool] | None = None  # per process: dead before the stop was asked
@@ -119,7 +129,12 @@ class ExporterProcesses:
             Path(path).write_text(text)
         try:
             for process in self.launch.processes:
-                with open(self.log_path(process), "wb") as log:
+                path = self.log_path(process)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if process.python_main and self.fork is not None:
+                    self.procs.append(self.fork(process, path))
+                    continue
+                with open(path, "wb") as log:
                     self.procs.append(subprocess.Popen(
                         [*self.prefix, *process.argv], stdout=log, stderr=subprocess.STDOUT,
                         stdin=subprocess.DEVNULL, start_new_session=True))
@@ -128,25 +143,29 @@ class ExporterProcesses:
             raise
         return [p.pid for p in self.procs]
 
-    def wait_ready(self, deadline: float | None = None) -> None:
-        """Until every process holds its packet sockets (ExporterError if one exits first or
-        `deadline`, default the launch's ready timeout from now, passes)."""
+    def wait_ready(self, deadline: float | None = None, answers: Callable[[], bool] | None = None) -> None:
+        """Until every process holds its packet sockets, and `answers()` (its control socket,
+        when the launch has one) is true; ExporterError if one exits first or `deadline`,
+        default the launch's ready timeout from now, passes."""
         if deadline is None:
             deadline = time.monotonic() + self.launch.ready_timeout_s
         waiting = list(zip(self.launch.processes, self.procs))
-        while waiting:
+        while True:
             for process, proc in list(waiting):
                 if proc.poll() is not None:
-                    raise ExporterError(f"{process.argv[0]} exited at start ({proc.returncode}): "
+                    raise ExporterError(f"{process.program} exited at start ({proc.returncode}): "
                                         + self._tail(process))
                 if packet_sockets(proc.pid) >= process.packet_sockets:
                     waiting.remove((process, proc))
-            if waiting and time.monotonic() > deadline:
-                process = waiting[0][0]
-                raise ExporterError(f"{process.argv[0]} did not open its {process.packet_sockets} capture "
-                                    f"socket(s) within {self.launch.ready_timeout_s:g} s: " + self._tail(process))
-            if waiting:
-                time.sleep(POLL_S)
+            if not waiting and (answers is None or answers()):
+                break
+            if time.monotonic() > deadline:
+                what = (f"open its {waiting[0][0].packet_sockets} capture socket(s)" if waiting
+                        else f"answer on {self.launch.control}")
+                process = waiting[0][0] if waiting else self.launch.processes[0]
+                raise ExporterError(f"{process.program} did not {what} within {self.launch.ready_timeout_s:g} s: "
+                                    + self._tail(process))
+            time.sleep(POLL_S)
         time.sleep(self.launch.settle_s)
 
     def stop(self) -> Stopped:
@@ -172,7 +191,7 @@ class ExporterProcesses:
         self.request_stop()
         if deadline is None:
             deadline = time.monotonic() + self.launch.stop_timeout_s
-        problems = [f"{process.argv[0]} died before it was stopped: {status(proc.returncode)}: " + self._tail(process)
+        problems = [f"{process.program} died before it was stopped: {status(proc.returncode)}: " + self._tail(process)
                     for process, proc, dead in zip(self.launch.processes, self.procs, self._early) if dead]
         for process, proc, dead in zip(self.launch.processes, self.procs, self._early):
             if dead:
@@ -181,10 +200,10 @@ class ExporterProcesses:
                 proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self._kill(proc)
-                problems.append(f"{process.argv[0]} did not stop within {self.launch.stop_timeout_s:g} s: killed")
+                problems.append(f"{process.program} did not stop within {self.launch.stop_timeout_s:g} s: killed")
                 continue
             if proc.returncode not in self.launch.clean_exits:
-                problems.append(f"{process.argv[0]} stopped with {status(proc.returncode)}: " + self._tail(process))
+                problems.append(f"{process.program} stopped with {status(proc.returncode)}: " + self._tail(process))
         self.stopped = Stopped(tuple(p.returncode for p in self.procs), tuple(problems))
         return self.stopped
 
@@ -211,15 +230,13 @@ class ExporterProcesses:
         return done.returncode == 0
 
     def logs(self) -> dict[str, str]:
-        return {p.log: self.log_path(p).read_text(errors="replace") if self.log_path(p).exists() else ""
-                for p in self.launch.processes}
+        """Each process's log: its last TAIL_BYTES (an exporter may flood its output)."""
+        return {p.log: tail(self.log_path(p)) for p in self.launch.processes}
 
     def _tail(self, process: Process, chars: int = 800) -> str:
-        try:
-            text = self.log_path(process).read_text(errors="replace").strip()
-        except OSError:
+        if not self.log_path(process).exists():
             return "(no log)"
-        return text[-chars:] or "(empty log)"
+        return tail(self.log_path(process), chars).strip() or "(empty log)"
 
     def _kill(self, proc: subprocess.Popen) -> None:
         """SIGKILL the session the process leads (it and whatever it forked)."""

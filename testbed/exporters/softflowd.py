@@ -22,6 +22,7 @@ from .model import (ICMP_DPORT, Claims, ExporterSpec, Launch, Process, refuse,
 
 name = "softflowd"
 package = "softflowd"
+features: frozenset = frozenset()  # no control socket, no statistics, no records file
 
 # softflowd's flow engine, which pmacctd's nfprobe plugin also runs (from softflowd 0.9.7):
 # how it keys and times flows, as measured for both
@@ -77,7 +78,7 @@ def launch(spec: ExporterSpec) -> Launch:
         argv += ["-m", str(spec.max_flows)]
     argv += [*spec.args, bpf]
     return Launch(
-        processes=(Process(tuple(argv), f"{spec.name}.softflowd.log",
+        processes=(Process(tuple(argv), spec.log(f"{spec.name}.softflowd.log"),
                            stop_command=("softflowctl", "-c", ctl, "shutdown")),),
         clean_exits=frozenset({0, 1}),  # 1 after `shutdown`: it returns poll()'s last result
     )

@@ -114,8 +114,8 @@ def _describe(data: bytes, now: float) -> dict:
     if isinstance(got, Rejected):
         return {"t": now, "malformed": got.reason}
     h, records = got
-    return {"t": now, "seq": h.flow_sequence, "uptime": h.sys_uptime, "count": h.count,
-            "engine": [h.engine_type, h.engine_id],
+    return {"t": now, "seq": h.flow_sequence, "uptime": h.sys_uptime, "export_ms": h.export_ms,
+            "count": h.count, "engine": [h.engine_type, h.engine_id],
             "records": [[_ip(r.src), _ip(r.dst), r.sport, r.dport, r.proto, r.tos, r.packets, r.octets]
                         for r in records]}
 

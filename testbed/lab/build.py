@@ -22,6 +22,7 @@ import re
 import shlex
 import subprocess
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from ..topology import Topology, split_ref
 from .node import LabError, LabNode
@@ -55,7 +56,7 @@ class Batch:
 
 
 def plan_create(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, LabNode],
-                plan: dict[str, int]) -> dict[LabNode, Batch]:
+                plan: Mapping[str, int], macs: Mapping[str, str]) -> dict[LabNode, Batch]:
     batches = {n: Batch() for n in [*nodes.values(), *segs.values()]}
     for name, node in nodes.items():
         b = batches[node]
@@ -81,24 +82,25 @@ def plan_create(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, LabNo
             continue
         if seg is None:
             (na, ia), (nb, ib) = (split_ref(r) for r in link.endpoints)
-            batches[nodes[na]].ip(where, "link", "add", ia, "index", plan[link.endpoints[0]], "type",
-                                  "veth", "peer", "name", ib, "index", plan[link.endpoints[1]],
+            batches[nodes[na]].ip(where, "link", "add", ia, "index", plan[link.endpoints[0]], "address",
+                                  macs[link.endpoints[0]], "type", "veth", "peer", "name", ib, "index",
+                                  plan[link.endpoints[1]], "address", macs[link.endpoints[1]],
                                   "netns", nodes[nb].pid)
             continue
         for k, ref in enumerate(link.endpoints):
             node, ifname = split_ref(ref)
-            batches[nodes[node]].ip(where, "link", "add", ifname, "index", plan[ref], "type", "veth",
-                                    "peer", "name", port_name(k), "netns", seg.pid)
+            batches[nodes[node]].ip(where, "link", "add", ifname, "index", plan[ref], "address", macs[ref],
+                                    "type", "veth", "peer", "name", port_name(k), "netns", seg.pid)
     for spec in topo.nodes.values():
         for i in spec.interfaces:
             if i.link is None:
                 batches[nodes[spec.name]].ip(topo.where(i.line), "link", "add", i.name, "index",
-                                             plan[i.ref], "type", "dummy")
+                                             plan[i.ref], "address", macs[i.ref], "type", "dummy")
     return batches
 
 
 def plan_tunnels(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, LabNode],
-                 plan: dict[str, int]) -> dict[LabNode, Batch]:
+                 plan: Mapping[str, int], macs: Mapping[str, str]) -> dict[LabNode, Batch]:
     """Between the passes: each tunnel's VXLAN ends, made in their machine's
     underlay namespace (where their UDP socket stays) and moved into the node."""
     batches = {n: Batch() for n in segs.values()}
@@ -112,7 +114,8 @@ def plan_tunnels(topo: Topology, nodes: dict[str, LabNode], segs: dict[int, LabN
             b = batches[machine]
             b.ip(where, "addr", "add", f"{UNDERLAY[k]}/30", "dev", UNDERLAY_IF)
             b.ip(where, "link", "set", UNDERLAY_IF, "mtu", UNDERLAY_MTU, "up")
-            b.ip(where, "link", "add", ifname, "index", plan[ref], "type", "vxlan", "id", link.index + 1,
+            b.ip(where, "link", "add", ifname, "index", plan[ref], "address", macs[ref], "type", "vxlan",
+                 "id", link.index + 1,
                  "local", UNDERLAY[k], "remote", UNDERLAY[1 - k], "dstport", VXLAN_PORT)
             b.ip(where, "link", "set", ifname, "netns", nodes[node].pid)
     return batches

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..topology import TopologyError, load
 from .clean import clean
 from .lab import Lab
+from .scratch import clean_stale
 from .state import STATE_DIR
 
 
@@ -38,6 +39,8 @@ def add_parser(subparsers) -> None:
 
 def run_clean(args: argparse.Namespace) -> int:
     notes, ok = clean(args.state_dir, args.run_id, args.force)
+    if args.run_id is None:  # and what `run -j` and `compare` left when they were killed
+        notes += clean_stale()
     for note in notes or ["nothing to clean"]:
         print(note)
     return 0 if ok else 1

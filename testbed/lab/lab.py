@@ -15,11 +15,14 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from mininet.node import Node as MininetNode
 
 from ..topology import Route, Topology, split_ref
-from . import build, ifindex, shaping
+from ..plan import RunPlan, resolve
+from ..topology.mininet_topo import from_topo
+from . import build, shaping
 from .clean import teardown
 from ..forkserver import ForkServer
 from .node import LabError, LabNode
@@ -73,6 +76,7 @@ class Lab:
         self.workdir = self.folder  # the path its processes are given (see _reserve)
         self.state_dir = Path(state_dir)
         self.state: StateFile | None = None
+        self.plan: RunPlan | None = None  # once started
         self.nodes: dict[str, LabNode] = {}
         # link index -> its bridge node; tunnels: index and ~index -> the machines' underlays
         self._segments: dict[int, LabNode] = {}
@@ -86,7 +90,6 @@ class Lab:
         """The lab of a Mininet Topo (a Topo subclass, a callable that makes one, or one built)
         and an optional lab-file fragment `expect` (collectors, probes, traffic, expect; a file
         or a mapping): testbed/topology/mininet_topo.py. `with Lab.from_topo(MyTopo) as lab:`."""
-        from ..topology.mininet_topo import from_topo
         return cls(from_topo(topo, expect, name), **kw)
 
     # -- lifecycle ----------------------------------------------------------
@@ -96,14 +99,17 @@ class Lab:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def start(self) -> "Lab":
-        """Build everything; on any failure, tear down what was built and re-raise."""
+    def start(self, plan_of: Callable[[Path], RunPlan] | None = None) -> "Lab":
+        """Reserve a run id and a workdir, resolve the run's plan there (`plan_of(workdir)`,
+        default: the topology's plain plan) and build it; on any failure, tear down what
+        was built and re-raise."""
         if self.state is not None or self._closed:
             raise LabError("a Lab is built once; make a new one")
         self._catch_signals()
         try:
             self._reserve()
-            self._build()
+            self.plan = (plan_of or (lambda w: resolve(self.topology, w)))(self.workdir)
+            self._build(self.plan)
         except BaseException:
             self.close()
             raise
@@ -181,11 +187,14 @@ class Lab:
     def fork_server(self, target: str, warm: tuple[str, ...] = ()) -> ForkServer:
         """The fork server of a program (`module:main`, with the modules it
         imports later), started on first use."""
-        if target not in self._fork_servers:
+        old = self._fork_servers.get(target)
+        if old is None or old.gone:  # one that went (killed, stuck) is replaced for later starts
+            if old is not None:
+                old.close()
             self._fork_servers[target] = ForkServer(target, warm)
         return self._fork_servers[target]
 
-    def _build(self) -> None:
+    def _build(self, plan: RunPlan) -> None:
         topo = self.topology
         for spec in topo.nodes.values():
             self.nodes[spec.name] = self._node(spec.name, spec)
@@ -195,13 +204,13 @@ class Lab:
             if link.tunnel:  # the two machines it joins (~index: the second)
                 self._segments[link.index] = self._node(f"link{link.index}.m1", None)
                 self._segments[~link.index] = self._node(f"link{link.index}.m2", None)
-        plan = ifindex.plan(topo)
-        build.run_batches(build.plan_create(topo, self.nodes, self._segments, plan))
-        build.run_batches(build.plan_tunnels(topo, self.nodes, self._segments, plan))
+        ifindexes, macs = plan.ifindexes, plan.macs
+        build.run_batches(build.plan_create(topo, self.nodes, self._segments, ifindexes, macs))
+        build.run_batches(build.plan_tunnels(topo, self.nodes, self._segments, ifindexes, macs))
         with self.state.batch():
             for spec in topo.nodes.values():
                 for i in spec.interfaces:
-                    self.state.add_interface(spec.name, i.name, plan[i.ref])
+                    self.state.add_interface(spec.name, i.name, ifindexes[i.ref])
         build.run_batches(build.plan_configure(topo, self.nodes, self._segments))
         shaping.run_shaping(shaping.plan_shaping(topo, self.nodes, self._segments))  # links with bw:
         self._routes = {n: list(spec.routes) for n, spec in topo.nodes.items()}

@@ -10,7 +10,7 @@ routes), since both runs saw the same packets.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -37,16 +37,17 @@ def replay_both(session: Session, step, probe: str, conservation) -> Outcome:
     """Run `step` (a replay) in the started `session`, stop it, run the offline
     probe on the same frames, compare. `conservation` is the check to judge
     the truth with."""
-    spec = session.topo.probes[probe]
+    plan = session.plan.exporters[probe]
+    spec = plan.probe
     router = session.lab.node(spec.node)
     routes = offline.route_lines(json.loads(router.run(["ip", "-4", "-j", "route", "show", "table", "all"]).stdout),
-                                 {ref.split(":")[1]: n for ref, n in session.contexts[probe].ifindexes.items()})
+                                 {ref.split(":")[1]: n for ref, n in plan.facts.ifindexes.items()})
     result = session.run_step(step, of=1)
     (truth,) = session.verdicts([conservation])
     observed = session.observer.of_probe(probe)
     live = [from_collector(r) for r in (observed.find() if observed else [])]
-    final = getattr(session.probes[probe], "final", [])
-    live_reasons = (final[-1] or {}).get("exported", {}) if final else None
+    ends = session.running.exporters[probe].ends
+    live_reasons = (ends[-1].stats or {}).get("exported", {}) if ends else None
 
     work = Path(session.workdir)
     routes_file = work / "offline-routes.txt"
@@ -55,10 +56,13 @@ def replay_both(session: Session, step, probe: str, conservation) -> Outcome:
             if r.split(":")[0] == spec.node and r.split(":")[1] in spec.interfaces]
     records, reasons = [], {}
     if result.report.get("start") is not None:
-        files = offline.split_plan(Path(result.report["plan"]), result.report["start"], mine, work)
-        opts = offline.options(spec.argv())
+        files = offline.split_plan(Path(result.report["plan"]), result.report["start"], mine, work,
+                                   result.report.get("rounds", 1), result.report.get("period", 0.0))
+        # the lab file's options (a run's --probe-arg words are the live probe's alone)
+        own = plan.probe.exporter.launch(replace(plan.spec, args=plan.probe.args))
+        opts = offline.options(list(own.processes[0].python_args))
         for ref, (path, start_ms) in files.items():
-            got, stats = offline.run_probe(path, session.contexts[probe].ifindex(ref), routes_file, opts)
+            got, stats = offline.run_probe(path, plan.facts.ifindexes[ref], routes_file, opts)
             records += [from_offline(d, start_ms) for d in got]
             for reason, n in stats.get("exported", {}).items():
                 reasons[reason] = reasons.get(reason, 0) + n

@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from ..schema.printable import printable
+
 PROG = "python -m testbed replay"
 OPTION_OF = {"file": "CAPTURE", "into": "--into", "map": "--map", "speed": "--speed", "pps": "--pps",
              "loop": "--loop", "probe": "--probe"}  # a field of the step (or check) it makes
@@ -129,7 +131,7 @@ def _run(args, topo, step, probe: str, check) -> int:
         with Session(topo, say=say, workdir=args.artifacts, **kw) as session:
             out = replay_both(session, step, probe, check)
     except (LabError, RuntimeError, OSError) as exc:
-        print(f"lab {topo.name} could not run: {exc}", file=sys.stderr)
+        print(printable(f"lab {topo.name} could not run: {exc}"), file=sys.stderr)  # a tool's output, maybe
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; the lab was torn down", file=sys.stderr)

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..traffic import pcap
 
 OFFLINE_TIMEOUT_S = 300
-NOT_OFFLINE = ("-i", "-n", "--ifindex")  # live-only options (and their values)
+NOT_OFFLINE = ("-i", "-n", "--ifindex", "--control", "--stats-file", "--records-file")  # the live run's own
 
 
 def route_lines(routes: list[dict], exported: dict[str, int]) -> list[str]:
@@ -58,24 +58,31 @@ def options(argv: list[str]) -> list[str]:
     return out
 
 
-def split_plan(plan: Path, start: float, refs: list[str], folder: Path) -> dict[str, tuple[Path, int]]:
-    """One pcap per way in (of `refs`) from the replay's plan: the frames at their
-    planned times (start + offset). Returns ref -> (file, first packet's unix ms)."""
+def split_plan(plan: Path, start: float, refs: list[str], folder: Path, rounds: int = 1,
+               period: float = 0.0) -> dict[str, tuple[Path, int]]:
+    """One pcap per way in (of `refs`) from the replay's plan (one round, played
+    `rounds` times `period` seconds apart): the frames at their planned times
+    (start + offset), written as the plan is read. Returns ref -> (file, first
+    packet's unix ms)."""
     base_ns = round(start * 1e9)
-    by_ref: dict[str, list] = {ref: [] for ref in refs}
-    with open(plan, "rb") as f:
-        for c in pcap.read(f):
-            if c.ifname in by_ref:
-                by_ref[c.ifname].append((base_ns + c.ts_ns, c.data))
-    out = {}
-    for ref, frames in by_ref.items():
-        if not frames:
-            continue
-        path = folder / f"offline-{ref.replace(':', '-')}.pcap"
-        with open(path, "wb") as f:
-            pcap.write_pcap(f, 1, frames)
-        out[ref] = (path, frames[0][0] // 1_000_000)
-    return out
+    files: dict[str, tuple] = {}  # ref -> (open file, its path, first packet's ns)
+    try:
+        for k in range(rounds):
+            shift = base_ns + round(k * period * 1e9)
+            with open(plan, "rb") as f:
+                for c in pcap.read(f):
+                    if c.ifname not in refs:
+                        continue
+                    if c.ifname not in files:
+                        path = folder / f"offline-{c.ifname.replace(':', '-')}.pcap"
+                        out = open(path, "wb")
+                        pcap.write_pcap(out, 1, ())
+                        files[c.ifname] = (out, path, shift + c.ts_ns)
+                    pcap.write_pcap_records(files[c.ifname][0], [(shift + c.ts_ns, c.data)])
+    finally:
+        for out, _, _ in files.values():
+            out.close()
+    return {ref: (path, first // 1_000_000) for ref, (_, path, first) in files.items()}
 
 
 def run_probe(capture: Path, ifindex: int, routes_file: Path, probe_options: list[str]) -> tuple[list[dict], dict]:

@@ -4,7 +4,8 @@ A lab's section holds the verdict table (each check linked to its picture),
 the flow timeline, a sequence chart per exporter and engine, the topology
 and the statistics. `page()` wraps one section, or several (a run of many
 labs) under a summary table. Every element id in a section starts with the
-lab's name (`quickstart-lane-3`), so sections can share a page.
+lab's name (`quickstart-lane-3`), so sections can share a page; the same lab
+again on one page (two runs of it) gets `quickstart~2-` in front instead.
 Element ids: `LAB-checks`, `LAB-check-NAME` (a row; class pass|fail),
 `LAB-timeline`, `LAB-sequence`, `LAB-topology`, `LAB-statistics`, and those
 the pictures give (timeline.py, sequence_chart.py, topology_graph.py,
@@ -12,7 +13,9 @@ statistics.py).
 """
 from __future__ import annotations
 
+import re
 import time
+from collections import Counter
 
 from . import lanes as L
 from . import sequence_chart, statistics, timeline, topology_graph
@@ -49,12 +52,16 @@ def page(sections: list[str], title: str, summary: str = "") -> str:
 def many_page(entries: list[tuple]) -> str:
     """A page for a run of several labs: (lab, exit status, RunResult or None, its section)
     each; a summary table first, then every section (or why the lab has none)."""
-    rows, sections, statuses = [], [], []
+    rows, sections, statuses, runs = [], [], [], Counter()
     for lab, code, result, section in entries:
         status = "ERROR" if result is None or code not in (0, 1) else "PASSED" if code == 0 else "FAILED"
         statuses.append(status)
         passed = sum(v.passed for v in result.verdicts) if result else 0
-        link = f"#{lab}-lab" if section else None
+        runs[lab] += 1
+        own = lab if runs[lab] == 1 else f"{lab}~{runs[lab]}"
+        if own != lab:
+            section = _renamed(section, lab, own)
+        link = f"#{own}-lab" if section else None
         rows.append([Raw(f'<a href="{esc(link)}">{esc(lab)}</a>' if link else esc(lab)),
                      Raw(f'<span class="status {status}">{status}</span>'),
                      f"{passed}/{len(result.verdicts)}" if result else f"exit status {code}"])
@@ -65,14 +72,22 @@ def many_page(entries: list[tuple]) -> str:
     return page(sections, f"netflow-lab: {len(rows)} labs", head)
 
 
+def _renamed(section: str, lab: str, own: str) -> str:
+    """The section with its ids `LAB-...` (and Graphviz's `LAB&#45;...`) renamed `OWN-...`."""
+    forms = {f"{lab}-": f"{own}-", f"{lab}-".replace("-", "&#45;"): f"{own}-".replace("-", "&#45;")}
+    found = re.compile(r'(\sid="|url\(#|href="#)(' + "|".join(map(re.escape, forms)) + ")")
+    return found.sub(lambda m: m.group(1) + forms[m.group(2)], section)
+
+
 def section(result) -> str:
     p = f"{result.lab}-"
     tl = L.build(result) if result.topology is not None else L.Timeline([], 0, {}, {})
     streams = sequence_chart.streams(result)
+    charted = sequence_chart.charted(streams)
     window = _window(tl, streams)  # both kinds of chart share their time axis
-    parts = [_header(result, p), _verdicts(result, tl, streams, p),
+    parts = [_header(result, p), _verdicts(result, tl, streams, charted, p),
              f'<h2 id="{p}timeline">Flow timeline</h2>', _timeline(tl, p, window),
-             f'<h2 id="{p}sequence">Export sequence</h2>', _sequences(streams, p, window),
+             f'<h2 id="{p}sequence">Export sequence</h2>', _sequences(streams, charted, p, window),
              f'<h2 id="{p}topology">Topology</h2>', _topology(result, p),
              f'<h2 id="{p}statistics">Statistics</h2>',
              '<div class="side">' + statistics.probes(result, p) + "</div>"
@@ -101,11 +116,11 @@ def _header(result, p: str) -> str:
     return "\n".join(out)
 
 
-def _verdicts(result, tl: L.Timeline, streams, p: str) -> str:
+def _verdicts(result, tl: L.Timeline, streams, charted: set[str], p: str) -> str:
     checks = {c.name: c for c in (result.topology.expect if result.topology is not None else ())}
     rows = []
     for v in result.verdicts:
-        href, what = _picture(v, checks.get(v.name), tl, streams, p)
+        href, what = _picture(v, checks.get(v.name), tl, streams, charted, p)
         text = esc(v.observed or (f"does not apply: {v.na}" if v.na else ""))
         if not v.passed:
             text += '<ul class="problems">' + "".join(f"<li>{esc(x)}</li>" for x in v.problems) + "</ul>"
@@ -121,14 +136,16 @@ def _verdicts(result, tl: L.Timeline, streams, p: str) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
-def _picture(v, check, tl: L.Timeline, streams, p: str) -> tuple[str, str]:
+def _picture(v, check, tl: L.Timeline, streams, charted: set[str], p: str) -> tuple[str, str]:
     """Where a check's picture is: (element id, link text)."""
     if v.kind == "sequence":
         mine = [s for s in streams if check is None or not s.probe or s.probe == check.probe]
-        marked = [f"{s.id}-{suffix}" for s in mine for suffix, _ in s.events()]
+        marked = [f"{s.id}-{suffix}" for s in mine if s.id in charted for suffix, _ in s.events()]
         if marked:
             return p + marked[0], f"{len(marked)} marked in the sequence chart"
-        return (p + mine[0].id, "sequence chart") if mine else (p + "sequence", "sequence")
+        if mine:  # a chart's heading, or its row in the table of the others
+            return p + mine[0].id, "sequence chart" if mine[0].id in charted else "sequence table"
+        return p + "sequence", "sequence"
     if v.kind in ("findings", "no_malformed"):
         return p + "statistics", "collector statistics"
     if v.kind == "probe":
@@ -151,30 +168,49 @@ def _window(tl: L.Timeline, streams) -> tuple[float, float] | None:
 def _timeline(tl: L.Timeline, p: str, window) -> str:
     if not tl.lanes:
         return '<p class="note">No flow was sent by crafted traffic or exported.</p>'
-    note = (f'<p class="note">{tl.hidden} more flows are not drawn (failed and checked flows come first; '
-            f'every record is in records-*.jsonl of --artifacts).</p>' if tl.hidden else "")
+    note = (f'<p class="note">Summarised: {tl.hidden} more flows are not drawn (failed and checked flows come '
+            f'first; every record is in records-*.jsonl of --artifacts).</p>' if tl.hidden else "")
+    dense = timeline.summarised(tl)
+    if dense:
+        note += f'<p class="note">Summarised: {esc("; ".join(dense))}.</p>'
     return (f'<figure>{timeline.draw(tl, p, window)}</figure>{note}'
             '<p class="note">Times are the send times of the traffic players and the collector\'s receive '
             'times; record bars run from the first to the last packet as the record says. The reason is the '
             'probe\'s own (its --records-file); "?" when it wrote none.</p>')
 
 
-def _sequences(streams, p: str, window) -> str:
+def _sequences(streams, charted: set[str], p: str, window) -> str:
     if not streams:
         return '<p class="note">No datagram arrived.</p>'
-    out = []
+    out, rows = [], []
     for s in streams:
+        if s.id not in charted:
+            rows.append(f'<tr{attrs(id=p + s.id)}><td>{esc(s.title)}</td><td>{len(s.received)}</td>'
+                        f'<td>{sum(d.count for d in s.received)}</td><td>{len(s.events())}</td></tr>')
+            continue
         out.append(f'<h3 id="{p}{s.id}">{esc(s.title)}</h3><figure>{sequence_chart.draw(s, p, window)}</figure>')
+        thinned = s.thinned()
+        if thinned:
+            out.append(f'<p class="note">Summarised: {esc("; ".join(thinned))}.</p>')
+        events = [(suffix, d) for suffix, d in s.events() if int(suffix.rsplit("-", 1)[1]) < sequence_chart.MAX_MARKS]
         items = [f'<li{attrs(id=f"{p}{s.id}-{suffix}-text")}><a href="#{p}{s.id}-{suffix}">{esc(d.status)}</a>'
                  f' at {clock(d.t)}: flow_sequence {d.seq} ({count(d.count, "record")})'
                  + (f", {count(d.missing, 'record')} missing before it" if d.missing else "")
                  + (f": {esc(d.detail)}" if d.detail else "") + "</li>"
-                 for suffix, d in s.events()]
+                 for suffix, d in events]
         lost = [d for d in s.sent if not d.arrived]
         items += [f"<li>sent by the probe at {clock(d.t)}, never received: flow_sequence {d.seq} "
-                  f"({count(d.count, 'record')})</li>" for d in lost]
+                  f"({count(d.count, 'record')})</li>" for d in lost[:sequence_chart.MAX_MARKS]]
+        more = len(s.events()) - len(events) + max(0, len(lost) - sequence_chart.MAX_MARKS)
+        if more:
+            items.append(f"<li>... and {more} more (every datagram is in the collector's JSON lines)</li>")
         out.append(f'<ul class="events">{"".join(items)}</ul>' if items else
                    '<p class="note">Every datagram in order.</p>')
+    if rows:
+        out.append(f'<p class="note">Summarised: {len(rows)} of {len(streams)} exporters without a chart (at most '
+                   f'{sequence_chart.MAX_CHARTS}; those with a gap, duplicate, reorder, reset or lost datagram '
+                   'come first).</p><table class="stats"><thead><tr><th>exporter</th><th>datagrams</th>'
+                   '<th>records</th><th>marked</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
     return "\n".join(out)
 
 
@@ -182,9 +218,11 @@ def _topology(result, p: str) -> str:
     topo = result.topology
     if topo is None:
         return '<p class="note">No topology (the run was read back from JSON).</p>'
-    drawing = topology_graph.draw(topo, result.contexts, p)
-    fig = (f"<figure>{drawing}</figure>" if drawing else
-           '<p class="note">Graphviz (dot) is not installed: no drawing, the table below has it all.</p>')
-    rows = topology_graph.rows(topo, result.contexts)
+    drawing = topology_graph.draw(result.plan, p)
+    fig = (f"<figure>{drawing.svg}</figure>" if drawing.svg else
+           f'<p class="note">{esc(drawing.why)}: no drawing, the table below has it all.</p>')
+    if drawing.summary:
+        fig += f'<p class="note">Summarised: the drawing leaves out {esc("; ".join(drawing.summary))}.</p>'
+    rows = topology_graph.rows(result.plan)
     return fig + table(["interface", "addresses", "ifindex", "watched by"], [list(r) for r in rows],
                        class_="interfaces")

@@ -1,27 +1,30 @@
 """JUnit XML: one testcase per check, for CI systems that show test reports.
 
 One lab: a <testsuite>; several labs (`run A B ...`): one <testsuites> file
-holding a <testsuite> per lab.
+holding a <testsuite> per lab. Every text is made printable first: a control
+character (NUL, BEL, ESC) cannot be in XML 1.0, and a CI page shows the file.
 """
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from ..schema.printable import printable as P
+
 
 def suite(result) -> ET.Element:
     failures = sum(not v.passed for v in result.verdicts)
     skipped = sum(bool(getattr(v, "na", "")) for v in result.verdicts)
-    out = ET.Element("testsuite", name=f"netflow-lab.{result.lab}", tests=str(len(result.verdicts)),
+    out = ET.Element("testsuite", name=P(f"netflow-lab.{result.lab}"), tests=str(len(result.verdicts)),
                      failures=str(failures), errors="0", skipped=str(skipped), time=f"{result.seconds:.3f}")
     for v in result.verdicts:
-        case = ET.SubElement(out, "testcase", classname=f"{result.lab}.{v.kind}", name=v.name)
+        case = ET.SubElement(out, "testcase", classname=P(f"{result.lab}.{v.kind}"), name=P(v.name))
         if getattr(v, "na", ""):  # the exporter does not claim what the check relies on
-            ET.SubElement(case, "skipped", message=f"n/a: {v.na}")
+            ET.SubElement(case, "skipped", message=P(f"n/a: {v.na}"))
         elif v.passed:
-            ET.SubElement(case, "system-out").text = v.observed
+            ET.SubElement(case, "system-out").text = P(v.observed)
         else:
             text = "\n".join(v.problems) + (f"\n{v.hint}" if v.hint else "")
-            ET.SubElement(case, "failure", message=(v.problems[0] if v.problems else "failed")).text = text
+            ET.SubElement(case, "failure", message=P(v.problems[0] if v.problems else "failed")).text = P(text)
     return out
 
 

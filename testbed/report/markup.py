@@ -4,9 +4,12 @@ from __future__ import annotations
 import time
 from html import escape
 
+from ..schema.printable import printable
+
 
 def esc(value) -> str:
-    return escape(str(value), quote=True)
+    """Text as HTML: markup escaped, control characters shown as \\xNN."""
+    return escape(printable(value), quote=True)
 
 
 def attrs(**kw) -> str:

@@ -18,6 +18,8 @@ import shlex
 from dataclasses import asdict, dataclass, field
 
 from ..expect.verdict import NA
+from ..exporters import KINDS
+from ..schema.printable import printable
 
 CELL = 44  # characters of a cell's text in the table
 
@@ -103,7 +105,6 @@ class Matrix:
 
     def notes_of(self, exporter: str) -> tuple[str, ...]:
         """What the exporter's kind says of itself (its claims' notes), kept in the code."""
-        from ..exporters import KINDS
         k = KINDS.get(exporter)
         return k.claims().notes if k else ()
 
@@ -121,7 +122,7 @@ def cell(v, causes: dict | None = None) -> str:
     if v is None:
         return "-"
     mark = f" [{causes[v.cause]}]" if causes and v.status == "FAIL" and v.cause in causes else ""
-    text = f"{v.status}{mark} {key_figure(v)}".strip()
+    text = printable(f"{v.status}{mark} {key_figure(v)}".strip())
     return text if len(text) <= CELL else text[:CELL - 3] + "..."
 
 
@@ -153,8 +154,9 @@ def whole_labs(m: Matrix) -> dict[tuple[str, str], str]:
 
 
 def render(m: Matrix) -> str:
+    """The matrix for a terminal: cells, labels and notes printable (no control character)."""
     numbers = cause_numbers(m)
-    labels = [f"{r.lab} / {r.check}" for r in m.rows]
+    labels = [printable(f"{r.lab} / {r.check}") for r in m.rows]
     width = max([len("lab / check"), *map(len, labels)])
     cells = {e: [cell(r.cells.get(e), numbers.get(e)) for r in m.rows] for e in m.exporters}
     widths = {e: max([len(e), *map(len, cells[e])]) for e in m.exporters}
@@ -180,7 +182,7 @@ def render(m: Matrix) -> str:
     for (lab, e), why in m.broken.items():
         notes.append(f"[{e}] {lab}: did not run: {why}")
     if notes:
-        lines += ["", "notes:"] + [f"  {n}" for n in notes]
+        lines += ["", "notes:"] + [f"  {printable(n)}" for n in notes]
     lines += _reproduce(m)
     counts = {e: _count(m, e) for e in m.exporters}
     lines.append("")

@@ -9,6 +9,12 @@ export tap impaired the traffic, what it did to each datagram (its log,
 beside the observed. Marks get text only while there are few of them.
 Element ids: `seq-N` (the figure), `seq-N-gap-K`, `seq-N-duplicate-K`,
 `seq-N-reordered-K`, `seq-N-reset-K`, `seq-N-lost-K` (prefixed with the lab's).
+
+Bounded whatever the lab: at most MAX_CHARTS charts (`charted`: the streams
+with something to see first; the others are a table row each), and in a
+chart at most MAX_POINTS points per kind of mark (a flood of datagrams is a
+line through every k-th one) and MAX_MARKS marks with an id. `Stream.thinned`
+says what a chart left out, for the page to say so.
 """
 from __future__ import annotations
 
@@ -30,6 +36,9 @@ ACTION_STYLE = {"pass": ("o", "#9e9e9e"), "drop": ("X", "#cb181d"), "duplicate":
                 "reorder": ("s", "#984ea3"), "delay": ("D", "#377eb8"), "unsent": ("x", "#000000")}
 MARKED = (GAP, DUPLICATE, REORDERED, RESET)  # statuses that get an element id and a line in the list
 MAX_LABELS = 6  # more marks than this: no text beside them (they would overlap); the list below has it
+MAX_CHARTS = 8  # charts per page section (each is ~0.1 s of matplotlib and ~60 KB)
+MAX_POINTS = 2000  # points of one kind drawn in a chart; more: every k-th
+MAX_MARKS = 50  # gaps, duplicates, ... drawn with an element id (and listed) per stream
 WIDTH_IN = 11.0
 
 
@@ -67,6 +76,26 @@ class Stream:
     def title(self) -> str:
         who = f"probe {self.probe}, " if self.probe else ""
         return f"{who}exporter {self.exporter}, engine {self.engine_type}/{self.engine_id}"
+
+    @property
+    def remarkable(self) -> bool:
+        """Something to see: a gap, duplicate, reorder or reset, a datagram lost, the tap's work."""
+        return (any(d.status in MARKED for d in self.received) or any(not d.arrived for d in self.sent)
+                or bool(self.impairments))
+
+    def thinned(self) -> list[str]:
+        """What a chart of this stream leaves out, in words (empty: nothing)."""
+        out = []
+        if len(self.received) > MAX_POINTS:
+            out.append(f"{len(self.received)} datagrams received, drawn as a line through every "
+                       f"{_step(len(self.received))}th")
+        marked = len(self.events()) + sum(not d.arrived for d in self.sent)
+        if marked > MAX_MARKS:
+            out.append(f"{marked} gaps, duplicates, reorders, resets and lost datagrams, the first "
+                       f"{MAX_MARKS} of each kind marked and listed")
+        if len(self.impairments) > MAX_POINTS:
+            out.append(f"{len(self.impairments)} fates of the tap, every {_step(len(self.impairments))}th drawn")
+        return out
 
     def events(self) -> list[tuple[str, Received]]:
         """(element id suffix, datagram) of every gap, duplicate, reorder and reset, in order."""
@@ -109,9 +138,8 @@ def streams(result) -> list[Stream]:
                 seen.add((r.run, r.flow_sequence, r.export_ms))
                 stream(*key).sent.append(Sent(r.export_ms / 1000, r.flow_sequence, r.count, r.run,
                                               (probe, r.flow_sequence, r.export_ms) in arrived))
-    for name, rows in (wf.impairments.items() if wf else ()):
-        probe = _probe_of_log(name, by_probe)
-        key = _exporter_of(probe, by_probe, out) if probe else None
+    for (probe, _), rows in (wf.impairments.items() if wf else ()):
+        key = _exporter_of(probe, by_probe, out)
         if key is not None:
             stream(*key).impairments += rows
     ordered = sorted(out.values(), key=lambda s: (s.probe or "~", s.exporter, s.engine_type, s.engine_id))
@@ -120,10 +148,20 @@ def streams(result) -> list[Stream]:
     return ordered
 
 
-def _probe_of_log(name: str, probes) -> str | None:
-    """`p1` or `p1-ref` (a tap per collector) -> p1; the longest probe name that fits."""
-    fits = [p for p in probes if name == p or name.startswith(p + "-")]
-    return max(fits, key=len) if fits else None
+def charted(streams: list[Stream]) -> set[str]:
+    """The ids of the streams drawn as charts: at most MAX_CHARTS, those with something
+    to see first, then in order."""
+    ranked = sorted(streams, key=lambda s: not s.remarkable)  # stable: in order within each
+    return {s.id for s in ranked[:MAX_CHARTS]}
+
+
+def _step(n: int) -> int:
+    return -(-n // MAX_POINTS)
+
+
+def _thin(items: list) -> list:
+    """At most MAX_POINTS of them: every k-th."""
+    return items[::_step(len(items))] if len(items) > MAX_POINTS else items
 
 
 def _exporter_of(probe: str, by_probe: dict, streams: dict) -> tuple | None:
@@ -161,16 +199,25 @@ def draw(s: Stream, prefix: str = "", window: tuple[float, float] | None = None)
             ax.set_axisbelow(True)
         fig.legend(handles=_legend(s), loc="upper center", ncol=8, fontsize=7, frameon=False)
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
-        return svg.inline(fig)
+        return svg.inline(fig, prefix)
 
 
 def _received(ax, s: Stream, t0: float, prefix: str, labels: bool) -> None:
-    ids = {id(d): suffix for suffix, d in s.events()}
-    xs = [d.t - t0 for d in s.received]
-    ax.vlines(xs, [d.seq for d in s.received], [d.seq + d.count for d in s.received],
-              colors=[STATUS_COLORS.get(d.status, "#777777") for d in s.received], lw=2, zorder=3)
-    ax.scatter(xs, [d.seq for d in s.received], s=14, zorder=4,
-               c=[STATUS_COLORS.get(d.status, "#777777") for d in s.received])
+    ids = {id(d): suffix for suffix, d in s.events() if int(suffix.rsplit("-", 1)[1]) < MAX_MARKS}
+    if len(s.received) > MAX_POINTS:  # a flood: one line through every k-th datagram
+        shown = _thin(s.received)
+        ax.plot([d.t - t0 for d in shown], [d.seq for d in shown], color=STATUS_COLORS[IN_ORDER], lw=1,
+                zorder=3)
+    else:
+        xs = [d.t - t0 for d in s.received]
+        ax.vlines(xs, [d.seq for d in s.received], [d.seq + d.count for d in s.received],
+                  colors=[STATUS_COLORS.get(d.status, "#777777") for d in s.received], lw=2, zorder=3)
+        ax.scatter(xs, [d.seq for d in s.received], s=14, zorder=4,
+                   c=[STATUS_COLORS.get(d.status, "#777777") for d in s.received])
+    rest = _thin([d for d in s.received if d.status in MARKED and id(d) not in ids])
+    if rest:  # marks past the first MAX_MARKS of a kind: drawn, without ids
+        ax.scatter([d.t - t0 for d in rest], [d.seq for d in rest], s=30, facecolors="none", lw=1, zorder=5,
+                   edgecolors=[STATUS_COLORS[d.status] for d in rest])
     for d in s.received:
         suffix = ids.get(id(d))
         if suffix is None:
@@ -193,10 +240,15 @@ def _received(ax, s: Stream, t0: float, prefix: str, labels: bool) -> None:
 def _sent(ax, s: Stream, t0: float, prefix: str, labels: bool) -> None:
     if not s.sent:
         return
-    ok = [d for d in s.sent if d.arrived]
+    ok = _thin([d for d in s.sent if d.arrived])
     ax.scatter([d.t - t0 for d in ok], [d.seq for d in ok], s=42, facecolors="none",
                edgecolors="#9e9e9e", lw=0.8, zorder=2)
-    for k, d in enumerate(d for d in s.sent if not d.arrived):
+    lost = [d for d in s.sent if not d.arrived]
+    rest = _thin(lost[MAX_MARKS:])
+    if rest:
+        ax.scatter([d.t - t0 for d in rest], [d.seq for d in rest], marker="X", s=30, color=STATUS_COLORS[GAP],
+                   zorder=5)
+    for k, d in enumerate(lost[:MAX_MARKS]):
         mark = ax.scatter([d.t - t0], [d.seq], marker="X", s=50, color=STATUS_COLORS[GAP], zorder=5)
         mark.set_gid(f"{prefix}{s.id}-lost-{k}")
         if labels:
@@ -206,7 +258,7 @@ def _sent(ax, s: Stream, t0: float, prefix: str, labels: bool) -> None:
 
 def _impairments(ax, s: Stream, t0: float) -> None:
     for action, (marker, color) in ACTION_STYLE.items():
-        mine = [i for i in s.impairments if i.action == action]
+        mine = _thin([i for i in s.impairments if i.action == action])
         if mine:
             ax.scatter([i.t - t0 for i in mine], [i.seq for i in mine], marker=marker, s=22, color=color,
                        zorder=3, label=action)

@@ -28,13 +28,8 @@ def probes(result, prefix: str = "") -> str:
 
 def probe_runs(result) -> dict[str, list[dict]]:
     """Probe name -> per run: {"run": N, "final": counters at exit, "before_stop": `stats` just before}."""
-    out = {}
-    for name, logs in result.probe_logs.items():
-        before = getattr(result, "probe_stats", {}).get(name, [])
-        final = getattr(result, "probe_final", {}).get(name, [])
-        out[name] = [{"run": i + 1, "final": (final[i] if i < len(final) else None) or {},
-                      "before_stop": before[i] if i < len(before) else None} for i in range(len(logs))]
-    return out
+    return {name: [{"run": e.run, "final": e.stats or {}, "before_stop": e.before_stop} for e in ends]
+            for name, ends in result.runs.items()}
 
 
 def collectors(result, prefix: str = "") -> str:

@@ -2,8 +2,9 @@
 
 Text stays text (`svg.fonttype: none`: small, searchable, drawn in the
 browser's sans-serif); artists given a gid keep it as their element id, so a
-link or a test can find a lane or a gap. `salt` keeps the ids matplotlib
-makes up (clip paths, markers) apart between the figures of one page.
+link or a test can find a lane or a gap. Every other id - those matplotlib
+makes up for groups (figure_1, line2d_7), clip paths and markers - gets
+the figure's `salt` in front, so no two figures of a page share an id.
 No pyplot: figures are plain objects, no global state, no GUI backend.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 
-from matplotlib import rc_context
+from matplotlib import rc_context, rcParams
 from matplotlib.figure import Figure
 
 STYLE = {
@@ -24,6 +25,7 @@ STYLE = {
     "text.hinting": "no_hinting",  # measure text as a browser draws it (unhinted)
 }
 PROLOG = re.compile(r"^.*?(?=<svg)", re.S)  # the XML declaration and DOCTYPE
+IDREF = re.compile(r'(\sid="|url\(#|href="#)([^")]+)')  # an id, and where one is referred to
 
 
 def style(salt: str):
@@ -31,11 +33,17 @@ def style(salt: str):
     return rc_context({**STYLE, "svg.hashsalt": salt})
 
 
-def inline(fig: Figure) -> str:
-    """The figure as an <svg> element (no XML prolog); call it inside style()."""
+def inline(fig: Figure, own: str) -> str:
+    """The figure as an <svg> element (no XML prolog); call it inside style(). Ids that
+    do not start with `own` (the gids given) are matplotlib's: they get the salt."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    return PROLOG.sub("", buf.getvalue(), count=1)
+    salt = rcParams["svg.hashsalt"]
+
+    def unique(m: re.Match) -> str:
+        name = m.group(2)
+        return m.group(0) if name.startswith(own) else f"{m.group(1)}{salt}-{name}"
+    return IDREF.sub(unique, PROLOG.sub("", buf.getvalue(), count=1))
 
 
 def figure(width_in: float, height_in: float) -> Figure:

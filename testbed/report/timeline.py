@@ -7,9 +7,16 @@ window shaded (red edge if the check failed); a failed check's lane on a red
 band. Element ids: `lane-N` (the lane's band), `lane-N-failed`,
 `lane-N-window-CHECK`, `lane-N-record-K` and `lane-N-export-K` (or
 `lane-N-lost-K`: sent, never received), each prefixed with the lab's.
+
+A lane of a flood is drawn as density, not mark by mark (a v5 flood made a
+54 MB timeline): past MAX_TICKS packets, how many were sent per slice of
+the axis; past MAX_BARS records, how many were received per slice (those
+sent and never received still crossed, the first MAX_BARS). `summarised()`
+says which lanes, for the page.
 """
 from __future__ import annotations
 
+import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
@@ -26,6 +33,16 @@ TICK, FAILED, WINDOW, RED = "#08306b", "#fde0dd", "#74c476", "#cb181d"
 WIDTH_IN = 11.0
 LANE_IN = 0.44
 HEAD_IN, FOOT_IN = 0.7, 0.55  # legend and step names; the time axis
+MAX_TICKS = 400  # packets of a lane drawn one by one
+MAX_BARS = 60  # records of a lane drawn one by one
+SLICES = 200  # of the axis, for a density
+
+
+def summarised(tl: Timeline) -> list[str]:
+    """The lanes drawn as density, in words."""
+    many = [lane for lane in tl.lanes if len(lane.sent) > MAX_TICKS or len(lane.bars) > MAX_BARS]
+    return [f"{lane.flow}: {len(lane.sent)} packets, {len(lane.bars)} records, drawn as how many per "
+            f"1/{SLICES} of the axis" for lane in many]
 
 
 def draw(tl: Timeline, prefix: str = "", window: tuple[float, float] | None = None) -> str:
@@ -44,7 +61,7 @@ def draw(tl: Timeline, prefix: str = "", window: tuple[float, float] | None = No
         ax = fig.add_subplot()
         several = len({b.probe for l in lanes for b in l.bars}) > 1  # then bars say whose they are
         for y, lane in enumerate(lanes):
-            _lane(ax, y, lane, t0, span, prefix, several)
+            _lane(ax, y, lane, t0, (lo, hi), prefix, several)
         _steps(ax, tl.steps, t0, t_end, span)
         ax.set_xlim(lo, hi)
         ax.set_ylim(len(lanes) - 0.5, -0.5)
@@ -61,10 +78,11 @@ def draw(tl: Timeline, prefix: str = "", window: tuple[float, float] | None = No
         fig.legend(handles=_legend(lanes), loc="upper center", ncol=9, fontsize=7, frameon=False,
                    bbox_to_anchor=(0.5, 1.0))
         fig.tight_layout(rect=(0, 0, 1, 1 - HEAD_IN / fig.get_figheight()))
-        return svg.inline(fig)
+        return svg.inline(fig, prefix)
 
 
-def _lane(ax, y: int, lane, t0: float, span: float, prefix: str, several: bool) -> None:
+def _lane(ax, y: int, lane, t0: float, axis: tuple[float, float], prefix: str, several: bool) -> None:
+    span = axis[1] - axis[0]
     band = ax.axhspan(y - 0.5, y + 0.5, color=FAILED if lane.failed else ("#f4f4f4" if y % 2 else "#ffffff"),
                       zorder=0, lw=0)
     band.set_gid(prefix + lane.id + ("-failed" if lane.failed else ""))
@@ -75,12 +93,28 @@ def _lane(ax, y: int, lane, t0: float, span: float, prefix: str, several: bool) 
                       edgecolor=RED if w.failed else "none", lw=1.2, zorder=1)
         r.set_gid(f"{prefix}{lane.id}-window-{w.check}")
         ax.add_patch(r)
-    if lane.sent:
+    if len(lane.sent) > MAX_TICKS:
+        _density(ax, [t - t0 for t in lane.sent], y - 0.1, 0.34, axis, TICK)
+    elif lane.sent:
         ax.scatter([t - t0 for t in lane.sent], [y - 0.27] * len(lane.sent), marker="|", s=40, color=TICK,
                    lw=1, zorder=3)
-    for k, b in enumerate(sorted(lane.bars, key=lambda b: (b.start, b.recv))):  # two rows: labels apart
+    bars = sorted(lane.bars, key=lambda b: (b.start, b.recv))
+    if len(bars) > MAX_BARS:
+        _density(ax, [b.recv - t0 for b in bars if not b.lost], y + 0.44, 0.34, axis, UNKNOWN)
+        bars = [b for b in bars if b.lost][:MAX_BARS]
+    for k, b in enumerate(bars):  # two rows: labels apart
         label = f"{b.reason or '?'} ({b.probe})" if several else b.reason or "?"
         _bar(ax, b, y + 0.27 * (k % 2), t0, span, f"{prefix}{lane.id}-record-{k}", label)
+
+
+def _density(ax, xs: list[float], base: float, height: float, axis: tuple[float, float], color: str) -> None:
+    """How many of `xs` fall in each slice of the axis, as a filled step up from `base`
+    (the y axis points down: up is smaller), the busiest slice `height` tall."""
+    if not xs:
+        return
+    counts, edges = np.histogram(xs, bins=SLICES, range=axis)
+    ax.stairs(base - counts / max(counts.max(), 1) * height, edges, baseline=base, fill=True, color=color,
+              lw=0, zorder=3)
 
 
 def x_range(t0: float, t_end: float) -> tuple[float, float]:

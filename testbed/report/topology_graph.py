@@ -8,23 +8,39 @@ listing the interfaces it watches (drawn bold); a collector a row of its
 node; a dashed arrow goes from each probe to each collector it exports to.
 Element ids: `topo`, `topo-node-NAME`, `topo-link-N`, `topo-export-PROBE-N`
 (prefixed with the lab's). Without `dot` the report keeps the table
-(`rows()`) and says the drawing is missing.
+(`rows()`) and says the drawing is missing, or that dot ran out of time.
+
+Big labs are summarised, not waited for: dot's crossing minimisation takes
+minutes once one node has many edges (a 100-router line whose routers share
+one management segment: 40 s at 40 routers, the 30 s timeout at 100). A
+segment of more than MAX_ENDS endpoints is drawn as its box alone, and more
+than MAX_EXPORTS export arrows are left out (each probe's row names its
+collectors); `Drawing.summary` says what was left out. A 200-router line
+lays out in 0.1 s.
 """
 from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import dataclass
 from html import escape
 
-from ..lab.ifindex import plan
-
-DOT_TIMEOUT_S = 30
+DOT_TIMEOUT_S = 10
 FONT = "DejaVu Sans"
+MAX_ENDS = 8  # endpoints of a segment drawn with its links
+MAX_EXPORTS = 12  # export arrows drawn
 
 
-def rows(topo, contexts) -> list[tuple[str, str, str, str]]:
+@dataclass(frozen=True)
+class Drawing:
+    svg: str | None  # None: no drawing, `why` says why
+    why: str = ""
+    summary: tuple[str, ...] = ()  # what the drawing leaves out
+
+
+def rows(plan) -> list[tuple[str, str, str, str]]:
     """(interface ref, addresses, ifindex text, what is there) per interface, for the table."""
-    index = ifindexes(topo, contexts)
+    topo, index = plan.topology, ifindexes(plan)
     probes = {(p.node, i): p.name for p in topo.probes.values() for i in p.interfaces}
     out = []
     for node in topo.nodes.values():
@@ -34,24 +50,32 @@ def rows(topo, contexts) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def ifindexes(topo, contexts) -> dict[str, str]:
-    """Interface ref -> its kernel ifindex (planned by the lab, or pinned), with
-    what the probe exports for it when the two differ (above 65535)."""
+def ifindexes(plan) -> dict[str, str]:
+    """Interface ref -> its kernel ifindex (planned, or pinned by the file), with
+    what the probe exports for it when the two differ (above 65535, or overridden)."""
     exported: dict[str, int] = {}
-    kernel: dict[str, int] = {}
-    for ctx in contexts.values():
-        exported.update(ctx.ifindexes)
-        kernel.update(ctx.kernel_ifindexes)
+    for e in plan.exporters.values():
+        exported.update(e.facts.ifindexes)
     out = {}
-    for ref, idx in plan(topo).items():
-        idx = kernel.get(ref, idx)
+    for ref, idx in plan.ifindexes.items():
         shown = exported.get(ref, idx)
         out[ref] = str(idx) if shown == idx else f"{idx}, exported as {shown}"
     return out
 
 
-def dot_source(topo, contexts, prefix: str = "") -> str:
-    index = ifindexes(topo, contexts)
+def left_out(topo) -> tuple[str, ...]:
+    """What the drawing leaves out of a big lab (see the module's doc)."""
+    out = [f"the {len(link.endpoints)} links of segment {_subnet(topo, link)} (its box stands alone; "
+           "the table has every interface)" for link in topo.links if len(link.endpoints) > MAX_ENDS]
+    exports = _exports(topo)
+    if exports > MAX_EXPORTS:
+        out.append(f"{exports} export arrows (each probe's row names its collectors)")
+    return tuple(out)
+
+
+def dot_source(plan, prefix: str = "") -> str:
+    topo, index = plan.topology, ifindexes(plan)
+    arrows = _exports(topo) <= MAX_EXPORTS
     lines = [f'graph "{_q(topo.name)}" {{',
              f'  graph [id="{prefix}topo", rankdir=LR, bgcolor="transparent", nodesep=0.35, ranksep=0.9, '
              f'fontname="{FONT}"];',
@@ -64,12 +88,16 @@ def dot_source(topo, contexts, prefix: str = "") -> str:
     for link in topo.links:  # a link is a small node of its own: labels on edges get room
         hub = f"link{link.index}"
         label = _subnet(topo, link) + ("\\nvxlan" if link.tunnel else "")
+        if len(link.endpoints) > MAX_ENDS:
+            label += f"\\n{len(link.endpoints)} endpoints"
         lines.append(f'  "{hub}" [id="{prefix}topo-link-{link.index}", shape=box, style="rounded{",dashed" if link.tunnel else ""}", '
                      f'fontsize=8, fontcolor="#555555", color="#999999", margin="0.05,0.02", label="{label}"];')
+        if len(link.endpoints) > MAX_ENDS:
+            continue
         for n, ref in enumerate(link.endpoints):  # first -> link -> the others: left to right
             ends = (f'"{_q(ref.partition(":")[0])}"', f'"{hub}"')
             lines.append(f'  {" -- ".join(ends if n == 0 else ends[::-1])} [label="{_end(topo, ref, index)}"];')
-    for p in topo.probes.values():
+    for p in topo.probes.values() if arrows else ():
         for n, e in enumerate(p.export):
             c = topo.collectors.get(e.collector or "")
             if c is None:
@@ -81,19 +109,26 @@ def dot_source(topo, contexts, prefix: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def draw(topo, contexts, prefix: str = "") -> str | None:
-    """The topology as an <svg> element; None when `dot` is not installed or fails."""
+def draw(plan, prefix: str = "") -> Drawing:
+    """The topology as an <svg> element, or why there is none."""
     dot = shutil.which("dot")
     if dot is None:
-        return None
+        return Drawing(None, "Graphviz (dot) is not installed")
     try:
-        done = subprocess.run([dot, "-Tsvg"], input=dot_source(topo, contexts, prefix), text=True,
+        done = subprocess.run([dot, "-Tsvg"], input=dot_source(plan, prefix), text=True,
                               capture_output=True, timeout=DOT_TIMEOUT_S)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    except subprocess.TimeoutExpired:
+        return Drawing(None, f"Graphviz (dot) did not lay it out within {DOT_TIMEOUT_S} s")
+    except OSError as exc:
+        return Drawing(None, f"Graphviz (dot) could not run: {exc.strerror or exc}")
     if done.returncode != 0 or "<svg" not in done.stdout:
-        return None
-    return done.stdout[done.stdout.index("<svg"):]
+        return Drawing(None, f"Graphviz (dot) failed: {done.stderr.strip()[-200:] or f'exit {done.returncode}'}")
+    return Drawing(done.stdout[done.stdout.index("<svg"):], summary=left_out(plan.topology))
+
+
+def _exports(topo) -> int:
+    """Export arrows a drawing would have: one per probe and collector of the lab."""
+    return sum(1 for p in topo.probes.values() for e in p.export if topo.collectors.get(e.collector or ""))
 
 
 def _table(topo, node) -> str:

@@ -1,24 +1,21 @@
-"""What the probes and an impairing relay wrote into a lab's workdir, read as data.
+"""What the exporters and an impairing relay wrote into a lab's workdir, read as data.
 
 The expiry reason of a record is not on the wire, so the report takes it from
-the probe itself: every probe of a lab runs with `--records-file
-probe-NAME.RUN.records.jsonl` (testbed/run/services.py), one JSON line per
-record it exported, with its datagram's flow_sequence, count and export time.
-The export tap that impairs a probe's datagrams (testbed/faults/tap.py) logs
-each one's fate to `impair-PROBE.jsonl` (or `impair-PROBE-COLLECTOR.jsonl`):
+the exporter itself when its kind writes a records file (our probe's
+`--records-file`): one JSON line per record it exported, with its datagram's
+flow_sequence, count and export time. The export tap that impairs a probe's
+datagrams (testbed/faults/tap.py) logs each one's fate:
 {"t": unix s, "seq", "count", "action": pass|drop|duplicate|reorder|delay|unsent, ...}.
-Read before the lab's workdir is removed (testbed/run/runner.py). A line that
-does not parse is skipped and counted, never raised.
+The run says which files those are (its plan named them, testbed/workdir.py)
+and reads them before the lab's workdir is removed (testbed/run/runner.py). A
+line that does not parse is skipped and counted, never raised.
 """
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RECORDS = re.compile(r"^probe-(?P<probe>.+)\.(?P<run>\d+)\.records\.jsonl$")
-IMPAIR = re.compile(r"^impair-(?P<probe>.+)\.jsonl$")  # PROBE or PROBE-COLLECTOR
 ACTIONS = ("pass", "drop", "duplicate", "reorder", "delay", "unsent")
 
 
@@ -62,28 +59,23 @@ class Impairment:
 @dataclass
 class WorkFiles:
     sent: dict[str, list[SentRecord]] = field(default_factory=dict)  # probe -> records, run order
-    impairments: dict[str, list[Impairment]] = field(default_factory=dict)  # PROBE[-COLLECTOR] -> datagrams
+    impairments: dict[tuple[str, str], list[Impairment]] = field(default_factory=dict)  # (probe, collector) -> datagrams
     unreadable: dict[str, int] = field(default_factory=dict)  # file name -> lines skipped
 
 
-def read(workdir: Path | None) -> WorkFiles:
+def read(records: dict[str, list[Path]], taps: dict[tuple[str, str], Path]) -> WorkFiles:
+    """`records`: probe -> its records file of each run, in run order (missing ones are
+    skipped); `taps`: (probe, collector) -> the tap's log."""
     out = WorkFiles()
-    if workdir is None or not Path(workdir).is_dir():
-        return out
-    files = sorted(Path(workdir).iterdir(), key=lambda p: _run_order(p.name))
-    for path in files:
-        if m := RECORDS.match(path.name):
-            rows = out.sent.setdefault(m["probe"], [])
-            rows += _lines(path, lambda d, run=int(m["run"]): _sent(d, run), out.unreadable)
-        elif m := IMPAIR.match(path.name):
-            rows = _lines(path, _impairment, out.unreadable)
-            out.impairments[m["probe"]] = [r for r in rows if r is not None]
+    for probe, paths in records.items():
+        rows = out.sent.setdefault(probe, [])
+        for run, path in enumerate(paths, 1):
+            if path.exists():
+                rows += _lines(path, lambda d, run=run: _sent(d, run), out.unreadable)
+    for key, path in taps.items():
+        if path.exists():
+            out.impairments[key] = [r for r in _lines(path, _impairment, out.unreadable) if r is not None]
     return out
-
-
-def _run_order(name: str) -> tuple:
-    m = RECORDS.match(name)
-    return (m["probe"], int(m["run"])) if m else (name, 0)
 
 
 def _lines(path: Path, make, unreadable: dict[str, int]) -> list:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..topology import loads
 from ..topology.gen import line
+from .session import Session
 
 
 def _rollup(pid: int) -> dict[str, int]:
@@ -48,10 +49,9 @@ def run_cli(path: Path) -> tuple[float, dict, str]:
 
 
 def idle_probe_memory(text: str) -> dict[str, float]:
-    from .session import Session
     with Session(loads(text), say=lambda s: None) as s:
         time.sleep(1.0)  # idle: a few scans, no traffic
-        rolls = [_rollup(p.proc.pid) for p in s.probes.values()]
+        rolls = [_rollup(x.current.procs[0].pid) for x in s.running.exporters.values()]
     return {k: statistics.median(r[k] for r in rolls) / 1024 for k in ("Rss", "Pss", "Private_Dirty")}
 
 

@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from ..logtail import tail
 from ..lab.node import LabError
 
 READY_TIMEOUT_S = 5.0
@@ -31,15 +32,14 @@ class Capture:
     def wait_ready(self, deadline: float) -> None:
         """tcpdump says `listening on IF` once its socket is bound: packets after that are kept."""
         while time.monotonic() < deadline:
-            text = self.log.read_text(errors="replace") if self.log.exists() else ""
-            if "listening on" in text:
+            if "listening on" in tail(self.log, 4096):
                 return
             if self.proc.poll() is not None:
                 break
             time.sleep(0.02)
         self.stop()
         raise LabError(f"tcpdump on {self.node}:{self.ifname} did not start: "
-                       + (self.log.read_text(errors="replace").strip()[-400:] or "no output"))
+                       + (tail(self.log, 400).strip() or "no output"))
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None

@@ -12,11 +12,15 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
-EXPORTER_KINDS = ("netflow-lab", "softflowd", "pmacctd", "fprobe")  # testbed/exporters KINDS
+from ..exporters import DEFAULT, KINDS
+from ..lab.scratch import scratch
+from ..schema.printable import printable
+from .many import terminated_as_interrupt
+
+EXPORTER_KINDS = tuple(KINDS)  # what --exporter may name (a command needs its lab file's template)
 RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")  # as testbed.lab.Lab checks it
 INTERRUPTED = 130
 
@@ -24,7 +28,7 @@ INTERRUPTED = 130
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("run", help="build a lab, run its traffic and checks, report")
     p.add_argument("labs", nargs="*", metavar="LAB", help="lab files (YAML)")
-    from ..topology.cli import add_custom_options
+    from ..plan.cli import add_custom_options
     add_custom_options(p)
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per check")
     p.add_argument("--artifacts", metavar="DIR",
@@ -129,8 +133,9 @@ def only_checks(topo, names: list[str]):
 
 def run(args: argparse.Namespace) -> int:
     # imported here: the referee (`testbed collect`) must not load the probe's modules
-    from ..topology import TopologyError, load
-    from ..topology.cli import custom_lab
+    from ..plan import load_plan
+    from ..plan.cli import custom_lab
+    from ..topology import TopologyError
     from .many import shard
 
     try:
@@ -148,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     topos, bad = {}, False
     for lab in labs:
         try:
-            topo = custom[1] if custom is not None else load(lab, exporter=args.exporter)
+            topo = custom[1] if custom is not None else load_plan(lab, exporter=args.exporter).topology
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
@@ -159,8 +164,8 @@ def run(args: argparse.Namespace) -> int:
             bad = True
             continue
         topos[lab], unknown = only_checks(topo, args.check)
-        if args.quirk_on and args.exporter not in (None, "netflow-lab"):
-            unknown = unknown or f"--quirk-on: quirks are netflow-lab's, not {args.exporter}'s"
+        if args.quirk_on and args.exporter not in (None, DEFAULT):
+            unknown = unknown or f"--quirk-on: quirks are {DEFAULT}'s, not {args.exporter}'s"
         elif args.quirk_on and topo.reproduces is None:
             unknown = unknown or "--quirk-on: the file names no quirk (reproduces: quirk: ID)"
         bad = _say(unknown and f"{lab}: {unknown}") or bad
@@ -176,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if len(labs) == 1:
             return _run_one(args, labs[0], topos[labs[0]])
-        return _run_many(args, labs)
+        with terminated_as_interrupt():  # each child tears its own lab down
+            return _run_many(args, labs)
     except KeyboardInterrupt:
         print("python -m testbed run: interrupted; the lab was torn down", file=sys.stderr)
         return INTERRUPTED
@@ -193,9 +199,9 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
 
     extra = list(args.probe_arg) + (["--quirk", topo.reproduces.quirk] if args.quirk_on else [])
     say = lambda line: print(line, flush=True)  # noqa: E731
-    folder = Path(args.artifacts) if args.artifacts else None
+    folder = Path(args.artifacts).resolve() if args.artifacts else None  # services run elsewhere (cwd /)
     if args.artifacts_on_failure:  # kept as --artifacts would, removed again if the lab passes
-        folder = Path(args.artifacts_on_failure) / (topo.name if args.custom else Path(path).stem)
+        folder = (Path(args.artifacts_on_failure) / (topo.name if args.custom else Path(path).stem)).resolve()
     kw = {"state_dir": args.state_dir} if args.state_dir else {}
     try:
         # with --artifacts, the lab's workdir (collector output, logs, traffic plans)
@@ -208,7 +214,7 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
     try:
         result = run.execute()
     except (LabError, RuntimeError, OSError) as exc:
-        print(f"lab {topo.name} could not run: {exc}", file=sys.stderr)
+        print(printable(f"lab {topo.name} could not run: {exc}"), file=sys.stderr)  # a tool's output, maybe
         return 2
     except Exception:
         traceback.print_exc()
@@ -247,12 +253,12 @@ def report_section(result) -> str | None:
         return None
 
 
-def _write_many_report(path: str, done, sections: dict[str, Path]) -> None:
+def _write_many_report(path: str, done, sections: list[Path]) -> None:
     """One page: a table of the labs, then each lab's section as its run wrote it."""
     from ..report.html import many_page
     entries = []
-    for lab, code, result in done:
-        section = sections[lab].read_text() if sections[lab].exists() else ""
+    for (lab, code, result), file in zip(done, sections):
+        section = file.read_text() if file.exists() else ""
         entries.append((result.lab if result else Path(lab).stem, code, result, section))
     Path(path).write_text(many_page(entries))
     print(f"report: {path}")
@@ -262,13 +268,13 @@ def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
     from ..report import junit
     from .many import run_many
 
-    sections: dict[str, Path] = {}  # lab -> the HTML section its run writes (--report)
+    sections: list[Path] = []  # the HTML section each run writes (--report), in the order of labs
 
     def argv_of(lab: str) -> list[str]:
         out = [f"--probe-arg={a}" for a in args.probe_arg]
         if args.report:
-            sections[lab] = Path(folder) / f"{len(sections)}-{Path(lab).stem}.section.html"
-            out += ["--report-section", str(sections[lab])]
+            sections.append(Path(folder) / f"{len(sections)}-{Path(lab).stem}.section.html")
+            out += ["--report-section", str(sections[-1])]
         if args.quirk_on:
             out.append("--quirk-on")
         if args.artifacts:
@@ -282,8 +288,8 @@ def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
         return out + [f"--check={c}" for c in args.check]
 
     print(f"[labs] {len(labs)} labs, {args.jobs} at a time", flush=True)
-    with tempfile.TemporaryDirectory(prefix="netflow-lab-runs-") as folder:
-        done = run_many(labs, argv_of, args.jobs, Path(folder), say=lambda s: print(s, flush=True))
+    with scratch("netflow-lab-runs-") as folder:
+        done = run_many(labs, argv_of, args.jobs, folder, say=lambda s: print(s, flush=True))
         if args.report:
             _write_many_report(args.report, done, sections)
     results = [r for _, _, r in done if r is not None]

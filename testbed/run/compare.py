@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .cli import EXPORTER_KINDS, INTERRUPTED, _writable_file
 
-DEFAULT = ["netflow-lab", "softflowd", "pmacctd", "fprobe"]
+DEFAULT = list(EXPORTER_KINDS)
 FORMATS = ("text", "markdown", "json")
 
 
@@ -52,7 +52,8 @@ def _fail(message: str) -> int:
 def compare(args: argparse.Namespace) -> int:
     import os
 
-    from ..topology import TopologyError, load
+    from ..plan import load_plan
+    from ..topology import TopologyError
 
     exporters = list(dict.fromkeys(args.exporter or DEFAULT))
     if args.jobs < 1:
@@ -66,7 +67,7 @@ def compare(args: argparse.Namespace) -> int:
     bases, skip = {}, {}
     for lab in args.labs:
         try:
-            bases[lab] = load(lab)
+            bases[lab] = load_plan(lab).topology
         except TopologyError as exc:
             print("\n".join(map(str, exc.problems)), file=sys.stderr)
             return 2
@@ -74,7 +75,7 @@ def compare(args: argparse.Namespace) -> int:
             return _fail(f"{lab}: {exc.strerror}")
         for kind in exporters:
             try:
-                load(lab, exporter=kind)
+                load_plan(lab, exporter=kind)
             except TopologyError as exc:  # valid as written: what this kind cannot do
                 skip[lab, kind] = exc.problems[0].message
     if os.geteuid() != 0:

@@ -1,136 +1,230 @@
-"""A probe of another kind (softflowd, pmacctd, fprobe, command) in a lab router.
+"""An exporter of the lab running in its router: one service for every kind, ours included.
 
-The same face as ProbeService (services.py) to the session and the steps:
-launch / wait_ready / begin_stop / end_stop / kill / running / failures, so
-`probe stop|start|restart|kill` steps work for every kind. Its kind's Launch
-(testbed/exporters/) says how: processes started with `mnexec -a PID` in the
-router (their PIDs in the state file), ready when they hold their capture
-sockets, stopped with the kind's stop command or signal (they flush), logs in
-the lab's workdir. It has no control socket: `control` steps are refused when
-the lab file is read, and it cannot be asked how many records it sent.
+Each start runs its plan's Launch for that run (ExporterPlan.launch): processes
+started in the router's namespace (a `python_main` one forked from a warm
+interpreter), ready when they hold their capture sockets and, when the launch
+has a control socket, once it answers; stopped with the kind's stop command or
+signal (they flush). What a kind offers beyond exporting comes from its launch:
+a control socket (`control` steps, flush on request, statistics while it runs,
+how many records it had sent before a kill), a statistics file (how many records
+each run sent), a records file (read by the report).
 """
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from probe.live.ctl import CtlError
+from probe.live.ctl import CtlError, request
 
+from ..logtail import tail
 from ..collector import mnexec_prefix
-from ..exporters import ExporterSpec, Port
+from ..exporters import Launch, Process
 from ..exporters.process import ExporterError, ExporterProcesses
+from ..forkserver import Forked
 from ..lab.node import LabError
-from ..topology.probekind import exporter_spec
+from ..plan import ExporterPlan
+
+CTL_TIMEOUT_S = 1.0
 
 
-def built_ports(lab, spec) -> tuple[Port, ...]:
-    """The probe's interfaces as the lab built them: kernel ifindex, the router's MAC, its address."""
-    node = lab.topology.nodes[spec.node]
-    links = {link["ifname"]: link for link in lab.node(spec.node).links()}
-    ports = []
-    for name in spec.interfaces:
-        iface = node.interface(name)
-        address = str(iface.addresses[0].ip) if iface is not None and iface.addresses else None
-        ports.append(Port(name, links[name]["ifindex"], links[name]["address"], address))
-    return tuple(ports)
+class Service(Protocol):
+    """What the run starts and stops together (exporters, collectors)."""
+
+    ready_timeout_s: float
+    stop_timeout_s: float
+
+    def launch(self) -> None: ...
+
+    def wait_ready(self, deadline: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """How one start of an exporter ended."""
+
+    run: int
+    log: str  # the tail of what it printed (every process)
+    before_stop: dict | None  # `stats` over its control socket just before it was stopped (control)
+    stats: dict | None  # its statistics at exit (a stats file), None when it writes none or died
+    sent: int | None  # records it sent (None: it did not say)
+    failure: str | None  # why the run counts as failed (died unasked, unclean stop)
 
 
 class ExporterService:
-    controls = False  # no control socket: no `control` steps, no flush on request
-
-    def __init__(self, lab, spec, workdir: Path) -> None:
-        self.lab, self.spec, self.workdir = lab, spec, workdir
-        self.kind = spec.exporter()
-        self.exspec: ExporterSpec = exporter_spec(spec, built_ports(lab, spec), workdir)
-        self.claims = self.kind.claims(self.exspec)
+    def __init__(self, plan: ExporterPlan, lab) -> None:
+        self.plan, self.lab = plan, lab
+        self.node = lab.node(plan.node)
         self.runs = 0
-        self.commands: list[tuple[str, ...]] = []  # the argv of every process it started, in order
-        self.configs: dict[str, str] = {}  # config files its kind wrote: name -> text
-        self.final_stats: list[str] = []  # each run's logs, when it stopped
-        self.final: list[dict | None] = []  # statistics at exit: other exporters write none
-        self.stats_at_stop: list[dict] = []
-        self.failures: list[str] = []
-        self.current: ExporterProcesses | None = None
-        self.active_changes: list[tuple[float, float]] = []  # none: no control socket
+        self.ends: list[RunEnd] = []  # how each start ended
+        self._before_stop: dict | None = None
+        # (unix time, timeout in s from then on): `control timeouts`, and a restart going
+        # back to the file's; the checks' `by:` windows follow them (expect/timeouts.py)
+        self.active_changes: list[tuple[float, float]] = []
         self.inactive_changes: list[tuple[float, float]] = []
+        self.current: ExporterProcesses | None = None
+        self._sent_before_kill: int | None = None
+
+    # -- what it is -----------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.plan.name
 
     @property
-    def engine(self) -> tuple[int, int]:
-        """The engine type/id its datagrams carry."""
-        return (self.spec.engine_type, self.spec.engine_id) if self.claims.engine_fields else (0, 0)
+    def launch_now(self) -> Launch:
+        """The Launch of the run that is (or was last) started."""
+        return self.current.launch if self.current is not None else self.plan.launch(max(1, self.runs))
+
+    @property
+    def controls(self) -> bool:
+        """Answers on a control socket (its kind's feature)."""
+        return self.launch_now.control is not None
 
     @property
     def running(self) -> bool:
         return self.current is not None and self.current.running
 
     @property
-    def records_sent(self) -> None:
-        return None  # these tools do not say
+    def ready_timeout_s(self) -> float:
+        return self.launch_now.ready_timeout_s
 
+    @property
+    def stop_timeout_s(self) -> float:
+        return self.launch_now.stop_timeout_s
+
+    @property
+    def failures(self) -> list[str]:
+        return [e.failure for e in self.ends if e.failure]
+
+    @property
+    def records_sent(self) -> int | None:
+        """Records it sent over all its runs; None when a run did not say."""
+        sent = [e.sent for e in self.ends]
+        return None if not sent or None in sent else sum(sent)
+
+    # -- lifecycle ------------------------------------------------------------
     def start(self) -> None:
         self.launch()
         self.wait_ready(time.monotonic() + self.ready_timeout_s)
 
     def launch(self) -> None:
         if self.running:
-            raise LabError(f"probe {self.spec.name} is already running")
+            raise LabError(f"probe {self.name} is already running")
         self.runs += 1
-        folder = self.workdir if self.runs == 1 else self.workdir / f"{self.spec.name}-run{self.runs}"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.current = ExporterProcesses(self.kind.launch(self.exspec), folder,
-                                         prefix=mnexec_prefix(self.lab.node(self.spec.node)))
+        now = time.time()  # a new run starts with the file's timeouts again
+        for changes, value in ((self.active_changes, self.plan.probe.active_timeout),
+                               (self.inactive_changes, self.plan.probe.inactive_timeout)):
+            if changes:
+                changes.append((now, value))
+        launch = self.plan.launch(self.runs)
+        self.current = ExporterProcesses(launch, self.plan.spec.workdir, prefix=mnexec_prefix(self.node),
+                                         fork=self._fork)
         pids = self.current.launch_all()
-        self.commands += [tuple(p.argv) for p in self.current.launch.processes]
-        self.configs.update({Path(path).name: text for path, text in self.current.launch.files.items()})
-        for pid, process in zip(pids, self.current.launch.processes):
-            self.lab.state.add_process(self.spec.node, pid, list(process.argv))
+        for pid, process in zip(pids, launch.processes):
+            if not process.python_main:  # a forked one is recorded by the node
+                self.lab.state.add_process(self.plan.node, pid, list(process.argv))
+
+    def _fork(self, process: Process, log: Path):
+        return self.node.fork(process.python_main, list(process.python_args), log, process.warm)
 
     def wait_ready(self, deadline: float) -> None:
+        control = self.current.launch.control
+        answers = None if control is None else (lambda: self._answers(control))
         try:
-            self.current.wait_ready(deadline)
+            self.current.wait_ready(deadline, answers)
         except ExporterError as exc:
             self.current.kill()
-            raise LabError(f"probe {self.spec.name} ({self.spec.kind}): {exc}") from None
+            raise LabError(f"probe {self.name} ({self.plan.kind}): {exc}") from None
+
+    @staticmethod
+    def _answers(control: str) -> bool:
+        try:
+            request(control, {"cmd": "stats"}, timeout=CTL_TIMEOUT_S)
+            return True
+        except CtlError:
+            return False
+
+    def stop(self) -> None:
+        self.begin_stop()
+        self.end_stop(time.monotonic() + self.stop_timeout_s)
 
     def begin_stop(self) -> None:
-        if self.current is not None and self.current.stopped is None:
-            self.current.request_stop()
+        """Its statistics as they are now (control), then the stop command or signal."""
+        if self.current is None or self.current.stopped is not None:
+            return
+        self._before_stop = None
+        if self.controls and self.running:
+            try:
+                self._before_stop = self.stats()
+            except CtlError:
+                pass
+        self.current.request_stop()
 
-    def end_stop(self, deadline: float) -> int | None:
+    def end_stop(self, deadline: float) -> None:
+        """Wait for the stop begun by begin_stop (kill at `deadline`); note how the run ended."""
         ex, self.current = self.current, None
         if ex is None:
-            return None
+            return
         stopped = ex.finish_stop(deadline)
-        self._keep_logs(ex)
-        self.failures += [f"run {self.runs}: {p}" for p in stopped.problems]
-        return 0 if stopped.clean else 1
-
-    @property
-    def ready_timeout_s(self) -> float:
-        return self.current.launch.ready_timeout_s if self.current else 0.0
-
-    @property
-    def stop_timeout_s(self) -> float:
-        return self.current.launch.stop_timeout_s if self.current else 0.0
-
-    def stop(self) -> int | None:
-        self.begin_stop()
-        return self.end_stop(time.monotonic() + self.stop_timeout_s)
+        stats = _read_json(ex.launch.stats_file)
+        failure = None
+        if not stopped.clean:
+            gone = sorted({p.server.gone for p in ex.procs if isinstance(p, Forked) and p.server.gone})
+            failure = f"run {self.runs}: " + "; ".join([*stopped.problems, *gone])
+        self.ends.append(RunEnd(self.runs, self._log(ex), self._before_stop, stats,
+                                (stats or {}).get("records_sent"), failure))
 
     def kill(self) -> None:
-        """SIGKILL, as a crash would: no flush. Not a failure: the lab asked for it."""
+        """SIGKILL, as a crash would: no flush, no closing statistics. Not a failure of the
+        run: the lab asked for it. What it had sent is asked just before (control)."""
         if not self.running:
-            raise LabError(f"probe {self.spec.name} is not running")
+            raise LabError(f"probe {self.name} is not running")
+        sent = None
+        if self.controls:
+            try:
+                sent = self.stats().get("records_sent")  # a lower bound: it may send once more
+            except CtlError:
+                pass
         ex, self.current = self.current, None
         ex.kill()
-        self._keep_logs(ex)
+        self.ends.append(RunEnd(self.runs, self._log(ex), None, None, sent, None))
 
-    def _keep_logs(self, ex: ExporterProcesses) -> None:
-        self.final_stats.append("\n".join(f"== {name}\n{text}" for name, text in ex.logs().items()))
-        self.final.append(None)
+    @staticmethod
+    def _log(ex: ExporterProcesses) -> str:
+        logs = {Path(p.log).name: tail(ex.log_path(p)) for p in ex.launch.processes}
+        if len(logs) == 1:
+            return next(iter(logs.values()))
+        return "\n".join(f"== {name}\n{text}" for name, text in logs.items())
 
+    # -- its control socket -----------------------------------------------------
     def ctl(self, words: list[str]) -> dict:
-        raise CtlError(f"probe {self.spec.name} is {self.spec.kind}: it has no control socket")
+        """A control command as the operator types it: stats | show | flush | timeouts A I."""
+        control = self.launch_now.control
+        if control is None:
+            raise CtlError(f"probe {self.name} is {self.plan.kind}: it has no control socket")
+        cmd = words[0]
+        req: dict = {"cmd": cmd}
+        if cmd == "timeouts":
+            req["active"] = float(words[1]) if len(words) > 1 and words[1] != "-" else None
+            req["inactive"] = float(words[2]) if len(words) > 2 and words[2] != "-" else None
+        reply = request(control, req)
+        if cmd == "timeouts" and reply.get("ok"):
+            for changes, value in ((self.active_changes, req["active"]),
+                                   (self.inactive_changes, req["inactive"])):
+                if value is not None:
+                    changes.append((time.time(), value))
+        return reply
 
     def stats(self) -> dict:
-        return self.ctl(["stats"])
+        return self.ctl(["stats"]).get("stats", {})
+
+
+def _read_json(path: str | None) -> dict | None:
+    if path is None:
+        return None
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None  # it died before writing them

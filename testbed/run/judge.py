@@ -1,53 +1,72 @@
-"""The verdicts of a stopped run: every check on what its probe's collector
-received, with what the run knows (records sent, collector outages, the
-export tap's log, nfcapd's view), then a failed verdict for every service
-that did not run as it should (a collector or nfcapd that died, exports
-nothing listens to, a probe that crashed)."""
+"""The verdicts of a stopped run: every check on what its exporter's collector
+received, with a frozen Context per exporter (its plan's facts and what the run
+saw: records sent, restarts, collector outages, the export tap's log, nfcapd's
+view, the routes as the run left them), then a failed verdict for every service
+that did not run as it should (a collector or nfcapd that died, exports nothing
+listens to, an exporter that crashed)."""
 from __future__ import annotations
 
 from ..expect.check import judge
+from ..expect.context import Context
 from ..expect.path_truth import path_truth
 from ..expect.verdict import Verdict
+from ..plan import RunPlan
+from .observe import Observer
+from .running import Record, Running
 
 
-def judge_checks(s, checks) -> list[Verdict]:
+def contexts(plan: RunPlan, running: Running, record: Record, observer: Observer | None = None,
+             routes: dict | None = None) -> dict[str, Context]:
+    """Each exporter's Context. With `observer` (once the run stopped): also what
+    its collector's outages and its tap's log say about the export path."""
+    out = {}
+    for name, e in plan.exporters.items():
+        x = running.exporters.get(name)
+        collector = running.collectors.get(e.collector or "")
+        outages = tuple(tuple(o) for o in collector.outages) if collector is not None else ()
+        tap = running.taps.get((name, e.collector))
+        path = None
+        if observer is not None and tap is not None:
+            observed = observer.of_probe(name)
+            path = path_truth(tap.entries(), observed.datagrams if observed else [], outages, e.engine)
+        out[name] = Context(
+            e.facts, record.truth, record.step_times, record.step_index, routes or {},
+            records_sent=x.records_sent if x is not None else None, restarts=record.restarts[name],
+            outages=outages, path=path,
+            active_changes=tuple(x.active_changes) if x is not None else (),
+            inactive_changes=tuple(x.inactive_changes) if x is not None else (),
+            nfcapd={n: c.result for n, c in running.nfcapds.items() if c.result is not None})
+    return out
+
+
+def judge_checks(checks, observer: Observer, ctxs: dict[str, Context]) -> list[Verdict]:
     out = []
     for check in checks:
-        observed = s.observer.of_probe(check.probe)
+        observed = observer.of_probe(check.probe)
         if observed is None:
             out.append(check.verdict(False, "", ["no collector result"]))
             continue
-        ctx = s.contexts.get(check.probe or "", s.ctx)
-        probe = s.probes.get(check.probe or "")
-        ctx.records_sent = probe.records_sent if probe else None
-        name = s.observer.collector_of(check.probe, s.observer.final)
-        ctx.outages = [tuple(o) for o in s.collectors[name].outages] if name else []
-        tap = s.taps.get((check.probe, name))
-        ctx.path = None if tap is None or probe is None else path_truth(
-            tap.entries(), observed.datagrams, ctx.outages, probe.engine)
-        ctx.nfcapd = {n: c.result for n, c in s.nfcapds.items() if c.result is not None}
-        ctx.exporter_addresses = frozenset(s.observer.exporter_addresses(probe.spec)) if probe else None
-        out.append(judge(check, observed, ctx))
-    return out + service_verdicts(s)
+        out.append(judge(check, observed, ctxs[check.probe]))
+    return out
 
 
-def service_verdicts(s) -> list[Verdict]:
+def service_verdicts(running: Running) -> list[Verdict]:
     out = []
-    for name, c in s.collectors.items():
+    for name, c in running.collectors.items():
         if c.failure:
             out.append(Verdict(f"collector {name} ran until the end", "collector", False, "", (c.failure,),
                                "the checks above judged what it had received before (see its log in the workdir)"))
-    for name, n in s.nfcapds.items():
+    for name, n in running.nfcapds.items():
         if n.failure:
             out.append(Verdict(f"nfcapd {name} ran until the end", "collector", False, "", (n.failure,),
                                f"see nfcapd-{name}.log in the workdir"))
-    for name, why in s.deaf.items():
+    for name, why in running.deaf.items():
         out.append(Verdict(f"probe {name} exports to listeners", "probe", False, "", tuple(why),
                            "every datagram sent there is lost, and nothing in a lab says so: "
                            "point the probe at a collector of the lab, or start a listener"))
-    for name, p in s.probes.items():  # a probe that crashed fails the run, whatever it sent
-        if p.failures:
-            out.append(Verdict(f"probe {name} ran cleanly", "probe", False, "", tuple(p.failures),
-                               "the probe process must run until it is stopped and then exit 0 "
+    for name, x in running.exporters.items():  # an exporter that crashed fails the run, whatever it sent
+        if x.failures:
+            out.append(Verdict(f"probe {name} ran cleanly", "probe", False, "", tuple(x.failures),
+                               "the exporter must run until it is stopped and then stop cleanly "
                                "(see its log in the workdir)"))
     return out

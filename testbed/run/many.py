@@ -13,13 +13,30 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Iterator
 
 from ..expect.verdict import Verdict
 from .runner import RunResult
 
 POLL_S = 0.05
+CHILD_STOP_S = 60.0  # for the children to tear their labs down once asked
+
+
+@contextmanager
+def terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt here (default: they would kill this process
+    at once and leave its children running), so the children are stopped and waited for."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def shard(labs: list[str], spec: str | None) -> list[str]:
@@ -36,15 +53,14 @@ def shard(labs: list[str], spec: str | None) -> list[str]:
 def result_json(result: RunResult) -> dict:
     return {"lab": result.lab, "run_id": result.run_id, "seconds": result.seconds,
             "phases": result.phases, "verdicts": [asdict(v) for v in result.verdicts],
-            "exporters": result.exporters, "nfcapd": {n: asdict(r) for n, r in result.nfcapd.items()},
+            "kinds": result.kinds, "nfcapd": {n: asdict(r) for n, r in result.nfcapd.items()},
             "commands": result.commands, "configs": result.configs}
 
 
 def result_from_json(d: dict) -> RunResult:
     verdicts = [Verdict(**{**v, "problems": tuple(v["problems"])}) for v in d["verdicts"]]
     return RunResult(d["lab"], verdicts, run_id=d["run_id"], seconds=d["seconds"], phases=d["phases"],
-                     exporters=d.get("exporters", {}), commands=d.get("commands", {}),
-                     configs=d.get("configs", {}))
+                     kinds=d.get("kinds", {}), commands=d.get("commands", {}), configs=d.get("configs", {}))
 
 
 class Child:
@@ -91,7 +107,12 @@ def run_jobs(todo: list[tuple[str, list[str]]], jobs: int, folder: Path, say=pri
     except BaseException:
         for _, _, c in running:
             c.proc.send_signal(signal.SIGTERM)  # each child tears its lab down
+        deadline = time.monotonic() + CHILD_STOP_S
         for _, _, c in running:
-            c.proc.wait()
+            try:
+                c.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:  # stuck: its state file lets `testbed clean` finish
+                c.proc.kill()
+                c.proc.wait()
         raise
     return [done[n] for n in range(len(todo))]

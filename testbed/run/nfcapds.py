@@ -6,17 +6,16 @@ referee's, and the `nfcapd_agrees` check compares them.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..collector import mnexec_prefix
 from ..collector.nfcapd import Nfcapd, NfcapdResult
+from ..plan import CollectorPlan
 
 
 class NfcapdService:
-    def __init__(self, lab, spec, workdir: Path) -> None:
-        self.lab, self.spec = lab, spec
-        self.nfcapd = Nfcapd(str(spec.address), spec.port, workdir / f"nfcapd-{spec.name}",
-                             prefix=mnexec_prefix(lab.node(spec.node)), log=workdir / f"nfcapd-{spec.name}.log")
+    def __init__(self, plan: CollectorPlan, lab) -> None:
+        self.lab, self.spec = lab, plan.collector
+        self.nfcapd = Nfcapd(str(self.spec.address), self.spec.port, plan.folder,
+                             prefix=mnexec_prefix(lab.node(self.spec.node)), log=plan.log)
         self.result: NfcapdResult | None = None
         self.failure: str | None = None
 

@@ -9,11 +9,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from ..collector import CollectorResult
+from ..collector.nfcapd import NfcapdResult
+from ..expect.context import Context
 from ..expect.verdict import Verdict
 from ..lab import STATE_DIR
+from ..plan import RunPlan
 from ..report import workfiles as W
+from ..report.workfiles import WorkFiles
+from ..topology import Topology
+from .exporters import RunEnd
 from .session import Session
 
 
@@ -21,23 +27,25 @@ from .session import Session
 class RunResult:
     lab: str
     verdicts: list[Verdict] = field(default_factory=list)
-    collectors: dict = field(default_factory=dict)  # name -> CollectorResult
-    probe_logs: dict = field(default_factory=dict)  # name -> [stdout of each probe run]
-    probe_stats: dict = field(default_factory=dict)  # name -> [`stats` of each run, before it stopped]
-    truth: dict = field(default_factory=dict)
+    plan: RunPlan | None = None  # the lab as the run resolved it (None: read back from another process)
+    kinds: dict[str, str] = field(default_factory=dict)  # probe name -> its exporter kind
+    collectors: dict[str, CollectorResult] = field(default_factory=dict)
+    runs: dict[str, list[RunEnd]] = field(default_factory=dict)  # probe name -> how each of its starts ended
+    nfcapd: dict[str, NfcapdResult] = field(default_factory=dict)  # each `kind: nfcapd` collector's view
+    contexts: dict[str, Context] = field(default_factory=dict)  # probe name -> what its checks knew
+    truth: dict = field(default_factory=dict)  # FlowId -> FlowTruth of everything sent
     workdir: Path | None = None
     captures: list[Path] = field(default_factory=list)  # pcaps (when the run kept artifacts)
+    workfiles: WorkFiles | None = None  # records with expiry reasons, impairments (for the report)
     run_id: str = ""
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # build, start, traffic, wait, stop, teardown
-    nfcapd: dict = field(default_factory=dict)  # name -> NfcapdResult of each `kind: nfcapd` collector
-    exporters: dict = field(default_factory=dict)  # probe name -> its kind (netflow-lab, softflowd, ...)
-    topology: Any = None  # the lab as read (topology.model.Topology), for the HTML report
-    contexts: dict = field(default_factory=dict)  # probe name -> expect.context.Context
-    workfiles: Any = None  # report.workfiles.WorkFiles: records with reasons, impairments
-    probe_final: dict = field(default_factory=dict)  # name -> [statistics of each run at exit, or None]
-    commands: dict = field(default_factory=dict)  # probe name -> [argv of each process it started]
-    configs: dict = field(default_factory=dict)  # probe name -> {config file name: text}
+    commands: dict[str, list[list[str]]] = field(default_factory=dict)  # probe -> argv of each process it started
+    configs: dict[str, dict[str, str]] = field(default_factory=dict)  # probe -> {config file name: text}
+
+    @property
+    def topology(self) -> Topology | None:
+        return self.plan.topology if self.plan is not None else None
 
     @property
     def passed(self) -> bool:
@@ -45,22 +53,33 @@ class RunResult:
         return bool(self.verdicts) and all(v.passed for v in self.verdicts)
 
 
-def result_of(session: Session, workfiles=None) -> RunResult:
+def result_of(session: Session, workfiles: WorkFiles | None = None) -> RunResult:
     """`workfiles`: read from the lab's workdir before it went (default: now, if it is kept)."""
-    r = RunResult(session.topo.name, list(session._verdicts), dict(session.observer.final or {}),
-                  {n: p.final_stats for n, p in session.probes.items()},
-                  {n: p.stats_at_stop for n, p in session.probes.items()},
-                  session.ctx.truth, session.lab.folder, [c.path for c in session.captures],
-                  session.run_id, phases=dict(session.phases),
-                  nfcapd={n: s.result for n, s in session.nfcapds.items() if s.result is not None},
-                  probe_final={n: list(getattr(p, "final", [])) for n, p in session.probes.items()},
-                  exporters={n: p.kind for n, p in session.topo.probes.items()}, topology=session.topo,
-                  contexts=dict(session.contexts),
-                  commands={n: [list(a) for a in p.commands] for n, p in session.probes.items()},
-                  configs={n: dict(p.configs) for n, p in session.probes.items()},
-                  workfiles=workfiles if workfiles is not None else W.read(session.lab.workdir))
+    plan, running = session.plan, session.running
+    r = RunResult(session.topo.name, list(session.last_verdicts), plan,
+                  {n: p.kind for n, p in session.topo.probes.items()},
+                  dict(session.observer.final or {}) if session.observer else {},
+                  {n: list(x.ends) for n, x in running.exporters.items()},
+                  {n: c.result for n, c in running.nfcapds.items() if c.result is not None},
+                  session.contexts() if plan is not None else {}, session.record.truth, session.lab.folder,
+                  [c.path for c in running.captures],
+                  workfiles if workfiles is not None else read_workfiles(session), session.run_id,
+                  phases=dict(session.phases))
+    for name, x in running.exporters.items():  # the exact argv and config files, for a bug report
+        launches = [x.plan.launch(run) for run in range(1, x.runs + 1)]
+        r.commands[name] = [list(p.argv) for launch in launches for p in launch.processes]
+        r.configs[name] = {Path(path).name: text for launch in launches for path, text in launch.files.items()}
     r.seconds = time.time() - session.began
     return r
+
+
+def read_workfiles(session: Session) -> WorkFiles:
+    """What the exporters and taps of the run wrote, by the names their plans gave."""
+    if session.plan is None:
+        return WorkFiles()
+    records = {name: [Path(f) for run in range(1, x.runs + 1) if (f := x.plan.launch(run).records_file)]
+               for name, x in session.running.exporters.items()}
+    return W.read(records, {key: t.log for key, t in session.plan.taps.items()})
 
 
 class Run:
@@ -75,5 +94,5 @@ class Run:
             s.run_traffic()
             s.wait_for_exports()
             s.verdicts()
-            files = W.read(s.workdir)  # before the teardown removes the workdir
+            files = read_workfiles(s)  # before the teardown removes the workdir
         return result_of(s, files)  # after the teardown: its time counts

@@ -1,10 +1,12 @@
-"""A built lab with its collectors and probes running: steps in, verdicts out.
+"""A run of one lab: its plan built and started, steps in, verdicts out.
 
-`with Session(topology) as s:` builds the lab and starts every collector and
-probe; traffic steps run one at a time (`run_step`); `verdicts()` stops the
-probes (they flush) and judges the checks; leaving the `with` always tears
-everything down. `python -m testbed run` (runner.Run) and the pytest fixture
-drive the same Session. The time each phase took is kept in `phases`.
+`with Session(topology) as s:` reserves a run id and a workdir, resolves the
+run's plan there (testbed/plan/), builds the lab it describes and starts its
+collectors, taps and exporters; traffic steps run one at a time (`run_step`);
+`verdicts()` stops the exporters (they flush) and judges the checks; leaving
+the `with` always tears everything down. `python -m testbed run` (runner.Run)
+and the pytest fixture drive the same Session. The time each phase took is
+kept in `phases`.
 """
 from __future__ import annotations
 
@@ -14,15 +16,15 @@ from pathlib import Path
 from ..expect.context import Context
 from ..expect.verdict import Verdict
 from ..lab import STATE_DIR, Lab
+from ..plan import RunPlan, resolve
 from ..topology.probes import TYPED_OPTIONS
 from ..traffic.step import StepResult
 from .captures import stop_captures
-from .context import refresh_routes
 from .exporters import ExporterService
-from .judge import judge_checks
-from .nfcapds import NfcapdService
+from .judge import contexts, judge_checks, service_verdicts
 from .observe import Observer
-from .services import CollectorService, ProbeService, stop_all
+from .running import Record, Running
+from .services import CollectorService, stop_all
 from .settle import RoutesSettle
 from .startup import start_services
 from .taps import TapService
@@ -32,8 +34,8 @@ PHASES = ("build", "start", "traffic", "wait", "stop", "teardown")
 
 
 class Session:
-    """Also the `Env` a step runs in (traffic/step.py): lab, workdir, probe(),
-    restarted(), routes_settle()."""
+    """Also the `Env` a step runs in (traffic/step.py): lab, workdir, probe(), collector(),
+    taps_of(), restarted(), routes_settle()."""
 
     def __init__(self, topology, *, say=print, workdir: Path | None = None,
                  capture_dir: Path | None = None, extra_probe_args: tuple[str, ...] = (),
@@ -45,19 +47,16 @@ class Session:
         self.topo = topology
         self.say = say
         self.capture_dir = capture_dir.absolute() if capture_dir else None  # tcpdump runs in a node
-        self.extra = tuple(extra_probe_args)
+        self.probe_args = tuple(extra_probe_args)
         self.lab = Lab(topology, run_id=run_id, workdir=workdir, state_dir=state_dir)
-        self.collectors: dict[str, CollectorService] = {}  # reference collectors
-        self.nfcapds: dict[str, NfcapdService] = {}  # nfcapd beside them
-        self.probes: dict[str, ProbeService | ExporterService] = {}
-        self.contexts: dict[str, Context] = {}  # probe name -> what its checks know
-        self.captures: list = []
-        self.taps: dict[tuple[str, str], TapService] = {}  # (probe, collector) -> its tap
-        self.observer = Observer(topology, self.collectors, self.probes, say)
+        self.plan: RunPlan | None = None  # once started
+        self.running = Running()
+        self.record = Record()
+        self.observer: Observer | None = None
+        self.routes: dict[str, tuple] = {}  # router -> its table when the run stopped (for messages)
         self.phases: dict[str, float] = {}
-        self.deaf: dict[str, list[str]] = {}  # probe -> its exports that nothing listens to
         self.began = time.time()
-        self._verdicts: list[Verdict] = []
+        self.last_verdicts: list[Verdict] = []  # the last evaluation: the run's result
         self._stopped = False
 
     # -- lifecycle ----------------------------------------------------------
@@ -69,10 +68,13 @@ class Session:
 
     def start(self) -> "Session":
         self.began = t0 = time.time()
-        self.lab.start()  # cleans up after itself if the build fails
+        # cleans up after itself if the build fails
+        self.lab.start(lambda workdir: resolve(self.topo, workdir, self.probe_args))
+        self.plan = self.lab.plan
+        self.observer = Observer(self.plan, self.running, self.say)
         self.phases["build"] = time.time() - t0
         try:
-            start_services(self)
+            start_services(self.plan, self.lab, self.running, self.say, self.capture_dir)
         except BaseException:
             self.close()
             raise
@@ -87,32 +89,24 @@ class Session:
     def workdir(self) -> Path:
         return self.lab.workdir
 
-    @property
-    def ctx(self) -> Context:
-        """The first probe's context (traffic truth and step times are shared by all)."""
-        if not self.contexts:
-            self.contexts[""] = Context()  # a lab without probes: truth and step times only
-        return next(iter(self.contexts.values()))
-
     def stop(self) -> dict:
-        """Stop the probes (each flushes its cache), then the collectors and captures. Once."""
+        """Stop the exporters (each flushes its cache), then the taps, collectors and captures. Once."""
         if self._stopped:
             return self.observer.final
         self._stopped = True
         t0 = time.time()
+        r = self.running
         try:
-            for ctx in self.contexts.values():
-                if ctx.probe_router:
-                    refresh_routes(self.lab, ctx)  # the table as the run left it, for messages
-            stop_all(list(self.probes.values()))
-            for tap in self.taps.values():
+            self.routes = {e.node: read_routes(self.lab, e.node) for e in self.plan.exporters.values()}
+            stop_all(list(r.exporters.values()))
+            for tap in r.taps.values():
                 tap.stop()
-            finals = {name: c.stop() for name, c in self.collectors.items()}
-            self.observer.final = {name: r for name, r in finals.items() if r is not None}
-            for n in self.nfcapds.values():
+            finals = {name: c.stop() for name, c in r.collectors.items()}
+            self.observer.final = {name: res for name, res in finals.items() if res is not None}
+            for n in r.nfcapds.values():
                 n.stop()
         finally:
-            stop_captures(self.captures)
+            stop_captures(r.captures)
         self.phases["stop"] = time.time() - t0
         self.say("[stop]  probes flushed, collectors stopped")
         return self.observer.final
@@ -120,17 +114,18 @@ class Session:
     def close(self) -> None:
         """Stop everything that runs, tear the lab down. Safe to call twice."""
         t0 = time.time()
+        r = self.running
         try:
             if not self._stopped and self.lab.state is not None:
-                for p in self.probes.values():
-                    _quietly(p.stop)
-                for tap in self.taps.values():
+                for x in r.exporters.values():
+                    _quietly(x.stop)
+                for tap in r.taps.values():
                     _quietly(tap.stop)
-                for c in self.collectors.values():
+                for c in r.collectors.values():
                     _quietly(c.stop)
-                for n in self.nfcapds.values():
+                for n in r.nfcapds.values():
                     _quietly(n.close)
-                stop_captures(self.captures)
+                stop_captures(r.captures)
         finally:
             self.lab.close()
             self.phases.setdefault("teardown", time.time() - t0)
@@ -151,67 +146,73 @@ class Session:
         label = f"[{step.index + 1}{f'/{of}' if of else ''}] {step.kind}" + (
             f" {step.name}" if step.name else "")
         result = step.run(self)
-        truth = self.ctx.truth
-        for fid, t in result.truth.items():
-            old = truth.get(fid)
-            if old is None:
-                truth[fid] = t
-            else:  # the same flow again in a later step: add up
-                old.merge(t)
-        if step.name:
-            self.ctx.step_times[step.name] = result.ended
-            self.ctx.step_index[step.name] = step.index
-        self.say(f"{label}: {result.summary} ({result.ended - t0:.1f} s)")
-        for c in self.collectors.values():
+        self.record.add(step, result)
+        for c in self.running.collectors.values():  # before the line: what dies after it, died later
             c.watch(f"after step {step.index + 1} {step.kind}" + (f" {step.name}" if step.name else ""))
+        self.say(f"{label}: {result.summary} ({result.ended - t0:.1f} s)")
         return result
 
-    def probe(self, name: str) -> ProbeService:
-        return self.probes[name]
+    def probe(self, name: str) -> ExporterService:
+        return self.running.exporters[name]
 
     def collector(self, name: str) -> CollectorService:
-        return self.collectors[name]
+        return self.running.collectors[name]
 
     def taps_of(self, probe: str) -> list[TapService]:
-        return [t for (p, _), t in self.taps.items() if p == probe]
+        return self.running.taps_of(probe)
 
     def restarted(self, name: str) -> None:
-        self.contexts[name].restarts += 1
+        self.record.restarts[name] += 1
 
     def routes_settle(self, nodes: set[str]) -> RoutesSettle:
-        return RoutesSettle(self.probes, nodes, self.say)
+        return RoutesSettle(self.running.exporters, nodes, self.say)
 
     # -- results ------------------------------------------------------------
+    def contexts(self) -> dict[str, Context]:
+        """What each exporter's checks know now (frozen; after stop(): everything)."""
+        return contexts(self.plan, self.running, self.record, self.observer if self._stopped else None,
+                        self.routes)
+
     def wait_for_exports(self, checks=None) -> float:
         """Wait as long as the timed checks (exported_within) need, no longer."""
         checks = self.topo.expect if checks is None else checks
+        ctxs = self.contexts()
 
         def snapshot():  # one read of the collectors per poll; each check sees its probe's records
-            for c in self.collectors.values():
+            for c in self.running.collectors.values():
                 c.watch("while waiting for timed exports")
             results = self.observer.results()
             return lambda check: getattr(self.observer.of_probe(check.probe, results), "find", list)()
-        waited = wait_for_exports(checks, lambda c: self.contexts.get(c.probe or "", self.ctx),
-                                  snapshot, self.say)
+        waited = wait_for_exports(checks, lambda c: ctxs[c.probe], snapshot, self.say)
         self.phases["wait"] = self.phases.get("wait", 0.0) + waited
         return waited
 
     def collector_results(self, flush: bool = False) -> dict:
         """What each collector has received so far (all of it, once stopped).
 
-        flush=True first asks every running probe to expire its flows and send
-        them now, and waits until they reached the collectors."""
+        flush=True first asks every running exporter that can be asked to expire its
+        flows and send them now, and waits until they reached the collectors."""
         if flush and not self._stopped:
             self.observer.flush()
         return self.observer.results()
 
     def verdicts(self, checks=None) -> list[Verdict]:
-        """Stop (probes flush) and evaluate `checks` (default: the lab file's expect:)."""
+        """Stop (exporters flush) and evaluate `checks` (default: the lab file's expect:)."""
         checks = self.topo.expect if checks is None else checks
         self.stop()
-        out = judge_checks(self, checks)
-        self._verdicts = out  # the last evaluation is the run's result
-        return out
+        self.last_verdicts = judge_checks(checks, self.observer, self.contexts()) + service_verdicts(self.running)
+        return self.last_verdicts
+
+
+def read_routes(lab, node: str) -> tuple[tuple[str, str, str], ...]:
+    """A router's routing table as (prefix, via, dev) rows, for messages."""
+    table = []
+    for route in lab.node(node).routes():
+        prefix = "0.0.0.0/0" if route.get("dst") == "default" else route.get("dst", "")
+        if "/" not in prefix:
+            prefix += "/32"
+        table.append((prefix, route.get("gateway", ""), route.get("dev", "") or route.get("type", "")))
+    return tuple(table)
 
 
 def _quietly(fn) -> None:

@@ -12,10 +12,10 @@ POLL_S = 0.02
 
 
 def route_refreshes(probes: dict, nodes: set[str]) -> dict[str, int]:
-    """How often each running probe on `nodes` reloaded its routes so far."""
+    """How often each running exporter on `nodes` that can be asked reloaded its routes so far."""
     out = {}
     for name, p in probes.items():
-        if p.running and p.spec.node in nodes:
+        if p.running and p.controls and p.plan.node in nodes:
             try:
                 out[name] = p.stats().get("route_refreshes", 0)
             except CtlError:

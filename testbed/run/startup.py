@@ -1,69 +1,48 @@
-"""Starting what a run needs in its built lab, in order.
+"""Starting what a run's plan says in its built lab, in order.
 
 Hosts quiet; captures (with --artifacts); nfcapd collectors; reference
-collectors; an export tap on each path a fault step touches (before any
-probe sends); then every collector and probe at once (`start_all`); last,
-each probe's context for its checks (its router's ifindexes and routes).
+collectors; the export taps (before any probe sends); then every collector
+and exporter at once (`start_all`); last, which literal destinations hear
+nothing.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from pathlib import Path
 
+from ..exporters import DEFAULT
+from ..plan import RunPlan
 from .captures import start_captures
-from .context import build_context
 from .exporters import ExporterService
 from .listeners import deaf_exports
 from .nfcapds import NfcapdService
 from .quiet import quiet_hosts
-from .services import CollectorService, ProbeService, start_all
+from .running import Running
+from .services import CollectorService, start_all
 from .taps import TapService
 
 
-def start_services(s) -> None:
-    """Fill the Session `s` (collectors, nfcapds, taps, probes, contexts) and start them."""
-    lab, topo = s.lab, s.topo
+def start_services(plan: RunPlan, lab, running: Running, say, capture_dir: Path | None = None) -> None:
+    """Fill `running` as it starts (what started is in it if a start fails: the caller stops it)."""
+    topo = plan.topology
     quiet_hosts(lab)
-    s.say(f"[build] lab {topo.name}: {len(topo.nodes)} nodes, {len(topo.links)} links (run {lab.run_id})")
-    specs = list(topo.probes.values())
-    if s.capture_dir is not None:
-        s.captures = start_captures(lab, specs, topo.collectors.values(), s.capture_dir)
-        s.say(f"[pcap]  {len(s.captures)} captures -> {s.capture_dir}")
-    for c in topo.collectors.values():
-        if c.kind == "nfcapd":
-            s.nfcapds[c.name] = NfcapdService(lab, c, lab.workdir)
-            s.nfcapds[c.name].start()
-        else:
-            s.collectors[c.name] = CollectorService(lab, c, lab.workdir)
-    start_taps(s)
-    for spec in specs:  # a tapped probe exports to its tap, which relays to the collector
-        export = tuple(s.taps[spec.name, e.collector].export() if (spec.name, e.collector) in s.taps
-                       else e for e in spec.export)
-        spec = replace(spec, export=export)
-        s.probes[spec.name] = (ProbeService(lab, spec, lab.workdir, s.extra) if spec.kind == "netflow-lab"
-                               else ExporterService(lab, spec, lab.workdir))
+    say(f"[build] lab {topo.name}: {len(topo.nodes)} nodes, {len(topo.links)} links (run {lab.run_id})")
+    if capture_dir is not None:
+        running.captures = start_captures(lab, list(topo.probes.values()), topo.collectors.values(), capture_dir)
+        say(f"[pcap]  {len(running.captures)} captures -> {capture_dir}")
+    for name, c in plan.nfcapds.items():
+        running.nfcapds[name] = NfcapdService(c, lab)
+        running.nfcapds[name].start()
+    running.collectors.update({name: CollectorService(c, lab) for name, c in plan.collectors.items()})
+    for key, t in plan.taps.items():
+        running.taps[key] = TapService(t, lab)
+        running.taps[key].start()
+    if plan.taps:
+        say(f"[tap]   export taps: {', '.join(f'{p} -> {c}' for p, c in plan.taps)}")
+    running.exporters.update({name: ExporterService(e, lab) for name, e in plan.exporters.items()})
     with lab.state.batch():
-        start_all([*s.collectors.values(), *s.probes.values()])
-    s.deaf = deaf_exports(lab, specs)
-    base = None
-    for spec in specs:
-        kind = "" if spec.kind == "netflow-lab" else f" ({spec.kind})"
-        s.say(f"[probe] {spec.name}{kind} on {spec.node} "
-              f"({', '.join(spec.interfaces)}) -> {', '.join(map(str, spec.export))}")
-        ctx = s.contexts[spec.name] = build_context(lab, spec, shared=base)
-        ctx.probe, ctx.claims = spec, s.probes[spec.name].claims
-        ctx.active_changes = s.probes[spec.name].active_changes  # the same lists: kept current
-        ctx.inactive_changes = s.probes[spec.name].inactive_changes
-        base = base or ctx
-
-
-def start_taps(s) -> None:
-    """A tap on each export path a fault step touches, before any probe sends."""
-    wanted = sorted({t for step in s.topo.traffic for t in step.taps(s.topo)})
-    per_probe = {p: sum(1 for q, _ in wanted if q == p) for p, _ in wanted}
-    for n, (probe, collector) in enumerate(wanted):
-        tap = TapService(s.lab, s.topo.probes[probe], s.topo.collectors[collector], s.lab.workdir, n,
-                         per_probe[probe] == 1)
-        s.taps[probe, collector] = tap
-        tap.start()
-    if wanted:
-        s.say(f"[tap]   export taps: {', '.join(f'{p} -> {c}' for p, c in wanted)}")
+        start_all([*running.collectors.values(), *running.exporters.values()])
+    running.deaf = deaf_exports(lab, topo.probes.values())
+    for e in plan.exporters.values():
+        kind = "" if e.kind == DEFAULT else f" ({e.kind})"
+        say(f"[probe] {e.name}{kind} on {e.node} ({', '.join(e.probe.interfaces)}) -> "
+            f"{', '.join(map(str, e.probe.export))}")

@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any, Iterable
 
 from .errors import Problems
+from .printable import UNSAFE, printable
 from .yamltree import Y
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
@@ -20,6 +21,9 @@ IFNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$")  # Linux: max 15 c
 TCP_FLAGS = {"FIN": 0x01, "SYN": 0x02, "RST": 0x04, "PSH": 0x08,
              "ACK": 0x10, "URG": 0x20, "ECE": 0x40, "CWR": 0x80}
 PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51, "sctp": 132}
+# a probe timeout, as the probe's command line and control socket take it (probe/options.py):
+# v5 times are 32-bit milliseconds, and the engines count whole ones (0.0004 s would be 0)
+TIMEOUT_MIN_S, TIMEOUT_MAX_S = 0.001, 2**32 // 1000
 
 
 def _is_int(v: Any) -> bool:
@@ -74,6 +78,10 @@ class Reader:
 
     # -- scalars ------------------------------------------------------------
     def text(self, y: Y, what: str = "a string") -> str | None:
+        if isinstance(y.value, str) and UNSAFE.search(y.value):  # "\e]0;...\a" would retitle a terminal
+            self.error(y, f"{what} holds a control character ({printable(UNSAFE.search(y.value).group())}): "
+                          "not allowed, it would reach terminals and JUnit XML as it is")
+            return None
         if isinstance(y.value, str) and y.value.strip():
             return y.value.strip()
         self.error(y, f"expected {what}, got {_kind(y)}")

@@ -23,7 +23,6 @@ from ..traffic.step import LabState
 from ..traffic.steps import STEPS
 from .model import Node, Topology, frozen_map
 from .network import read_network
-from .probekind import senders
 from .probes import read_collectors, read_probes
 from .refs import Known
 from .reproduces import read_reproduces
@@ -95,19 +94,6 @@ def _check_order(problems: Problems, traffic: tuple) -> None:
             problems.add(step.line, f"traffic[{step.index}]", why)
 
 
-def _check_taps(problems: Problems, topo: Topology, traffic: tuple) -> None:
-    """A fault step puts a tap (one relay, one source address) on a probe's export path:
-    a kind that exports from several processes would reach the collector as one exporter."""
-    for step in traffic:
-        for probe, _ in sorted(step.taps(topo)):
-            p = topo.probes[probe]
-            n = senders(p, topo.nodes[p.node])
-            if n > 1:
-                problems.add(step.line, f"traffic[{step.index}]",
-                             f"{step.kind} needs an export tap on {probe}, but {p.kind} exports from {n} "
-                             "processes (one per interface): through one tap they would look like one exporter")
-
-
 def _step_names(y: Y | None) -> frozenset[str]:
     """Names of the traffic steps, also of broken ones (checks may name them)."""
     return frozenset(i.value["name"].value for i in (y or ()) if i.is_map and "name" in i.value
@@ -140,7 +126,6 @@ def _read(text: str, source: str, base_dir: Path, problems: Problems,
     known = Known(topo, net, base_dir, _step_names(top.get("traffic")))
     traffic = STEPS.read_list(r, top["traffic"], known, "traffic steps", True) if "traffic" in top else ()
     _check_order(problems, traffic)
-    _check_taps(problems, topo, traffic)
     expect = CHECKS.read_list(r, top["expect"], known, "checks", False) if "expect" in top else ()
     reproduces = read_reproduces(r, top["reproduces"], expect) if "reproduces" in top else None
     return replace(topo, traffic=traffic, expect=expect, reproduces=reproduces), known

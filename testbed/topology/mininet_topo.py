@@ -29,7 +29,12 @@ from ipaddress import IPv4Interface
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import mininet
+import yaml
+from mininet.topo import Topo
+
 from ..schema.errors import Problem, TopologyError
+from .load import read_lab
 from .model import Topology
 
 IP_BASE = IPv4Interface("10.0.0.0/8")  # Mininet's default ipBase
@@ -90,13 +95,11 @@ def _value(text: str):
 
 
 def _is_topo(cls) -> bool:
-    from mininet.topo import Topo
     return issubclass(cls, Topo)
 
 
 def record(make: Callable[[], Any]) -> tuple[Any, list[Call]]:
     """Build the Topo with `make()`, noting each addNode/addLink and the line that made it."""
-    from mininet.topo import Topo
     calls: list[Call] = []
     add_node, add_link = Topo.addNode, Topo.addLink
 
@@ -120,7 +123,6 @@ def record(make: Callable[[], Any]) -> tuple[Any, list[Call]]:
 
 def _caller() -> tuple[str, int]:
     """The first frame outside Mininet and this module: the user's addHost/addLink call."""
-    import mininet
     skip = (os.path.dirname(mininet.__file__), __file__)
     frame = sys._getframe(1)
     while frame is not None:
@@ -319,7 +321,6 @@ def read_topo(make_or_topo, expect: str | os.PathLike | Mapping | None = None, n
     """(ConvertedTopology, Known) of a Topo: a Topo subclass or a callable that makes one (its
     calls are recorded with their lines), or a Topo already built; `expect`: a lab-file
     fragment (collectors, probes, traffic, expect), as a file or a mapping."""
-    from .load import read_lab
     if callable(make_or_topo) and not hasattr(make_or_topo, "iterLinks"):
         topo, calls = record(make_or_topo)
     else:
@@ -346,7 +347,7 @@ def read_topo(make_or_topo, expect: str | os.PathLike | Mapping | None = None, n
     try:
         lab, known = read_lab(joined, source=source, base_dir=base_dir, exporter=exporter)
     except TopologyError as exc:
-        raise TopologyError([_mapped(p, text.origins) for p in exc.problems]) from None
+        raise TopologyError([mapped(p, text.origins) for p in exc.problems]) from None
     converted = ConvertedTopology(**{f.name: getattr(lab, f.name) for f in fields(Topology)},
                                   origins=dict(text.origins))
     return converted, known
@@ -361,7 +362,6 @@ def _expect_text(expect) -> tuple[str, str, Path]:
     if expect is None:
         return "", "<expect>", Path.cwd()
     if isinstance(expect, Mapping):
-        import yaml
         return yaml.safe_dump(dict(expect), sort_keys=False), "<expect>", Path.cwd()
     path = Path(expect)
     return path.read_text(encoding="utf-8", errors="surrogateescape"), _rel(str(path)), path.parent
@@ -375,7 +375,7 @@ def _top_keys(text: str) -> dict[str, int]:
 _LINE = re.compile(r"\bline (\d+)\b")
 
 
-def _mapped(p: Problem, origins: dict[int, str]) -> Problem:
+def mapped(p: Problem, origins: dict[int, str]) -> Problem:
     """A problem of the lab text at the Python or expect line it came from."""
     where = origins.get(p.line)
     message = _LINE.sub(lambda m: origins.get(int(m.group(1)), m.group(0)), p.message)

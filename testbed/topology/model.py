@@ -10,6 +10,8 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from types import MappingProxyType
 from typing import Mapping
 
+from ..exporters import Kind, netflow_lab
+
 ROUTER, HOST = "router", "host"
 DEFAULT_MTU = 1500
 
@@ -102,7 +104,7 @@ class Link:
 
 
 REFERENCE, NFCAPD = "reference", "nfcapd"  # collector kinds: the referee, nfdump's nfcapd beside it
-NETFLOW_LAB = "netflow-lab"  # the default probe kind: this project's probe
+NETFLOW_LAB = netflow_lab.name  # the default probe kind: this project's probe
 
 
 @dataclass(frozen=True)
@@ -143,38 +145,15 @@ class Probe:
     engine_type: int = 0
     engine_id: int = 0
     ifindex: Mapping[str, int] = field(default_factory=dict)  # ifname -> exported ifindex
-    args: tuple[str, ...] = ()  # extra CLI args, e.g. ("--quirk", "uptime-seconds")
+    args: tuple[str, ...] = ()  # extra words for the exporter's command line, e.g. ("--quirk", "uptime-seconds")
     line: int = 0
-    kind: str = NETFLOW_LAB  # which exporter runs (testbed/exporters): netflow-lab | softflowd | ... | command
-    command: tuple[str, ...] = ()  # kind command: the argv template
-    claims: object = None  # kind command: the Claims its lab file states
-    process: Mapping[str, object] = field(default_factory=dict)  # kind command: start:/stop: as CommandKind keywords
+    exporter: Kind = netflow_lab  # which exporter runs it (testbed/exporters): how it launches, what it claims
     require: frozenset[str] = frozenset()  # claims whose checks count even when the exporter lacks them
 
-    def exporter(self):
-        """The exporter kind that runs this probe (launch, claims): testbed/exporters."""
-        from ..exporters import CommandKind, kind
-        if self.kind == "command":
-            return CommandKind(self.command, self.claims, **self.process)
-        return kind(self.kind)
-
-    def argv(self) -> list[str]:
-        """`python -m probe` arguments for this probe (live mode)."""
-        out: list[str] = []
-        for name in self.interfaces:
-            out += ["-i", name]
-        for e in self.export:
-            out += ["-n", str(e)]
-        out += ["--active-timeout", f"{self.active_timeout:g}",
-                "--inactive-timeout", f"{self.inactive_timeout:g}"]
-        if self.scan_interval is not None:
-            out += ["--scan-interval", f"{self.scan_interval:g}"]
-        if self.max_flows is not None:
-            out += ["--max-flows", str(self.max_flows)]
-        out += ["--engine-type", str(self.engine_type), "--engine-id", str(self.engine_id)]
-        for name, n in self.ifindex.items():
-            out += ["--ifindex", f"{name}={n}"]
-        return out + list(self.args)
+    @property
+    def kind(self) -> str:
+        """The exporter kind's name, as a lab file says it: netflow-lab | softflowd | ... | command."""
+        return self.exporter.name
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv4Network
 
 from ..schema.fields import IFNAME_RE, Reader
+from .kernel import netem
 from .model import DEFAULT_MTU, HOST, ROUTER, Interface, Link, split_ref
 from .pools import Pools, host_addresses
 from ..schema.yamltree import Y
@@ -26,7 +27,6 @@ MAX_BW = 100_000.0  # Mbit/s
 
 def netem_refusal() -> str:
     """Why a link cannot delay or drop: netem, as this kernel says (its /proc/config.gz)."""
-    from .kernel import netem
     have = netem()
     why = ("this kernel lacks (CONFIG_NET_SCH_NETEM is not set)" if have is False
            else "the lab does not use" if have else "this kernel may lack (no /proc/config.gz to tell)")

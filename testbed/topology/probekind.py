@@ -18,53 +18,33 @@ from __future__ import annotations
 
 import shlex
 import signal
-from pathlib import Path
 
-from ..exporters import CLAIMS, KINDS, CommandKind, ExporterSpec, Port, claims_from_mapping
+from ..exporters import CLAIMS, COMMAND, KIND_NAMES, KINDS, CommandKind, claims_from_mapping
 from ..exporters.command import placeholders
 from ..schema.fields import Reader
 from ..schema.yamltree import Y
-from .model import NETFLOW_LAB, Node, Probe
+from .model import NETFLOW_LAB
 
-KIND_NAMES = (*KINDS, "command")
 KIND_FIELDS = ("kind", "command", "claims", "require", "start", "stop")
 COMMAND_ONLY = ("command", "claims", "start", "stop")
 STOP_SIGNALS = ("TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "KILL")
 
 
 def read_kind(r: Reader, f: dict[str, Y], y: Y, override: str | None) -> dict | None:
-    """kind, command, claims and require of one probe (None after reporting a problem)."""
+    """The exporter kind (`kind:`, and for a command its `command:`, `claims:`, `start:`,
+    `stop:`) and `require:` of one probe, as Probe fields (None after reporting a problem)."""
     own = r.choice(f["kind"], KIND_NAMES, "probe kind") if "kind" in f else NETFLOW_LAB
     if own is None:
         return None
     kind = override or own
-    out: dict = {"kind": kind}
+    out: dict = {}
     ok = True
-    if own == "command" and kind == "command":
-        for key in ("command", "claims"):
-            if key not in f:
-                r.error(y, f"kind: command needs {key}: ({'the argv template' if key == 'command' else 'what the exporter fills, {} for nothing'})", at_key=True)
-                ok = False
-        if "claims" in f:
-            out["claims"] = _claims(r, f["claims"])
-            ok = ok and out["claims"] is not None
-        if "command" in f:
-            out["command"] = _command(r, f["command"], out.get("claims"))
-            ok = ok and out["command"] is not None
-        process = {}
-        for key, read in (("start", _start), ("stop", _stop)):
-            if key in f:
-                got = read(r, f[key])
-                ok = ok and got is not None
-                process.update(got or {})
-        if ok and process:
-            try:
-                CommandKind(out["command"], out["claims"], **process)
-            except ValueError as exc:
-                r.error(f["stop"], f"stop: {exc}", at_key=True)
-                return None
-            out["process"] = process
-    elif own != "command":
+    if own == COMMAND and kind == COMMAND:
+        out["exporter"] = _command_kind(r, f, y)
+        ok = out["exporter"] is not None
+    else:
+        out["exporter"] = KINDS.get(kind)
+    if own != COMMAND:
         for key in COMMAND_ONLY:
             if key in f:
                 r.error(f[key], f"{key}: belongs to kind: command (this probe is {own})", at_key=True)
@@ -73,6 +53,30 @@ def read_kind(r: Reader, f: dict[str, Y], y: Y, override: str | None) -> dict | 
         out["require"] = _require(r, f["require"])
         ok = ok and out["require"] is not None
     return out if ok else None
+
+
+def _command_kind(r: Reader, f: dict[str, Y], y: Y) -> CommandKind | None:
+    """kind: command - its argv template, the claims its user states, how it starts and stops."""
+    ok = True
+    for key in ("command", "claims"):
+        if key not in f:
+            r.error(y, f"kind: command needs {key}: ({'the argv template' if key == 'command' else 'what the exporter fills, {} for nothing'})", at_key=True)
+            ok = False
+    claims = _claims(r, f["claims"]) if "claims" in f else None
+    command = _command(r, f["command"], claims) if "command" in f else None
+    process = {}
+    for key, read in (("start", _start), ("stop", _stop)):
+        if key in f:
+            got = read(r, f[key])
+            ok = ok and got is not None
+            process.update(got or {})
+    if not ok or claims is None or command is None:
+        return None
+    try:
+        return CommandKind(command, claims, **process)
+    except ValueError as exc:
+        r.error(f["stop"], f"stop: {exc}", at_key=True)
+        return None
 
 
 def _claims(r: Reader, y: Y):
@@ -188,41 +192,3 @@ def _require(r: Reader, y: Y) -> frozenset[str] | None:
             return None
         names.append(item.value)
     return frozenset(names)
-
-
-def exporter_spec(probe: Probe, ports: tuple[Port, ...], workdir: Path) -> ExporterSpec:
-    """What the lab says about `probe`, in the exporter-neutral words of testbed/exporters."""
-    return ExporterSpec(name=probe.name, interfaces=ports,
-                        collectors=tuple((str(e.address), e.port) for e in probe.export),
-                        workdir=workdir, active_timeout=probe.active_timeout,
-                        inactive_timeout=probe.inactive_timeout, scan_interval=probe.scan_interval,
-                        max_flows=probe.max_flows, engine_type=probe.engine_type,
-                        engine_id=probe.engine_id, args=probe.args, ifindex=dict(probe.ifindex))
-
-
-def planned_ports(probe: Probe, node: Node) -> tuple[Port, ...]:
-    """The probe's interfaces as the file plans them (kernel indexes and MACs come with the build)."""
-    ports = []
-    for name in probe.interfaces:
-        iface = node.interface(name)
-        address = str(iface.addresses[0].ip) if iface is not None and iface.addresses else None
-        ports.append(Port(name, (iface.ifindex if iface else None) or 0, "00:00:00:00:00:00", address))
-    return tuple(ports)
-
-
-def launch_problem(probe: Probe, node: Node) -> str | None:
-    """Why the probe's kind cannot run it as the file says (settings it cannot honour), or None."""
-    try:
-        probe.exporter().launch(exporter_spec(probe, planned_ports(probe, node), Path(".")))
-    except ValueError as exc:  # Unsupported, or a template the lab gives no value for
-        text = str(exc).removeprefix(f"{probe.name}: ")
-        return f"{probe.kind} cannot run this probe: {text}"
-    return None
-
-
-def senders(probe: Probe, node: Node) -> int:
-    """How many processes of the probe export (each from its own address)."""
-    try:
-        return len(probe.exporter().launch(exporter_spec(probe, planned_ports(probe, node), Path("."))).processes)
-    except ValueError:
-        return 1

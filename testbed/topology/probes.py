@@ -8,16 +8,15 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Mapping
 
-from ..schema.fields import Reader
+from ..schema.fields import TIMEOUT_MAX_S, TIMEOUT_MIN_S, Reader
 from .model import NETFLOW_LAB, NFCAPD, REFERENCE, Collector, Export, Node, Probe, frozen_map
-from .probekind import KIND_FIELDS, launch_problem, read_kind
+from .probekind import KIND_FIELDS, read_kind
 from ..schema.yamltree import Y
 
 PROBE_FIELDS = ("active_timeout", "inactive_timeout", "scan_interval", "max_flows",
                 "engine_type", "engine_id", "ifindex", "args") + KIND_FIELDS
 # options that the testbed must know as data, not as words in args:
 TYPED_OPTIONS = {"--ifindex": "ifindex: {IFNAME: N}"}
-MAX_SECONDS = 2**32 // 1000  # as the probe's command line (probe/cli.py)
 
 
 def read_collectors(r: Reader, spec: Y, nodes: Mapping[str, Node]) -> dict[str, Collector]:
@@ -74,18 +73,14 @@ def read_probes(r: Reader, spec: Y, nodes: Mapping[str, Node],
         kind = read_kind(r, f, y, exporter)
         if node is None or not ifs or not export or opts is None or kind is None:
             continue
-        if exporter is not None and kind["kind"] != (f["kind"].value if "kind" in f else NETFLOW_LAB):
+        if exporter is not None and kind["exporter"].name != (f["kind"].value if "kind" in f else NETFLOW_LAB):
             opts.pop("args", None)  # the file's args are its own kind's words
         kinds = {collectors[e.collector].kind for e in export if e.collector}
         if NFCAPD in kinds and REFERENCE not in kinds:
             r.error(f["collectors"], "nfcapd is a second opinion: the probe also needs a reference "
                                      "collector, whose records the checks judge")
             continue
-        probe = Probe(name, node.name, ifs, export, line=y.keyline, **opts, **kind)
-        why = launch_problem(probe, node)
-        if why:  # reported; the probe is still known, so its checks and steps are read
-            r.error(y, why, at_key=True)
-        out[name] = probe
+        out[name] = Probe(name, node.name, ifs, export, line=y.keyline, **opts, **kind)
     return out
 
 
@@ -155,9 +150,9 @@ def reachable(node: Node, address: IPv4Address) -> bool:
 def _options(r: Reader, f: dict[str, Y], node: Node | None) -> dict | None:
     out: dict = {}
     readers = {  # the probe's limits: v5 times are 32-bit milliseconds
-        "active_timeout": lambda y: r.number(y, positive=True, hi=MAX_SECONDS),
-        "inactive_timeout": lambda y: r.number(y, positive=True, hi=MAX_SECONDS),
-        "scan_interval": lambda y: r.number(y, positive=True, hi=MAX_SECONDS),
+        "active_timeout": lambda y: r.number(y, TIMEOUT_MIN_S, hi=TIMEOUT_MAX_S),
+        "inactive_timeout": lambda y: r.number(y, TIMEOUT_MIN_S, hi=TIMEOUT_MAX_S),
+        "scan_interval": lambda y: r.number(y, TIMEOUT_MIN_S, hi=TIMEOUT_MAX_S),
         "max_flows": lambda y: r.integer(y, 1, 1 << 30, "a flow count"),
         "engine_type": lambda y: r.integer(y, 0, 255, "an engine type"),
         "engine_id": lambda y: r.integer(y, 0, 255, "an engine id"),

@@ -7,14 +7,14 @@
 """
 from __future__ import annotations
 
+from probe.quirks import ALL as QUIRKS
+
 from ..schema.fields import Reader
 from .model import Reproduces
 from ..schema.yamltree import Y
 
 
 def read_reproduces(r: Reader, y: Y, expect: tuple) -> Reproduces | None:
-    from probe.quirks import ALL as QUIRKS  # here: `testbed collect` must load no probe module
-
     f = r.fields(y, ("quirk", "checks"), ("symptom",), "reproduces:")
     if f is None:
         return None

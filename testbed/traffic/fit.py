@@ -11,7 +11,7 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .ipv4 import TCP, UDP, Key, ip_start, key_of
 from .pcap import Captured
@@ -107,7 +107,15 @@ class Fit:
 
 
 def fit(frames: Iterable[Captured], amap: AddressMap, ways: Ways) -> Fit:
+    """Every frame, fitted or counted; the fitted ones in `packets`."""
     out = Fit()
+    out.packets = list(fitted(frames, amap, ways, out))
+    return out
+
+
+def fitted(frames: Iterable[Captured], amap: AddressMap, ways: Ways, out: Fit) -> Iterator[Fitted]:
+    """Each frame that goes in, fitted, as the frames come (nothing is kept);
+    `out` counts the others by reason."""
     for c in frames:
         off = ip_start(c.linktype, c.data)
         if isinstance(off, str):
@@ -135,8 +143,7 @@ def fit(frames: Iterable[Captured], amap: AddressMap, ways: Ways) -> Fit:
         if len(ip) > w.mtu:
             out.skipped[f"larger than the MTU of {w.ref} ({w.mtu})"] += 1
             continue
-        out.packets.append(Fitted(c.ts_ns, way, w.header + ip, key))
-    return out
+        yield Fitted(c.ts_ns, way, w.header + ip, key)
 
 
 def _readdress(ip: bytes, src: int, dst: int) -> tuple[bytes, int]:

@@ -144,6 +144,11 @@ def _idb_options(opts: bytes, e: str) -> tuple[int, str | None]:
 def write_pcap(f: BinaryIO, linktype: int, packets) -> None:
     """Classic pcap, nanoseconds; `packets` yields (ts_ns, data)."""
     f.write(struct.pack("<IHHiIII", PCAP_NS_MAGIC, 2, 4, 0, 0, MAX_PACKET, linktype))
+    write_pcap_records(f, packets)
+
+
+def write_pcap_records(f: BinaryIO, packets) -> None:
+    """More records of a classic pcap `write_pcap` began."""
     for ts, data in packets:
         sec, ns = divmod(ts, 1_000_000_000)
         f.write(struct.pack("<IIII", sec, ns, len(data), len(data)) + data)

@@ -6,6 +6,7 @@ octets) without trusting the probe or the collector. Each crafted step kind
 """
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -30,7 +31,7 @@ class FlowTruth:
     step: int = -1
     flags: int = 0
     lag: float | None = None  # seconds the sending fell behind its planned times, at most
-    times: list[float] = field(default_factory=list)  # unix time each packet was sent
+    times: array = field(default_factory=lambda: array("d"))  # unix time each packet was sent (8 B each)
 
     def merge(self, later: "FlowTruth") -> None:
         """The same flow sent again by a later step: add it up."""

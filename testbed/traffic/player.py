@@ -6,12 +6,15 @@ stdout gets {"sent": [unix_time per packet], "errors": [[index, message]]}.
 A raw IP socket with IP_HDRINCL sends each packet exactly as crafted.
 
 Replayed frames: the plan is {"frames": PCAPNG, "ports": {NAME: {"netns": PATH,
-"ifname": IF}}, "sent": FILE, "lead": S}. Each pcapng interface NAME is a packet
-socket on IF in the namespace PATH (one process holds them all, so both sides
-of a conversation keep their recorded order); a packet's timestamp is its
-offset in ns from the start, which is `lead` seconds after the sockets are
-open. FILE gets one float64 per packet (unix send time, NaN if it failed);
-stdout gets {"start": T, "errors": [[index, message]] (the first few), "failed": N}.
+"ifname": IF}}, "sent": FILE, "lead": S, "rounds": K, "period": P}. Each pcapng
+interface NAME is a packet socket on IF in the namespace PATH (one process
+holds them all, so both sides of a conversation keep their recorded order); a
+packet's timestamp is its offset in ns from the start of its round, which is
+`lead` seconds after the sockets are open, plus P seconds per round before it.
+The file is read as the frames are sent, once per round: nothing is held.
+FILE gets one float64 per send (unix send time, NaN if it failed), written as
+it goes; stdout gets {"start": T, "errors": [[index, message]] (the first few),
+"failed": N}.
 """
 from __future__ import annotations
 
@@ -21,18 +24,24 @@ import socket
 import sys
 import time
 from array import array
+from itertools import islice
+
+from ..forkserver import CLONE_NEWNET, setns
+from .pcap import read
 
 # Packets of the player carry this mark, so the hosts' "quiet" firewall
 # (testbed/run/quiet.py) lets them out while it drops the kernel's own answers.
 PLAYER_MARK = 0x4E46
 ERRORS_SHOWN = 20
+CHUNK = 4096  # frames read ahead of their send times
 
 
-def _pace(start: float, items, send) -> tuple[list, list]:
-    """Send each (t, target, data) at start + t; (send times, errors)."""
-    sent: list = []
-    errors: list = []
-    for i, (t, target, data) in enumerate(items):
+def _pace(start: float, items, send, sent: array, errors: list, first: int = 0) -> int:
+    """Send each (t, target, data) at start + t; the send time (NaN: failed) of each goes
+    to `sent`, the first ERRORS_SHOWN errors to `errors` (with their index: `first` is
+    the index of the first item). Returns how many failed."""
+    failed = 0
+    for t, target, data in items:
         wait = start + t - time.time()
         if wait > 0:
             time.sleep(wait)
@@ -40,9 +49,11 @@ def _pace(start: float, items, send) -> tuple[list, list]:
             send(data, target)
             sent.append(time.time())
         except OSError as exc:
-            sent.append(None)
-            errors.append([i, str(exc)])
-    return sent, errors
+            failed += 1
+            if len(errors) < ERRORS_SHOWN:
+                errors.append([first + len(sent), str(exc)])
+            sent.append(math.nan)
+    return failed
 
 
 def play(plan: dict) -> dict:
@@ -53,34 +64,42 @@ def play(plan: dict) -> dict:
     for t, hexdata in plan["packets"]:
         data = bytes.fromhex(hexdata)
         items.append((t, (socket.inet_ntoa(data[16:20]), 0), data))
+    sent, errors = array("d"), []
     try:
-        sent, errors = _pace(plan["start"], items, sock.sendto)
+        _pace(plan["start"], items, sock.sendto, sent, errors)
     finally:
         sock.close()
-    return {"sent": sent, "errors": errors}
+    return {"sent": [None if math.isnan(t) else t for t in sent], "errors": errors}
 
 
 def play_frames(plan: dict) -> dict:
-    from ..forkserver import CLONE_NEWNET, setns
-    from .pcap import read
-
     socks = {}
     for name, port in plan["ports"].items():
         setns(port["netns"], CLONE_NEWNET)  # a socket stays in the namespace it was made in
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         s.bind((port["ifname"], 0))
         socks[name] = s
-    with open(plan["frames"], "rb") as f:
-        items = [(c.ts_ns / 1e9, socks[c.ifname], c.data) for c in read(f)]
     start = time.time() + plan.get("lead", 0.05)
+    errors: list = []
+    failed = done = 0
     try:
-        sent, errors = _pace(start, items, lambda data, s: s.send(data))
+        with open(plan["sent"], "wb") as out:
+            for k in range(plan.get("rounds", 1)):
+                begin = start + k * plan.get("period", 0.0)
+                with open(plan["frames"], "rb") as f:
+                    frames = read(f)
+                    while True:  # a chunk at a time: its send times go to the file
+                        sent = array("d")
+                        chunk = [(c.ts_ns / 1e9, socks[c.ifname], c.data) for c in islice(frames, CHUNK)]
+                        if not chunk:
+                            break
+                        failed += _pace(begin, chunk, lambda data, s: s.send(data), sent, errors, done)
+                        sent.tofile(out)
+                        done += len(chunk)
     finally:
         for s in socks.values():
             s.close()
-    with open(plan["sent"], "wb") as f:
-        array("d", (math.nan if t is None else t for t in sent)).tofile(f)
-    return {"start": start, "errors": errors[:ERRORS_SHOWN], "failed": len(errors)}
+    return {"start": start, "errors": errors, "failed": failed}
 
 
 def main(argv: list[str]) -> int:

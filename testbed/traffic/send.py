@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from ..logtail import tail
 from . import plan as P
 from .step import Env, Step, StepResult
 
@@ -54,7 +55,7 @@ def send_planned(env: Env, plans: list[P.Planned], index: int) -> StepResult:
         try:
             result = json.loads(out.read_text())
         except (OSError, ValueError):
-            err = log.read_text(errors="replace").strip()[-500:]
+            err = tail(log, 500).strip()
             raise RuntimeError(f"traffic player in {node} failed: {err}") from None
         errors += [f"{node}: packet {i}: {msg}" for i, msg in result["errors"]]
         for p, sent in zip(mine, result["sent"]):

@@ -9,6 +9,7 @@ packets are known, the ground truth per flow.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,21 +53,26 @@ def done(summary: str) -> StepResult:
 
 @dataclass
 class LabState:
-    """What runs at a point of the traffic, for checking step order when the file is read."""
+    """What runs at a point of the traffic, for checking step order when the file is read
+    (and counting how often the traffic starts each probe and collector again)."""
 
     probes: dict[str, bool] = field(default_factory=dict)  # name -> running
     collectors: dict[str, bool] = field(default_factory=dict)
+    restarts: Counter = field(default_factory=Counter)  # (what, name) -> starts after the first
 
 
-def lifecycle(running: dict[str, bool], name: str, action: str, what: str) -> str | None:
-    """stop | start | restart | kill of something that runs (a probe, a collector):
+def lifecycle(state: LabState, what: str, name: str, action: str) -> str | None:
+    """stop | start | restart | kill of something that runs (`what`: probe or collector):
     why it cannot happen here, or None after noting the new state."""
+    running = state.probes if what == "probe" else state.collectors
     up = running.get(name, True)  # everything runs when the traffic starts
     if action == "start" and up:
         return f"{what} {name} is already running here"
     if action != "start" and not up:
         return f"{what} {name} is stopped here (start it first)"
     running[name] = action in ("start", "restart")
+    if running[name]:
+        state.restarts[what, name] += 1
     return None
 
 

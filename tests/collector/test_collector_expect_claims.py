@@ -2,8 +2,6 @@
 exporter keys them (what a flow check is n/a for, conservation does not fail for: later
 fragments under the first fragment's ports were moved, not lost), and a failure an exporter
 limit explains names that limit as its cause."""
-from pathlib import Path
-
 from nfv5_build import UNIX_MS, datagram, record
 
 from testbed.collector import Collector
@@ -11,7 +9,7 @@ from testbed.expect.check import judge
 from testbed.expect.checks.conservation import Conservation
 from testbed.expect.checks.sequence import Sequence
 from testbed.expect.context import Context
-from testbed.exporters import kind
+from testbed.plan import resolve
 from testbed.topology import loads
 from testbed.traffic.ipv4 import FlowId
 from testbed.traffic.plan import FlowTruth
@@ -33,11 +31,8 @@ probes:
 
 
 def ctx(kind_name: str, truth: dict, require: str = "") -> Context:
-    from testbed.topology.probekind import exporter_spec, planned_ports
     topo = loads(LAB.replace("KIND", kind_name).replace("REQUIRE", require), "k.yaml")
-    probe = topo.probes["p1"]
-    spec = exporter_spec(probe, planned_ports(probe, topo.nodes["r1"]), Path("."))
-    return Context(probe=probe, claims=kind(kind_name).claims(spec), truth=truth)
+    return Context(resolve(topo).exporters["p1"].facts, truth=truth)
 
 
 def truth(*flows) -> dict:

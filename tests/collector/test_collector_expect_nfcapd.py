@@ -1,17 +1,31 @@
-"""The `nfcapd_agrees` check reads nfcapd's view of the probe whatever the referee saw, and a
-comparison of nothing with nothing is no pass."""
+"""`nfcapd_agrees` never passes on nothing (0 flows against 0 records judged nothing), and
+reads nfcapd's view of every address of the probe, whatever the referee heard from it."""
 from nfv5_build import UNIX_MS, datagram
 
 from testbed.collector import Collector
 from testbed.collector.nfcapd import NfcapdResult, NfdumpExporter, NfdumpTotals
 from testbed.expect.checks.nfcapd_agrees import NfcapdAgrees
 from testbed.expect.context import Context
+from contexts import context, ours
 
-CHECK = NfcapdAgrees(name="agrees", probe="p1", collector="n1")
-PROBE = "10.255.0.1"
+CHECK = NfcapdAgrees(name="agree", probe="p1", collector="nf")
+EXPORTER = "10.255.0.1"
+OTHER = "10.255.1.1"  # another address of the probe's router
 
 
-def referee(*counts, exporter=PROBE):
+def nfcapd(flows: int, packets: int) -> dict:
+    exporters = (NfdumpExporter(EXPORTER, 0, 1, flows, 0),) if flows else ()
+    return {"nf": NfcapdResult(NfdumpTotals(flows, packets, packets * 100, 0), exporters, 0)}
+
+
+def nfcapd_of(*exporters) -> dict:
+    """exporters: (address, flows); each flow 3 packets, 300 bytes as nfv5_build's records."""
+    flows = sum(f for _, f in exporters)
+    return {"nf": NfcapdResult(NfdumpTotals(flows, 3 * flows, 300 * flows, 0),
+                               tuple(NfdumpExporter(a, 0, 1, f, 0) for a, f in exporters), 0)}
+
+
+def referee(*counts, exporter=EXPORTER):
     c = Collector()
     seq = 0
     for i, n in enumerate(counts):
@@ -20,42 +34,43 @@ def referee(*counts, exporter=PROBE):
     return c.result()
 
 
-def nfcapd(*exporters):
-    """exporters: (address, flows); each flow 3 packets, 300 bytes as nfv5_build's records."""
-    flows = sum(f for _, f in exporters)
-    return NfcapdResult(NfdumpTotals(flows, 3 * flows, 300 * flows, 0),
-                        tuple(NfdumpExporter(a, 0, 1, f, 0) for a, f in exporters), 0)
+def ctx(result: dict, addresses=(EXPORTER, OTHER)) -> Context:
+    return Context(ours(addresses=frozenset(addresses)), nfcapd=result)
 
 
-def ctx(result, mine=(PROBE,)):
-    return Context(nfcapd={"n1": result}, exporter_addresses=frozenset(mine))
+def test_nothing_at_the_referee_is_no_agreement_whatever_nfcapd_counted():
+    v = CHECK.evaluate(Collector().result(), context(nfcapd=nfcapd(1, 3)))
+    assert not v.passed and v.problems == (
+        "the referee received no record of the probe: nothing to compare (nfcapd nf counted 1 flows: 1 from "
+        "10.255.0.1)",)
+    assert not CHECK.evaluate(Collector().result(), context(nfcapd=nfcapd(0, 0))).passed
 
 
-def test_the_same_story_passes_and_says_what_was_counted():
-    v = CHECK.evaluate(referee(2, 1), ctx(nfcapd((PROBE, 3))))
+def test_the_same_counts_agree():
+    c = Collector()
+    c.receive(datagram(1, seq=0), (EXPORTER, 40000), UNIX_MS)
+    v = CHECK.evaluate(c.result(), context(nfcapd=nfcapd(1, 3)))
     assert v.passed, v.problems
-    assert v.observed.startswith("nfcapd n1: 3 flows, 9 packets, 0 sequence failures from 10.255.0.1; "
+
+
+def test_the_same_story_says_what_was_counted():
+    v = CHECK.evaluate(referee(2, 1), ctx(nfcapd_of((EXPORTER, 3))))
+    assert v.passed, v.problems
+    assert v.observed.startswith("nfcapd nf: 3 flows, 9 packets, 0 sequence failures from 10.255.0.1; "
                                  "referee: 3 records, 9 packets"), v.observed
 
 
-def test_a_flow_only_nfcapd_got_is_counted_when_the_referee_got_none():
-    """The issue's run: nfcapd's summary showed 1 flow, the check read 0 and passed (it only
-    counted nfcapd's exporters that the referee had seen too)."""
-    v = CHECK.evaluate(referee(), ctx(nfcapd((PROBE, 1))))
+def test_flows_from_an_address_the_referee_never_heard_from_are_counted():
+    """The check used to count only nfcapd's exporters the referee had seen too: what nfcapd
+    got from the probe's other address read as 0, and the check passed."""
+    v = CHECK.evaluate(referee(2), ctx(nfcapd_of((EXPORTER, 2), (OTHER, 1))))
     assert not v.passed
-    assert "nfcapd n1: 1 flows" in v.observed
-    assert v.problems[0].startswith(f"{PROBE}: nfcapd 1 flows, 0 sequence failures; referee 0 records")
-
-
-def test_nothing_on_either_side_judged_nothing():
-    v = CHECK.evaluate(referee(), ctx(nfcapd()))
-    assert not v.passed
-    assert v.problems == ("nothing to compare: neither nfcapd n1 nor the referee received a record "
-                          "from 10.255.0.1",)
+    assert v.problems[0] == f"{OTHER}: nfcapd 1 flows, 0 sequence failures; referee 0 records, 0 failures as " \
+                            "nfcapd counts them"
 
 
 def test_another_probes_flows_in_the_same_nfcapd_are_not_this_ones():
-    v = CHECK.evaluate(referee(2), ctx(nfcapd((PROBE, 2), ("10.255.1.2", 5))))
+    v = CHECK.evaluate(referee(2), ctx(nfcapd_of((EXPORTER, 2), ("10.255.9.9", 5))))
     assert v.passed, v.problems
     assert "(5 flows from other exporters)" in v.observed
 
@@ -63,8 +78,7 @@ def test_another_probes_flows_in_the_same_nfcapd_are_not_this_ones():
 def test_a_reading_that_loses_flows_is_a_failure():
     """nfdump -E must account for every flow of nfdump -I: a line it could not read would
     otherwise be a silent 0."""
-    n = nfcapd((PROBE, 2))
-    n = NfcapdResult(NfdumpTotals(3, 9, 900, 0), n.exporters, 0)
-    v = CHECK.evaluate(referee(2), ctx(n))
+    n = nfcapd_of((EXPORTER, 2))["nf"]
+    v = CHECK.evaluate(referee(2), ctx({"nf": NfcapdResult(NfdumpTotals(3, 9, 900, 0), n.exporters, 0)}))
     assert not v.passed
     assert any("nfdump -E accounts for 2 of the 3 flows of nfdump -I" in p for p in v.problems), v.problems

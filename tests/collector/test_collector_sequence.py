@@ -7,15 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nfv5_build import datagram
+from nfv5_build import UNIX_MS, datagram
 from testbed.collector import Collector
 
 W = 2**32
 A, B = "10.0.9.1", "10.0.9.2"
 
 
-def dg(seq, count, uptime, exporter=A, engine_id=0, engine_type=0):
-    return exporter, datagram(count, seq=seq, uptime=uptime, engine_id=engine_id, engine_type=engine_type)
+def dg(seq, count, uptime, exporter=A, engine_id=0, engine_type=0, unix_ms=UNIX_MS):
+    return exporter, datagram(count, seq=seq, uptime=uptime, engine_id=engine_id, engine_type=engine_type,
+                              unix_ms=unix_ms)
 
 
 def run(stream):
@@ -104,6 +105,18 @@ CASES = {
         [dg(W - 60, 30, 1000), dg(0, 30, 3000), dg(W - 30, 30, 2000)],
         [("first", None), ("gap", 30), ("reordered", 30)],
         dict(datagrams=3, records=90, lost=0, gaps=1, duplicates=0, reordered=1, resets=0, nfcapd=2)),
+    "the first datagram overtaken: reordered when it arrives, not a reset": (
+        [dg(30, 30, 2000), dg(0, 30, 1000), dg(60, 30, 3000)],
+        [("first", None), ("reordered", None), ("in-order", None)],
+        dict(datagrams=3, records=90, lost=0, gaps=0, duplicates=0, reordered=1, resets=0, nfcapd=2)),
+    "the first datagram overtaken, with records lost between the two": (
+        [dg(40, 10, 2000), dg(0, 30, 1000), dg(50, 10, 3000)],
+        [("first", None), ("reordered", 10), ("in-order", None)],
+        dict(datagrams=3, records=50, lost=10, gaps=1, duplicates=0, reordered=1, resets=0, nfcapd=2)),
+    "before the first one but later by the wall clock: a restart, not a late datagram": (
+        [dg(1000, 30, 50_000), dg(0, 30, 100, unix_ms=UNIX_MS + 60_000)],
+        [("first", None), ("reset", "sys_uptime went back from 50000 to 100")],
+        dict(datagrams=2, records=60, lost=0, gaps=0, duplicates=0, reordered=0, resets=1, nfcapd=1)),
     "2^32 wrap of sys_uptime is not a reset": (
         [dg(0, 30, W - 500), dg(30, 30, 500)],
         [("first", None), ("in-order", None)],
@@ -117,6 +130,11 @@ def test_one_exporter(name):
     statuses, reports = run(stream)
     assert statuses == want_statuses
     assert counters(reports[(A, 0, 0)]) == want
+
+
+def test_an_overtaken_first_datagram_is_where_the_stream_starts():
+    _, reports = run([dg(30, 30, 2000), dg(0, 30, 1000)])
+    assert (reports[(A, 0, 0)].first_sequence, reports[(A, 0, 0)].next_sequence) == (0, 60)
 
 
 def test_two_exporters_interleaved_are_accounted_apart():

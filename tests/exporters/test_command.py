@@ -21,7 +21,7 @@ def test_placeholders_fill_from_the_spec():
     assert p.argv == ("probe", "-i", "eth0", "-i", "eth1", "-n", "10.0.9.2:2055", "-n", "10.0.9.3:9995",
                       "--idle=2.5", "--life", "60", "--all=eth0,eth1", "10.0.9.2", "2055", "/run/lab/w/p1.log",
                       "{literal}", "--extra")
-    assert (launch.stop_signal, launch.settle_s, p.log) == (signal.SIGINT, 0.5, "p1.command.log")
+    assert (launch.stop_signal, launch.settle_s, p.log) == (signal.SIGINT, 0.5, "/run/lab/w/p1.command.log")
     assert k.claims(s) is CLAIMS and k.name == "command" and k.package is None
 
 
@@ -38,13 +38,17 @@ def test_interface_singular_runs_one_process_per_interface():
     assert launch.processes[1].argv == ("fprobe", "-i", "eth1", "-x", "7:0", "-a", "10.0.2.1",
                                         "-f", "not ether src 02:00:00:00:00:02", "10.0.9.2:2055")
     assert [p.exports_from for p in launch.processes] == [ETH0.address, ETH1.address]
-    assert [p.log for p in launch.processes] == ["p1.command-eth0.log", "p1.command-eth1.log"]
+    assert [p.log for p in launch.processes] == ["/run/lab/w/p1.command-eth0.log", "/run/lab/w/p1.command-eth1.log"]
 
 
 @pytest.mark.parametrize("template, error", [
     (["x", "{interfcaes}"], r"unknown placeholder \{interfcaes\} \(did you mean 'interfaces'\?\)"),
     (["x", "--i={interfaces:-i}"], r"only \{interfaces:FLAG\} and \{collectors:FLAG\}, alone in a word"),
     (["x", "{inactive!r}"], r"only \{interfaces:FLAG\}"),
+    (["x", "{interfaces:}x{collectors}"], r"word '\{interfaces:\}x\{collectors\}': only \{interfaces:FLAG\}"),
+    (["x", "{interfaces:}"], r"alone in a word and with a flag after the colon"),
+    (["x", "{inactive:}"], r"only \{interfaces:FLAG\}"),
+    (["x", "{interfaces:-i}{collectors}"], r"only \{interfaces:FLAG\}"),
     (["x", "{ifindex}"], r"\{ifindex\}, \{mac\} and \{address\} need \{interface\}"),
     (["x", "{oops"], r"argv word '\{oops': "),
     ([], "an empty command"),

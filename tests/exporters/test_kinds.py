@@ -1,6 +1,8 @@
 """Each kind's launch() and claims(), pure: the exact command lines and config files."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import signal
 
 import pytest
@@ -28,19 +30,24 @@ def test_every_kind_claims_known_fields_and_runs_from_the_workdir(name):
     c = k.claims(spec())
     assert set(c.fills) | set(c.unreliable) <= set(FIELDS)
     launch = k.launch(spec())
-    assert launch.processes and all(p.log.startswith("p1.") for p in launch.processes)
+    assert launch.processes and all(p.log.startswith(f"{W}/p1.") or p.log.startswith(f"{W}/probe-p1.")
+                                    for p in launch.processes)
+    later = k.launch(replace(spec(), run=2))  # a restart's logs do not overwrite the first's
+    assert not {p.log for p in later.processes} & {p.log for p in launch.processes}
     assert all(path.startswith(str(W)) for path in launch.files)
 
 
 def test_netflow_lab_argv_is_what_the_probe_cli_accepts():
     s = spec(scan_interval=0.5, max_flows=1000, engine_type=7, engine_id=9, args=("--quirk", "uptime-seconds"))
     (p,) = netflow_lab.launch(s).processes
-    assert p.argv[1:3] == ("-m", "probe") and p.packet_sockets == 1
-    args = build_parser().parse_args(list(p.argv[3:]))
+    assert p.argv[1:3] == ("-m", "probe") and p.python_main == "probe.cli:main"
+    args = build_parser().parse_args(list(p.python_args))
     assert (args.interface, args.collector) == (["eth0", "eth1"], [("10.0.9.2", 2055)])
     assert (args.inactive_timeout, args.active_timeout, args.scan_interval, args.max_flows) == (2.5, 60, 0.5, 1000)
     assert (args.engine_type, args.engine_id, args.quirk) == (7, 9, ["uptime-seconds"])
-    assert args.control == netflow_lab.control_path(s) == "/run/lab/w/p1.ctl"
+    launch = netflow_lab.launch(s)
+    assert args.control == launch.control == "/run/lab/w/probe-p1.ctl"
+    assert (args.stats_file, args.records_file) == (launch.stats_file, launch.records_file)
     c = netflow_lab.claims(s)
     assert c.fills == set(FIELDS) and c.tos_in_key and c.expires_on_fin_rst and c.icmp == ICMP_DPORT
 

@@ -17,6 +17,8 @@ from live.nslab import need_root
 from testbed.exporters import Launch, Process
 from testbed.exporters.process import ExporterError, ExporterProcesses, packet_sockets
 
+pytestmark = pytest.mark.root  # AF_PACKET sockets
+
 # Opens N AF_PACKET sockets (protocol 0: bound to nothing, receives nothing), then waits.
 # On SIGTERM it prints what it holds and exits 3.
 CAPTURER = ("import signal, socket, sys, time\n"
@@ -104,3 +106,15 @@ def test_stop_commands_share_one_stop_timeout(tmp_path):
     assert time.monotonic() - began < 2.0
     stopped = ex.finish_stop()
     assert stopped.clean and stopped.exits == (3, 3, 3)  # each got the signal when its command ran out
+
+
+def test_an_exporter_flooding_its_output_is_read_as_a_bounded_tail(tmp_path):
+    """50 MB on stdout: the testbed keeps the last 64 KiB (it used to read it all, per stop)."""
+    flood = Process((sys.executable, "-c", "import sys, time\nfor i in range(500_000): print('flood %09d' % i, "
+                     "'x' * 88)\nprint('the end', flush=True)\n" + CAPTURER, "1", "0"),
+                    "flood.log", packet_sockets=1)
+    with ExporterProcesses(Launch(processes=(flood,), clean_exits=frozenset({3})), tmp_path) as ex:
+        pass
+    assert (tmp_path / "flood.log").stat().st_size > 50_000_000
+    (log,) = ex.logs().values()
+    assert len(log) < 65 * 1024 and log.startswith("[... ") and log.endswith("the end\nstopping 1\n")

@@ -105,6 +105,7 @@ def pcapng_files(draw):
     return blob
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(pcapng_files(), st.sampled_from(sorted(CONFIGS)), st.sampled_from(IFINDEX_OPTIONS))
 def test_pcapng_walk_reads_as_the_reference(blob, config, ifindex):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings, strategies as st
 from twins import Twins
 from wire import frames
@@ -35,6 +36,7 @@ packets = st.builds(
     st.integers(0, 0xFFFF), st.booleans(), st.integers(100, 104), st.integers(0, 999_999_999))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(packets, min_size=1, max_size=12), max_size=6),
        st.integers(101_000, 106_000), st.integers(1, 3000))

@@ -67,7 +67,7 @@ def test_ifindex_expectation_never_follows_the_quirk():
     """The testbed's expected ifindex is the documented mapping whatever the
     probe runs with (it sees only the lab's overrides, never the probe's
     arguments), or the ifindex-overflow lab could not fail."""
-    from testbed.run.context import exported_ifindexes
+    from testbed.plan.interfaces import exported as exported_ifindexes
     links = {"lo": 1, "eth0": 70000, "eth1": 2}
     assert exported_ifindexes(links, {})["eth0"] == 65535
     assert exported_ifindexes(links, {"eth0": 9})["eth0"] == 9

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 
@@ -175,3 +177,11 @@ def test_artifacts_on_failure_keeps_only_the_labs_that_failed(tmp_path):
     assert again.returncode == 0 and not (tmp_path / "none").exists(), again.stdout + again.stderr
     refused = run_testbed("run", bad, "--artifacts-on-failure", folder)
     assert refused.returncode == 2 and f"--artifacts-on-failure: {folder / 'bad'} is not empty" in refused.stderr
+
+
+def test_a_relative_artifacts_folder_is_where_the_command_ran(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "testbed", "run", str(TOPOLOGIES / "faults" / "drop-everything.yaml"),
+                           "--artifacts", "art", "--state-dir", str(tmp_path / "state")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "art" / "report.html").is_file() and list((tmp_path / "art" / "work").glob("probe-p1.*"))

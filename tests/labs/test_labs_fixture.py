@@ -89,8 +89,9 @@ def test_a_probe_that_dies_fails_the_run(netflow_lab):
     lab = netflow_lab("topologies/quickstart.yaml")
     lab.run_step({"kind": "udp", "from": "h1", "to": "h2", "dport": 6001, "packets": 3})
     lab.records(dport=6001)  # flushed and received before the crash
-    lab.session.probes["p1"].proc.kill()
-    lab.session.probes["p1"].proc.wait()
+    (proc,) = lab.session.probe("p1").current.procs  # its process, as a crash would end it
+    proc.kill()
+    proc.wait()
     verdicts = lab.verdicts([{"name": "counted", "kind": "flow",
                               "match": {"proto": "udp", "dport": 6001}, "packets": 3}])
     by_name = {v.name: v for v in verdicts}

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
+from collections import Counter
+from html import unescape
 
 import pytest
 
@@ -63,3 +66,15 @@ def test_bad_options_fail_before_anything_is_built(args, message, tmp_path):
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert time.monotonic() - began < 3 and not (tmp_path / "s").exists()  # nothing was built
+
+
+def test_the_same_lab_twice_in_one_report_has_two_sections_and_no_shared_id(tmp_path):
+    lab, report = TOPOLOGIES / "faults" / "drop-everything.yaml", tmp_path / "r.html"
+    done = run_testbed("run", lab, lab, "-j", "2", "--report", report, "--state-dir", tmp_path / "state")
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = report.read_text()
+    ids = [unescape(i) for i in re.findall(r'\sid="([^"]+)"', page)]
+    assert [i for i, n in Counter(ids).items() if n > 1] == []
+    assert {"faults-drop-everything-lab", "faults-drop-everything~2-lab"} <= set(ids)
+    run_ids = re.findall(r"&middot; run (nf[0-9a-f]{4})", page)
+    assert len(set(run_ids)) == 2, run_ids  # each section is its own run's

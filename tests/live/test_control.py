@@ -5,13 +5,18 @@ import os
 import select
 import socket
 import stat
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from probe.live import control, ctl
 from probe.live.control import ControlError, ControlServer
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -222,9 +227,83 @@ def test_ctl_on_a_directory_or_a_path_too_long_is_one_clear_line(tmp_path, capsy
 
 
 @pytest.mark.parametrize("option, value", [("--inactive", "1e308"), ("--active", "1e9"),
-                                           ("--active", "0"), ("--inactive", "nan")])
+                                           ("--active", "0"), ("--inactive", "nan"), ("--active", "0.0004")])
 def test_ctl_timeouts_have_the_limits_of_the_command_line(tmp_path, capsys, option, value):
     with pytest.raises(SystemExit) as exit:
         ctl.main([str(tmp_path / "p.sock"), "timeouts", option, value])
     err = capsys.readouterr().err
-    assert exit.value.code == 2 and err.count("\n") == 1 and "expected seconds in (0, 4294967]" in err
+    assert exit.value.code == 2 and err.count("\n") == 1 and "expected seconds in [0.001, 4294967]" in err
+
+
+class Foreign:
+    """Another program's Unix socket: it reads one line and answers `reply` (then closes)."""
+
+    def __init__(self, path: str, reply: bytes) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(4)
+        self.reply = reply
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.makefile("rb").readline()
+                conn.sendall(self.reply)
+
+    def close(self) -> None:
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join()
+
+
+@pytest.mark.parametrize("cmd, reply, why", [
+    ("stats", b"HTTP/1.0 400 Bad Request\r\n\r\n", "not a probe's reply (is it another program's socket?)"),
+    ("stats", b"[1, 2]\n", "not a probe's reply (a JSON object with \"ok\")"),
+    ("stats", b'{"ok": "yes"}\n', "not a probe's reply"),
+    ("stats", b'{"ok": true, "stats": [1, 2]}\n', "answered stats with a reply of the wrong shape"),
+    ("show", b'{"ok": true, "flows": [{"src": 1}], "total": 1}\n', "answered show with a reply of the wrong shape"),
+    ("flush", b'{"ok": true}\n', "answered flush with a reply of the wrong shape"),
+    ("stats", b'{"ok": true, "stats": {"packets": ', "stopped in the middle of its answer"),
+    ("stats", b"\xff\xfe\n", "not a probe's reply"),
+])
+def test_ctl_on_another_programs_socket_is_one_line_not_a_traceback(tmp_path, capsys, cmd, reply, why):
+    foreign = Foreign(str(tmp_path / "other.sock"), reply)
+    try:
+        assert ctl.main([str(tmp_path / "other.sock"), cmd]) == 2
+    finally:
+        foreign.close()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and why in err, err
+
+
+def test_control_characters_from_the_wire_never_reach_the_terminal(tmp_path, capsys):
+    hostile = '{"ok": false, "error": "\\u001b]0;pwned\\u0007\\u009b2J"}\n'.encode()
+    foreign = Foreign(str(tmp_path / "other.sock"), hostile)
+    try:
+        assert ctl.main([str(tmp_path / "other.sock"), "stats"]) == 1
+    finally:
+        foreign.close()
+    err = capsys.readouterr().err
+    assert err == "probe ctl: \\x1b]0;pwned\\x07\\x9b2J\n"
+
+
+def test_a_reader_that_stops_early_ends_it_quietly(tmp_path):
+    flow = dict(src="10.0.0.1", dst="10.0.0.2", sport=1, dport=2, proto=17, tos=0, in_ifindex=2, out_ifindex=3,
+                next_hop="0.0.0.0", src_mask=24, dst_mask=24, packets=5, octets=500, tcp_flags=0, age_ms=1500,
+                idle_ms=200)
+    srv = ControlServer(str(tmp_path / "c.sock"), lambda req: {"total": 20000, "flows": iter([flow] * 20000)})
+    try:
+        reader = subprocess.Popen(f"{sys.executable} -m probe ctl {srv.path} show | head -1", shell=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+        while reader.poll() is None:
+            _serve(srv, 0.05)
+        done = subprocess.CompletedProcess(reader.args, reader.returncode, *reader.communicate())
+    finally:
+        srv.close()
+    assert done.stdout.split()[:2] == ["SrcIf", "SrcIPaddress"] and done.stderr == "", done.stderr

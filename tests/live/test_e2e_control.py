@@ -88,3 +88,25 @@ def test_idle_and_trickling_clients_never_stall_capture(rlab, collector, start_p
     assert sorted(r["sport"] for r in records) == sorted(last) and sum(r["packets"] for r in records) == 280
     late = {r["sport"]: round(r["at"] - last[r["sport"]], 2) for r in records}
     assert max(late.values()) < 2.5, late  # inactive 1 s + a scan + slack
+
+
+def test_requests_at_the_edges_are_answered_not_internal_errors(rlab, collector, start_probe):
+    probe = start_probe([collector.address])
+    for bad, error in (({"active": 0.0004}, "expected seconds in [0.001, 4294967], got 0.0004"),  # rounds to 0 ms
+                       ({"inactive": True}, "expected seconds, got True")):  # not 1 s
+        assert ctl.request(probe.control, {"cmd": "timeouts", **bad}) == {"ok": False, "error": f"timeouts: {error}"}
+    assert ctl.request(probe.control, {"cmd": "timeouts", "active": 0.001})["active_s"] == 0.001
+    reply = ctl.request(probe.control, {"cmd": "show", "limit": 10**23})
+    assert reply["ok"] and reply["total"] == 0, reply
+    assert probe.stop() == 0
+
+
+def test_a_stats_file_whose_directory_went_is_one_line_and_exit_1(rlab, collector, start_probe, tmp_path):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    probe = start_probe([collector.address], "--stats-file", str(gone / "stats.json"))
+    gone.rmdir()
+    assert probe.stop() == 1
+    err = probe.stderr()
+    assert "Traceback" not in err and f"probe: --stats-file {gone / 'stats.json'}: not written: " \
+        "No such file or directory" in err, err

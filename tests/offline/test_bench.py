@@ -8,6 +8,7 @@ import sys
 import pytest
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("softflowd") is None, reason="needs softflowd")
 def test_bench_smoke(tmp_path):
     done = subprocess.run([sys.executable, "-m", "probe.bench", "--packets", "20000",

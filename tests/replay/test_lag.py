@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from testbed.expect.context import Context
+from contexts import context
 from testbed.expect.lag import lag_of, unreliable
 from testbed.topology import read_checks, read_lab
 from testbed.traffic.plan import FlowId, FlowTruth
@@ -30,7 +30,7 @@ def judge(lag: float, recv_s: float):
     truth = FlowTruth(FLOW, "h1", packets=41, octets=13152, first=99.0, last=100.0, lag=lag)
     rec = SimpleNamespace(src=FLOW.src, dst=FLOW.dst, sport=FLOW.sport, dport=FLOW.dport, proto=17, tos=0,
                           packets=41, recv_ms=round(recv_s * 1000))
-    return check.evaluate(SimpleNamespace(find=lambda: [rec]), Context(truth={FLOW: truth}))
+    return check.evaluate(SimpleNamespace(find=lambda: [rec]), context(truth={FLOW: truth}))
 
 
 def test_a_timing_check_on_late_traffic_is_flagged():

@@ -31,15 +31,15 @@ OFFICE = {"kind": "replay", "file": "../samples/office.pcap",
 def without_one_echo_request(write_plan):
     """write_plan, then the first ICMP echo request taken out of the file: the
     truth was computed, the packet is never sent."""
-    def patched(base, ways, fitted, offsets):
-        path = write_plan(base, ways, fitted, offsets)
-        frames = list(pcap.read(io.BytesIO(path.read_bytes())))
-        drop = next(i for i, c in enumerate(frames) if c.data[23] == 1 and c.data[34] == 8)  # ICMP type 8
+    def patched(base, ways, *args):
+        path, frames = write_plan(base, ways, *args)
+        planned = list(pcap.read(io.BytesIO(path.read_bytes())))
+        drop = next(i for i, c in enumerate(planned) if c.data[23] == 1 and c.data[34] == 8)  # ICMP type 8
         refs = [w.ref for w in ways.ways]
         with open(path, "wb") as f:
             pcap.write_pcapng(f, 1, refs, ((c.ts_ns, refs.index(c.ifname), c.data)
-                                           for i, c in enumerate(frames) if i != drop))
-        return path
+                                           for i, c in enumerate(planned) if i != drop))
+        return path, frames
     return patched
 
 

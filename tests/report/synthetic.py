@@ -20,7 +20,9 @@ from probe.records_file import RecordsFile
 from testbed.collector import CheckConfig, Collector
 from testbed.expect.check import judge
 from testbed.expect.context import Context
-from testbed.lab.ifindex import plan
+from testbed.plan import resolve
+from testbed.run.exporters import RunEnd
+from testbed.workdir import probe_records
 from testbed.report import workfiles
 from testbed.run.runner import RunResult
 from testbed.topology import load
@@ -64,7 +66,7 @@ def run(workdir: Path) -> RunResult:
     spec = topo.probes["p1"]
     probe = Probe(Config(inactive_ms=round(spec.inactive_timeout * 1000)), start_ms=T0)
     collector = Collector(CheckConfig(clock_slack_ms=None))
-    out = RecordsFile(str(workdir / "probe-p1.1.records.jsonl"))
+    out = RecordsFile(str(probe_records(workdir, "p1", 1)))
     truth: dict[FlowId, FlowTruth] = {}
     step_of = {TCP_OUT: 0, TCP_BACK: 0, LOST: 3, LATE: 6}
 
@@ -91,17 +93,17 @@ def run(workdir: Path) -> RunResult:
     probe.flush(T0 + 5500, "shutdown")
     send(T0 + 5500)
     out.close()
-    ctx = Context(probe_router="r1", truth=truth, records_sent=probe.stats.records_sent,
-                  ifindexes={r: i for r, i in plan(topo).items() if r.startswith("r1:")})
-    ctx.kernel_ifindexes = dict(ctx.ifindexes)
-    ctx.step_times = {name: (T0 + ms) / 1000 for name, (_, ms) in STEPS.items()}
-    ctx.step_index = {name: i for name, (i, _) in STEPS.items()}
+    plan = resolve(topo, workdir)
+    ctx = Context(plan.exporters["p1"].facts, truth=truth, records_sent=probe.stats.records_sent,
+                  step_times={name: (T0 + ms) / 1000 for name, (_, ms) in STEPS.items()},
+                  step_index={name: i for name, (i, _) in STEPS.items()})
     observed = collector.result()
     verdicts = [judge(c, observed, ctx) for c in topo.expect]
-    return RunResult(topo.name, verdicts, {"ref": observed}, {"p1": [probe.stats.summary()]},
-                     {"p1": [probe.stats.as_dict()]}, truth, workdir, run_id="nf0000", seconds=5.6,
-                     phases={"build": 0.1, "traffic": 5.4}, topology=topo, contexts={"p1": ctx},
-                     workfiles=workfiles.read(workdir))
+    runs = {"p1": [RunEnd(1, probe.stats.summary(), probe.stats.as_dict(), None, None, None)]}
+    records = [Path(plan.exporters["p1"].launch(1).records_file)]
+    return RunResult(topo.name, verdicts, plan, {"p1": "netflow-lab"}, {"ref": observed}, runs,
+                     contexts={"p1": ctx}, truth=truth, workdir=workdir, run_id="nf0000", seconds=5.6,
+                     phases={"build": 0.1, "traffic": 5.4}, workfiles=workfiles.read({"p1": records}, {}))
 
 
 def _lost(d: Datagram) -> bool:

@@ -18,7 +18,7 @@ from probe.engine import Config, Probe
 from probe.offline import run_file
 from probe.progress import LiveLine, watch
 from probe.stats import Stats
-from testbed.expect.context import Context
+from contexts import context
 from testbed.run.waits import wait_for_exports
 from testbed.topology import load
 from testbed.traffic.plan import FlowId, FlowTruth
@@ -120,6 +120,7 @@ def _probe_on(capture: Path, tty: bool) -> str:
     return got.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_the_probe_shows_progress_on_a_terminal_only(big_capture):
     on_tty, on_pipe = _probe_on(big_capture, True), _probe_on(big_capture, False)
     assert "packets/s" in on_tty and "%  " in on_tty and "\033[K" in on_tty
@@ -133,7 +134,7 @@ def test_waiting_for_timed_exports_says_what_and_how_long(monkeypatch):
     check = next(c for c in topo.expect if c.name == "udp-exported-too-early")  # window [0.5, 1.5]
     flow = FlowId("10.0.1.10", "10.0.2.10", 40000, 5000, 17, 0)
     last = time.time() - 1.2  # its deadline: last + 1.5 s + 0.5 s margin, 0.8 s from now
-    ctx = Context(truth={flow: FlowTruth(flow, "h1", packets=20, first=last - 0.4, last=last)})
+    ctx = context(truth={flow: FlowTruth(flow, "h1", packets=20, first=last - 0.4, last=last)})
     said, out = [], Terminal()
     waited = wait_for_exports([check], ctx, lambda: (lambda c: []), said.append,
                               live=LiveLine(out, every_s=0.1))

@@ -6,7 +6,9 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import replace
+from html import unescape
 from pathlib import Path
 
 from ipaddress import IPv4Address
@@ -24,6 +26,7 @@ from testbed.expect.verdict import not_applicable
 from testbed.faults.impair import Impairer, Policy
 from testbed.report import html, lanes, sequence_chart, topology_graph, workfiles
 from testbed.run.runner import RunResult
+from testbed.plan import resolve
 from testbed.topology import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,8 +104,8 @@ def test_a_hand_written_relay_log_is_read_and_drawn(result, tmp_path):
              {"t": t + 3.7, "probe": "p1", "seq": 3, "count": 1, "action": "delay"}]
     (tmp_path / "impair-p1.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines)
                                               + "not json\n" + '{"t": 1, "seq": 4, "action": "explode"}\n')
-    files = workfiles.read(tmp_path)
-    assert [i.action for i in files.impairments["p1"]] == ["pass", "drop", "delay"]
+    files = workfiles.read({}, {("p1", "ref"): tmp_path / "impair-p1.jsonl"})
+    assert [i.action for i in files.impairments["p1", "ref"]] == ["pass", "drop", "delay"]
     assert files.unreadable == {"impair-p1.jsonl": 2}  # skipped and counted, never raised
     (s,) = sequence_chart.streams(replace(result, workfiles=files))
     assert len(s.impairments) == 3
@@ -134,8 +137,9 @@ def test_the_export_taps_log_is_drawn_beside_the_collectors_view(tmp_path):
     log = tap.take_log()
     (tmp_path / "impair-p1-ref.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
     got = collector.result()
-    run = RunResult("late-and-lost", collectors={"ref": got}, topology=load(synthetic.LAB),
-                    workfiles=workfiles.read(tmp_path))
+    run = RunResult("late-and-lost", collectors={"ref": got}, plan=resolve(load(synthetic.LAB)),
+                    workfiles=workfiles.read({"p1": [tmp_path / "probe-p1.1.records.jsonl"]},
+                                             {("p1", "ref"): tmp_path / "impair-p1-ref.jsonl"}))
     (s,) = sequence_chart.streams(run)
     assert [(i.seq, i.action) for i in s.impairments] == [(e["seq"], e["action"]) for e in log]
     fates = {e["action"] for e in log}
@@ -183,8 +187,9 @@ def test_a_machine_without_graphviz_still_gets_the_interface_table(result, monke
 @pytest.mark.parametrize("path", EVERY_LAB, ids=lambda p: str(p.relative_to(ROOT / "topologies")))
 def test_every_labs_topology_is_drawn(path):
     topo = load(path)
-    svg = topology_graph.draw(topo, {}, "x-")
-    assert svg is not None and svg.startswith("<svg")
+    drawing = topology_graph.draw(resolve(topo), "x-")
+    svg = drawing.svg
+    assert svg is not None and svg.startswith("<svg") and drawing.summary == ()
     ids = Elements(svg).by_id
     assert "x-topo" in ids
     assert {f"x-topo-node-{n}" for n in topo.nodes} <= set(ids)
@@ -216,3 +221,19 @@ def test_a_check_that_does_not_apply_reads_as_such(result):
     e = Elements(page)
     assert e.by_id[f"{P}check-udp-flow-counts"][1]["class"] == "na"
     assert "does not apply: softflowd never fills masks" in e.text[f"{P}check-udp-flow-counts"]
+
+
+def test_two_runs_of_one_lab_on_one_page_share_no_element_id(result):
+    section = html.section(result)
+    page = html.many_page([("late-and-lost", 1, result, section), ("late-and-lost", 1, result, section)])
+    ids = [unescape(i) for i in re.findall(r'\sid="([^"]+)"', page)]
+    assert [i for i, n in Counter(ids).items() if n > 1] == []
+    refs = {unescape(r) for r in re.findall(r'(?:url\(#|href="#)([^")]+)', page)}
+    assert refs <= set(ids), refs - set(ids)
+    assert {"late-and-lost-lab", "late-and-lost~2-lab", "late-and-lost~2-topo"} <= set(ids)
+    assert 'href="#late-and-lost~2-lab"' in page
+
+
+def test_the_figures_of_one_section_share_no_element_id(result):
+    ids = re.findall(r'\sid="([^"]+)"', html.section(result))
+    assert [i for i, n in Counter(ids).items() if n > 1] == []

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from testbed.lab import Lab, LabError, procs
-from testbed.lab.ifindex import plan
+from testbed.plan.interfaces import ifindexes as plan
 from testbed.lab.reach import ping
 from testbed.topology import Route, load
 

@@ -15,6 +15,7 @@ from testbed.exporters import kind
 from testbed.report import junit, table
 from testbed.report.matrix import Matrix, render, to_json
 from testbed.run.runner import RunResult
+from testbed.plan import resolve
 from testbed.topology import TopologyError, loads
 
 LAB = """\
@@ -44,7 +45,10 @@ STEP = "  - {kind: udp, from: h1, to: h2, dport: 5000, packets: 3}"
 
 
 def lab(probe: str = PROBE, steps: str = STEP, exporter: str | None = None):
-    return loads(LAB.replace("PROBE", probe).replace("STEPS", steps), source="lab.yaml", exporter=exporter)
+    """The lab as read, once its run plan resolves (what validate checks)."""
+    topo = loads(LAB.replace("PROBE", probe).replace("STEPS", steps), source="lab.yaml", exporter=exporter)
+    resolve(topo)
+    return topo
 
 
 def errors(probe: str = PROBE, steps: str = STEP, exporter: str | None = None) -> list[str]:
@@ -57,7 +61,7 @@ def test_the_default_kind_is_ours_and_kinds_are_read():
     assert lab().probes["p1"].kind == "netflow-lab"
     p = lab(PROBE.replace("{node", "{kind: softflowd, require: [dst_mask], node")).probes["p1"]
     assert (p.kind, p.require) == ("softflowd", frozenset({"dst_mask"}))
-    assert p.exporter() is kind("softflowd")
+    assert p.exporter is kind("softflowd")
 
 
 @pytest.mark.parametrize("probe, error", [
@@ -76,6 +80,9 @@ def test_the_default_kind_is_ours_and_kinds_are_read():
     ("{kind: command, node: r1, interfaces: [eth0], collectors: [ref], command: [x, '{colector}'], claims: {}}",
      "lab.yaml:13: probes.p1.command: command: argv word '{colector}': unknown placeholder {colector} "
      "(did you mean 'collector'?)"),
+    ("{kind: command, node: r1, interfaces: [eth0], collectors: [ref], command: [x, '{interfaces:}x{collectors}'], "
+     "claims: {}}",  # once left "}x{collectors" in the argv
+     "lab.yaml:13: probes.p1.command: command: argv word '{interfaces:}x{collectors}': only {interfaces:FLAG}"),
     ("{node: r1, interfaces: [eth0], collectors: [ref], require: [dst_msk]}",
      "lab.yaml:13: probes.p1.require[0]: require: unknown claim 'dst_msk'"),
     ("{node: r1, interfaces: [eth0], collectors: [n1]}",
@@ -104,7 +111,8 @@ def test_a_claims_block_is_checked_key_by_key_at_its_line():
            "got 'sideways'" in found
     assert "lab.yaml:21: probes.p1.claims.tos_in_key: claims.tos_in_key: expected true or false, got 'maybe'" in found
     good = lab(probe.replace(", dst_msk", "").replace("sideways", "dport").replace("maybe", "true")).probes["p1"]
-    assert good.claims.fills == {"input"} and good.claims.tos_in_key and good.exporter().name == "command"
+    assert good.exporter.claims().fills == {"input"} and good.exporter.claims().tos_in_key
+    assert good.exporter.name == "command"
 
 
 COMMAND = ("    {kind: command, node: r1, interfaces: [eth0, eth1], collectors: [ref], claims: {},\n"
@@ -118,23 +126,20 @@ def command_probe(cmd: str = "[myprobe, '{interfaces:-i}', -n, '{collector}']", 
 
 def test_start_and_stop_of_a_command_reach_its_launch():
     from pathlib import Path
-
-    from testbed.topology.probekind import exporter_spec, planned_ports
     extra = ("start: {packet_sockets: 0, settle: 1.5, timeout: 30},\n"
              "     stop: {signal: SIGINT, command: 'myctl -c {workdir}/{name}-{interface}.ctl stop', "
              "timeout: 4, exits: [0, 130, SIGINT, KILL]}")
     topo = lab(command_probe("[myprobe, -i, '{interface}', -n, '{collector}']", extra))
-    probe = topo.probes["p1"]
-    launch = probe.exporter().launch(exporter_spec(probe, planned_ports(probe, topo.nodes["r1"]), Path("/w")))
+    launch = resolve(topo, Path("/w")).exporters["p1"].launch()
     assert [p.stop_command for p in launch.processes] == [
         ("myctl", "-c", "/w/p1-eth0.ctl", "stop"), ("myctl", "-c", "/w/p1-eth1.ctl", "stop")]
     assert [p.packet_sockets for p in launch.processes] == [0, 0]
     assert (launch.stop_signal, launch.stop_timeout_s, launch.clean_exits, launch.settle_s,
             launch.ready_timeout_s) == (signal.SIGINT, 4.0, {0, 130, -2, -9}, 1.5, 30.0)
-    plain = lab(command_probe()).probes["p1"].exporter()  # the defaults: Launch's
+    plain = lab(command_probe()).probes["p1"].exporter  # the defaults: Launch's
     assert (plain.stop_signal, plain.stop_command, plain.clean_exits, plain.packet_sockets) == (
         signal.SIGTERM, (), {0}, 1)
-    assert lab(command_probe(extra="stop: {signal: INT}")).probes["p1"].exporter().stop_signal == signal.SIGINT
+    assert lab(command_probe(extra="stop: {signal: INT}")).probes["p1"].exporter.stop_signal == signal.SIGINT
 
 
 @pytest.mark.parametrize("extra, error", [
@@ -188,45 +193,38 @@ def test_exporter_switches_every_probe_and_drops_its_own_words():
     assert any("fprobe cannot run this probe: max_flows" in e for e in found)
 
 
-def _ctx(topo, kind_name: str) -> Context:
-    probe = topo.probes["p1"]
-    from pathlib import Path
-
-    from testbed.topology.probekind import exporter_spec, planned_ports
-    spec = exporter_spec(probe, planned_ports(probe, topo.nodes["r1"]), Path("."))
-    return Context(probe=probe, claims=kind(kind_name).claims(spec))
+def _ctx(topo) -> Context:
+    return Context(resolve(topo).exporters["p1"].facts)
 
 
 def test_unclaimed_checks_are_na_with_the_reason_and_require_makes_them_count():
     topo = lab(PROBE.replace("{node", "{kind: softflowd, node"))
     checks = {c.name: c for c in topo.expect}
     empty = Collector().result()
-    ctx = _ctx(topo, "softflowd")
+    ctx = _ctx(topo)
     v = judge(checks["masks"], empty, ctx)
     assert (v.status, v.passed, v.na) == ("n/a", True, "softflowd does not fill dst_mask")
     assert judge(checks["fin"], empty, ctx).na.startswith("softflowd does not export a TCP flow at its FIN/RST")
     assert judge(checks["tos"], empty, ctx).na == "softflowd does not put TOS in the flow key"
     assert judge(checks["counted"], empty, ctx).status == "FAIL"  # conservation always applies
     required = lab(PROBE.replace("{node", "{kind: softflowd, require: [dst_mask, tos_in_key], node"))
-    ctx = _ctx(required, "softflowd")
+    ctx = _ctx(required)
     for name in ("masks", "tos"):
         v = judge({c.name: c for c in required.expect}[name], empty, ctx)
         assert v.status == "FAIL" and "no record matches" in v.problems[0]
     ours = lab()
-    assert judge({c.name: c for c in ours.expect}["masks"], empty, _ctx(ours, "netflow-lab")).status == "FAIL"
+    assert judge({c.name: c for c in ours.expect}["masks"], empty, _ctx(ours)).status == "FAIL"
 
 
 def test_by_windows_come_from_the_exporters_claims():
-    topo = lab(PROBE.replace("{node", "{kind: fprobe, node"),
-               STEP + "\n  - {kind: tcp, name: s, from: h1, to: h2, dport: 80}")
-    extra = loads(LAB.replace("PROBE", PROBE).replace("STEPS", STEP).replace(
-        "by: fin_rst", "by: inactive_timeout"), "lab.yaml")
-    check = {c.name: c for c in extra.expect}["fin"]
-    assert check.expected(_ctx(extra, "netflow-lab")) == (2.0, 3.5)
-    assert check.expected(_ctx(topo, "fprobe")) == (2.0, 14.0)
-    assert check.expected(_ctx(topo, "softflowd")) == (1.0, 4.0)
-    fin = {c.name: c for c in topo.expect}["fin"]
-    assert fin.expected(_ctx(topo, "netflow-lab")) == (0.0, 1.5)
+    def of(kind: str, by: str = "inactive_timeout"):
+        topo = loads(LAB.replace("PROBE", PROBE.replace("{node", f"{{kind: {kind}, node")).replace("STEPS", STEP)
+                     .replace("by: fin_rst", f"by: {by}"), "lab.yaml")
+        return {c.name: c for c in topo.expect}["fin"].expected(_ctx(topo))
+    assert of("netflow-lab") == (2.0, 3.5)
+    assert of("fprobe") == (2.0, 14.0)
+    assert of("softflowd") == (1.0, 4.0)
+    assert of("netflow-lab", "fin_rst") == (0.0, 1.5)
 
 
 def test_na_in_the_table_junit_and_json(tmp_path):

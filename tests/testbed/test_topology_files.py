@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from testbed.lab.ifindex import plan
+from testbed.plan import resolve
+from testbed.plan.interfaces import ifindexes as plan
 from testbed.topology import TopologyError, load, loads, validate
 from testbed.__main__ import main as cli_main
 
@@ -78,7 +79,8 @@ def test_quickstart_model():
     assert (default.via, default.dev, default.via_node) == (IPv4Address("10.0.1.1"), "eth0", "r1")
     assert default.iproute_args() == ["0.0.0.0/0", "via", "10.0.1.1", "dev", "eth0"]
     p = t.probes["p1"]
-    assert p.argv()[:6] == ["-i", "eth0", "-i", "eth1", "-n", "10.255.0.2:2055"]
+    argv = resolve(t).exporters["p1"].launch().processes[0].python_args
+    assert argv[:6] == ("-i", "eth0", "-i", "eth1", "-n", "10.255.0.2:2055")
     assert (p.active_timeout, p.inactive_timeout, p.engine_id) == (60.0, 5.0, 1)
     assert [s.kind for s in t.traffic] == ["tcp", "udp", "ping"]
     assert t.traffic[1].tos == 16 and t.traffic[0].close == "fin"
@@ -132,6 +134,7 @@ links: [h1:eth0 -- h2:eth0]
         "m.yaml:9: nodes.h2.interface: unknown field 'interface' (did you mean 'interfaces'?)"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_mangled_examples_never_crash(path):
     """Delete each line, or replace each value or list item with junk: the result is

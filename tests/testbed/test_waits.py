@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from testbed.expect.context import Context
-from testbed.exporters import netflow_lab
+from contexts import ours
 from testbed.run.waits import wait_for_exports
 from testbed.topology import loads
 from testbed.traffic.plan import FlowId, FlowTruth
@@ -34,7 +34,8 @@ FLOW = FlowId("10.0.1.10", "10.0.2.10", 40000, 5000, 17, 0)
 def contexts(last: float) -> dict[str, Context]:
     topo = loads(LAB, source="waits.yaml")
     truth = {FLOW: FlowTruth(FLOW, "h1", packets=3, first=last - 0.1, last=last)}
-    return {name: Context(truth=truth, probe=p, claims=netflow_lab.claims()) for name, p in topo.probes.items()}
+    return {name: Context(ours(name, p.node, inactive_timeout=p.inactive_timeout), truth=truth)
+            for name, p in topo.probes.items()}
 
 
 def test_each_timed_check_waits_by_its_own_probes_timeout():

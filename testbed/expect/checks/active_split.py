@@ -57,8 +57,7 @@ class ActiveSplit(Check):
         return self.verdict(not problems, text, problems)
 
     def _timing(self, mine, sent, ctx: Context) -> list[str]:
-        from ...exporters import netflow_lab
-        claims = ctx.claims or netflow_lab.claims()
+        claims = ctx.claims
         gaps = [(t.last - t.first) / (t.packets - 1) for t in sent if t.packets > 1 and t.first is not None]
         gap = max(gaps, default=0.0)
         pieces = sorted(mine, key=lambda r: r.start_ms)
@@ -67,7 +66,7 @@ class ActiveSplit(Check):
         firsts = [t.first for t in sent if t.first is not None]
         out = []
         for r in pieces[:-1]:  # the last piece ends with the traffic
-            active = ctx.probe.active_timeout if ctx.probe is not None else 1800.0
+            active = ctx.exporter.active_timeout
             if firsts:
                 began = min(firsts) + (r.start_ms - pieces[0].start_ms) / 1000
                 active = limit_from(began, active, ctx.active_changes)

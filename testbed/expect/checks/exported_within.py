@@ -51,12 +51,11 @@ class ExportedWithin(Check):
         (`at`: when the flow went idle, for a timeout changed at run time)."""
         if self.window is not None:
             return self.window
-        from ...exporters import netflow_lab
-        claims = ctx.claims or netflow_lab.claims()
+        claims = ctx.claims
         if self.by == "fin_rst":  # the flow expires at the FIN/RST: the timer's slack only
             lo, hi = claims.timer_window_s
             return max(0.0, lo), hi
-        timeout = ctx.probe.inactive_timeout if ctx.probe is not None else 15.0
+        timeout = ctx.exporter.inactive_timeout
         if at is not None:
             timeout = limit_from(at, timeout, ctx.inactive_changes)
         return claims.export_window(timeout)

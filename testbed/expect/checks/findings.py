@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...collector.checks import CODES
 from ...schema.kinds import plain, spec
 from ..check import CHECKS, Check
 from ..context import Context
@@ -14,7 +15,6 @@ SHOWN = 8
 
 def _codes(r, y) -> tuple[str, ...] | None:
     """Finding codes of the reference collector, e.g. [tcp-flags-zero, uptime-drift]."""
-    from testbed.collector.checks import CODES
     names = [i.value for i in y] if y.is_seq else None
     if not names or not all(isinstance(n, str) for n in names):
         r.error(y, f"expected a list of finding codes, got {y.plain()!r}")

@@ -111,7 +111,7 @@ class Flow(Check):
             why = f" ({sum(t.packets for t in sent)} packets were sent)" if sent else ""
             return self.verdict(False, "", [f"no record matches {m.text}{why}"])
         problems: list[str] = []
-        router = ctx.probe_router
+        router = ctx.exporter.node
 
         def same(field: str, want, why: str = "", show=str) -> None:
             got = sorted({getattr(r, field) for r in mine}, key=str)
@@ -126,7 +126,7 @@ class Flow(Check):
             if isinstance(ref, int):  # a literal index; for out_if 0, say what the route is
                 same(field, ref, ctx.route_for(router, mine[0].dst) if field == "output" and not ref else "")
             else:
-                kernel, want = ctx.kernel_ifindexes.get(ref), ctx.ifindex(ref)
+                kernel, want = ctx.exporter.kernel_ifindexes.get(ref), ctx.ifindex(ref)
                 same(field, want, ref if kernel == want else f"{ref}, kernel ifindex {kernel} exported as {want}")
         if self.next_hop is not None:
             same("next_hop", str(self.next_hop), ctx.route_for(router, mine[0].dst))

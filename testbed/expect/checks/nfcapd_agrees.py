@@ -2,9 +2,11 @@
 what the referee saw of the probe: per exporter address the same number of flows
 and of sequence failures (as nfcapd counts them: flow_sequence is not the
 previous one plus its count), and when the probe is nfcapd's only exporter
-the same packets and bytes. The probe's addresses are its router's: nfcapd's flows
-from them count even when the referee heard nothing from there; a run in which
-neither heard anything judged nothing, and fails.
+the same packets and bytes. When the referee received nothing of the probe
+there is nothing to compare: that fails, with what nfcapd counted.
+The probe's addresses are its router's: nfcapd's flows from them count even when
+the referee heard nothing from one of them (counting only the addresses the
+referee saw read such flows as 0).
 
 The referee stays the judge: this check says whether the tool operators trust
 tells the same story (it does not know the traffic that was sent)."""
@@ -52,6 +54,10 @@ class NfcapdAgrees(Check):
         if n is None:
             return self.verdict(False, "", [f"nfcapd {self.collector} left no result (see its log)"])
         records = observed.find(include_duplicates=True)
+        if not records and not observed.sequence:  # 0 = 0 would judge nothing
+            seen = ", ".join(f"{e.flows} from {e.address}" for e in n.exporters) or "none"
+            return self.verdict(False, "", [f"the referee received no record of the probe: nothing to compare "
+                                            f"(nfcapd {self.collector} counted {n.totals.flows} flows: {seen})"])
         ref_flows, ref_fail = defaultdict(int), defaultdict(int)
         for r in records:
             ref_flows[r.exporter] += 1
@@ -59,8 +65,7 @@ class NfcapdAgrees(Check):
             ref_fail[e.exporter] += e.nfcapd_failures
         # the probe's addresses, whether the referee heard from them or not (it may have
         # missed what nfcapd got: counting only the addresses it saw read such flows as 0)
-        mine = set(ref_flows) | set(ref_fail) | (
-            {e.address for e in n.exporters} if ctx.exporter_addresses is None else set(ctx.exporter_addresses))
+        mine = set(ref_flows) | set(ref_fail) | set(ctx.exporter.addresses)
         nf_flows, nf_fail = defaultdict(int), defaultdict(int)
         for e in n.exporters:
             if e.address in mine:
@@ -71,9 +76,6 @@ class NfcapdAgrees(Check):
         if listed != n.totals.flows:  # a line of `nfdump -E` not read would be a silent 0
             problems.append(f"nfdump -E accounts for {listed} of the {n.totals.flows} flows of nfdump -I")
         heard = sorted(a for a in mine if nf_flows[a] or nf_fail[a] or ref_flows[a] or ref_fail[a])
-        if not heard:
-            problems.append(f"nothing to compare: neither nfcapd {self.collector} nor the referee received "
-                            f"a record from {', '.join(sorted(mine)) or 'the probe'}")
         for addr in heard:
             if (nf_flows[addr], nf_fail[addr]) != (ref_flows[addr], ref_fail[addr]):
                 problems.append(f"{addr}: nfcapd {nf_flows[addr]} flows, {nf_fail[addr]} sequence failures; "
@@ -88,7 +90,7 @@ class NfcapdAgrees(Check):
         others = listed - sum(nf_flows.values())
         packets_of = f"{n.totals.packets} packets, " if alone else ""  # nfdump -E has no packets per exporter
         text = (f"nfcapd {self.collector}: {sum(nf_flows.values())} flows, {packets_of}"
-                f"{sum(nf_fail.values())} sequence failures from {', '.join(heard) or 'the probe'}"
+                f"{sum(nf_fail.values())} sequence failures from {', '.join(heard)}"
                 + (f" ({others} flows from other exporters)" if others else "")
                 + f"; referee: {len(records)} records, {packets} packets, {sum(ref_fail.values())} failures")
         return self.verdict(not problems, text, problems)

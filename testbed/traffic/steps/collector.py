@@ -46,4 +46,4 @@ class Collector(Step):
                 if any(e.collector == self.collector for e in p.export)}
 
     def check_order(self, state: LabState) -> str | None:
-        return lifecycle(state.collectors, self.collector, self.action, "collector")
+        return lifecycle(state, "collector", self.collector, self.action)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scapy.layers.inet import IP, TCP, UDP, fragment
-from scapy.packet import Raw
-
+from .. import craft
 from ...schema.kinds import plain, spec
 from ..plan import Planned, ends_of, pace
 from ..send import Crafted
@@ -45,18 +43,12 @@ class Fragments(Crafted):
         first = self.first_fragment_payload
         plans, i = [], 0
         for n in range(self.packets):
-            ip = IP(src=ends.src, dst=ends.dst, tos=self.tos, id=0x1000 + n)
-            l4 = (TCP(sport=self.sport, dport=self.dport, flags="PA") if self.proto == "tcp"
-                  else UDP(sport=self.sport, dport=self.dport))
-            dgram = IP(bytes(ip / l4 / Raw(b"f" * self.size)))
-            if first is not None:
-                payload = bytes(dgram.payload)
-                frags = [ip.copy() / Raw(payload[:first]), ip.copy() / Raw(payload[first:])]
-                frags[0].flags, frags[0].proto = "MF", dgram.proto
-                frags[1].frag, frags[1].proto = first // 8, dgram.proto
-            else:
-                frags = fragment(dgram, fragsize=self.fragsize)
+            data, ip = b"f" * self.size, {"tos": self.tos, "ident": 0x1000 + n}
+            dgram = (craft.tcp(ends.src, ends.dst, self.sport, self.dport, "PA", payload=data, **ip)
+                     if self.proto == "tcp" else craft.udp(ends.src, ends.dst, self.sport, self.dport, data, **ip))
+            frags = (craft.fragments(dgram, [first, len(dgram)]) if first is not None
+                     else craft.fragment(dgram, self.fragsize))
             for f in frags:
-                plans.append(Planned(pace(i, self.interval), ends.src_node, bytes(f)))
+                plans.append(Planned(pace(i, self.interval), ends.src_node, f))
                 i += 1
         return plans

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scapy.layers.inet import ICMP, IP
-from scapy.packet import Raw
-
 from ...schema.kinds import plain, spec
+from .. import craft
 from ..plan import Planned, ends_of, pace
 from ..send import Crafted
 from ..step import PACKETS, SECONDS, SIZE, STEPS, TOS, host_or_address, node
@@ -34,7 +32,6 @@ class Icmp(Crafted):
     def plan(self, topo) -> list[Planned]:
         ends = ends_of(topo, self.src, self.to)
         return [Planned(pace(i, self.interval), ends.src_node,
-                        bytes(IP(src=ends.src, dst=ends.dst, tos=self.tos)
-                              / ICMP(type=self.icmp_type, code=self.icmp_code, id=self.id, seq=i)
-                              / Raw(b"p" * self.size)))
+                        craft.icmp(ends.src, ends.dst, self.icmp_type, self.icmp_code, self.id, i,
+                                   b"p" * self.size, tos=self.tos))
                 for i in range(self.packets)]

@@ -27,4 +27,4 @@ class Probe(Step):
         return done(f"probe {self.probe} {self.action}")
 
     def check_order(self, state: LabState) -> str | None:
-        return lifecycle(state.probes, self.probe, self.action, "probe")
+        return lifecycle(state, "probe", self.probe, self.action)

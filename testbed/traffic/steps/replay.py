@@ -1,13 +1,19 @@
 """`kind: replay` - a capture from the field, sent through a lab router, with ground truth.
 
-The capture is read before anything is sent (testbed/traffic/pcap.py): its
-addresses are mapped into the lab (`map:`), each packet gets its way in
-(`into:`), is framed for the router and its checksums fixed (fit.py); every
-packet that will enter is counted per flow (capture_truth.py), so the
-conservation, flow and timing checks apply to it as to crafted traffic. One
-player process sends every frame from the far end of its link, at the
-recorded times (or `speed:` times faster, or `pps:`), `loop:` times over,
-and says when each left: the truth gets real times, the result the lag.
+The capture is read before anything is sent (testbed/traffic/pcap.py), as a
+stream: its addresses are mapped into the lab (`map:`), each packet gets its
+way in (`into:`), is framed for the router and its checksums fixed (fit.py),
+written to the plan (one round) and counted per flow (capture_truth.py), so
+the conservation, flow and timing checks apply to it as to crafted traffic;
+no frame stays in memory. One player process sends every frame from the far
+end of its link, at the recorded times (or `speed:` times faster, or `pps:`),
+`loop:` rounds, reading the plan as it goes, and says when each left: the
+truth gets real times, the result the lag. Validate reads the capture too
+(its packets and times, nothing kept) and refuses a replay that would send
+more than MAX_SENDS packets or last longer than a `wait` may (a week): a gap
+of years in a capture would have the run sleep silently. It refuses rather
+than compresses the gap because the timing is what the timed checks judge:
+`speed:` or `pps:` is the operator's choice to make, and the error says so.
 
     into: r1:eth0                          every packet enters r1 by eth0
     into: r1                               each by the interface r1 routes its source to
@@ -16,6 +22,8 @@ and says when each left: the truth gets real times, the result the lag.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 import time
@@ -23,18 +31,22 @@ from array import array
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
+from typing import Iterator
 
+from ...logtail import tail
 from ...schema.kinds import plain, spec
 from ...schema.yamltree import Y
 from .. import pcap
-from ..capture_truth import Truth, schedule
-from ..fit import ANYWHERE, AddressMap, Fit, Way, Ways, fit
+from ..capture_truth import Pacing, Truth
+from ..fit import ANYWHERE, AddressMap, Fit, Way, Ways, fitted
 from ..hush import hushed_hosts
-from ..step import RATE, STEPS, Env, Step, StepResult, one_of
+from ..ipv4 import ip_start, key_of
+from ..step import MAX_SECONDS, RATE, STEPS, Env, Step, StepResult, one_of
 
 LEAD_S = 0.05  # the player starts sending this long after its sockets are open
 DRAIN_S = 0.2  # hosts stay hushed this long after the last packet (in flight, ARP queues)
 MAX_SENDS = 5_000_000
+TIMES_CHUNK = 1 << 16  # send times read back this many at a time
 
 
 def _file(r, known, y, got) -> str | None:
@@ -42,10 +54,31 @@ def _file(r, known, y, got) -> str | None:
     if text is None:
         return None
     path = (known.base_dir / text).resolve()
-    if not path.is_file():
-        r.error(y, f"no such file: {path}")
+    problem = not_a_capture(path)
+    if problem:
+        r.error(y, problem)
         return None
     return str(path)
+
+
+def not_a_capture(path: Path) -> str | None:
+    """Why `path` cannot be read as a capture (None: a regular file we may read). A FIFO
+    or a device would block or never end the reading that happens before sending."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"no such file: {path}"
+    except OSError as exc:
+        return f"{path}: {exc.strerror}"
+    if stat.S_ISDIR(mode):
+        return f"{path} is a directory, not a capture file"
+    if not stat.S_ISREG(mode):
+        what = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        return f"{path} is {what}, not a capture file (give a pcap or pcapng file)"
+    if not os.access(path, os.R_OK):
+        return f"{path}: permission denied"
+    return None
 
 
 def _lab_side(r, known, y) -> IPv4Network | None:
@@ -141,37 +174,41 @@ class Replay(Step):
 
     @classmethod
     def finish(cls, r, known, y, values) -> bool:
-        return one_of(r, y, values, "speed", "pps")
+        if not one_of(r, y, values, "speed", "pps"):
+            return False
+        if values.get("file") is None:
+            return True
+        problem = too_long(values["file"], values.get("speed"), values.get("pps"), values.get("loop") or 1)
+        if problem:
+            r.error(y.get("file") or y, problem)
+        return not problem
 
     def run(self, env: Env) -> StepResult:
-        frames = read_capture(self.file)
         ways = find_ways(env.lab, self.into)
-        fitted = fit(frames, self.map, ways)
-        offsets = schedule([p.ts_ns for p in fitted.packets], self.speed, self.pps, self.loop)
-        if len(offsets) > MAX_SENDS:
-            raise RuntimeError(f"{len(offsets)} packets to send (loop {self.loop}): "
-                               f"at most {MAX_SENDS} in one replay")
-        senders = [w.sender for w in ways.ways]
-        truth = Truth(fitted.packets, senders, self.index, self.loop)
+        truth = Truth([w.sender for w in ways.ways], self.index, self.loop, self.speed, self.pps)
         base = env.workdir / f"step{self.index}-replay"
-        plan = write_plan(base, ways, fitted, offsets)
+        fitting = Fit()
+        plan, frames = write_plan(base, ways, self.file, self.map, fitting, truth)
+        problem = limits(truth.sends, truth.duration, truth.pacing.gap, self.loop)
+        if problem:  # the file changed since it was validated
+            raise RuntimeError(f"{self.file}: {problem}")
         sent = None
-        if offsets:
+        if truth.sends:
             with hushed_hosts(env.lab):
-                sent = play(env.lab, base, plan, ways, max(offsets))
+                sent = play(env.lab, base, plan, ways, truth)
                 time.sleep(DRAIN_S)
-        lag = truth.sent(sent["start"], offsets, sent["times"]) if sent else 0.0
+        lag = truth.sent(sent["start"], send_times(sent["times"])) if sent else 0.0
         report = {
-            "file": self.file, "frames": len(frames), "packets": len(offsets),
-            "flows": len(truth.flows), "skipped": dict(fitted.skipped),
-            "unplaced": dict(fitted.unplaced.most_common(20)), "mapped": fitted.mapped,
-            "checksums": fitted.checksums, "lag_s": lag, "plan": str(plan),
+            "file": self.file, "frames": frames, "packets": truth.sends,
+            "flows": len(truth.flows), "skipped": dict(fitting.skipped),
+            "unplaced": dict(fitting.unplaced.most_common(20)), "mapped": fitting.mapped,
+            "checksums": fitting.checksums, "lag_s": lag, "plan": str(plan),
+            "rounds": self.loop, "period": truth.pacing.period,
             "start": sent and sent["start"], "ways": [w.ref for w in ways.ways],
-            "by_way": {w.ref: sum(1 for p in fitted.packets if p.way == i) * self.loop
-                       for i, w in enumerate(ways.ways)},
+            "by_way": {w.ref: truth.by_way.get(i, 0) * self.loop for i, w in enumerate(ways.ways)},
         }
         (base.with_suffix(".json")).write_text(json.dumps(report, indent=1))
-        return StepResult(summary(Path(self.file).name, report, fitted), time.time(), truth.flows,
+        return StepResult(summary(Path(self.file).name, report, fitting), time.time(), truth.flows,
                           report)
 
 
@@ -183,12 +220,52 @@ def summary(name: str, report: dict, fitted: Fit) -> str:
     return text + f"; lag {report['lag_s'] * 1000:.1f} ms"
 
 
-def read_capture(path: str) -> list[pcap.Captured]:
+def too_long(path: str, speed: float | None, pps: float | None, loop: int) -> str | None:
+    """Why the replay could not run as written (too many sends, or longer than a week),
+    from a pass over the capture: every packet with a v5 key counts (the lab's ways in,
+    unknown here, may leave some out). None: it fits, or the file is for the run to judge."""
+    pace, n = Pacing(speed, pps), 0
     try:
         with open(path, "rb") as f:
-            return list(pcap.read(f))
+            for c in pcap.read(f):
+                off = ip_start(c.linktype, c.data)
+                if not isinstance(off, str) and not isinstance(key_of(c.data[off:]), str):
+                    pace.next(c.ts_ns)
+                    n += 1
     except (OSError, pcap.CaptureError) as exc:
-        raise RuntimeError(f"{path}: {exc}") from None
+        return f"not a capture this replay can read: {exc}"
+    duration = (loop - 1) * pace.period + pace.last if n else 0.0
+    return limits(n * loop, duration, pace.gap, loop)
+
+
+def limits(sends: int, duration: float, gap: tuple[float, int], loop: int) -> str | None:
+    if sends > MAX_SENDS:
+        return f"{sends} packets to send ({sends // loop} x loop {loop}): at most {MAX_SENDS} in one replay"
+    if duration > MAX_SECONDS:
+        return (f"the replay would last {_span(duration)} (its longest gap: {_span(gap[0])} before packet "
+                f"{gap[1]}): at most a week, as a wait; give speed: or pps:")
+    return None
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("h", 3600), ("s", 1)):
+        if seconds >= size or unit == "s":
+            return f"{seconds / size:.3g} {unit}"
+    return ""
+
+
+def send_times(path: Path) -> Iterator[float]:
+    """The player's send times (float64 each, NaN: not sent), a chunk at a time."""
+    with open(path, "rb") as f:
+        while True:
+            chunk = array("d")
+            try:
+                chunk.fromfile(f, TIMES_CHUNK)
+            except EOFError:  # the last, shorter chunk is in `chunk` all the same
+                pass
+            if not chunk:
+                return
+            yield from chunk
 
 
 def _link_info(node, ifname: str) -> tuple[bytes, int]:
@@ -227,19 +304,31 @@ def find_ways(lab, into: Into) -> Ways:
     return Ways(ways, tuple((net, refs.index(ref)) for ref, nets in by_source for net in nets))
 
 
-def write_plan(base: Path, ways: Ways, fitted: Fit, offsets: list[float]) -> Path:
-    """What will be sent, as a pcapng: one interface per way in (named by the
-    router interface), each packet stamped with its offset from the start."""
-    path = base.with_suffix(".pcapng")
-    n = len(fitted.packets)
-    with open(path, "wb") as f:
-        pcap.write_pcapng(f, 1, [w.ref for w in ways.ways],
-                          ((round(t * 1e9), fitted.packets[i % n].way, fitted.packets[i % n].frame)
-                           for i, t in enumerate(offsets)))
-    return path
+def write_plan(base: Path, ways: Ways, capture: str, amap: AddressMap, fitting: Fit,
+               truth: Truth) -> tuple[Path, int]:
+    """What one round sends, as a pcapng: one interface per way in (named by the
+    router interface), each packet stamped with its offset from the start; written
+    as the capture is read, each packet added to `truth` (the rest counted in
+    `fitting`). Returns the plan and how many frames the capture held."""
+    path, frames = base.with_suffix(".pcapng"), 0
+
+    def counted(items):
+        nonlocal frames
+        for c in items:
+            frames += 1
+            yield c
+
+    try:
+        with open(capture, "rb") as f, open(path, "wb") as out:
+            pcap.write_pcapng(out, 1, [w.ref for w in ways.ways],
+                              ((round(truth.add(p) * 1e9), p.way, p.frame)
+                               for p in fitted(counted(pcap.read(f)), amap, ways, fitting)))
+    except (OSError, pcap.CaptureError) as exc:
+        raise RuntimeError(f"{capture}: {exc}") from None
+    return path, frames
 
 
-def play(lab, base: Path, frames: Path, ways: Ways, last: float) -> dict:
+def play(lab, base: Path, frames: Path, ways: Ways, truth: Truth) -> dict:
     """Run the player (in the first sender's node; it joins the others' namespaces)."""
     ports = {}
     for w in ways.ways:
@@ -248,28 +337,26 @@ def play(lab, base: Path, frames: Path, ways: Ways, last: float) -> dict:
     sent_file = base.with_suffix(".sent")
     plan_file = base.with_suffix(".plan.json")
     plan_file.write_text(json.dumps({"frames": str(frames), "ports": ports, "sent": str(sent_file),
-                                     "lead": LEAD_S}))
+                                     "lead": LEAD_S, "rounds": truth.loop, "period": truth.pacing.period}))
     out, log = base.with_suffix(".player.json"), base.with_suffix(".player.log")
     first = _split(ways.ways[0].sender)[0]
     with open(out, "wb") as o, open(log, "wb") as e:
         proc = lab.node(first).popen([sys.executable, "-m", "testbed.traffic.player", str(plan_file)],
                                      stdout=o, stderr=e)
+    limit = truth.duration + 60
     try:
-        proc.wait(timeout=last + 60)
+        proc.wait(timeout=limit)
     except subprocess.TimeoutExpired:
         proc.kill()
-        raise RuntimeError(f"the replay player did not finish within {last + 60:.0f} s") from None
+        raise RuntimeError(f"the replay player did not finish within {limit:.0f} s") from None
     try:
         result = json.loads(out.read_text())
     except (OSError, ValueError):
-        raise RuntimeError("the replay player failed: "
-                           + log.read_text(errors="replace").strip()[-500:]) from None
+        raise RuntimeError("the replay player failed: " + tail(log, 500).strip()) from None
     if result["failed"]:
         shown = "; ".join(f"packet {i}: {m}" for i, m in result["errors"][:5])
         raise RuntimeError(f"sending failed for {result['failed']} packets: {shown}")
-    times = array("d")
-    times.frombytes(sent_file.read_bytes())
-    return {"start": result["start"], "times": list(times)}
+    return {"start": result["start"], "times": sent_file}
 
 
 def _split(ref: str) -> tuple[str, str]:

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scapy.layers.inet import IP, TCP, UDP
-from scapy.packet import Raw
-
+from .. import craft
 from ...schema.kinds import spec
 from ..plan import Planned, ends_of, pace
 from ..step import COUNT, DPORT, SECONDS, SIZE, SPORT, STEPS, TOS, choice, host_or_address, node
@@ -47,10 +45,8 @@ class Scan(Crafted):
         for i in range(self.count):
             dst = targets[i % len(targets)] if targets else ends.dst
             dport = self.first_port + (i if not targets else i // len(targets))
-            l4 = (TCP(sport=self.sport, dport=dport, flags="S") if self.proto == "tcp"
-                  else UDP(sport=self.sport, dport=dport))
-            pkt = IP(src=ends.src, dst=dst, tos=self.tos) / l4
-            if self.size:
-                pkt = pkt / Raw(b"s" * self.size)
-            plans.append(Planned(pace(i, self.interval), ends.src_node, bytes(pkt)))
+            data = b"s" * self.size
+            pkt = (craft.tcp(ends.src, dst, self.sport, dport, "S", payload=data, tos=self.tos)
+                   if self.proto == "tcp" else craft.udp(ends.src, dst, self.sport, dport, data, tos=self.tos))
+            plans.append(Planned(pace(i, self.interval), ends.src_node, pkt))
         return plans

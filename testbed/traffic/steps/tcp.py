@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scapy.layers.inet import IP, TCP
-from scapy.packet import Raw
-
+from .. import craft
 from ...schema.kinds import spec
 from ..plan import Planned, ends_of, pace
 from ..send import Crafted
@@ -34,31 +32,30 @@ class Tcp(Crafted):
     def plan(self, topo) -> list[Planned]:
         ends = ends_of(topo, self.src, self.to)
         sport, dport = self.sport, self.dport
-        c = IP(src=ends.src, dst=ends.dst, tos=self.tos)
-        s = IP(src=ends.dst, dst=ends.src, tos=self.tos)
+        tos = self.tos
+
+        def c(flags: str, seq: int, ack: int = 0, data: bytes = b"") -> tuple[str, bytes]:
+            return "c", craft.tcp(ends.src, ends.dst, sport, dport, flags, seq, ack, data, tos=tos)
+
+        def s(flags: str, seq: int, ack: int = 0) -> tuple[str, bytes]:
+            return "s", craft.tcp(ends.dst, ends.src, dport, sport, flags, seq, ack, tos=tos)
         cseq, sseq = 1000, 5000
-        out: list[tuple[str, object]] = []  # (direction, packet)
+        out: list[tuple[str, bytes]] = []  # (direction, packet)
         if self.handshake:
-            out += [("c", c / TCP(sport=sport, dport=dport, flags="S", seq=cseq)),
-                    ("s", s / TCP(sport=dport, dport=sport, flags="SA", seq=sseq, ack=cseq + 1)),
-                    ("c", c / TCP(sport=sport, dport=dport, flags="A", seq=cseq + 1, ack=sseq + 1))]
+            out += [c("S", cseq), s("SA", sseq, cseq + 1), c("A", cseq + 1, sseq + 1)]
         cseq += 1
         sseq += 1
         for _ in range(self.packets):
-            out.append(("c", c / TCP(sport=sport, dport=dport, flags="PA", seq=cseq, ack=sseq)
-                        / Raw(b"d" * self.size)))
+            out.append(c("PA", cseq, sseq, b"d" * self.size))
             cseq += self.size
-            out.append(("s", s / TCP(sport=dport, dport=sport, flags="A", seq=sseq, ack=cseq)))
+            out.append(s("A", sseq, cseq))
         if self.close == "fin":
-            out += [("c", c / TCP(sport=sport, dport=dport, flags="FA", seq=cseq, ack=sseq)),
-                    ("s", s / TCP(sport=dport, dport=sport, flags="FA", seq=sseq, ack=cseq + 1)),
-                    ("c", c / TCP(sport=sport, dport=dport, flags="A", seq=cseq + 1, ack=sseq + 1))]
+            out += [c("FA", cseq, sseq), s("FA", sseq, cseq + 1), c("A", cseq + 1, sseq + 1)]
         elif self.close == "rst":
-            out.append(("c", c / TCP(sport=sport, dport=dport, flags="R", seq=cseq)))
+            out.append(c("R", cseq))
         plans = []
         for i, (who, p) in enumerate(out):
             if who == "s" and ends.dst_node is None:
                 continue  # no lab node answers for that address
-            plans.append(Planned(pace(i, self.interval), ends.src_node if who == "c" else ends.dst_node,
-                                 bytes(p)))
+            plans.append(Planned(pace(i, self.interval), ends.src_node if who == "c" else ends.dst_node, p))
         return plans

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scapy.layers.inet import IP, UDP
-from scapy.packet import Raw
-
 from ...schema.kinds import spec
+from .. import craft
 from ..plan import Planned, ends_of, pace
 from ..send import Crafted
 from ..step import DPORT, PACKETS, RATE, SECONDS, SIZE, SPORT, STEPS, TOS, TTL, host_or_address, node, one_of
@@ -37,6 +35,5 @@ class Udp(Crafted):
 
     def plan(self, topo) -> list[Planned]:
         ends = ends_of(topo, self.src, self.to)
-        p = bytes(IP(src=ends.src, dst=ends.dst, tos=self.tos, ttl=self.ttl) / UDP(sport=self.sport, dport=self.dport)
-                  / Raw(b"u" * self.size))
+        p = craft.udp(ends.src, ends.dst, self.sport, self.dport, b"u" * self.size, tos=self.tos, ttl=self.ttl)
         return [Planned(pace(i, self.gap), ends.src_node, p) for i in range(self.packets)]

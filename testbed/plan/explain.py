@@ -1,0 +1,81 @@
+"""`validate --explain`: a run plan as text, everything a run would do, in the order it does it."""
+from __future__ import annotations
+
+import shlex
+import signal
+
+from .model import ExporterPlan, RunPlan
+
+
+def explain(plan: RunPlan) -> list[str]:
+    topo = plan.topology
+    out = [f"  workdir {plan.workdir}"]
+    for node in topo.nodes.values():
+        out.append(f"  node {node.name} ({node.kind}, {_at(topo, node.line)})")
+        for i in node.interfaces:
+            addresses = ", ".join(map(str, i.addresses)) or "no address"
+            out.append(f"    {i.name}: ifindex {plan.ifindexes[i.ref]}, mac {plan.macs[i.ref]}, {addresses}, "
+                       f"mtu {i.mtu}")
+        for route in node.routes:
+            out.append(f"    route {route}")
+    for link in topo.links:
+        tunnel = f" over {link.tunnel}" if link.tunnel else ""
+        out.append(f"  link {link.index}: {' - '.join(link.endpoints)}{tunnel}" + "".join(f"; {p}" for p in _link(topo, link)))
+    for c in (*plan.nfcapds.values(), *plan.collectors.values()):
+        files = (", ".join(str(c.jsonl(n)) for n in range(1, c.starts + 1)) if c.collector.kind == "reference"
+                 else f"{c.folder}, log {c.log}")
+        out.append(f"  collector {c.name} ({c.collector.kind}) on {c.node} listens on {c.collector}: {files}")
+    for t in plan.taps.values():
+        out.append(f"  tap {t.probe} -> {t.collector} in {t.node}: listens on {t.listen[0]}:{t.listen[1]}, "
+                   f"relays to {t.to[0]}:{t.to[1]}, log {t.log}")
+    for e in plan.exporters.values():
+        out += _exporter(e)
+    for what, entries in (("traffic", topo.traffic), ("expect", topo.expect)):
+        for entry in entries:
+            out.append(f"  {what}[{entry.index}] {_at(topo, entry.line)}: {entry.explain()}")
+    return out
+
+
+def _at(topo, line: int) -> str:
+    """Where a line of the lab is: a converted Mininet Topo names its Python or expect file."""
+    return topo.where(line) if getattr(topo, "origins", None) else f"line {line}"
+
+
+def _link(topo, link) -> list[str]:
+    """What a link's pool: or subnet: assigned its endpoints, and how it is shaped."""
+    out = []
+    if link.subnet is not None:
+        given = [f"{ref} = {a}" for ref in link.endpoints for a in topo.interface(ref).addresses if a.ip in link.subnet]
+        origin = f"pool {link.pool}: {link.subnet}" if link.pool else f"subnet {link.subnet}"
+        out.append(f"{origin}: " + ", ".join(given))
+    if link.bw is not None:
+        out.append(f"bw {link.bw:g} Mbit/s each way ({link.shaper})")
+    if getattr(topo, "origins", None):
+        out.append(topo.where(link.line))
+    return out
+
+
+def _exporter(e: ExporterPlan) -> list[str]:
+    s, c = e.spec, e.claims
+    ports = ", ".join(f"{p.name} (ifindex {p.ifindex}, mac {p.mac})" for p in s.interfaces)
+    out = [f"  exporter {e.name} ({e.kind}, line {e.probe.line}) on {e.node}: captures {ports}; "
+           f"sends to {', '.join(f'{h}:{p}' for h, p in s.collectors)}",
+           f"    timeouts active {s.active_timeout:g} s, inactive {s.inactive_timeout:g} s, scan {s.scan:g} s; "
+           f"engine {e.engine[0]}/{e.engine[1]}; datagrams from {', '.join(sorted(e.addresses))}; "
+           f"judged on collector {e.collector or '(none)'}" + ("" if e.alone else " (shared: its datagrams only)"),
+           f"    features: {', '.join(sorted(e.features)) or 'none'}; fills {', '.join(sorted(c.fills)) or 'nothing'}; "
+           f"export window after a timeout {c.timer_window_s[0]:+g}..{c.timer_window_s[1]:+g} s"
+           + (f"; requires {', '.join(sorted(e.probe.require))}" if e.probe.require else ""),
+           "    records must carry ifindex " + ", ".join(f"{ref} = {n}" for ref, n in e.facts.ifindexes.items())]
+    for run in range(1, e.starts + 1):
+        launch = e.launch(run)
+        for p in launch.processes:
+            out.append(f"    start {run}: {shlex.join(p.argv)}")
+            stop = shlex.join(p.stop_command) if p.stop_command else signal.Signals(launch.stop_signal).name
+            out.append(f"      log {p.log}; stop {stop} (then SIGKILL after {launch.stop_timeout_s:g} s)")
+        for path in launch.files:
+            out.append(f"      writes {path}")
+        for what in ("control", "stats_file", "records_file"):
+            if getattr(launch, what):
+                out.append(f"      {what.replace('_', ' ')} {getattr(launch, what)}")
+    return out
