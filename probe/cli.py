@@ -11,7 +11,9 @@ import sys
 
 from . import quirks as Q
 from . import stats_file
-from .engine import Config
+from .constants import (ACTIVE_MS, ENGINE_MAX, IFINDEX_MAX, INACTIVE_MS, MAX_FLOWS,
+                        MAX_FLOWS_LIMIT, SCAN_MS, U32_MAX, V9_TEMPLATE_PACKETS, V9_TEMPLATE_S)
+from .engine_api import Config
 from .fast.choose import engine_name
 from .input_ifindex import InputIfindex
 from .options import Parser, seconds_arg
@@ -34,9 +36,17 @@ def _uint(limit: int):
     return parse
 
 
+def _count(limit: int):
+    def parse(text: str) -> int:
+        if not text.isdigit() or not 0 < int(text) <= limit:
+            raise argparse.ArgumentTypeError(f"expected an integer 1..{limit}, got {text!r}")
+        return int(text)
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m probe",
-                description="NetFlow v5 probe with FreeBSD ng_netflow semantics.")
+                description="NetFlow v5/v9 probe with FreeBSD ng_netflow semantics.")
     src = p.add_argument_group("input (one of)")
     src.add_argument("-r", "--read", metavar="FILE", help="offline: read a pcap/pcapng file")
     src.add_argument("-i", "--interface", action="append", default=[], metavar="IF",
@@ -46,20 +56,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print", action="store_true", dest="print_records",
                    help="write each exported record to stdout as a JSON line")
     t = p.add_argument_group("cache")
-    t.add_argument("--active-timeout", type=seconds_arg, default=1800.0, metavar="S",
-                   help="export a flow older than S seconds (default 1800)")
-    t.add_argument("--inactive-timeout", type=seconds_arg, default=15.0, metavar="S",
-                   help="export a flow idle for more than S seconds (default 15)")
-    t.add_argument("--scan-interval", type=seconds_arg, default=1.0, metavar="S",
-                   help="expiry scan period; partial datagrams leave with each scan (default 1)")
-    t.add_argument("--max-flows", type=_uint(1 << 30), default=262144, metavar="N",
+    t.add_argument("--active-timeout", type=seconds_arg, default=ACTIVE_MS / 1000, metavar="S",
+                   help=f"export a flow older than S seconds (default {ACTIVE_MS // 1000})")
+    t.add_argument("--inactive-timeout", type=seconds_arg, default=INACTIVE_MS / 1000,
+                   metavar="S",
+                   help=f"export a flow idle for more than S seconds (default {INACTIVE_MS // 1000})")
+    t.add_argument("--scan-interval", type=seconds_arg, default=SCAN_MS / 1000, metavar="S",
+                   help="expiry scan period; partial datagrams leave with each scan "
+                        f"(default {SCAN_MS // 1000})")
+    t.add_argument("--max-flows", type=_uint(MAX_FLOWS_LIMIT), default=MAX_FLOWS, metavar="N",
                    help="cache size; when full, the least recently used flow is exported "
-                        "(default 262144)")
+                        f"(default {MAX_FLOWS})")
     t.add_argument("--no-icmp-ports", action="store_true",
                    help="leave ICMP ports 0 (as r135400) instead of type*256+code")
     e = p.add_argument_group("export")
-    e.add_argument("--engine-type", type=_uint(255), default=0, metavar="N")
-    e.add_argument("--engine-id", type=_uint(255), default=0, metavar="N")
+    e.add_argument("--export", choices=("v5", "v9"), default="v5",
+                   help="NetFlow version: v5 (as r135400; the default) or v9 (RFC 3954, as "
+                        "FreeBSD's netflow_v9.c: one template, its field list in README)")
+    e.add_argument("--template-interval", type=seconds_arg, metavar="S",
+                   help="v9: send the template again with the first datagram S seconds after "
+                        f"it was last sent (default {V9_TEMPLATE_S})")
+    e.add_argument("--template-packets", type=_count(U32_MAX), metavar="N",
+                   help="v9: ... or N datagrams after it (default "
+                        f"{V9_TEMPLATE_PACKETS}; 1: in every datagram)")
+    e.add_argument("--engine-type", type=_uint(ENGINE_MAX), default=0, metavar="N",
+                   help="v5 header's engine_type; v9: the source id is type << 8 | id")
+    e.add_argument("--engine-id", type=_uint(ENGINE_MAX), default=0, metavar="N")
     e.add_argument("--export-rate", type=_uint(10_000_000), default=5000, metavar="N",
                    help="offline: at most N datagrams/s, so collectors keep up (0: no limit)")
     r = p.add_argument_group("routes and interfaces")
@@ -88,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> Config:
+    if args.export == "v5" and (args.template_interval or args.template_packets):
+        raise ValueError("--template-interval and --template-packets are v9's: give --export v9")
     return Config(
         inactive_ms=round(args.inactive_timeout * 1000),
         active_ms=round(args.active_timeout * 1000),
@@ -97,6 +121,9 @@ def config_from(args: argparse.Namespace) -> Config:
         engine_id=args.engine_id,
         icmp_ports=not args.no_icmp_ports,
         quirks=Q.parse(args.quirk, args.compat),
+        export_version=int(args.export[1:]),
+        template_ms=max(1, round((args.template_interval or V9_TEMPLATE_S) * 1000)),
+        template_packets=args.template_packets or V9_TEMPLATE_PACKETS,
     )
 
 
@@ -109,8 +136,9 @@ def read_routes(specs: list[str], routes_file: str | None) -> RouteTable | None:
     table = RouteTable()
     for spec in filter(None, specs):
         net, plen, route = parse_static_route(spec)
-        if route.out_ifindex > 0xFFFF:
-            raise ValueError(f"dev={route.out_ifindex} cannot be represented in NetFlow v5 (max 65535)")
+        if route.out_ifindex > IFINDEX_MAX:
+            raise ValueError(f"dev={route.out_ifindex} cannot be represented in NetFlow v5 "
+                             f"(max {IFINDEX_MAX})")
         table.add(net, plen, route)
     return table if len(table) else None
 
@@ -121,8 +149,9 @@ def offline_ifindex(values: list[str]) -> InputIfindex:
     names = dict(parse_override(v, "N or NAME=N offline") for v in values if not v.isdigit())
     if len(fixed) > 1 or (fixed and names):
         raise ValueError("offline --ifindex takes one number (every packet) or NAME=N mappings")
-    if fixed and int(fixed[0]) > 0xFFFF:
-        raise ValueError(f"--ifindex {fixed[0]} cannot be represented in NetFlow v5 (max 65535)")
+    if fixed and int(fixed[0]) > IFINDEX_MAX:
+        raise ValueError(f"--ifindex {fixed[0]} cannot be represented in NetFlow v5 "
+                         f"(max {IFINDEX_MAX})")
     return InputIfindex(int(fixed[0]) if fixed else None, names)
 
 

@@ -1,10 +1,10 @@
 """Frame -> Packet facts. Never raises on input from the wire.
 
-`decode(frame, linktype, ifindex)` returns a `Packet`, or a short string that
-names why the frame is not accounted (the caller counts it by that reason).
+`decode(frame, linktype, ifindex)` returns a `Packet`, or the `Skip` reason
+why the frame is not accounted (the caller counts it by that reason).
 
 Linux cooked captures (`tcpdump -i any`): a packet the capturing host sent
-(packet type OUTGOING) is skipped as "outgoing", as live capture skips it: on a
+(packet type OUTGOING) is skipped as OUTGOING, as live capture skips it: on a
 router every forwarded packet is captured twice, in and out, and only its
 arrival is accounted. libpcap puts a VLAN tag back into an SLL (v1) frame
 after the address (protocol 0x8100, then the tag, then the real protocol):
@@ -14,87 +14,77 @@ from __future__ import annotations
 
 from struct import Struct
 
+from .constants import (DLT_EN10MB, DLT_IPV4, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW,
+                        DLT_RAW_BSD, ETH_HEADER, ETH_IPV4, GSO_MAX_SIZE, ICMP, ICMP_TYPE_CODE,
+                        IP_OFFMASK, IPV4_HEADER, MAX_VLAN_TAGS, PACKET_OUTGOING, SLL2_HEADER,
+                        SLL_HEADER, TCP, TCP_HEADER, U16_MAX, UDP, UDP_HEADER, VLAN_TAG,
+                        VLAN_TAGS, Skip)
 from .packet import FlowKey, Packet
 
-# pcap link types this probe reads
-DLT_EN10MB = 1
-DLT_RAW = 101  # raw IP, as libpcap writes it on every platform
-DLT_RAW_BSD = 12  # some writers use the old BSD value
-DLT_IPV4 = 228
-DLT_LINUX_SLL = 113
-DLT_LINUX_SLL2 = 276
-LINKTYPES = {DLT_EN10MB, DLT_RAW, DLT_RAW_BSD, DLT_IPV4, DLT_LINUX_SLL, DLT_LINUX_SLL2}
-
-ETH_IPV4 = 0x0800
-VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
-PACKET_OUTGOING = 4  # sll_pkttype: sent by the capturing host
-IP_OFFMASK = 0x1FFF
-TCP, UDP, ICMP = 6, 17, 1
-GSO_MAX_SIZE = 8 * 65535  # Linux's GSO_MAX_SIZE: the largest BIG TCP packet
-L4_HEADER = {TCP: 20, UDP: 8}  # a header shorter than this is "truncated" (as the seed)
+L4_HEADER = {TCP: TCP_HEADER, UDP: UDP_HEADER}
 
 
 def decode(frame: bytes, linktype: int, ifindex: int, icmp_ports: bool = True,
-           wire_len: int = 0) -> Packet | str:
+           wire_len: int = 0) -> Packet | Skip:
     """Decode one captured frame into the facts of its IPv4 packet. `wire_len`:
     the frame's length on the wire, when the capture may have cut it (0: len(frame))."""
     n = len(frame)
     if linktype == DLT_EN10MB:
-        if n < 14:
-            return "short_link_header"
+        if n < ETH_HEADER:
+            return Skip.SHORT_LINK_HEADER
         ethertype = (frame[12] << 8) | frame[13]
-        off = 14
+        off = ETH_HEADER
     elif linktype in (DLT_RAW, DLT_RAW_BSD, DLT_IPV4):
         return decode_ipv4(frame, 0, ifindex, icmp_ports, wire_len)
     elif linktype == DLT_LINUX_SLL:
-        if n < 16:
-            return "short_link_header"
+        if n < SLL_HEADER:
+            return Skip.SHORT_LINK_HEADER
         if ((frame[0] << 8) | frame[1]) == PACKET_OUTGOING:
-            return "outgoing"
+            return Skip.OUTGOING
         ethertype = (frame[14] << 8) | frame[15]
-        off = 16
+        off = SLL_HEADER
     elif linktype == DLT_LINUX_SLL2:
-        if n < 20:
-            return "short_link_header"
+        if n < SLL2_HEADER:
+            return Skip.SHORT_LINK_HEADER
         if frame[10] == PACKET_OUTGOING:
-            return "outgoing"
+            return Skip.OUTGOING
         if ((frame[0] << 8) | frame[1]) != ETH_IPV4:
-            return "not_ipv4"
-        return decode_ipv4(frame, 20, ifindex, icmp_ports, wire_len)
+            return Skip.NOT_IPV4
+        return decode_ipv4(frame, SLL2_HEADER, ifindex, icmp_ports, wire_len)
     else:
-        return "unsupported_linktype"
+        return Skip.UNSUPPORTED_LINKTYPE
     tags = 0
     while ethertype in VLAN_TAGS:  # Ethernet and SLL: up to two tags
         tags += 1
-        if tags > 2:
-            return "too_many_vlan_tags"
-        if n < off + 4:
-            return "short_link_header"
+        if tags > MAX_VLAN_TAGS:
+            return Skip.TOO_MANY_VLAN_TAGS
+        if n < off + VLAN_TAG:
+            return Skip.SHORT_LINK_HEADER
         ethertype = (frame[off + 2] << 8) | frame[off + 3]
-        off += 4
+        off += VLAN_TAG
     if ethertype != ETH_IPV4:
-        return "not_ipv4"
+        return Skip.NOT_IPV4
     return decode_ipv4(frame, off, ifindex, icmp_ports, wire_len)
 
 
 def sll2_ifindex(frame: bytes) -> int:
     """The interface index an SLL2 header carries (0 if the header is cut)."""
-    return int.from_bytes(frame[4:8], "big") if len(frame) >= 20 else 0
+    return int.from_bytes(frame[4:8], "big") if len(frame) >= SLL2_HEADER else 0
 
 
 def decode_ipv4(buf: bytes, off: int, ifindex: int, icmp_ports: bool = True,
-                wire_len: int = 0) -> Packet | str:
+                wire_len: int = 0) -> Packet | Skip:
     n = len(buf)
-    if n < off + 20:
-        return "short_ip_header" if n > off else "empty_ip"
+    if n < off + IPV4_HEADER:
+        return Skip.SHORT_IP_HEADER if n > off else Skip.EMPTY_IP
     vihl = buf[off]
     if vihl >> 4 != 4:
-        return "not_ipv4" if vihl >> 4 == 6 else "bad_ip_version"
+        return Skip.NOT_IPV4 if vihl >> 4 == 6 else Skip.BAD_IP_VERSION
     hlen = (vihl & 0x0F) * 4
-    if hlen < 20:
-        return "bad_ihl"
+    if hlen < IPV4_HEADER:
+        return Skip.BAD_IHL
     if n < off + hlen:
-        return "short_ip_header"  # options cut off by the capture
+        return Skip.SHORT_IP_HEADER  # options cut off by the capture
     _, tos, total, _, frag, _, proto, _, src, dst = _IP(buf, off)
     if total < hlen:
         # BIG TCP (IPv4 GSO beyond 64 KiB) leaves the total length 0; Linux then
@@ -102,8 +92,8 @@ def decode_ipv4(buf: bytes, off: int, ifindex: int, icmp_ports: bool = True,
         # past 64 KiB (Linux writes 0 for no shorter packet, and drops one that
         # says 0 otherwise) and up to the largest GSO packet it builds
         big = (wire_len or n) - off
-        if total or proto != TCP or not 0xFFFF < big <= GSO_MAX_SIZE:
-            return "bad_total_length"
+        if total or proto != TCP or not U16_MAX < big <= GSO_MAX_SIZE:
+            return Skip.BAD_TOTAL_LENGTH
         total = big
     sport = dport = flags = 0
     truncated = False
@@ -121,7 +111,7 @@ def decode_ipv4(buf: bytes, off: int, ifindex: int, icmp_ports: bool = True,
                 if proto == TCP:
                     flags = buf[l4 + 13]
         elif proto == ICMP and icmp_ports:
-            if have < 2:
+            if have < ICMP_TYPE_CODE:
                 truncated = True
             else:
                 dport = (buf[l4] << 8) | buf[l4 + 1]  # type*256 + code

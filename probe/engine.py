@@ -1,58 +1,51 @@
-"""The probe as one sans-IO object: frames and time in, datagrams out.
+"""The reference engine: one sans-IO object, frames and time in, datagrams out.
 
 Drivers (offline.py, live/daemon.py, the tests) feed `handle_frame` or
 `handle_packet` with the time, call `handle_timer` when `next_timer_ms` is
-due, and send whatever `datagrams_to_send` returns.
+due, and send whatever `datagrams_to_send` returns (engine_api.FlowEngine).
+This is the oracle the compiled engine (fast/) is tested against: every field
+bug fixed. r135400.QuirkyProbe brings them back, overriding the steps below.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from . import quirks as Q
 from .cache import FlowCache
+from .constants import MAX_CATCHUP_SCANS, Expiry
 from .decode import decode
-from .export import Datagram, Exporter
+from .engine_api import Config
+from .export import Datagram, Encoder, Exporter, encoder
 from .flow import Flow
 from .packet import Packet
 from .routes import RouteLookup
 from .stats import Stats
 
-# If the clock jumps this many scans ahead, run one scan instead of all.
-MAX_CATCHUP_SCANS = 100_000
+__all__ = ["Config", "Probe"]
 
 
-@dataclass(frozen=True)
-class Config:
-    inactive_ms: int = 15_000
-    active_ms: int = 1_800_000
-    scan_ms: int = 1_000
-    max_flows: int = 262_144
-    engine_type: int = 0
-    engine_id: int = 0
-    icmp_ports: bool = True  # ICMP type*256+code in dst port (Cisco, nfdump)
-    quirks: frozenset[str] = field(default_factory=frozenset)
-
-    def __post_init__(self) -> None:
-        for name in ("inactive_ms", "active_ms", "scan_ms", "max_flows"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
-        Q.parse(list(self.quirks))
+def encoder_of(config: Config) -> Encoder:
+    """The export format `config` asks for."""
+    return encoder(config.export_version, engine_type=config.engine_type,
+                   engine_id=config.engine_id, template_ms=config.template_ms,
+                   template_packets=config.template_packets)
 
 
 class Probe:
     def __init__(self, config: Config, routes: RouteLookup | None = None,
                  start_ms: int = 0, stats: Stats | None = None) -> None:
+        if config.quirks and type(self) is Probe:
+            raise ValueError("quirks are r135400.QuirkyProbe's (choose.probe_class picks it)")
         self.config = config
         self.stats = stats if stats is not None else Stats()
-        self.cache = FlowCache(max_flows=config.max_flows, active_ms=config.active_ms,
-                               inactive_ms=config.inactive_ms, routes=routes,
-                               stats=self.stats, quirks=config.quirks)
-        self.exporter = Exporter(start_ms=start_ms, engine_type=config.engine_type,
-                                 engine_id=config.engine_id, quirks=config.quirks)
+        self.cache = self._cache(config, routes)
+        self.exporter = self._exporter(config, start_ms)
         self._now = start_ms
         self._next_scan = start_ms + config.scan_ms
-        self._drop_truncated = Q.TRUNCATED_FIRST_FRAGMENT in config.quirks
-        self._hold_partial = Q.PARTIAL_DATAGRAM_HELD in config.quirks
+
+    def _cache(self, config: Config, routes: RouteLookup | None) -> FlowCache:
+        return FlowCache(max_flows=config.max_flows, active_ms=config.active_ms,
+                         inactive_ms=config.inactive_ms, routes=routes, stats=self.stats)
+
+    def _exporter(self, config: Config, start_ms: int) -> Exporter:
+        return Exporter(start_ms=start_ms, encoder=encoder_of(config))
 
     # -- input ---------------------------------------------------------------
 
@@ -61,7 +54,7 @@ class Probe:
         """`wire_len`: the frame's length on the wire, if the capture may have cut it."""
         self.stats.frames += 1
         pkt = decode(frame, linktype, ifindex, self.config.icmp_ports, wire_len)
-        if type(pkt) is str:
+        if type(pkt) is not Packet:
             self.stats.skipped[pkt] += 1
             return
         self.handle_packet(pkt, now_ms)
@@ -72,19 +65,19 @@ class Probe:
         now = self._now
         if now >= self._next_scan:
             self.handle_timer(now)
-        if pkt.truncated:
-            # r135400 returned EINVAL (not accounted) for a TCP or UDP header
-            # cut short; it never looked into ICMP, so those were accounted
-            if self._drop_truncated and pkt.key.proto in (6, 17):
-                self.stats.skipped["truncated_l4_header"] += 1
-                return
-            self.stats.truncated += 1
+        if pkt.truncated and not self._truncated(pkt):
+            return
         cache, stats = self.cache, self.stats
         if cache.add(pkt, now):
             stats.packets += 1
             stats.octets += pkt.octets
         if cache.expired:
             self._export(now)
+
+    def _truncated(self, pkt: Packet) -> bool:
+        """A packet whose L4 header the capture cut: accounted, ports 0, counted."""
+        self.stats.truncated += 1
+        return True
 
     # -- time ----------------------------------------------------------------
 
@@ -101,9 +94,11 @@ class Probe:
             at = self._next_scan
             self.cache.scan(at)
             self._export(at)
-            if not self._hold_partial:  # so no record waits more than one scan
-                self.exporter.emit(at)
+            self._after_scan(at)
             self._next_scan = at + scan_ms
+
+    def _after_scan(self, at: int) -> None:
+        self.exporter.emit(at)  # so no record waits more than one scan
 
     def _clock(self, now_ms: int) -> int:
         # Capture files and wall clocks can step back; flow times must not.
@@ -120,15 +115,15 @@ class Probe:
         self.cache.expired.clear()
         self.stats.active_flows = len(self.cache)
 
-    def flush(self, now_ms: int, reason: str = "flush") -> None:
+    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH) -> None:
         """Expire every flow and send everything (shutdown or on request)."""
         now = self._clock(now_ms)
         self.cache.expire_all(reason)
         self._export(now)
-        if not (reason == "shutdown" and Q.SHUTDOWN_LOSES_PARTIAL in self.config.quirks):
-            self.exporter.emit(now)
-        else:
-            self.exporter.pending.clear()  # r135400 never sent the last partial datagram
+        self._after_flush(now, reason)
+
+    def _after_flush(self, now: int, reason: Expiry) -> None:
+        self.exporter.emit(now)
 
     def datagrams_to_send(self) -> list[Datagram]:
         """Pops what was built; the driver sends it (and the sender counts what left)."""
@@ -144,6 +139,9 @@ class Probe:
             if value is not None and value <= 0:
                 raise ValueError("timeouts must be positive")
         self.cache.set_timeouts(active_ms, inactive_ms)
+
+    def timeouts(self) -> tuple[int, int]:
+        return self.cache.active_ms, self.cache.inactive_ms
 
     def flows(self) -> list[Flow]:
         return self.cache.flows()

@@ -1,4 +1,5 @@
-"""Expired flows -> NetFlow v5 datagrams (sequence, uptime, 30-record limit).
+"""Expired flows -> export datagrams: records, datagram boundaries, uptime;
+the format (v5.V5Encoder, v9.V9Encoder) packs the bytes and keeps the sequence.
 
 Pure logic: `add(flow, reason, now)` and `emit(now)` build datagrams into
 `self.out`; a driver sends them. Times are ms on the driver's clock; the
@@ -7,18 +8,16 @@ export carries them as ms since the probe started, wrapping at 2^32.
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from . import quirks as Q
+from .constants import ENGINE_MAX, IFINDEX_MAX, U32_MAX, V5_VERSION, V9_VERSION, Expiry
 from .flow import Flow
-from .v5 import HEADER, MAX_RECORDS, RECORD, VERSION
-
-U32 = 0xFFFFFFFF
-U16 = 0xFFFF
+from .v5 import V5Encoder
+from .v9 import V9Encoder, source_id
 
 
 class Record(NamedTuple):
-    """One exported v5 record; `reason` says why it expired (not on the wire)."""
+    """One exported record; `reason` says why it expired (not on the wire)."""
 
     src: int
     dst: int
@@ -36,13 +35,19 @@ class Record(NamedTuple):
     tos: int
     src_mask: int
     dst_mask: int
-    reason: str
+    reason: Expiry
 
-    def as_json(self) -> str:
+    def as_dict(self) -> dict:
+        """The record as `--print` and the records file show it: dotted
+        addresses, the reason by name."""
         d = self._asdict()
         for name in ("src", "dst", "next_hop"):
             d[name] = dotted(d[name])
-        return json.dumps(d, separators=(",", ":"))
+        d["reason"] = self.reason.label
+        return d
+
+    def as_json(self) -> str:
+        return json.dumps(self.as_dict(), separators=(",", ":"))
 
 
 class Datagram(NamedTuple):
@@ -54,34 +59,59 @@ def dotted(addr: int) -> str:
     return f"{addr >> 24}.{(addr >> 16) & 255}.{(addr >> 8) & 255}.{addr & 255}"
 
 
+class Encoder(Protocol):
+    """One export format: how many records a datagram opened at `now` holds, and
+    the datagram of those records (its header's sequence is the encoder's)."""
+
+    version: int
+    sequence: int
+
+    def open(self, now: int) -> int: ...
+
+    def pack(self, records: list[Record], now: int, uptime: int) -> bytes: ...
+
+
+def encoder(version: int, *, engine_type: int, engine_id: int, template_ms: int,
+            template_packets: int) -> Encoder:
+    """The encoder of export `version` (5 or 9)."""
+    if not (0 <= engine_type <= ENGINE_MAX and 0 <= engine_id <= ENGINE_MAX):
+        raise ValueError("engine type and id must be 0..255")
+    if version == V5_VERSION:
+        return V5Encoder(engine_type=engine_type, engine_id=engine_id)
+    if version == V9_VERSION:
+        return V9Encoder(source_id=source_id(engine_type, engine_id), template_ms=template_ms,
+                         template_packets=template_packets)
+    raise ValueError(f"no export version {version} (5 or 9)")
+
+
 class Exporter:
-    def __init__(self, *, start_ms: int, engine_type: int = 0, engine_id: int = 0,
-                 quirks: frozenset[str] = frozenset()) -> None:
-        if not (0 <= engine_type <= 255 and 0 <= engine_id <= 255):
-            raise ValueError("engine type and id must be 0..255")
+    """Expired flows -> records -> datagrams of `encoder`'s format."""
+
+    def __init__(self, *, start_ms: int, encoder: Encoder) -> None:
         self.start_ms = start_ms
-        self.engine_type = engine_type
-        self.engine_id = engine_id
-        self.uptime_divisor = 1000 if Q.UPTIME_SECONDS in quirks else 1
-        self.sequence = 0  # records emitted before the next datagram, mod 2^32
+        self.encoder = encoder
         self.pending: list[Record] = []
+        self.capacity = 0  # records the datagram being filled holds
         self.out: list[Datagram] = []
         self.ifindex_clamped = 0  # never silently truncated: counted and clamped
 
     def uptime(self, t_ms: int) -> int:
-        return ((t_ms - self.start_ms) // self.uptime_divisor) & U32
+        """ms since the probe started, as the export carries it (32 bits, wrapping)."""
+        return (t_ms - self.start_ms) & U32_MAX
 
-    def add(self, flow: Flow, reason: str, now: int) -> None:
+    def add(self, flow: Flow, reason: Expiry, now: int) -> None:
+        if not self.pending:
+            self.capacity = self.encoder.open(now)
         key = flow.key
         inp, out = key.in_ifindex, flow.out_ifindex
-        if inp > U16 or out > U16:
+        if inp > IFINDEX_MAX or out > IFINDEX_MAX:
             self.ifindex_clamped += 1
-            inp, out = min(inp, U16), min(out, U16)
+            inp, out = min(inp, IFINDEX_MAX), min(out, IFINDEX_MAX)
         self.pending.append(Record(
             key.src, key.dst, flow.next_hop, inp, out, flow.packets, flow.octets,
             self.uptime(flow.first), self.uptime(flow.last), key.sport, key.dport,
             flow.tcp_flags, key.proto, key.tos, flow.src_mask, flow.dst_mask, reason))
-        if len(self.pending) == MAX_RECORDS:
+        if len(self.pending) == self.capacity:
             self.emit(now)
 
     def emit(self, now: int) -> None:
@@ -90,13 +120,5 @@ class Exporter:
         if not records:
             return
         self.pending = []
-        secs, ms = divmod(now, 1000)
-        header = HEADER.pack(VERSION, len(records), self.uptime(now), secs & U32,
-                             ms * 1_000_000, self.sequence, self.engine_type,
-                             self.engine_id, 0)
-        body = b"".join(RECORD.pack(r.src, r.dst, r.next_hop, r.input, r.output,
-                                    r.packets, r.octets, r.first, r.last, r.sport,
-                                    r.dport, 0, r.tcp_flags, r.proto, r.tos, 0, 0,
-                                    r.src_mask, r.dst_mask, 0) for r in records)
-        self.sequence = (self.sequence + len(records)) & U32
-        self.out.append(Datagram(header + body, tuple(records)))
+        data = self.encoder.pack(records, now, self.uptime(now))
+        self.out.append(Datagram(data, tuple(records)))

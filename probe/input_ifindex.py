@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .decode import DLT_LINUX_SLL2
+from .constants import DLT_LINUX_SLL2
 from .pcapfile import Interface
 
 PER_FRAME = None  # the interface's packets carry their own index (SLL2)

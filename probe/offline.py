@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from typing import BinaryIO, Callable, Sized
 
+from .constants import Expiry
 from .decode import sll2_ifindex
-from .engine import Probe
-from .export import Datagram
+from .engine_api import ExportDatagram, FlowEngine
 from .input_ifindex import PER_FRAME, InputIfindex
 from .pcapfile import read
 
 
-def run_file(f: BinaryIO, make_probe: Callable[[int], Probe],
-             send: Callable[[Datagram], None], ifindex: InputIfindex | None = None,
-             stop: Sized = ()) -> Probe:
+def run_file(f: BinaryIO, make_probe: Callable[[int], FlowEngine],
+             send: Callable[[ExportDatagram], None], ifindex: InputIfindex | None = None,
+             stop: Sized = ()) -> FlowEngine:
     """Feed every frame of `f` to a probe started at the first packet's time,
     then flush. `send` gets each datagram as soon as the probe builds it.
     A non-empty `stop` (a signal arrived) ends the reading early."""
-    probe: Probe | None = None
+    probe: FlowEngine | None = None
     now = 0
     ifindex_of = (ifindex or InputIfindex()).of
     last_iface = idx = None  # consecutive frames mostly share their interface
@@ -36,7 +36,7 @@ def run_file(f: BinaryIO, make_probe: Callable[[int], Probe],
     finally:  # a file cut short (PcapError) still exports what was read
         if probe is None:  # an empty capture still gets a probe (and statistics)
             probe = make_probe(now)
-        probe.flush(now, "shutdown")
+        probe.flush(now, Expiry.SHUTDOWN)
         for d in probe.datagrams_to_send():
             send(d)
     return probe

@@ -6,7 +6,7 @@ import sys
 import time
 
 from . import stats_file
-from .engine import Config
+from .engine_api import Config
 from .fast.choose import offline
 from .input_ifindex import InputIfindex
 from .output import Output, OutputOptions
@@ -50,7 +50,7 @@ def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable
     stats = Stats()  # exists before the first packet, for the sender's errors
     ifindex = ifindex or InputIfindex()
 
-    probe_class, run_file = offline(engine)
+    probe_class, run_file = offline(engine, config)
 
     def make_probe(start_ms: int | None):
         return probe_class(config, routes, start_ms, stats)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-MAX_SECONDS = 2**32 // 1000  # v5 times are 32-bit milliseconds
-MIN_SECONDS = 0.001  # the engines count whole milliseconds: less would round to 0
+from .constants import MAX_SECONDS, MIN_SECONDS
+
 USAGE_ERROR = 2
 
 

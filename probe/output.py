@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-from .export import Datagram
+from .engine_api import ExportDatagram
 from .records_file import RecordsFile
 from .sender import Sender
 from .stats import Stats
@@ -35,7 +35,7 @@ class Output:
         self.records = RecordsFile(options.records_file) if options.records_file else None
         self._before_send = before_send  # offline pacing
 
-    def emit(self, datagram: Datagram) -> None:
+    def emit(self, datagram: ExportDatagram) -> None:
         if self.records:
             self.records.write(datagram)
         if self.printing:

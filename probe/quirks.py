@@ -2,8 +2,9 @@
 
 Each id is a row of FIELD-BUGS.md. Without quirks the probe fixes every one;
 with `--quirk ID` (or `--compat r135400` for all) it reproduces the bug so a
-lab can show the testbed catching it. Each quirk is tested at the one place
-where the behaviour differs.
+lab can show the testbed catching it. The behaviours are r135400.py's (a
+subclass of the reference engine); here are their names. Each quirk is tested
+at the one place where the behaviour differs.
 """
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ Accounting, for every datagram and collector, exactly one of:
   and send_lost +1;
 * it left: counted in the collector's `datagrams_sent`/`records_sent`; and
   once per datagram (whatever the number of collectors it reached) in
-  stats.datagrams_sent / stats.records_sent. If an ICMP error comes back for
+  stats.datagrams_sent / stats.records_sent (flow records: a v9 template is
+  counted in stats.templates_sent). If an ICMP error comes back for
   it later (port unreachable: nothing listens; host or net unreachable on the
   way) it is also `refused`: send_errors +1 and send_lost +1.
 So per collector: built = datagrams_sent + lost, and send_lost = lost + refused
@@ -35,6 +36,8 @@ import errno
 import select
 import socket
 import time
+
+from .wire import QUOTE, facts
 
 TRANSIENT = {errno.ENOBUFS, errno.EAGAIN}
 RETRIES = 5
@@ -80,11 +83,6 @@ class _Peer:
                 "lost": self.lost}
 
 
-def _count(data: bytes) -> int:
-    """Records in a v5 datagram (or the start of one), from its header."""
-    return int.from_bytes(data[2:4], "big") if len(data) >= 4 else 0
-
-
 class Sender:
     def __init__(self, collectors: list[tuple[str, int]], stats) -> None:
         self.stats = stats
@@ -106,15 +104,17 @@ class Sender:
         return [p.sock.fileno() for p in self.peers]
 
     def send(self, data: bytes) -> int:
-        """Send one v5 datagram to every collector; returns to how many it went out."""
-        went = sum(self._send_one(peer, data) for peer in self.peers)
+        """Send one export datagram to every collector; returns to how many it went out."""
+        about = facts(data)
+        went = sum(self._send_one(peer, data, about.records) for peer in self.peers)
         self._last_send = time.monotonic()
         if went:
             self.stats.datagrams_sent += 1
-            self.stats.records_sent += _count(data)
+            self.stats.records_sent += about.records
+            self.stats.templates_sent += about.templates
         return went
 
-    def _send_one(self, peer: _Peer, data: bytes) -> bool:
+    def _send_one(self, peer: _Peer, data: bytes, records: int) -> bool:
         retries = rounds = 0
         unexplained = None  # errno of a failure no queued ICMP explained
         while rounds < MAX_ROUNDS:
@@ -140,7 +140,7 @@ class Sender:
             if unexplained is not None:  # it was an earlier datagram's unqueued ICMP
                 self._refused(peer, 0)
             peer.datagrams_sent += 1
-            peer.records_sent += _count(data)
+            peer.records_sent += records
             return True
         peer.lost += 1
         self.stats.send_errors += 1
@@ -157,14 +157,14 @@ class Sender:
         """Count the ICMP errors queued on the peer's socket; returns how many."""
         found = 0
         while True:
-            try:  # 4 bytes of the quoted datagram: the v5 header's count
-                quote, ancillary, _, _ = peer.sock.recvmsg(4, 512, socket.MSG_ERRQUEUE)
+            try:  # the start of the quoted datagram: enough for its record count
+                quote, ancillary, _, _ = peer.sock.recvmsg(QUOTE, 512, socket.MSG_ERRQUEUE)
             except OSError:  # EAGAIN: the queue is empty
                 return found
             for level, kind, err in ancillary:
                 if level == socket.IPPROTO_IP and kind == IP_RECVERR and len(err) >= 5 \
                         and err[4] == SO_EE_ORIGIN_ICMP:
-                    self._refused(peer, _count(quote))
+                    self._refused(peer, facts(quote).records)
                     found += 1
 
     def collect(self) -> int:

@@ -1,4 +1,7 @@
-"""Counters of one probe run, shared by offline mode and the control socket."""
+"""Counters of one probe run, shared by offline mode and the control socket.
+
+Reasons are counted by their enum (constants.Skip, constants.Expiry); their
+names appear only here, where the counters leave as text or JSON."""
 from __future__ import annotations
 
 from collections import Counter
@@ -10,13 +13,14 @@ class Stats:
     packets: int = 0  # IPv4 packets accounted in flows
     octets: int = 0
     frames: int = 0  # frames seen, accounted or not
-    skipped: Counter = field(default_factory=Counter)  # frames not accounted, by reason
+    skipped: Counter = field(default_factory=Counter)  # frames not accounted, by Skip
     truncated: int = 0  # accounted with ports 0: L4 header cut short
     flows_created: int = 0
-    exported: Counter = field(default_factory=Counter)  # flows exported, by reason
+    exported: Counter = field(default_factory=Counter)  # flows exported, by Expiry
     evictions: int = 0  # flows pushed out by cache pressure
     datagrams_sent: int = 0
     records_sent: int = 0
+    templates_sent: int = 0  # v9: datagrams that carried the template set
     send_errors: int = 0
     send_retries: int = 0
     send_lost: int = 0  # datagrams given up on (per collector) after retrying
@@ -29,15 +33,16 @@ class Stats:
             "frames": self.frames,
             "packets": self.packets,
             "octets": self.octets,
-            "skipped": dict(sorted(self.skipped.items())),
+            "skipped": _by_label(self.skipped),
             "truncated": self.truncated,
             "flows_created": self.flows_created,
             "flows_exported": sum(self.exported.values()),
-            "exported": dict(sorted(self.exported.items())),
+            "exported": _by_label(self.exported),
             "evictions": self.evictions,
             "active_flows": self.active_flows,
             "datagrams_sent": self.datagrams_sent,
             "records_sent": self.records_sent,
+            "templates_sent": self.templates_sent,
             "send_errors": self.send_errors,
             "send_retries": self.send_retries,
             "send_lost": self.send_lost,
@@ -47,6 +52,11 @@ class Stats:
 
     def summary(self) -> str:
         return format_counters(self.as_dict())
+
+
+def _by_label(counts: Counter) -> dict[str, int]:
+    """Counts by reason name, in name order."""
+    return dict(sorted((reason.label, n) for reason, n in counts.items()))
 
 
 def format_counters(d: dict) -> str:

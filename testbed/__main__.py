@@ -78,7 +78,7 @@ SUBCOMMANDS = {  # name -> (module with add_parser(subparsers), one-line help)
     "validate": ("testbed.plan.cli", "check lab files and resolve their run plans (no root needed)"),
     "gen": ("testbed.topology.cli", "write a generated lab file (e.g. a line of N routers)"),
     "labs": ("testbed.topology.cli", "print the paths of the ready labs (e.g. labs conformance)"),
-    "collect": ("testbed.collector.cli", "run the reference NetFlow v5 collector"),
+    "collect": ("testbed.collector.cli", "run the reference NetFlow v5/v9/IPFIX collector (live, or on a capture)"),
     "replay": ("testbed.replay.cli", "replay a capture through a lab's live probe and the offline probe, compare"),
     "up": ("testbed.lab.cli", "build a lab and hold it until Ctrl-C"),
     "clean": ("testbed.lab.cli", "remove what crashed lab runs left behind"),

@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     with UdpSink() as sink, tempfile.TemporaryDirectory() as d:
         results["fast-paced"] = med(runs.cli, path, sink, n)
         results["fast"] = med(runs.cli, path, sink, n, "--export-rate", "0")
+        results["fast-v9"] = med(runs.cli, path, sink, n, "--export-rate", "0", "--export", "v9")
         results["ref"] = runs.cli(path, sink, n, "--export-rate", "0", "--engine", "reference")
         if have_softflowd:
             results["softflowd"] = med(runs.softflowd, path, sink, n)
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(fast in-process {results['fast-inproc'].pps / sf:.2f})")
     else:
         print("softflowd not installed: no comparison")
+    print(f"NetFlow v9 export, fast CLI unpaced: {results['fast-v9'].seconds:.2f} s against v5's "
+          f"{results['fast'].seconds:.2f} s (v9/v5 time {results['fast-v9'].seconds / results['fast'].seconds:.2f})")
     if "nfstream" not in results:
         print("NFStream not installed: not measured")
 

@@ -19,7 +19,8 @@ import struct
 import sys
 import tracemalloc
 
-from ..engine import Config, Probe
+from ..engine_api import Config
+from ..fast.choose import probe_class
 
 _FRAME = struct.Struct("!12sHBBHHHBBHIIHHHH")  # Ethernet, IPv4, UDP
 
@@ -46,11 +47,7 @@ def measure(flows: int, how: str) -> dict:
     else:
         before = _rss()
     config = Config(max_flows=2 * flows)
-    if how == "fast":
-        from ..fast.engine import FastProbe
-        probe = FastProbe(config, start_ms=0)
-    else:
-        probe = Probe(config, start_ms=0)
+    probe = probe_class("fast" if how == "fast" else "reference", config)(config, start_ms=0)
     for data in frames:
         probe.handle_frame(data, 1, 0, 0)
     gc.collect()

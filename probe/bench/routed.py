@@ -26,10 +26,11 @@ import subprocess
 import sys
 import time
 
+from ..live import ctl
 from .fwdlab import FLOWS, Lab, end, off_sender_cpu
 
+
 def _stats(path: str) -> dict:
-    from ..live import ctl
     return ctl.request(path, {"cmd": "stats"})["stats"]
 
 

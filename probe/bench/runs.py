@@ -11,9 +11,12 @@ import tempfile
 import time
 from typing import NamedTuple
 
-from ..engine import Config, Probe
-from ..offline import run_file
+from ..constants import Expiry
+from ..engine import Probe
+from ..engine_api import Config
+from ..fast.choose import offline
 from ..pcapfile import read
+from .ready import measure
 
 
 class Result(NamedTuple):
@@ -49,19 +52,16 @@ def drive(frames: list[tuple[int, int, bytes]]) -> Probe:
     for now, linktype, data in frames:
         handle(data, linktype, 0, now)
         pop()
-    probe.flush(now, "shutdown")
+    probe.flush(now, Expiry.SHUTDOWN)
     probe.datagrams_to_send()
     return probe
 
 
 def offline_inprocess(path: str, engine: str) -> Result:
     """offline mode's driver in this process (pcap read + engine, datagrams dropped)."""
-    if engine == "fast":
-        from ..fast.engine import FastProbe
-        from ..fast.offline import run_file as fast_run_file
-        runner, make = fast_run_file, lambda start: FastProbe(Config(), None, start)
-    else:
-        runner, make = run_file, lambda start: Probe(Config(), None, start)
+    config = Config()
+    probe_class, runner = offline(engine, config)
+    make = lambda start: probe_class(config, None, start)  # noqa: E731
     t = time.perf_counter()
     with open(path, "rb") as f:
         probe = runner(f, make, lambda d: None)
@@ -156,6 +156,5 @@ def nfstream(path: str, packets: int) -> Result:
 def start_to_ready(repeat: int = 5) -> list[float] | None:
     """Seconds from starting a live probe to its control socket's first answer
     (`-i lo` in a namespace of its own); None without root or iproute2."""
-    from .ready import measure
     return measure(repeat)
 

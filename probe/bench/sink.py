@@ -1,5 +1,6 @@
 """A UDP sink on 127.0.0.1 that keeps what exporters send it; after a run,
-`totals()` says how many v5 records and packets arrived."""
+`totals()` says how many v5 or v9 records and packets arrived (v9: read with
+the template the exporter sent, RFC 3954; IN_PKTS of 4 bytes)."""
 from __future__ import annotations
 
 import fcntl
@@ -11,6 +12,8 @@ import time
 
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 _PACKETS = struct.Struct("!I")  # a v5 record's packet count, 16 bytes in
+_SET = struct.Struct("!HH")  # v9: set id, length
+IN_PKTS = 2
 
 
 class UdpSink:
@@ -47,15 +50,18 @@ class UdpSink:
         return self.totals()[0]
 
     def totals(self) -> tuple[int, int]:
-        """(v5 records, packets in them) received since the last reset."""
+        """(v5 or v9 records, packets in them) received since the last reset."""
         records = packets = 0
+        templates: dict[int, tuple[int, int]] = {}  # v9: id -> (record size, IN_PKTS offset)
         for data in list(self.received):
-            if len(data) < 24 or data[1] != 5:
-                continue
-            count = (data[2] << 8) | data[3]
-            records += count
-            packets += sum(_PACKETS.unpack_from(data, 24 + 48 * k + 16)[0]
-                           for k in range(count) if 24 + 48 * k + 20 <= len(data))
+            if len(data) >= 24 and data[1] == 5:
+                count = (data[2] << 8) | data[3]
+                records += count
+                packets += sum(_PACKETS.unpack_from(data, 24 + 48 * k + 16)[0]
+                               for k in range(count) if 24 + 48 * k + 20 <= len(data))
+            elif len(data) >= 20 and data[1] == 9:
+                r, p = _v9(data, templates)
+                records, packets = records + r, packets + p
         return records, packets
 
     def reset(self) -> None:
@@ -85,3 +91,31 @@ class UdpSink:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _v9(data: bytes, templates: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(records, packets) of one v9 datagram; learns the templates it carries."""
+    records = packets = 0
+    off = 20
+    while off + 4 <= len(data):
+        set_id, length = _SET.unpack_from(data, off)
+        if length < 4:
+            break
+        if set_id == 0:  # template records: id, field count, (type, length)...
+            pos = off + 4
+            while pos + 4 <= off + length:
+                tid, n = _SET.unpack_from(data, pos)
+                fields = [_SET.unpack_from(data, pos + 4 + 4 * i) for i in range(n)]
+                at = [sum(size for _, size in fields[:i]) for i, (t, _) in enumerate(fields)
+                      if t == IN_PKTS]
+                templates[tid] = (sum(size for _, size in fields), at[0] if at else -1)
+                pos += 4 + 4 * n
+        elif set_id in templates:
+            size, at = templates[set_id]
+            n = (length - 4) // size
+            records += n
+            if at >= 0:
+                packets += sum(_PACKETS.unpack_from(data, off + 4 + k * size + at)[0]
+                               for k in range(n))
+        off += length
+    return records, packets

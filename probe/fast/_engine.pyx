@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, nonecheck=False, overflowcheck=False
-"""The fast engine's compiled core: decode, flow table, expiry, v5 packing.
+"""The fast engine's compiled core: decode, flow table, expiry, v5 and v9 packing.
 
 Same rules as the reference engine (probe/engine.py, cache.py, decode.py,
 export.py), without quirks; differential tests hold the two to the same
@@ -20,44 +20,22 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
 
+from probe.constants cimport *  # the numbers of probe/constants.py (generated mirror)
+
 cdef enum:
-    MAX_RECORDS = 30
-    HEADER_SIZE = 24
-    RECORD_SIZE = 48
-    TH_FIN = 0x01
-    TH_RST = 0x04
-    MAX_CATCHUP_SCANS = 100000  # the clock jumped further: run one scan, not all
     NONE = -1
     MIN_CAPACITY = 1024
     # A ring frame rebuilt with its VLAN tag or a blank link header: the
     # decoder reads no further than 22 + 60 + 20 bytes into a frame, so the
     # first TMP_FRAME bytes are all it needs of a longer one.
     TMP_FRAME = 256
-    N_SKIP = 11
-    N_REASONS = 32
-    R_FIN = 0
-    R_ACTIVE = 1
-    R_OVERFLOW = 2
-    R_EVICTED = 3
-    R_INACTIVE = 4
     # an offline packet's input ifindex (input_ifindex.InputIfindex), when no number:
     IF_PER_FRAME = -1  # the SLL2 header's
     IF_UNRESOLVED = -2  # not known yet: the pcapng walk hands the block back
 
-# expire a flow before its 32-bit octet counter could wrap (cache.OCTETS_LIMIT)
-cdef uint32_t OCTETS_LIMIT = 0xFFFFFFFF - 65535
-# the largest IPv4 BIG TCP packet: Linux's GSO_MAX_SIZE (decode.GSO_MAX_SIZE)
-cdef Py_ssize_t GSO_MAX_SIZE = 8 * 65535
-
-# decode outcomes: 0 is a packet, the others are Stats.skipped reasons
-SKIP_REASONS = ("", "short_link_header", "too_many_vlan_tags", "not_ipv4",
-                "unsupported_linktype", "short_ip_header", "empty_ip", "bad_ip_version",
-                "bad_ihl", "bad_total_length", "outgoing")
-# expiry reasons: fixed codes, then the flush reasons a driver names
-REASONS = ["tcp_fin_rst", "active", "counter_overflow", "evicted", "inactive"]
-
 PER_FRAME = IF_PER_FRAME
 UNRESOLVED = IF_UNRESOLVED
+MIRROR_BUILT = MIRROR  # the constants this was compiled with (probe.mirror.fingerprint())
 
 # pcap walk outcomes
 PCAP_MORE = 0  # the buffer ends inside a record: give more bytes
@@ -157,44 +135,44 @@ cdef inline int64_t floordiv(int64_t a, int64_t b) noexcept nogil:
 
 cdef int decode(const uint8_t *buf, Py_ssize_t n, int linktype, bint icmp_ports,
                 Py_ssize_t wire_len, Facts *out) noexcept nogil:
-    """decode.decode(): 0 and `out` filled, or a SKIP_REASONS index."""
+    """decode.decode(): 0 and `out` filled, or a Skip code."""
     cdef Py_ssize_t off
     cdef int tags = 0
     cdef uint16_t ethertype
-    if linktype == 1:  # Ethernet
-        if n < 14:
-            return 1
+    if linktype == DLT_EN10MB:
+        if n < ETH_HEADER:
+            return SKIP_SHORT_LINK_HEADER
         ethertype = be16(buf + 12)
-        off = 14
-    elif linktype == 101 or linktype == 12 or linktype == 228:  # raw IPv4
+        off = ETH_HEADER
+    elif linktype == DLT_RAW or linktype == DLT_RAW_BSD or linktype == DLT_IPV4:
         return decode_ipv4(buf, n, 0, icmp_ports, wire_len, out)
-    elif linktype == 113:  # Linux cooked (SLL)
-        if n < 16:
-            return 1
-        if be16(buf) == 4:  # PACKET_OUTGOING
-            return 10
+    elif linktype == DLT_LINUX_SLL:
+        if n < SLL_HEADER:
+            return SKIP_SHORT_LINK_HEADER
+        if be16(buf) == PACKET_OUTGOING:
+            return SKIP_OUTGOING
         ethertype = be16(buf + 14)
-        off = 16
-    elif linktype == 276:  # SLL2
-        if n < 20:
-            return 1
-        if buf[10] == 4:  # PACKET_OUTGOING
-            return 10
-        if be16(buf) != 0x0800:
-            return 3
-        return decode_ipv4(buf, n, 20, icmp_ports, wire_len, out)
+        off = SLL_HEADER
+    elif linktype == DLT_LINUX_SLL2:
+        if n < SLL2_HEADER:
+            return SKIP_SHORT_LINK_HEADER
+        if buf[10] == PACKET_OUTGOING:
+            return SKIP_OUTGOING
+        if be16(buf) != ETH_IPV4:
+            return SKIP_NOT_IPV4
+        return decode_ipv4(buf, n, SLL2_HEADER, icmp_ports, wire_len, out)
     else:
-        return 4
-    while ethertype == 0x8100 or ethertype == 0x88A8 or ethertype == 0x9100:
+        return SKIP_UNSUPPORTED_LINKTYPE
+    while ethertype == VLAN_8021Q or ethertype == VLAN_8021AD or ethertype == VLAN_QINQ:
         tags += 1  # Ethernet and SLL: up to two VLAN tags
-        if tags > 2:
-            return 2
-        if n < off + 4:
-            return 1
+        if tags > MAX_VLAN_TAGS:
+            return SKIP_TOO_MANY_VLAN_TAGS
+        if n < off + VLAN_TAG:
+            return SKIP_SHORT_LINK_HEADER
         ethertype = be16(buf + off + 2)
-        off += 4
-    if ethertype != 0x0800:
-        return 3
+        off += VLAN_TAG
+    if ethertype != ETH_IPV4:
+        return SKIP_NOT_IPV4
     return decode_ipv4(buf, n, off, icmp_ports, wire_len, out)
 
 
@@ -204,21 +182,21 @@ cdef int decode_ipv4(const uint8_t *buf, Py_ssize_t n, Py_ssize_t off, bint icmp
     cdef Py_ssize_t hlen, have, l4, need, big
     cdef uint32_t total
     cdef uint8_t proto
-    if n < off + 20:
-        return 5 if n > off else 6
+    if n < off + IPV4_HEADER:
+        return SKIP_SHORT_IP_HEADER if n > off else SKIP_EMPTY_IP
     if ip[0] >> 4 != 4:
-        return 3 if ip[0] >> 4 == 6 else 7
+        return SKIP_NOT_IPV4 if ip[0] >> 4 == 6 else SKIP_BAD_IP_VERSION
     hlen = (ip[0] & 0x0F) * 4
-    if hlen < 20:
-        return 8
+    if hlen < IPV4_HEADER:
+        return SKIP_BAD_IHL
     if n < off + hlen:
-        return 5
+        return SKIP_SHORT_IP_HEADER
     total = be16(ip + 2)
     proto = ip[9]
     if total < hlen:  # BIG TCP: total length 0, the length on the wire (past 64 KiB) instead
         big = (wire_len if wire_len else n) - off
-        if total or proto != 6 or big <= 0xFFFF or big > GSO_MAX_SIZE:
-            return 9
+        if total or proto != TCP or big <= U16_MAX or big > GSO_MAX_SIZE:
+            return SKIP_BAD_TOTAL_LENGTH
         total = <uint32_t>big
     out.key.tos = ip[1]
     out.octets = total
@@ -229,23 +207,23 @@ cdef int decode_ipv4(const uint8_t *buf, Py_ssize_t n, Py_ssize_t off, bint icmp
     out.key.dport = 0
     out.flags = 0
     out.truncated = 0
-    if be16(ip + 6) & 0x1FFF:  # later fragments: ports 0, own flow
+    if be16(ip + 6) & IP_OFFMASK:  # later fragments: ports 0, own flow
         return 0
     l4 = off + hlen
     have = total - hlen  # what the packet holds, and what the capture kept
     if n - l4 < have:
         have = n - l4
-    if proto == 6 or proto == 17:
-        need = 20 if proto == 6 else 8
+    if proto == TCP or proto == UDP:
+        need = TCP_HEADER if proto == TCP else UDP_HEADER
         if have < need:
             out.truncated = 1
         else:
             out.key.sport = be16(buf + l4)
             out.key.dport = be16(buf + l4 + 2)
-            if proto == 6:
+            if proto == TCP:
                 out.flags = buf[l4 + 13]
-    elif proto == 1 and icmp_ports:
-        if have < 2:
+    elif proto == ICMP and icmp_ports:
+        if have < ICMP_TYPE_CODE:
             out.truncated = 1
         else:
             out.key.dport = be16(buf + l4)  # type*256 + code
@@ -326,30 +304,54 @@ cdef class Engine:
 
     # export
     cdef readonly uint32_t engine_type, engine_id
-    cdef readonly uint32_t sequence
-    cdef uint8_t pending[HEADER_SIZE + MAX_RECORDS * RECORD_SIZE]
-    cdef uint8_t pending_reasons[MAX_RECORDS]
+    cdef readonly int export_version  # 5 or 9
+    # v5: records before the next datagram; v9: datagrams before it (tests may set it)
+    cdef public uint32_t sequence
+    cdef uint8_t pending[MAX_DATAGRAM]  # the datagram being filled, header and all
+    cdef uint8_t pending_reasons[V5_MAX_RECORDS]
     cdef int pending_n
-    cdef public list out  # (datagram bytes, reason codes bytes)
+    cdef int capacity_n  # records the datagram being filled holds
+    cdef int records_at  # where its first record goes
+    # v9: the template set (probe.v9.TEMPLATE_SET), and when it last rode in a datagram
+    cdef uint8_t template[V9_TEMPLATE_SET_SIZE]
+    cdef bint with_template, template_sent
+    cdef int64_t template_ms, template_at_ms
+    cdef uint32_t template_packets, template_at_seq
+    cdef uint32_t source_id  # v9.source_id(engine_type, engine_id)
+    cdef public list out  # (datagram bytes, Expiry codes bytes)
 
     # counters (probe.stats.Stats names)
     cdef readonly uint64_t frames, packets, octets, truncated, flows_created, evictions
     cdef readonly uint64_t ifindex_clamped, active_flows, expired_total
     cdef uint64_t skipped_n[N_SKIP]
-    cdef uint64_t exported_n[N_REASONS]
-    cdef public list reasons
+    cdef uint64_t exported_n[N_EXPIRY]
 
-    def __cinit__(self, *, int64_t max_flows=262144, int64_t active_ms=1800000,
-                  int64_t inactive_ms=15000, int64_t scan_ms=1000, int engine_type=0,
+    def __cinit__(self, *, int64_t max_flows=MAX_FLOWS, int64_t active_ms=ACTIVE_MS,
+                  int64_t inactive_ms=INACTIVE_MS, int64_t scan_ms=SCAN_MS, int engine_type=0,
                   int engine_id=0, bint icmp_ports=True, routes=None, start_ms=None,
-                  uint64_t seed=0, int64_t capacity=0, uint32_t hash_mask=0xFFFFFFFF,
-                  uint32_t hash_or=0):
-        if max_flows < 1 or max_flows > (1 << 30):
+                  uint64_t seed=0, int64_t capacity=0, uint32_t hash_mask=U32_MAX,
+                  uint32_t hash_or=0, int export_version=V5_VERSION,
+                  int64_t template_ms=V9_TEMPLATE_S * 1000,
+                  int64_t template_packets=V9_TEMPLATE_PACKETS, bytes template_set=None,
+                  uint32_t source_id=0):
+        if max_flows < 1 or max_flows > MAX_FLOWS_LIMIT:
             raise ValueError("max_flows must be 1..2^30")
         if active_ms <= 0 or inactive_ms <= 0 or scan_ms <= 0:
             raise ValueError("timeouts and scan interval must be positive")
-        if not (0 <= engine_type <= 255 and 0 <= engine_id <= 255):
+        if not (0 <= engine_type <= ENGINE_MAX and 0 <= engine_id <= ENGINE_MAX):
             raise ValueError("engine type and id must be 0..255")
+        if export_version == V9_VERSION:
+            if template_set is None or len(template_set) != V9_TEMPLATE_SET_SIZE:
+                raise ValueError("v9: give the template set (probe.v9.TEMPLATE_SET)")
+            if template_ms <= 0 or not 0 < template_packets <= U32_MAX:
+                raise ValueError("template refresh: time and datagrams must be positive")
+            memcpy(self.template, PyBytes_AS_STRING(template_set), V9_TEMPLATE_SET_SIZE)
+        elif export_version != V5_VERSION:
+            raise ValueError(f"no export version {export_version} (5 or 9)")
+        self.export_version = export_version
+        self.source_id = source_id
+        self.template_ms = template_ms
+        self.template_packets = <uint32_t>template_packets
         self.max_flows = max_flows
         self.active_ms = active_ms
         self.inactive_ms = inactive_ms
@@ -361,7 +363,6 @@ cdef class Engine:
         self.seed = seed
         self.hash_mask, self.hash_or = hash_mask, hash_or
         self.out = []
-        self.reasons = list(REASONS)
         self.free_head = self.lru.head = self.lru.tail = self.age.head = self.age.tail = NONE
         if capacity <= 0:
             capacity = MIN_CAPACITY
@@ -482,10 +483,10 @@ cdef class Engine:
         cdef uint64_t expired_before = self.expired_total
         h = self._hash(&p.key)
         i = self._find(&p.key, h, &where)
-        if i != NONE and <uint64_t>self.flows[i].octets + p.octets > 0xFFFFFFFF:
+        if i != NONE and <uint64_t>self.flows[i].octets + p.octets > U32_MAX:
             # only a BIG TCP packet (over 64 KiB) can pass OCTETS_LIMIT: the flow
             # leaves before its counter would wrap, the packet starts a new one
-            self._expire(i, R_OVERFLOW, now)
+            self._expire(i, EXPIRY_COUNTER_OVERFLOW, now)
             i = NONE
         if i == NONE:
             self._add_new(p, h, now)
@@ -499,11 +500,11 @@ cdef class Engine:
             f.tcp_flags |= p.flags
             f.last = now
             if p.flags & (TH_FIN | TH_RST):
-                self._expire(i, R_FIN, now)
+                self._expire(i, EXPIRY_TCP_FIN_RST, now)
             elif now - f.first > self.active_ms:
-                self._expire(i, R_ACTIVE, now)
+                self._expire(i, EXPIRY_ACTIVE, now)
             elif f.octets >= OCTETS_LIMIT:
-                self._expire(i, R_OVERFLOW, now)
+                self._expire(i, EXPIRY_COUNTER_OVERFLOW, now)
         self.packets += 1
         self.octets += p.octets
         if self.expired_total != expired_before:  # as Probe._export after the packet
@@ -516,7 +517,7 @@ cdef class Engine:
         cdef uint8_t dst_mask = 0, src_mask = 0
         if self.count >= self.max_flows:
             self.evictions += 1
-            self._expire(self.lru.head, R_EVICTED, now)
+            self._expire(self.lru.head, EXPIRY_EVICTED, now)
         if self.routes is not None:  # before the entry exists: a raising lookup leaves none
             route = self.routes.lookup(p.key.dst)
             if route is not None:
@@ -540,7 +541,7 @@ cdef class Engine:
         self.count += 1
         self.flows_created += 1
         if p.flags & (TH_FIN | TH_RST):
-            self._expire(i, R_FIN, now)
+            self._expire(i, EXPIRY_TCP_FIN_RST, now)
         return 0
 
     # -- expiry ------------------------------------------------------------------
@@ -578,67 +579,142 @@ cdef class Engine:
 
     cdef int _scan(self, int64_t now) except -1:
         while self.lru.head != NONE and now - self.flows[self.lru.head].last > self.inactive_ms:
-            self._expire(self.lru.head, R_INACTIVE, now)
+            self._expire(self.lru.head, EXPIRY_INACTIVE, now)
         while self.age.head != NONE and now - self.flows[self.age.head].first > self.active_ms:
-            self._expire(self.age.head, R_ACTIVE, now)
+            self._expire(self.age.head, EXPIRY_ACTIVE, now)
         return 0
 
     # -- export ------------------------------------------------------------------
 
     cdef int _record(self, Flow *f, int reason, int64_t now) except -1:
-        cdef uint8_t *r = self.pending + HEADER_SIZE + self.pending_n * RECORD_SIZE
+        if self.pending_n == 0:
+            self._open(now)
         cdef uint32_t inp = f.key.in_if, outp = f.out_if
-        if inp > 0xFFFF or outp > 0xFFFF:
+        if inp > IFINDEX_MAX or outp > IFINDEX_MAX:
             self.ifindex_clamped += 1
-            inp = min(inp, 0xFFFF)
-            outp = min(outp, 0xFFFF)
-        put32(r, f.key.src)
-        put32(r + 4, f.key.dst)
-        put32(r + 8, f.next_hop)
-        put16(r + 12, inp)
-        put16(r + 14, outp)
-        put32(r + 16, f.packets)
-        put32(r + 20, f.octets)
-        put32(r + 24, <uint32_t>(f.first - self.start_ms))
-        put32(r + 28, <uint32_t>(f.last - self.start_ms))
-        put16(r + 32, f.key.sport)
-        put16(r + 34, f.key.dport)
-        r[36] = 0
-        r[37] = f.tcp_flags
-        r[38] = f.key.proto
-        r[39] = f.key.tos
-        put32(r + 40, 0)  # src_as, dst_as
-        r[44] = f.src_mask
-        r[45] = f.dst_mask
-        put16(r + 46, 0)
+            inp = min(inp, IFINDEX_MAX)
+            outp = min(outp, IFINDEX_MAX)
+        if self.export_version == V9_VERSION:
+            self._put_v9(self.pending + self.records_at + self.pending_n * V9_RECORD_SIZE, f,
+                         inp, outp)
+        else:
+            self._put_v5(self.pending + self.records_at + self.pending_n * V5_RECORD_SIZE, f,
+                         inp, outp)
         self.pending_reasons[self.pending_n] = reason
         self.pending_n += 1
-        if self.pending_n == MAX_RECORDS:
+        if self.pending_n == self.capacity_n:
             self._emit(now)
         return 0
+
+    cdef void _open(self, int64_t now) noexcept:
+        """A datagram starts filling at `now` (v5.V5Encoder.open, v9.V9Encoder.open)."""
+        if self.export_version == V5_VERSION:
+            self.capacity_n, self.records_at = V5_MAX_RECORDS, V5_HEADER_SIZE
+            return
+        self.with_template = (not self.template_sent or now - self.template_at_ms >= self.template_ms
+                              or self.sequence - self.template_at_seq >= self.template_packets)
+        self.records_at = V9_HEADER_SIZE + V9_SET_HEADER_SIZE
+        self.capacity_n = V9_RECORDS_WITHOUT_TEMPLATE
+        if self.with_template:
+            self.template_sent = True
+            self.template_at_ms, self.template_at_seq = now, self.sequence
+            memcpy(self.pending + V9_HEADER_SIZE, self.template, V9_TEMPLATE_SET_SIZE)
+            self.records_at += V9_TEMPLATE_SET_SIZE
+            self.capacity_n = V9_RECORDS_WITH_TEMPLATE
+
+    cdef inline void _put_v5(self, uint8_t *r, Flow *f, uint32_t inp, uint32_t outp) noexcept:
+        put32(r + V5_RECORD_SRC, f.key.src)
+        put32(r + V5_RECORD_DST, f.key.dst)
+        put32(r + V5_RECORD_NEXT_HOP, f.next_hop)
+        put16(r + V5_RECORD_INPUT, inp)
+        put16(r + V5_RECORD_OUTPUT, outp)
+        put32(r + V5_RECORD_PACKETS, f.packets)
+        put32(r + V5_RECORD_OCTETS, f.octets)
+        put32(r + V5_RECORD_FIRST, <uint32_t>(f.first - self.start_ms))
+        put32(r + V5_RECORD_LAST, <uint32_t>(f.last - self.start_ms))
+        put16(r + V5_RECORD_SPORT, f.key.sport)
+        put16(r + V5_RECORD_DPORT, f.key.dport)
+        r[V5_RECORD_PAD1] = 0
+        r[V5_RECORD_TCP_FLAGS] = f.tcp_flags
+        r[V5_RECORD_PROTO] = f.key.proto
+        r[V5_RECORD_TOS] = f.key.tos
+        put16(r + V5_RECORD_SRC_AS, 0)
+        put16(r + V5_RECORD_DST_AS, 0)
+        r[V5_RECORD_SRC_MASK] = f.src_mask
+        r[V5_RECORD_DST_MASK] = f.dst_mask
+        put16(r + V5_RECORD_PAD2, 0)
+
+    cdef inline void _put_v9(self, uint8_t *r, Flow *f, uint32_t inp, uint32_t outp) noexcept:
+        put32(r + V9_RECORD_SRC, f.key.src)
+        put32(r + V9_RECORD_DST, f.key.dst)
+        put32(r + V9_RECORD_NEXT_HOP, f.next_hop)
+        put16(r + V9_RECORD_INPUT, inp)
+        put16(r + V9_RECORD_OUTPUT, outp)
+        put32(r + V9_RECORD_PACKETS, f.packets)
+        put32(r + V9_RECORD_OCTETS, f.octets)
+        put32(r + V9_RECORD_FIRST, <uint32_t>(f.first - self.start_ms))
+        put32(r + V9_RECORD_LAST, <uint32_t>(f.last - self.start_ms))
+        put16(r + V9_RECORD_SPORT, f.key.sport)
+        put16(r + V9_RECORD_DPORT, f.key.dport)
+        r[V9_RECORD_TCP_FLAGS] = f.tcp_flags
+        r[V9_RECORD_PROTO] = f.key.proto
+        r[V9_RECORD_TOS] = f.key.tos
+        put32(r + V9_RECORD_SRC_AS, 0)
+        put32(r + V9_RECORD_DST_AS, 0)
+        r[V9_RECORD_SRC_MASK] = f.src_mask
+        r[V9_RECORD_DST_MASK] = f.dst_mask
+        put16(r + V9_RECORD_ICMP_TYPE, f.key.dport if f.key.proto == ICMP else 0)
 
     cdef int _emit(self, int64_t now) except -1:
         """What is pending, as one datagram stamped `now`."""
         cdef int n = self.pending_n
         if n == 0:
             return 0
-        cdef uint8_t *h = self.pending
-        cdef int64_t secs = floordiv(now, 1000)
-        put16(h, 5)
-        put16(h + 2, n)
-        put32(h + 4, <uint32_t>(now - self.start_ms))
-        put32(h + 8, <uint32_t>secs)
-        put32(h + 12, <uint32_t>((now - secs * 1000) * 1000000))
-        put32(h + 16, self.sequence)
-        h[20] = self.engine_type
-        h[21] = self.engine_id
-        put16(h + 22, 0)
-        data = PyBytes_FromStringAndSize(<char *>h, HEADER_SIZE + n * RECORD_SIZE)
+        cdef Py_ssize_t size
+        if self.export_version == V9_VERSION:
+            size = self._head_v9(n, now)
+        else:
+            size = self._head_v5(n, now)
+        data = PyBytes_FromStringAndSize(<char *>self.pending, size)
         reasons = PyBytes_FromStringAndSize(<char *>self.pending_reasons, n)
-        self.sequence += n
         self.pending_n = 0
         self.out.append((data, reasons))
         return 0
+
+    cdef Py_ssize_t _head_v5(self, int n, int64_t now) noexcept:
+        """The v5 header of `n` records; the datagram's size."""
+        cdef uint8_t *h = self.pending
+        cdef int64_t secs = floordiv(now, 1000)
+        put16(h + V5_HEADER_VERSION, V5_VERSION)
+        put16(h + V5_HEADER_COUNT, n)
+        put32(h + V5_HEADER_SYS_UPTIME, <uint32_t>(now - self.start_ms))
+        put32(h + V5_HEADER_UNIX_SECS, <uint32_t>secs)
+        put32(h + V5_HEADER_UNIX_NSECS, <uint32_t>((now - secs * 1000) * 1000000))
+        put32(h + V5_HEADER_FLOW_SEQUENCE, self.sequence)
+        h[V5_HEADER_ENGINE_TYPE] = self.engine_type
+        h[V5_HEADER_ENGINE_ID] = self.engine_id
+        put16(h + V5_HEADER_SAMPLING_INTERVAL, 0)
+        self.sequence += n
+        return V5_HEADER_SIZE + n * V5_RECORD_SIZE
+
+    cdef Py_ssize_t _head_v9(self, int n, int64_t now) noexcept:
+        """The v9 header and data set header of `n` records (the template set, if
+        any, went in at _open), the padding; the datagram's size."""
+        cdef uint8_t *h = self.pending
+        cdef Py_ssize_t end = self.records_at + n * V9_RECORD_SIZE
+        cdef Py_ssize_t pad = (4 - (end - self.records_at + V9_SET_HEADER_SIZE) % 4) % 4
+        put16(h + V9_HEADER_VERSION, V9_VERSION)
+        put16(h + V9_HEADER_COUNT, n + self.with_template)
+        put32(h + V9_HEADER_SYS_UPTIME, <uint32_t>(now - self.start_ms))
+        put32(h + V9_HEADER_UNIX_SECS, <uint32_t>floordiv(now, 1000))
+        put32(h + V9_HEADER_SEQUENCE, self.sequence)
+        put32(h + V9_HEADER_SOURCE_ID, self.source_id)
+        put16(h + self.records_at - V9_SET_HEADER_SIZE + V9_SET_HEADER_SET_ID, V9_TEMPLATE_ID)
+        put16(h + self.records_at - V9_SET_HEADER_SIZE + V9_SET_HEADER_LENGTH,
+              <uint32_t>(end + pad - self.records_at + V9_SET_HEADER_SIZE))
+        memset(h + end, 0, pad)
+        self.sequence += 1
+        return end + pad
 
     # -- the driver's calls ------------------------------------------------------
 
@@ -840,7 +916,7 @@ cdef class Engine:
                 elif status & 0x10 and snaplen >= 12:  # TP_STATUS_VLAN_VALID
                     keep = min(<Py_ssize_t>snaplen, TMP_FRAME - 4) - 12
                     memcpy(tmp, h + mac, 12)
-                    put16(tmp + 12, rd16(h + 36) if status & 0x40 else 0x8100)
+                    put16(tmp + 12, rd16(h + 36) if status & 0x40 else VLAN_8021Q)
                     put16(tmp + 14, rd32(h + 32))
                     memcpy(tmp + 16, h + mac + 12, keep)
                     self._frame(tmp, snaplen + 4, 1, ifindex, now, <Py_ssize_t>wire_len + 4)
@@ -852,13 +928,12 @@ cdef class Engine:
     def handle_timer(self, int64_t now_ms):
         self._timer(now_ms)
 
-    def flush_all(self, int64_t now_ms, str reason):
-        """Expire every flow (oldest first) and emit the partial datagram."""
-        if reason not in self.reasons:
-            if len(self.reasons) == N_REASONS:
-                raise ValueError("too many flush reasons")
-            self.reasons.append(reason)
-        cdef int code = self.reasons.index(reason)
+    def flush_all(self, int64_t now_ms, int reason):
+        """Expire every flow (oldest first) for `reason` (an Expiry) and emit
+        the partial datagram."""
+        if not 0 <= reason < N_EXPIRY:
+            raise ValueError(f"no expiry reason {reason}")
+        cdef int code = reason
         if now_ms > self.now:
             self.now = now_ms
         while self.age.head != NONE:
@@ -872,11 +947,12 @@ cdef class Engine:
         return self.count
 
     def skipped_counts(self):
-        return {SKIP_REASONS[i]: self.skipped_n[i] for i in range(1, N_SKIP) if self.skipped_n[i]}
+        """{Skip code: frames} (not zero)."""
+        return {i: self.skipped_n[i] for i in range(1, N_SKIP) if self.skipped_n[i]}
 
     def exported_counts(self):
-        return {self.reasons[i]: self.exported_n[i]
-                for i in range(len(self.reasons)) if self.exported_n[i]}
+        """{Expiry code: flows} (not zero)."""
+        return {i: self.exported_n[i] for i in range(N_EXPIRY) if self.exported_n[i]}
 
     def flow_rows(self, Py_ssize_t limit=-1):
         """Live flows, least recently used first (the first `limit`): (src, dst,

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import sys
 
-from ..engine import Config, Probe
+from ..engine import Probe
+from ..engine_api import Config, FlowEngine
+from ..offline import run_file as reference_run_file
+from ..r135400 import QuirkyProbe
 
 try:  # loaded with the drivers: a warm interpreter (the testbed's fork server) has it
     from .engine import FastProbe
+    from .offline import run_file as fast_run_file
     NOT_BUILT = None
 except ImportError as exc:  # no ci/setup on this checkout
-    FastProbe, NOT_BUILT = None, exc
+    FastProbe, fast_run_file, NOT_BUILT = None, None, exc
 
 
 def engine_name(asked: str | None, config: Config) -> str:
@@ -34,15 +38,14 @@ def engine_name(asked: str | None, config: Config) -> str:
     return "fast"
 
 
-def probe_class(name: str):
-    """The engine's probe class (`Probe`'s interface)."""
-    return FastProbe if name == "fast" else Probe
-
-
-def offline(name: str):
-    """(probe class, run_file) of an engine for a capture file."""
+def probe_class(name: str, config: Config) -> type[FlowEngine]:
+    """The class of engine `name` (engine_name's answer) for `config`."""
     if name == "fast":
-        from .offline import run_file
-    else:
-        from ..offline import run_file
-    return probe_class(name), run_file
+        return FastProbe
+    return QuirkyProbe if config.quirks else Probe
+
+
+def offline(name: str, config: Config):
+    """(probe class, run_file) of an engine for a capture file."""
+    run_file = fast_run_file if name == "fast" else reference_run_file
+    return probe_class(name, config), run_file

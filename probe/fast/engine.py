@@ -1,7 +1,7 @@
-"""`FastProbe`: the reference `Probe`'s interface over the compiled core.
+"""`FastProbe`: a `FlowEngine` (engine_api) over the compiled core.
 
 Per-frame calls go straight to the compiled engine (`_engine.Engine`); this
-class adds what drivers expect of a Probe: `Stats` counters, `Flow`
+class adds what drivers expect of an engine: `Stats` counters, `Flow`
 snapshots for `show`, datagrams whose records are decoded only when asked
 for (`--print`, tests).
 """
@@ -10,14 +10,18 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from ..engine import Config
+from .. import mirror, v5, v9
+from ..constants import V9_VERSION, Expiry, Skip
+from ..engine_api import Config
 from ..export import Record
 from ..flow import Flow
 from ..packet import FlowKey, Packet
 from ..routes import RouteLookup
 from ..stats import Stats
-from ..v5 import HEADER, MAX_RECORDS, RECORD
-from ._engine import Engine
+from ._engine import MIRROR_BUILT, Engine
+
+if MIRROR_BUILT != mirror.fingerprint():  # built from another probe/constants.pxd
+    raise ImportError("the compiled engine is older than probe/constants.py: run ci/setup")
 
 
 class Unsupported(ValueError):
@@ -27,22 +31,25 @@ class Unsupported(ValueError):
 class FastDatagram:
     """A datagram's bytes; its records (with why each expired) on demand."""
 
-    __slots__ = ("data", "_reasons", "_names")
+    __slots__ = ("data", "_reasons")
 
-    def __init__(self, data: bytes, reasons: bytes, names: list[str]) -> None:
+    def __init__(self, data: bytes, reasons: bytes) -> None:
         self.data = data
-        self._reasons = reasons
-        self._names = names
+        self._reasons = reasons  # one Expiry code a record
 
     @property
     def records(self) -> tuple[Record, ...]:
-        out = []
-        for k, code in enumerate(self._reasons):
-            (src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, _, flags, proto,
-             tos, _, _, smask, dmask, _) = RECORD.unpack_from(self.data, HEADER.size + k * RECORD.size)
-            out.append(Record(src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport,
-                              flags, proto, tos, smask, dmask, self._names[code]))
-        return tuple(out)
+        if int.from_bytes(self.data[:2], "big") == V9_VERSION:
+            fields = [(src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, flags,
+                       proto, tos, smask, dmask)
+                      for (src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, flags,
+                           proto, tos, _, _, smask, dmask, _) in v9.records(self.data)]
+        else:
+            fields = [(src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, flags,
+                       proto, tos, smask, dmask)
+                      for (src, dst, nh, inp, outp, pkts, octets, first, last, sport, dport, _,
+                           flags, proto, tos, _, _, smask, dmask, _) in v5.records(self.data)]
+        return tuple(Record(*f, Expiry(code)) for f, code in zip(fields, self._reasons))
 
 
 class Flows(Sequence):
@@ -90,6 +97,9 @@ class FastProbe:
             engine_type=config.engine_type, engine_id=config.engine_id,
             icmp_ports=config.icmp_ports, routes=routes, start_ms=start_ms,
             seed=int.from_bytes(os.urandom(8), "little"),  # no crafted collisions
+            export_version=config.export_version, template_ms=config.template_ms,
+            template_packets=config.template_packets, template_set=v9.TEMPLATE_SET,
+            source_id=v9.source_id(config.engine_type, config.engine_id),
             **table)  # tests: capacity, hash_mask, hash_or
         # the hot calls, without a Python layer in between
         self.handle_frame = e.handle_frame
@@ -105,12 +115,12 @@ class FastProbe:
     def next_timer_ms(self) -> int:
         return self.engine.next_scan
 
-    def flush(self, now_ms: int, reason: str = "flush") -> None:
+    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH) -> None:
         """Expire every flow and send everything (shutdown or on request)."""
         e = self.engine
         if not e.started:  # nothing came in: start now, as the reference driver does
             e.start(now_ms)
-        e.flush_all(now_ms, reason)
+        e.flush_all(now_ms, Expiry(reason))
         self.stats  # noqa: B018  (brings the counters up to date for the summary)
 
     def datagrams_to_send(self) -> list[FastDatagram]:
@@ -118,10 +128,9 @@ class FastProbe:
         if not e.out:
             return []
         out, e.out = e.out, []
-        names = e.reasons
         stats = self.stats
         stats.ifindex_clamped = e.ifindex_clamped  # (the sender counts what is sent)
-        return [FastDatagram(data, reasons, names) for data, reasons in out]
+        return [FastDatagram(data, reasons) for data, reasons in out]
 
     def has_datagrams(self) -> bool:
         return bool(self.engine.out)
@@ -135,6 +144,9 @@ class FastProbe:
         if inactive_ms is not None:
             self.engine.inactive_ms = inactive_ms
 
+    def timeouts(self) -> tuple[int, int]:
+        return self.engine.active_ms, self.engine.inactive_ms
+
     def flows(self) -> "Flows":
         """The live flows, least recently active first (`len` costs nothing,
         snapshots are made for what is read: a full cache stays cheap to count)."""
@@ -144,20 +156,13 @@ class FastProbe:
         return len(self.engine)
 
     @property
-    def cache(self):
-        """What `Probe.cache` offers drivers: the timeouts in force (active_ms, inactive_ms)."""
-        return self.engine
-
-    @property
     def stats(self) -> Stats:
         """The run's counters, brought up to date with the compiled engine's."""
         e, s = self.engine, self._stats
         s.frames, s.packets, s.octets = e.frames, e.packets, e.octets
         s.truncated, s.flows_created, s.evictions = e.truncated, e.flows_created, e.evictions
         s.active_flows = e.active_flows
-        s.skipped.update({k: v - s.skipped[k] for k, v in e.skipped_counts().items()})
-        s.exported.update({k: v - s.exported[k] for k, v in e.exported_counts().items()})
+        s.skipped.update({Skip(k): v - s.skipped[Skip(k)] for k, v in e.skipped_counts().items()})
+        s.exported.update({Expiry(k): v - s.exported[Expiry(k)]
+                           for k, v in e.exported_counts().items()})
         return s
-
-
-assert MAX_RECORDS == 30 and HEADER.size == 24 and RECORD.size == 48  # as _engine.pyx

@@ -17,6 +17,7 @@ import struct
 from array import array
 from typing import BinaryIO, Callable, Sized
 
+from ..constants import Expiry
 from ..decode import sll2_ifindex
 from ..input_ifindex import PER_FRAME, InputIfindex
 from ..pcapfile import (Interface, PcapError, PcapHeader, PcapngSection, is_pcapng, malformed,
@@ -46,7 +47,7 @@ def run_file(f: BinaryIO, make_probe: Callable[[int | None], FastProbe],
             code = _code(ifindex.of(Interface(0, None, header.linktype)))
             _walk(probe, f, header, send, code, stop)
     finally:  # a file cut short (PcapError) still exports what was read
-        probe.flush(probe.engine.last_frame_ms, "shutdown")  # the file's clock at its end
+        probe.flush(probe.engine.last_frame_ms, Expiry.SHUTDOWN)  # the file's clock at its end
         _send(probe, send)
     return probe
 

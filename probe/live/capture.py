@@ -33,7 +33,6 @@ PACKET_IGNORE_OUTGOING = 23
 TPACKET_V3 = 2
 SO_ATTACH_FILTER = 26
 ETH_P_ALL = 0x0003
-DLT_EN10MB = 1  # every frame is Ethernet (veths, physical NICs)
 
 SNAPLEN = 128  # Ethernet + 2 VLAN tags + IPv4 with options + TCP flags fit
 

@@ -25,10 +25,11 @@ import time
 from .. import options
 from .. import quirks as Q
 from .. import stats_file
-from ..engine import Config
+from ..constants import DLT_EN10MB, Expiry  # DLT_EN10MB: every frame a ring gives is Ethernet
+from ..engine_api import Config, FlowEngine
 from ..fast.choose import probe_class
 from ..output import Output, OutputOptions
-from .capture import DLT_EN10MB, Capture
+from .capture import Capture
 from .control import ControlError, ControlServer, flow_view
 from .ifindex import IfindexMap
 from .kernel_routes import KernelRoutes
@@ -61,8 +62,8 @@ class Daemon:
                                     warn=self.log)
             self.routes = self._own(KernelRoutes(self.ifmap))
             self.capture = self._own(Capture(interfaces))
-            self.probe = probe_class(engine)(config, routes=self.routes,
-                                             start_ms=self.clock.now_ms())
+            self.probe: FlowEngine = probe_class(engine, config)(
+                config, routes=self.routes, start_ms=self.clock.now_ms())
             self.fast = engine == "fast"
             self.output = self._own(Output(output, self.probe.stats))
             self.control = self._own(ControlServer(control, self.handle_request)) if control else None
@@ -181,14 +182,14 @@ class Daemon:
             if self.probe.stats.frames >= queued - dropped or time.monotonic() >= deadline:
                 break
             time.sleep(self.capture.retire_ms / 1000)
-        self.probe.flush(self.clock.now_ms(), "shutdown")
+        self.probe.flush(self.clock.now_ms(), Expiry.SHUTDOWN)
         self.send()
         self.output.settle()
         self.report()
 
     def _last_gasp(self) -> None:
         try:
-            self.probe.flush(self.clock.now_ms(), "shutdown")
+            self.probe.flush(self.clock.now_ms(), Expiry.SHUTDOWN)
             self.send()
             self.report()
         except Exception as exc:  # already failing: report, keep the first error
@@ -233,11 +234,11 @@ class Daemon:
             except ValueError as exc:
                 raise ControlError(f"timeouts: {exc}") from None
             self.probe.set_timeouts(active_ms=active, inactive_ms=inactive)
-            cache = self.probe.cache
-            return {"active_s": cache.active_ms / 1000, "inactive_s": cache.inactive_ms / 1000}
+            active_ms, inactive_ms = self.probe.timeouts()
+            return {"active_s": active_ms / 1000, "inactive_s": inactive_ms / 1000}
         if cmd == "flush":
             flushed = len(self.probe.flows())
-            self.probe.flush(now, "flush")
+            self.probe.flush(now, Expiry.FLUSH)
             return {"flushed": flushed, "datagrams": self.send()}
         raise ControlError(f"unknown command {cmd!r} (stats, show, timeouts, flush)")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-V5_MAX = 0xFFFF
+from ..constants import IFINDEX_MAX as V5_MAX
 
 
 def parse_override(text: str, wants: str = "NAME=N") -> tuple[str, int]:

@@ -1,10 +1,13 @@
-"""The referee: an independent NetFlow v5 collector (imports nothing from probe/).
+"""The referee: an independent NetFlow v5, v9 and IPFIX collector (imports nothing
+from probe/).
 
-v5 (decode) -> sequence (per-exporter accounting) -> checks (findings) ->
-records -> collector (the pure `Collector`) -> result (queries); jsonl/load
-write and read a run; live/cli are the socket and `python -m testbed collect`;
-process starts one as a subprocess (in a lab host's namespace). nfcapd runs
-nfdump's nfcapd beside it and reads its totals back (a second opinion).
+v5 (decode) or v9/ipfix -> templated (templates, held data, flowmap: records)
+-> sequence (per-stream accounting, seqrules) -> checks (findings) -> collector
+(the pure `Collector`) -> result (queries); jsonl/load write and read a run;
+live/capture/cli are the socket, a capture file and `python -m testbed
+collect`; process starts one as a subprocess (in a lab host's namespace).
+nfcapd runs nfdump's nfcapd beside it and reads its totals back (a second
+opinion). docs/ARCHITECTURE.md has the whole map.
 """
 from testbed.collector.checks import CheckConfig
 from testbed.collector.collector import Collector, Received

@@ -11,8 +11,11 @@ import json
 from os import PathLike
 from pathlib import Path
 
+from collections import Counter
+
 from testbed.collector.jsonl import HEADER_FIELDS, RECORD_FIELDS
-from testbed.collector.model import DatagramInfo, Finding, FlowRecord, Header, Malformed
+from testbed.collector.model import (NO_EXTRA, DatagramInfo, FieldSpec, Finding, FlowRecord, Header, Malformed,
+                                     OptionsRecord, SetCounts, TemplateEvent, Undecoded)
 from testbed.collector.result import CollectorResult, Summary, tallies
 from testbed.collector.sequence import ExporterReport, SequenceTracker
 
@@ -36,6 +39,10 @@ class JsonlReader:
         self.records: list[FlowRecord] = []
         self.datagrams: list[DatagramInfo] = []
         self.malformed: list[Malformed] = []
+        self.options: list[OptionsRecord] = []
+        self.templates: list[TemplateEvent] = []
+        self.undecoded: list[Undecoded] = []
+        self._number = 0  # files of schema 1 do not number datagrams: count them
         self._summary: dict | None = None
         self._start = start or {}
         self._headers: dict[tuple, Header] = {}
@@ -69,39 +76,64 @@ class JsonlReader:
         kind = obj["type"]
         if kind == "record":
             rec = obj["record"]
-            self.records.append(FlowRecord(*(rec[k] for k in RECORD_FIELDS), obj["exporter"],
+            extra = _values(rec["extra"]) if rec.get("extra") else NO_EXTRA
+            self.records.append(FlowRecord(*(rec[k] for k in RECORD_FIELDS[:-1]), extra, obj["exporter"],
                                            obj["recv_ms"], self._header(obj["header"]), obj["index"],
-                                           obj["seq_status"], _findings(obj["findings"])))
+                                           obj["seq_status"], _findings(obj["findings"]),
+                                           obj.get("datagram", self._number)))
         elif kind == "datagram":
             s = obj["sequence"]
+            self._number = obj.get("number", self._number + 1)
+            contents = SetCounts(**obj["contents"]) if "contents" in obj else None
             d = DatagramInfo(obj["exporter"], obj["port"], obj["recv_ms"], self._header(obj["header"]),
-                             s["status"], s["missing"], s["filled"], s["reason"], _findings(obj["findings"]))
+                             s["status"], s["missing"], s["filled"], s["reason"], _findings(obj["findings"]),
+                             self._number, contents)
             self.datagrams.append(d)
-            self._tracker.observe(d.exporter, d.header)
+            self._tracker.observe(d.exporter, d.header, d.port, d.contents)
+        elif kind == "template":
+            self.templates.append(TemplateEvent(
+                obj["datagram"], obj["exporter"], obj["port"], obj["recv_ms"], obj["export_ms"], obj["version"],
+                obj["domain"], obj["template_id"], obj["action"], obj["options"], obj["scope_count"],
+                tuple(FieldSpec(*f) for f in obj["fields"])))
+        elif kind == "options":
+            self.options.append(OptionsRecord(obj["exporter"], obj["port"], obj["recv_ms"], self._header(obj["header"]),
+                                              obj["datagram"], obj["template_id"], _values(obj["scope"]),
+                                              _values(obj["values"]), _findings(obj["findings"])))
+        elif kind == "undecoded":
+            self.undecoded.append(Undecoded(**{k: v for k, v in obj.items() if k != "type"}))
         elif kind == "malformed":
+            self._number = obj.get("number", self._number + 1)
             self.malformed.append(Malformed(obj["reason"], obj["detail"], bytes.fromhex(obj["raw_hex"]),
-                                            obj["exporter"], obj["port"], obj["recv_ms"]))
+                                            obj["exporter"], obj["port"], obj["recv_ms"], self._number))
         elif kind == "summary":
             self._summary = obj
         elif kind == "start":  # --jsonl appends: keep only the last run in the file
             self._restart(obj)
 
     def _header(self, d: dict) -> Header:  # records of one datagram share one Header
-        values = tuple(d[k] for k in HEADER_FIELDS)
+        values = tuple(d.get(k, 0) for k in HEADER_FIELDS)
         return self._headers.setdefault(values, Header(*values))
 
     def result(self) -> CollectorResult:
         records, datagrams, malformed = list(self.records), list(self.datagrams), list(self.malformed)
+        more = dict(options=list(self.options), templates=list(self.templates), undecoded=list(self.undecoded))
         s = self._summary
         if s is None:  # the summary a collector would have printed
             by_reason, found = tallies(records, datagrams, malformed)
-            summary = Summary(len(datagrams), len(records), by_reason, found, tuple(self._tracker.reports()))
+            summary = Summary(len(datagrams), len(records), by_reason, found, tuple(self._tracker.reports()),
+                              dict(Counter(u.reason for u in self.undecoded)), {}, len(self.options))
             return CollectorResult(records, datagrams, malformed, summary, complete=False,
-                                   live={"start": self._start})
+                                   live={"start": self._start}, **more)
         return CollectorResult(records, datagrams, malformed, Summary(
             s["datagrams"], s["records"], s["malformed"], s["findings"],
-            tuple(ExporterReport(**r) for r in s["sequence"])), live={"start": self._start, **s["live"]})
+            tuple(ExporterReport(**r) for r in s["sequence"]), s.get("undecoded", {}), s.get("templates", {}),
+            s.get("options", 0)), live={"start": self._start, **s["live"]}, **more)
 
 
 def _findings(items: list[dict]) -> tuple[Finding, ...]:
     return tuple(Finding(f["code"], f["detail"]) for f in items)
+
+
+def _values(d: dict) -> dict:
+    """Values by element name, as they were before JSON: octets back to bytes."""
+    return {k: bytes.fromhex(v["hex"]) if isinstance(v, dict) and "hex" in v else v for k, v in d.items()}

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from testbed.logtail import tail
@@ -60,6 +61,10 @@ class NfdumpFlow:
     output: int
     tcp_flags: str  # nfdump's letters, e.g. "...AP.SF"
     exporter: str
+    first_ms: int = 0  # unix ms, as nfdump computed them
+    last_ms: int = 0
+    src_mask: int = 0
+    dst_mask: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,17 +120,26 @@ def exporters(directory: str | os.PathLike) -> tuple[NfdumpExporter, ...]:
 
 
 def flows(directory: str | os.PathLike) -> tuple[NfdumpFlow, ...]:
-    """Every stored record, as `nfdump -o json` gives it."""
+    """Every stored record, as `nfdump -o json` gives it (IPv4 or IPv6 addresses)."""
     text = _nfdump("-R", str(directory), "-o", "json").strip()  # a JSON list (-q drops its brackets)
-    return tuple(NfdumpFlow(r["src4_addr"], r["dst4_addr"], r.get("src_port", 0), _dport(r),
-                            r["proto"], r.get("src_tos", 0), r["in_packets"], r["in_bytes"],
-                            r.get("input_snmp", 0), r.get("output_snmp", 0), r.get("tcp_flags", ""),
-                            r.get("ip4_router", ""))
+    return tuple(NfdumpFlow(r.get("src4_addr") or r["src6_addr"], r.get("dst4_addr") or r["dst6_addr"],
+                            r.get("src_port", 0), _dport(r), r["proto"], r.get("src_tos", 0), r["in_packets"],
+                            r["in_bytes"], r.get("input_snmp", 0), r.get("output_snmp", 0), r.get("tcp_flags", ""),
+                            r.get("ip4_router", ""), _ms(r.get("first")), _ms(r.get("last")),
+                            r.get("src_mask", 0), r.get("dst_mask", 0))
                  for r in (json.loads(text) if text else []) if r.get("type") == "FLOW")
 
 
+def _ms(text: str | None) -> int:
+    """nfdump's '2026-11-29T15:47:27.422' (UTC: _nfdump sets TZ) as unix ms."""
+    if not text:
+        return 0
+    dt = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    return round(dt.timestamp() * 1000)
+
+
 def _dport(r: dict) -> int:
-    """ICMP: nfdump shows the type and code it read from the v5 dst port (and no src port)."""
+    """ICMP: nfdump shows the type and code it read (from the dst port, or an ICMP element)."""
     if "icmp_type" in r:
         return r["icmp_type"] * 256 + r.get("icmp_code", 0)
     return r.get("dst_port", 0)

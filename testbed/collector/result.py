@@ -7,14 +7,15 @@ left out of queries and totals unless asked (the sequence report counts them).
 """
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field, fields, replace
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, NamedTuple
 
-from testbed.collector.model import DUPLICATE, DatagramInfo, FiveTuple, FlowRecord, Malformed
-from testbed.collector.sequence import ExporterReport, SequenceTracker
+from testbed.collector.model import (DUPLICATE, DatagramInfo, FiveTuple, FlowRecord, Malformed, OptionsRecord,
+                                     TemplateEvent, Undecoded)
+from testbed.collector.sequence import ExporterReport, SequenceTracker, Stream
 
-_RECORD_FIELDS = frozenset(f.name for f in fields(FlowRecord))
+_RECORD_FIELDS = frozenset(FlowRecord._fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,10 @@ class Summary:
     malformed: dict[str, int]  # reason -> datagrams
     findings: dict[str, int]  # code -> occurrences
     sequence: tuple[ExporterReport, ...]
+    undecoded: dict[str, int] = field(default_factory=dict)  # v9/IPFIX data sets never decoded, by reason
+    templates: dict[str, int] = field(default_factory=dict)  # defined, refreshed, redefined, withdrawn, evicted,
+    #                                                          held, released (data sets), holding (at the end)
+    options: int = 0  # v9/IPFIX options records
 
     @property
     def malformed_total(self) -> int:
@@ -55,6 +60,7 @@ class FindingAt(NamedTuple):
     recv_ms: int
     flow_sequence: int
     record: FlowRecord | None  # None: a finding about the datagram header
+    datagram: int = 0  # its number
 
 
 def tallies(records, datagrams, malformed) -> tuple[dict[str, int], dict[str, int]]:
@@ -72,30 +78,50 @@ class CollectorResult:
     summary: Summary
     complete: bool = True  # False: no summary line in the JSONL (collector killed), summary rebuilt
     live: dict[str, Any] = field(default_factory=dict)  # socket facts of a live run (drops, rcvbuf, ...)
+    options: list[OptionsRecord] = field(default_factory=list)  # v9/IPFIX options records
+    templates: list[TemplateEvent] = field(default_factory=list)  # v9/IPFIX template records as received
+    undecoded: list[Undecoded] = field(default_factory=list)  # v9/IPFIX data sets never decoded
 
     @property
     def sequence(self) -> tuple[ExporterReport, ...]:
         return self.summary.sequence
 
-    def only(self, exporters: set[str], engine_type: int, engine_id: int) -> "CollectorResult":
-        """What one exporter (its addresses, its engine) sent, when several share a collector."""
-        engine = (engine_type, engine_id)
+    def only(self, exporters: set[str], engine_type: int | None = None, engine_id: int | None = None, *,
+             domain: int | None = None) -> "CollectorResult":
+        """What one exporter sent, when several share a collector: its addresses, and of them the
+        stream its protocol numbers - v5 datagrams of engine (engine_type, engine_id), v9/IPFIX
+        ones of source id / observation domain `domain` (None: any)."""
 
-        def mine(exporter: str, header) -> bool:
-            return exporter in exporters and (header.engine_type, header.engine_id) == engine
+        def mine(exporter: str, version: int, stream_id: int) -> bool:
+            if exporter not in exporters:
+                return False
+            if version == 5:
+                return engine_type is None or stream_id == (engine_type << 8 | (engine_id or 0))
+            return domain is None or stream_id == domain
 
-        records = [r for r in self.records if mine(r.exporter, r.header)]
-        datagrams = [d for d in self.datagrams if mine(d.exporter, d.header)]
+        def of(exporter: str, header) -> bool:
+            return mine(exporter, header.version, header.domain)
+
+        records = [r for r in self.records if of(r.exporter, r.header)]
+        datagrams = [d for d in self.datagrams if of(d.exporter, d.header)]
         malformed = [m for m in self.malformed if m.exporter in exporters]
-        sequence = tuple(e for e in self.summary.sequence
-                         if e.exporter in exporters and (e.engine_type, e.engine_id) == engine)
+        options = [o for o in self.options if of(o.exporter, o.header)]
+        templates = [t for t in self.templates if mine(t.exporter, t.version, t.domain)]
+        undecoded = [u for u in self.undecoded if mine(u.exporter, u.version, u.domain)]
+        sequence = tuple(e for e in self.summary.sequence if mine(e.exporter, e.version, e.domain))
         by_reason, found = tallies(records, datagrams, malformed)
         return CollectorResult(records, datagrams, malformed,
-                               Summary(len(datagrams), len(records), by_reason, found, sequence),
-                               self.complete, self.live)
+                               Summary(len(datagrams), len(records), by_reason, found, sequence,
+                                       dict(Counter(u.reason for u in undecoded)), {}, len(options)),
+                               self.complete, self.live, options, templates, undecoded)
 
     def exporter_report(self, exporter: str, engine_type: int = 0, engine_id: int = 0) -> ExporterReport | None:
-        return next((r for r in self.sequence if r.key == (exporter, engine_type, engine_id)), None)
+        """The v5 stream of an exporter's engine."""
+        return self.stream_report(Stream(exporter, 5, 0, engine_type << 8 | engine_id))
+
+    def stream_report(self, stream: Stream) -> ExporterReport | None:
+        """Any version's stream (sequence.Stream: exporter, version, port for IPFIX, domain)."""
+        return next((r for r in self.sequence if r.stream == stream), None)
 
     def find(self, include_duplicates: bool = False, **where: Any) -> list[FlowRecord]:
         unknown = set(where) - _RECORD_FIELDS
@@ -129,12 +155,14 @@ class CollectorResult:
     def findings(self, code: str | Callable[[str], bool] | None = None) -> list[FindingAt]:
         """Every finding, header ones first within a datagram, in arrival order."""
         match = code if callable(code) else (lambda c: code is None or c == code)
-        out, i = [], 0
-        for d in self.datagrams:  # records are stored datagram by datagram, in order
-            mine = self.records[i:i + d.header.count]
-            i += d.header.count
-            for where, found in [(None, d.findings)] + [(r, r.findings) for r in mine]:
-                out += [FindingAt(f.code, f.detail, d.exporter, d.recv_ms, d.header.flow_sequence, where)
+        of = defaultdict(list)  # a datagram's number -> its records (v9/IPFIX: some decoded later)
+        for r in self.records:
+            if r.findings:
+                of[r.datagram].append(r)
+        out = []
+        for d in self.datagrams:
+            for where, found in [(None, d.findings)] + [(r, r.findings) for r in of.pop(d.number, ())]:
+                out += [FindingAt(f.code, f.detail, d.exporter, d.recv_ms, d.header.flow_sequence, where, d.number)
                         for f in found if match(f.code)]
         return out
 
@@ -142,22 +170,29 @@ class CollectorResult:
 def merge_runs(runs: list[CollectorResult]) -> CollectorResult:
     """One collector's successive runs (it was stopped or killed, then started
     again) as one result: the datagrams in arrival order, their sequence judged
-    again as one stream, so what arrived while it was down shows as gaps."""
+    again as one stream, so what arrived while it was down shows as gaps.
+    Datagram numbers go on from one run to the next."""
     if len(runs) == 1:
         return runs[0]
     tracker = SequenceTracker()
-    datagrams, records, malformed = [], [], []
+    datagrams, records, malformed, options, templates, undecoded = [], [], [], [], [], []
+    base = 0
     for run in runs:
-        i = 0
-        for d in run.datagrams:  # records are stored datagram by datagram, in order
-            event = tracker.observe(d.exporter, d.header)
-            datagrams.append(replace(d, seq_status=event.status, missing=event.missing,
-                                     filled=event.filled, reason=event.reason))
-            records += [replace(r, seq_status=event.status) for r in run.records[i:i + d.header.count]]
-            i += d.header.count
-        malformed += run.malformed
+        status = {}
+        for d in run.datagrams:
+            event = tracker.observe(d.exporter, d.header, d.port, d.contents)
+            status[d.number] = event.status
+            datagrams.append(replace(d, seq_status=event.status, missing=event.missing, filled=event.filled,
+                                     reason=event.reason, number=base + d.number))
+        records += [r._replace(seq_status=status.get(r.datagram, r.seq_status), datagram=base + r.datagram)
+                    for r in run.records]
+        malformed += [replace(m, number=base + m.number) for m in run.malformed]
+        options += [replace(o, datagram=base + o.datagram) for o in run.options]
+        templates += [replace(t, datagram=base + t.datagram) for t in run.templates]
+        undecoded += [replace(u, datagram=base + u.datagram) for u in run.undecoded]
+        base += max([d.number for d in run.datagrams] + [m.number for m in run.malformed] + [0])
     by_reason, found = tallies(records, datagrams, malformed)
-    return CollectorResult(records, datagrams, malformed,
-                           Summary(len(datagrams), len(records), by_reason, found, tuple(tracker.reports())),
-                           all(r.complete for r in runs),
-                           {"runs": [r.live for r in runs]})
+    summary = Summary(len(datagrams), len(records), by_reason, found, tuple(tracker.reports()),
+                      dict(Counter(u.reason for u in undecoded)), {}, len(options))
+    return CollectorResult(records, datagrams, malformed, summary, all(r.complete for r in runs),
+                           {"runs": [r.live for r in runs]}, options, templates, undecoded)

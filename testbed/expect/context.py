@@ -28,8 +28,8 @@ class Exporter:
     kind: str  # netflow-lab, softflowd, ... command
     claims: Claims  # a check on what it does not claim is n/a (unless `require:`d)
     require: frozenset[str] = frozenset()
-    active_timeout: float = 1800.0  # seconds, as the lab file set them
-    inactive_timeout: float = 15.0
+    active_timeout: float = field(kw_only=True)  # seconds, as the lab file set them (no default:
+    inactive_timeout: float = field(kw_only=True)  # another kind's would be silently wrong)
     ifindexes: Mapping[str, int] = field(default_factory=dict)  # "node:ifname" -> what its records must carry
     kernel_ifindexes: Mapping[str, int] = field(default_factory=dict)  # "node:ifname" -> the kernel's (messages)
     # its router's addresses: its datagrams come from one of them (empty: not known)

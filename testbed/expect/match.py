@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network, ip_address
 
 from .context import Context
 
@@ -38,8 +38,8 @@ ANY = Match()
 
 
 def _in(addr: str, nets) -> bool:
-    a = IPv4Address(addr)
-    return any(a in n for n in nets)
+    a = ip_address(addr)  # a v9/IPFIX record may be IPv6: in no IPv4 prefix
+    return any(a.version == n.version and a in n for n in nets)
 
 
 def read_match(r, known, y, got) -> Match | None:

@@ -2,6 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """A verdict's outcome, as reports print it (a str: "PASS" == Status.PASS)."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    NA = "n/a"
 
 
 @dataclass(frozen=True)
@@ -20,11 +29,11 @@ class Verdict:
     cause: str = ""
 
     @property
-    def status(self) -> str:
-        return NA if self.na else "PASS" if self.passed else "FAIL"
+    def status(self) -> Status:
+        return Status.NA if self.na else Status.PASS if self.passed else Status.FAIL
 
 
-NA = "n/a"
+NA = Status.NA
 
 
 def not_applicable(name: str, kind: str, reason: str, hint: str = "") -> Verdict:

@@ -71,8 +71,8 @@ class ExporterSpec:
     interfaces: tuple[Port, ...]
     collectors: tuple[tuple[str, int], ...]  # (IPv4 address, UDP port)
     workdir: Path  # config files, control sockets and logs go here
-    active_timeout: float = 1800.0  # seconds
-    inactive_timeout: float = 15.0
+    active_timeout: float = field(kw_only=True)  # seconds, as the plan resolved them
+    inactive_timeout: float = field(kw_only=True)
     scan_interval: float | None = None  # None: the lab's default, ng_netflow's 1 s
     max_flows: int | None = None
     engine_type: int = 0

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 
-from ..traffic import pcap
+from .. import pcap
 
 OFFLINE_TIMEOUT_S = 300
 NOT_OFFLINE = ("-i", "-n", "--ifindex", "--control", "--stats-file", "--records-file")  # the live run's own

@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict
 from pathlib import Path
 
+from ..collector.jsonl import json_values
 from . import table
 from .statistics import probe_runs
 
@@ -80,7 +81,8 @@ def record_json(r) -> dict:
     h = r.header
     out.update(exporter=r.exporter, recv_ms=r.recv_ms, index=r.index, seq_status=r.seq_status,
                flow_sequence=h.flow_sequence, sys_uptime=h.sys_uptime, engine_type=h.engine_type,
-               engine_id=h.engine_id, findings=[f.code for f in r.findings])
+               engine_id=h.engine_id, version=h.version, source_id=h.source_id, extra=json_values(r.extra),
+               findings=[f.code for f in r.findings])
     return out
 
 

@@ -40,7 +40,7 @@ def collectors(result, prefix: str = "") -> str:
                  ["malformed datagrams", _pairs(s.malformed) or 0], ["findings", _pairs(s.findings) or "none"],
                  ["complete", "yes" if res.complete else "no (no summary line: rebuilt from the records)"]]
         facts += [[k.replace("_", " "), v] for k, v in sorted(res.live.items()) if not isinstance(v, dict)]
-        seq = [[f"{e.exporter} engine {e.engine_type}/{e.engine_id}"] + [getattr(e, f) for f in SEQUENCE_FIELDS]
+        seq = [[str(e.stream)] + [getattr(e, f) for f in SEQUENCE_FIELDS]  # v5 engine, v9 source id, IPFIX domain
                for e in s.sequence]
         out.append(f"<h3>collector {esc(name)}</h3>"
                    + table(["", "value"], facts, id=f"{prefix}collector-stats-{name}", class_="stats")

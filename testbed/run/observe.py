@@ -2,14 +2,17 @@
 
 One incremental reader per collector's JSON lines; `results()` is what each
 holds now. A check judges one exporter's records: those of the reference
-collector its plan names, narrowed to its own datagrams (its router's
-addresses, its engine) when other exporters send there too. `flush()` asks
+collector its plan names, narrowed to its own datagrams - always to its
+router's addresses (NetFlow replayed from a capture, or anything else that
+reaches the collector, is a foreign exporter: never counted for or against a
+probe), and to its engine when other exporters send there too. `flush()` asks
 the running exporters that can be asked to export their caches and waits until
 the collectors have what they sent.
 """
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 
 from ..collector.load import JsonlReader
@@ -48,7 +51,20 @@ class Observer:
         e = self.plan.exporters[probe]
         if e.collector not in results:
             return None
-        return results[e.collector] if e.alone else results[e.collector].only(set(e.addresses), *e.engine)
+        return results[e.collector].only(set(e.addresses), *(() if e.alone else e.engine))
+
+    def foreign(self, results: dict | None = None) -> dict[str, dict[str, tuple[int, int]]]:
+        """Per collector, the exporters it heard that the lab did not start:
+        address -> (datagrams, records)."""
+        results = self.results() if results is None else results
+        ours = {a for e in self.plan.exporters.values() for a in e.addresses}
+        out: dict[str, dict[str, tuple[int, int]]] = {}
+        for name, res in results.items():
+            datagrams = Counter(d.exporter for d in res.datagrams if d.exporter not in ours)
+            records = Counter(r.exporter for r in res.records if r.exporter not in ours)
+            if datagrams:
+                out[name] = {a: (n, records[a]) for a, n in sorted(datagrams.items())}
+        return out
 
     def flush(self, timeout: float = SETTLE_S) -> None:
         """`flush` on every running exporter with a control socket, then wait for the

@@ -109,6 +109,10 @@ class Session:
             stop_captures(r.captures)
         self.phases["stop"] = time.time() - t0
         self.say("[stop]  probes flushed, collectors stopped")
+        for name, heard in self.observer.foreign().items():
+            self.say(f"        collector {name} also heard " + ", ".join(
+                f"{a} ({n} datagrams, {r} records)" for a, (n, r) in heard.items())
+                + ": no exporter of the lab, not judged")
         return self.observer.final
 
     def close(self) -> None:

@@ -12,6 +12,8 @@ import re
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any, Iterable
 
+from probe.constants import MAX_SECONDS, MIN_SECONDS
+
 from .errors import Problems
 from .printable import UNSAFE, printable
 from .yamltree import Y
@@ -23,7 +25,7 @@ TCP_FLAGS = {"FIN": 0x01, "SYN": 0x02, "RST": 0x04, "PSH": 0x08,
 PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51, "sctp": 132}
 # a probe timeout, as the probe's command line and control socket take it (probe/options.py):
 # v5 times are 32-bit milliseconds, and the engines count whole ones (0.0004 s would be 0)
-TIMEOUT_MIN_S, TIMEOUT_MAX_S = 0.001, 2**32 // 1000
+TIMEOUT_MIN_S, TIMEOUT_MAX_S = MIN_SECONDS, MAX_SECONDS
 
 
 def _is_int(v: Any) -> bool:

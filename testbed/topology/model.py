@@ -10,6 +10,8 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from types import MappingProxyType
 from typing import Mapping
 
+from probe.constants import ACTIVE_MS, INACTIVE_MS
+
 from ..exporters import Kind, netflow_lab
 
 ROUTER, HOST = "router", "host"
@@ -138,8 +140,8 @@ class Probe:
     node: str
     interfaces: tuple[str, ...]  # interface names on `node`
     export: tuple[Export, ...]
-    active_timeout: float = 1800.0  # seconds (ng_netflow defaults)
-    inactive_timeout: float = 15.0
+    active_timeout: float = ACTIVE_MS / 1000  # seconds (ng_netflow defaults)
+    inactive_timeout: float = INACTIVE_MS / 1000
     scan_interval: float | None = None
     max_flows: int | None = None
     engine_type: int = 0

@@ -25,7 +25,7 @@ import time
 from array import array
 from pathlib import Path
 
-from . import pcap
+from .. import pcap
 
 SETTLE_S = 1.5  # tcpdump's ring hands over its last block this long after the last packet
 

@@ -14,7 +14,7 @@ from ipaddress import IPv4Network
 from typing import Iterable, Iterator
 
 from .ipv4 import TCP, UDP, Key, ip_start, key_of
-from .pcap import Captured
+from ..pcap import Captured
 
 ANYWHERE = IPv4Network("0.0.0.0/0")
 NO_WAY = "with a source no into: entry covers"

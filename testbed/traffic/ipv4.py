@@ -1,5 +1,5 @@
-"""The testbed's reading of an IPv4 packet: where it starts in a captured frame,
-and the v5 flow key a NetFlow probe gives it.
+"""The testbed's reading of an IPv4 packet: where it starts in a captured frame
+(testbed/pcap.py knows the link types), and the v5 flow key a NetFlow probe gives it.
 
 Written apart from the probe's decoder (probe/decode.py), so the ground truth
 of crafted and replayed traffic does not share its bugs. The key rules (as
@@ -13,12 +13,10 @@ import struct
 from dataclasses import dataclass
 from typing import NamedTuple
 
-ETH_IPV4, ETH_ARP, ETH_IPV6 = 0x0800, 0x0806, 0x86DD
-VLANS = (0x8100, 0x88A8, 0x9100)
+from ..pcap import ETH_IPV4, ETHERTYPES, network_start
+
 TCP, UDP, ICMP = 6, 17, 1
 L4_MIN = {TCP: 20, UDP: 8, ICMP: 2}
-ETHERTYPES = {ETH_ARP: "ARP", ETH_IPV6: "IPv6", 0x88CC: "LLDP", 0x8863: "PPPoE", 0x8864: "PPPoE",
-              0x8847: "MPLS", 0x8848: "MPLS"}
 
 
 @dataclass(frozen=True)
@@ -52,39 +50,13 @@ class Key(NamedTuple):
 
 def ip_start(linktype: int, frame: bytes) -> int | str:
     """Offset of the IPv4 header in a captured frame, or why there is none."""
-    if linktype == 1:  # Ethernet, up to two VLAN tags
-        off, ethertype = 14, _u16(frame, 12)
-        for _ in range(3):
-            if ethertype not in VLANS:
-                break
-            off, ethertype = off + 4, _u16(frame, off + 2)
-        else:
-            return "more than two VLAN tags"
-    elif linktype == 113:  # Linux cooked (tcpdump -i any)
-        off, ethertype = 16, _u16(frame, 14)
-        if ethertype in VLANS:  # a tag libpcap put back
-            off, ethertype = 20, _u16(frame, 18)
-    elif linktype == 276:  # Linux cooked v2
-        off, ethertype = 20, _u16(frame, 0)
-    elif linktype in (101, 12, 14, 228):  # raw IP
-        off, version = 0, frame[0] >> 4 if frame else None
-        ethertype = {4: ETH_IPV4, 6: ETH_IPV6}.get(version, -1)
-    elif linktype in (0, 108):  # BSD loopback: the address family, in either byte order
-        off, family = 4, frame[:4]
-        ethertype = ETH_IPV4 if family in (b"\2\0\0\0", b"\0\0\0\2") else ETH_IPV6
-    else:
-        return f"link type {linktype}"
-    if ethertype is None or len(frame) < off:
-        return "short link header"
-    if ethertype == -1:
-        return "malformed IPv4"
+    found = network_start(linktype, frame)
+    if isinstance(found, str):
+        return found
+    off, ethertype = found
     if ethertype != ETH_IPV4:
         return ETHERTYPES.get(ethertype, f"ethertype {ethertype:#06x}")
     return off
-
-
-def _u16(b: bytes, at: int) -> int | None:
-    return (b[at] << 8) | b[at + 1] if len(b) >= at + 2 else None
 
 
 _HEAD = struct.Struct("!BBHHHBBH4s4s")

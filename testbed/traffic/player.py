@@ -27,7 +27,7 @@ from array import array
 from itertools import islice
 
 from ..forkserver import CLONE_NEWNET, setns
-from .pcap import read
+from ..pcap import read
 
 # Packets of the player carry this mark, so the hosts' "quiet" firewall
 # (testbed/run/quiet.py) lets them out while it drops the kernel's own answers.

@@ -63,7 +63,8 @@ def test_absolute_times_are_export_time_minus_age_wrap_aware(uptime, first, last
 @pytest.mark.parametrize("data, reason", [
     (b"", "too-short"),
     (datagram(1)[:23], "too-short"),
-    (datagram(1, version=9), "bad-version"),
+    (datagram(1, version=7), "bad-version"),
+    (datagram(1, version=9), "bad-set-length"),  # a v5 body is no v9 flowset
     (datagram([], count=0), "bad-count"),
     (datagram(31), "bad-count"),
     (datagram(2)[:-1], "length-mismatch"),

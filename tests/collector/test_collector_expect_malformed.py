@@ -13,7 +13,7 @@ def test_ten_malformed_are_counted_by_reason_and_the_rest_said():
     c = Collector()
     c.receive(datagram(2), SOURCE, UNIX_MS)
     for i in range(10):
-        c.receive(datagram(1, version=9 if i % 2 else 7), SOURCE, UNIX_MS + i)
+        c.receive(datagram(1, version=8 if i % 2 else 7), SOURCE, UNIX_MS + i)
     v = CHECK.evaluate(c.result(), context())
     assert not v.passed and v.observed == "10 malformed of 11 datagrams (10 bad-version)"
     assert len(v.problems) == 9 and v.problems[-1] == "... and 2 more (all 10: 10 bad-version)"

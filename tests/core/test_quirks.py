@@ -1,16 +1,19 @@
-"""Each r135400 quirk reproduces its field bug, at the point where it differs."""
+"""Each r135400 quirk reproduces its field bug, at the point where it differs.
+
+The reference engine only: quirks are r135400.QuirkyProbe's, a subclass of it
+(the compiled engine has none, and refuses them: tests/fast/test_engine_choice)."""
 import pytest
 from helpers import ACK, FIN, SYN, ip, key, make_probe, pkt, records
 
 from probe import quirks as Q
-from probe.decode import DLT_RAW
+from probe.constants import DLT_RAW, Expiry
 from probe.routes import Route, RouteTable
 
 T0 = 5_000_000
 
 
 def test_uptime_seconds():
-    p = make_probe(T0, quirks=frozenset({Q.UPTIME_SECONDS}))
+    p = make_probe("reference", T0, quirks=frozenset({Q.UPTIME_SECONDS}))
     p.handle_packet(pkt(), T0 + 1_000)
     p.handle_packet(pkt(), T0 + 6_000)
     p.flush(T0 + 7_500)
@@ -21,7 +24,7 @@ def test_uptime_seconds():
 
 
 def test_first_flags_lost_inherits_previous_user_flags():
-    p = make_probe(T0, quirks=frozenset({Q.FIRST_FLAGS_LOST}))
+    p = make_probe("reference", T0, quirks=frozenset({Q.FIRST_FLAGS_LOST}))
     p.handle_packet(pkt(sport=1, flags=SYN), T0)
     p.handle_packet(pkt(sport=1, flags=FIN | ACK), T0 + 1)  # FIN on a later packet still expires
     p.handle_timer(T0 + 1000)  # the next run frees its entry
@@ -35,13 +38,13 @@ def test_first_flags_lost_inherits_previous_user_flags():
 
 
 def test_first_flags_lost_fin_on_first_packet_does_not_expire():
-    p = make_probe(T0, quirks=frozenset({Q.FIRST_FLAGS_LOST}))
+    p = make_probe("reference", T0, quirks=frozenset({Q.FIRST_FLAGS_LOST}))
     p.handle_packet(pkt(flags=FIN), T0)
     assert len(p.flows()) == 1
 
 
 def test_partial_datagram_held():
-    p = make_probe(T0, inactive_ms=1000, quirks=frozenset({Q.PARTIAL_DATAGRAM_HELD}))
+    p = make_probe("reference", T0, inactive_ms=1000, quirks=frozenset({Q.PARTIAL_DATAGRAM_HELD}))
     for port in range(3):
         p.handle_packet(pkt(sport=port), T0)
     p.handle_timer(T0 + 60_000)
@@ -53,19 +56,19 @@ def test_partial_datagram_held():
 
 
 def test_shutdown_loses_partial():
-    p = make_probe(T0, quirks=frozenset({Q.SHUTDOWN_LOSES_PARTIAL}))
+    p = make_probe("reference", T0, quirks=frozenset({Q.SHUTDOWN_LOSES_PARTIAL}))
     for port in range(35):
         p.handle_packet(pkt(sport=port), T0)
-    p.flush(T0 + 1, "shutdown")
+    p.flush(T0 + 1, Expiry.SHUTDOWN)
     assert len(records(p)) == 30
-    q = make_probe(T0, quirks=frozenset({Q.SHUTDOWN_LOSES_PARTIAL}))
+    q = make_probe("reference", T0, quirks=frozenset({Q.SHUTDOWN_LOSES_PARTIAL}))
     q.handle_packet(pkt(), T0)
-    q.flush(T0 + 1, "flush")  # an operator's flush is not the node's close
+    q.flush(T0 + 1, Expiry.FLUSH)  # an operator's flush is not the node's close
     assert len(records(q)) == 1
 
 
 def test_idle_large_flows_stuck():
-    p = make_probe(T0, inactive_ms=1000, max_flows=100,
+    p = make_probe("reference", T0, inactive_ms=1000, max_flows=100,
                    quirks=frozenset({Q.IDLE_LARGE_FLOWS_STUCK}))
     for i in range(10):
         p.handle_packet(pkt(sport=1, proto=17), T0 + i)
@@ -76,7 +79,7 @@ def test_idle_large_flows_stuck():
 
 
 def test_idle_large_flows_stuck_no_active_check_in_scan():
-    p = make_probe(T0, active_ms=2000, inactive_ms=60_000, max_flows=100,
+    p = make_probe("reference", T0, active_ms=2000, inactive_ms=60_000, max_flows=100,
                    quirks=frozenset({Q.IDLE_LARGE_FLOWS_STUCK}))
     p.handle_packet(pkt(), T0)
     p.handle_packet(pkt(), T0 + 1500)
@@ -85,7 +88,7 @@ def test_idle_large_flows_stuck_no_active_check_in_scan():
 
 
 def test_cache_full_drops():
-    p = make_probe(T0, max_flows=2, quirks=frozenset({Q.CACHE_FULL_DROPS}))
+    p = make_probe("reference", T0, max_flows=2, quirks=frozenset({Q.CACHE_FULL_DROPS}))
     for port in range(5):
         p.handle_packet(pkt(sport=port), T0)
     p.flush(T0 + 1)
@@ -106,7 +109,7 @@ def _routes():
 ])
 def test_stale_route_fields(quirk, expect):
     quirks = frozenset({quirk}) if quirk else frozenset()
-    p = make_probe(T0, routes=_routes(), quirks=quirks)
+    p = make_probe("reference", T0, routes=_routes(), quirks=quirks)
     p.handle_packet(pkt(dst="10.0.2.2", flags=FIN), T0)  # via a gateway, expires
     p.handle_timer(T0 + 1000)  # the next run frees its entry
     p.handle_packet(pkt(dst="192.0.2.1", sport=5), T0 + 1001)  # no route: reuses the entry
@@ -120,7 +123,7 @@ def test_truncated_first_fragment():
     from scapy.packet import Raw
     frame = bytes(IP(flags="MF", proto=17) / Raw(b"\x00" * 2))
     for quirks, accounted in ((frozenset(), 1), (frozenset({Q.TRUNCATED_FIRST_FRAGMENT}), 0)):
-        p = make_probe(T0, quirks=quirks)
+        p = make_probe("reference", T0, quirks=quirks)
         p.handle_frame(frame, DLT_RAW, 1, T0)
         assert p.stats.packets == accounted
 

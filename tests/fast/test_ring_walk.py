@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 from twins import Twins
 from wire import frames
 
+from probe.constants import Expiry
 from probe.engine import Config
 from probe.live import ring
 
@@ -50,4 +51,4 @@ def test_block_walk_accounts_as_parse_block(blocks, now, inactive):
             p.ref.handle_frame(frame, 1, exported(ifindex), min(ts_ns // 1_000_000, now), wire_len)
         assert p.fast.engine.walk_block(blk, 0, exported, now) == skipped
         p.compare()
-    p.both("flush", now, "shutdown")
+    p.both("flush", now, Expiry.SHUTDOWN)

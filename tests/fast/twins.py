@@ -17,6 +17,7 @@ class Twins:
         self.ref = Probe(config, routes, start_ms)
         self.fast = FastProbe(config, routes, start_ms, **table)
         self.datagrams = 0
+        self.sent: list = []  # every datagram compared so far
         self.records: list = []  # every record compared so far
 
     def both(self, method: str, *args) -> None:
@@ -30,6 +31,7 @@ class Twins:
         assert [d.data for d in got] == [d.data for d in want]
         assert [d.records for d in got] == [d.records for d in want]
         self.datagrams += len(want)
+        self.sent += want
         self.records += [r for d in want for r in d.records]
         assert fast.stats.as_dict() == ref.stats.as_dict()
         assert fast.next_timer_ms() == ref.next_timer_ms()

@@ -8,9 +8,10 @@ import ipaddress
 import pytest
 
 from probe import quirks as Q
-from probe.decode import DLT_RAW
-from probe.engine import Config, Probe
+from probe.constants import DLT_RAW, Skip
+from probe.engine import Config
 from probe.packet import FlowKey, Packet
+from probe.r135400 import QuirkyProbe
 
 T0 = 7_000_000
 TCP, UDP = 6, 17
@@ -26,11 +27,11 @@ def _pkt(flags=0, **kw) -> Packet:
     return Packet(_key(**kw), 100, flags)
 
 
-def _probe(*quirks, **cfg) -> Probe:
-    return Probe(Config(quirks=frozenset(quirks), **cfg), start_ms=T0)
+def _probe(*quirks, **cfg) -> QuirkyProbe:
+    return QuirkyProbe(Config(quirks=frozenset(quirks), **cfg), start_ms=T0)
 
 
-def _records(p: Probe):
+def _records(p: QuirkyProbe):
     return [r for d in p.datagrams_to_send() for r in d.records]
 
 
@@ -57,7 +58,7 @@ def test_truncated_first_fragment_quirk_drops_only_tcp_and_udp():
     p = _probe(Q.TRUNCATED_FIRST_FRAGMENT)
     p.handle_frame(icmp, DLT_RAW, 1, T0)
     p.handle_frame(tcp, DLT_RAW, 1, T0)
-    assert p.stats.packets == 1 and p.stats.skipped["truncated_l4_header"] == 1
+    assert p.stats.packets == 1 and p.stats.skipped[Skip.TRUNCATED_L4_HEADER] == 1
     p.flush(T0 + 1)
     (r,) = _records(p)
     assert r.proto == 1

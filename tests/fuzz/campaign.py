@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # targets; the checkout's probe and testbed
-NAMES = ("decode", "pcap", "collector", "yaml")
+NAMES = ("decode", "pcap", "collector", "v9", "ipfix", "yaml")
 
 
 def main(argv: list[str] | None = None) -> int:

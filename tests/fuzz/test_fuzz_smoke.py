@@ -10,7 +10,7 @@ import pytest
 from mutate import mutant
 from targets import TARGETS
 
-SMOKE = {"decode": 20_000, "pcap": 10_000, "collector": 20_000, "yaml": 2_000}
+SMOKE = {"decode": 20_000, "pcap": 10_000, "collector": 20_000, "v9": 5_000, "ipfix": 5_000, "yaml": 2_000}
 
 
 @pytest.mark.parametrize("name", TARGETS)

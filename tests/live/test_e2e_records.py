@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from .oracle import expected, fibmatch, local_prefixes
 from .router import BIG_INDEX, REJECT_MASKS, STAND_IN
 
@@ -27,8 +29,9 @@ def _oracle(rlab, addrs):
     return out
 
 
-def test_every_record_matches_the_kernel(rlab, collector, start_probe):
-    probe = start_probe([collector.address], "--inactive-timeout", "60")
+@pytest.mark.parametrize("export", ["v5", "v9"])
+def test_every_record_matches_the_kernel(rlab, collector, start_probe, export):
+    probe = start_probe([collector.address], "--inactive-timeout", "60", "--export", export)
     sent = {}  # flow key -> [packets, octets]
     port = 3000
     for host, srcs in SRCS.items():

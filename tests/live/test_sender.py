@@ -5,8 +5,11 @@ import errno
 import socket
 import struct
 
+from probe.constants import Expiry
+from probe.export import Record
 from probe.sender import Sender, _Peer
 from probe.stats import Stats
+from probe.v9 import V9Encoder
 
 from .nslab import inside
 
@@ -21,6 +24,17 @@ def _listener(port=0):
 def v5(count: int, tag: bytes = b"") -> bytes:
     """A datagram as the sender sees it: the header's count is what it counts."""
     return struct.pack("!HH", 5, count) + bytes(20 + 48 * count) + tag
+
+
+def v9(count: int, template: bool) -> bytes:
+    """A v9 datagram of `count` records, with the template set or without (our encoder's)."""
+    enc = V9Encoder(source_id=0, template_ms=10**9, template_packets=10**6)
+    rec = Record(1, 2, 0, 1, 2, 3, 300, 0, 5, 6, 7, 0, 17, 0, 0, 0, Expiry.INACTIVE)
+    if not template:  # the first datagram carries it, the next one does not
+        enc.open(0)
+        enc.pack([rec], 0, 0)
+    enc.open(0)
+    return enc.pack([rec] * count, 0, 0)
 
 
 def test_each_datagram_goes_to_each_collector():
@@ -92,6 +106,30 @@ def test_every_refused_datagram_is_an_error_and_a_loss_exactly():
     assert (stats.send_errors, stats.send_lost) == (200, 200)
     [peer] = sender.report().values()
     assert peer["refused"] == 200 and peer["records_refused"] == sum(1 + i % 30 for i in range(200))
+
+
+def test_v9_counts_flow_records_and_templates_apart():
+    a = _listener()
+    stats = Stats()
+    sender = Sender([a.getsockname()], stats)
+    try:
+        sender.send(v9(5, template=True)), sender.send(v9(3, template=False))
+        assert (stats.datagrams_sent, stats.records_sent, stats.templates_sent) == (2, 8, 1)
+        assert sender.report()["%s:%d" % a.getsockname()]["records_sent"] == 8
+    finally:
+        sender.close(), a.close()
+
+
+def test_a_refused_v9_datagram_counts_its_flow_records():
+    port = _closed_port()
+    stats = Stats()
+    sender = Sender([("127.0.0.1", port)], stats)
+    try:
+        sender.send(v9(5, template=True)), sender.send(v9(26, template=False))
+    finally:
+        sender.close()  # waits for the errors
+    [peer] = sender.report().values()
+    assert (peer["refused"], peer["records_refused"]) == (2, 31)
 
 
 def test_a_dead_second_collector_is_counted_apart():

@@ -178,6 +178,10 @@ BAD_OPTIONS = [
     ["-r", "{pcap}", "--print", "--max-flows", "lots"],
     ["-r", "{pcap}", "--print", "--inactive-timeout", "0"],
     ["-r", "{pcap}", "--print", "--engine-id", "256"],
+    ["-r", "{pcap}", "--print", "--export", "v7"],
+    ["-r", "{pcap}", "--print", "--template-packets", "3"],  # v9's, not v5's
+    ["-r", "{pcap}", "--print", "--export", "v9", "--template-packets", "0"],
+    ["-r", "{pcap}", "--print", "--export", "v9", "--template-interval", "0"],
     ["-r", "{pcap}", "--print", "--quirk", "no-such-bug"],
     ["-r", "{pcap}", "--print", "--ifindex", "70000"],
     ["-r", "{pcap}", "--print", "--ifindex", "3", "--ifindex", "eth0=3"],
@@ -219,6 +223,28 @@ def test_bad_files(capture):
         done = cli("-r", str(bad / name), "--print")
         _one_clear_line(done)
         assert str(bad / name) in done.stderr, name
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_v9_prints_and_records_what_v5_does(capsys, capture, tmp_path, engine):
+    """The same cache, another encoder: --print and the records file show the
+    same records (the records file's datagram facts are v9's: sequence by
+    datagram, whole seconds)."""
+    _, path, _, _ = capture
+    out = {}
+    for version in ("v5", "v9"):
+        recs = tmp_path / f"{version}.jsonl"
+        out[version] = run(capsys, "-r", path, "--engine", engine, "--export", version,
+                           "--records-file", str(recs), "--inactive-timeout", "2")
+        out[version + "-file"] = [json.loads(line) for line in recs.read_text().splitlines()]
+    assert out["v9"] == out["v5"] and len(out["v5"]) > 300
+    about = ("flow_sequence", "count", "export_ms", "sys_uptime", "index")
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in about} for r in rows]  # noqa: E731
+    assert strip(out["v9-file"]) == strip(out["v5-file"]) == out["v5"]
+    v9 = out["v9-file"]
+    assert [r["flow_sequence"] for r in v9] == sorted(r["flow_sequence"] for r in v9)
+    assert v9[-1]["flow_sequence"] + 1 == len({r["flow_sequence"] for r in v9})  # one a datagram
+    assert all(r["export_ms"] % 1000 == 0 for r in v9)
 
 
 def _dotted(a: int) -> str:

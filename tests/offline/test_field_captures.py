@@ -16,8 +16,8 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from probe.cli import main
-from probe.decode import DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, GSO_MAX_SIZE, decode
-from probe.decode import sll2_ifindex
+from probe.constants import DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, GSO_MAX_SIZE, Expiry, Skip
+from probe.decode import decode, sll2_ifindex
 from probe.engine import Config, Probe
 from probe.input_ifindex import InputIfindex
 from probe.offline import run_file
@@ -45,16 +45,16 @@ def test_vlan_tags_libpcap_puts_back_into_sll_frames():
     assert untagged.octets == len(TCP_PKT)
     assert decode(sll(TCP_PKT, tags=b"\x81\x00\x00\x05"), DLT_LINUX_SLL, 3) == untagged
     assert decode(sll(TCP_PKT, tags=b"\x88\xa8\x00\x05\x81\x00\x00\x06"), DLT_LINUX_SLL, 3) == untagged
-    assert decode(sll(TCP_PKT, tags=b"\x81\x00\x00\x05" * 3), DLT_LINUX_SLL, 3) == "too_many_vlan_tags"
-    assert decode(sll(b"", protocol=0x8100), DLT_LINUX_SLL, 3) == "short_link_header"
-    assert decode(sll(TCP_PKT, tags=b"\x81\x00\x00\x05", protocol=0x86DD), DLT_LINUX_SLL, 3) == "not_ipv4"
+    assert decode(sll(TCP_PKT, tags=b"\x81\x00\x00\x05" * 3), DLT_LINUX_SLL, 3) == Skip.TOO_MANY_VLAN_TAGS
+    assert decode(sll(b"", protocol=0x8100), DLT_LINUX_SLL, 3) == Skip.SHORT_LINK_HEADER
+    assert decode(sll(TCP_PKT, tags=b"\x81\x00\x00\x05", protocol=0x86DD), DLT_LINUX_SLL, 3) == Skip.NOT_IPV4
 
 
 def test_outgoing_copies_in_cooked_captures_are_skipped():
-    assert decode(sll(TCP_PKT, OUTGOING), DLT_LINUX_SLL, 3) == "outgoing"
-    assert decode(sll2(TCP_PKT, 9, OUTGOING), DLT_LINUX_SLL2, 3) == "outgoing"
-    assert decode(sll2(TCP_PKT, 9, OUTGOING, protocol=0x86DD), DLT_LINUX_SLL2, 3) == "outgoing"
-    assert decode(sll(b"", OUTGOING)[:15], DLT_LINUX_SLL, 3) == "short_link_header"  # checked first
+    assert decode(sll(TCP_PKT, OUTGOING), DLT_LINUX_SLL, 3) == Skip.OUTGOING
+    assert decode(sll2(TCP_PKT, 9, OUTGOING), DLT_LINUX_SLL2, 3) == Skip.OUTGOING
+    assert decode(sll2(TCP_PKT, 9, OUTGOING, protocol=0x86DD), DLT_LINUX_SLL2, 3) == Skip.OUTGOING
+    assert decode(sll(b"", OUTGOING)[:15], DLT_LINUX_SLL, 3) == Skip.SHORT_LINK_HEADER  # checked first
     for pkttype in (0, 1, 2, 3):  # to us, broadcast, multicast, another host (promiscuous)
         assert decode(sll(TCP_PKT, pkttype), DLT_LINUX_SLL, 3) == decode(TCP_PKT, DLT_RAW, 3)
         assert decode(sll2(TCP_PKT, 9, pkttype), DLT_LINUX_SLL2, 3) == decode(TCP_PKT, DLT_RAW, 3)
@@ -68,23 +68,23 @@ def test_big_tcp_is_accounted_from_the_length_on_the_wire_as_linux_does():
     cut = pkt[:96]  # a capture with a snap length: the length on the wire counts
     assert decode(cut, DLT_RAW, 1, wire_len=len(pkt)).octets == 40 + 100_000
     assert decode(ETH + cut, DLT_EN10MB, 1, wire_len=14 + len(pkt)).octets == 40 + 100_000
-    assert decode(cut, DLT_RAW, 1) == "bad_total_length"  # no length on the wire: the frame's, 96
+    assert decode(cut, DLT_RAW, 1) == Skip.BAD_TOTAL_LENGTH  # no length on the wire: the frame's, 96
     udp = bytearray(bytes(IP() / UDP() / Raw(b"x" * 100)))
     udp[2:4] = b"\0\0"
-    assert decode(bytes(udp), DLT_RAW, 1) == "bad_total_length"  # only TCP (GSO) does this
+    assert decode(bytes(udp), DLT_RAW, 1) == Skip.BAD_TOTAL_LENGTH  # only TCP (GSO) does this
     # no larger than Linux's largest GSO packet (found by ci/fuzz: a record length of
     # 4 GB in a capture file made a flow's octets overflow the v5 field)
     assert decode(cut, DLT_RAW, 1, wire_len=GSO_MAX_SIZE).octets == GSO_MAX_SIZE == 8 * 65535
-    assert decode(cut, DLT_RAW, 1, wire_len=GSO_MAX_SIZE + 1) == "bad_total_length"
-    assert decode(cut, DLT_RAW, 1, wire_len=2**32 - 1) == "bad_total_length"
-    assert decode(cut, DLT_RAW, 1, wire_len=19) == "bad_total_length"  # shorter than its IP header
+    assert decode(cut, DLT_RAW, 1, wire_len=GSO_MAX_SIZE + 1) == Skip.BAD_TOTAL_LENGTH
+    assert decode(cut, DLT_RAW, 1, wire_len=2**32 - 1) == Skip.BAD_TOTAL_LENGTH
+    assert decode(cut, DLT_RAW, 1, wire_len=19) == Skip.BAD_TOTAL_LENGTH  # shorter than its IP header
     # Linux writes 0 only for a packet past 64 KiB and drops a shorter one that says 0
-    assert decode(cut, DLT_RAW, 1, wire_len=65535) == "bad_total_length"
+    assert decode(cut, DLT_RAW, 1, wire_len=65535) == Skip.BAD_TOTAL_LENGTH
     assert decode(cut, DLT_RAW, 1, wire_len=65536).octets == 65536
-    assert decode(ETH + cut, DLT_EN10MB, 1, wire_len=14 + 65535) == "bad_total_length"
+    assert decode(ETH + cut, DLT_EN10MB, 1, wire_len=14 + 65535) == Skip.BAD_TOTAL_LENGTH
     damaged = bytearray(cut)
     damaged[2:4] = b"\0\x13"  # 19: shorter than the header but not 0: damage, not BIG TCP
-    assert decode(bytes(damaged), DLT_RAW, 1, wire_len=len(pkt)) == "bad_total_length"
+    assert decode(bytes(damaged), DLT_RAW, 1, wire_len=len(pkt)) == Skip.BAD_TOTAL_LENGTH
 
 
 def test_big_tcp_packets_split_a_flow_before_its_octet_counter_wraps():
@@ -95,9 +95,9 @@ def test_big_tcp_packets_split_a_flow_before_its_octet_counter_wraps():
     below = 0xFFFFFFFF - 65535 - 1  # just below the limit: the flow stays
     probe.handle_packet(Packet(key, below, 0x10), 10)
     probe.handle_packet(Packet(key, GSO_MAX_SIZE, 0x10), 20)
-    probe.flush(30, "shutdown")
+    probe.flush(30, Expiry.SHUTDOWN)
     assert [(r.packets, r.octets, r.reason) for d in probe.datagrams_to_send() for r in d.records] == [
-        (1, below, "counter_overflow"), (1, GSO_MAX_SIZE, "shutdown")]
+        (1, below, Expiry.COUNTER_OVERFLOW), (1, GSO_MAX_SIZE, Expiry.SHUTDOWN)]
 
 
 def test_capture_files_give_the_length_on_the_wire():

@@ -11,10 +11,12 @@ from scapy.layers.l2 import Ether
 from scapy.layers.netflow import NetflowHeader, NetflowHeaderV5, NetflowRecordV5
 
 from probe import quirks as Q
+from probe.constants import Expiry
 from probe.engine import Config, Probe
 from probe.export import Record
 from probe.flow import Flow
 from probe.packet import FlowKey, Packet
+from probe.r135400 import QuirkyProbe
 from probe.routes import Route
 
 U16, U32 = 0xFFFF, 0xFFFFFFFF
@@ -124,8 +126,9 @@ flows = st.lists(st.tuples(u32, u32, u32, st.integers(0, U16), st.integers(0, U1
        st.booleans(), u32)
 def test_every_field_range(specs, engine_type, engine_id, start, seconds, sequence):
     quirks = frozenset({Q.UPTIME_SECONDS}) if seconds else frozenset()
-    p = Probe(Config(engine_type=engine_type, engine_id=engine_id, quirks=quirks), start_ms=start)
-    p.exporter.sequence = sequence
+    p = QuirkyProbe(Config(engine_type=engine_type, engine_id=engine_id, quirks=quirks),
+                    start_ms=start)
+    p.exporter.encoder.sequence = sequence
     o = Oracle(p, start, 1000 if seconds else 1)
     o.sequence = sequence
     now = start
@@ -136,7 +139,7 @@ def test_every_field_range(specs, engine_type, engine_id, start, seconds, sequen
         f.packets, f.octets, f.tcp_flags = packets, octets, tcp_flags
         f.out_ifindex, f.next_hop, f.src_mask, f.dst_mask = out, hop, smask, dmask
         now = max(now, f.last)
-        p.exporter.add(f, "inactive", now)
+        p.exporter.add(f, Expiry.INACTIVE, now)
         r = p.exporter.pending[-1] if p.exporter.pending else p.exporter.out[-1].records[-1]
         assert (r.input, r.output) == (min(inp, U16), min(out, U16))  # clamped, not wrapped
         o.pop(now)

@@ -10,7 +10,7 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP, fragment
 from scapy.layers.l2 import ARP, Ether
 
 from testbed.traffic.fit import ANYWHERE, NO_WAY, AddressMap, Way, Ways, fit
-from testbed.traffic.pcap import Captured
+from testbed.pcap import Captured
 
 AMAP = AddressMap(((N("192.168.7.0/24"), N("10.0.1.0/24")), (N("192.168.7.128/25"), N("10.9.9.9/32")),
                    (N("198.51.100.0/24"), N("10.0.0.0/16"))))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 from testbed.replay.offline import options, route_lines, split_plan
-from testbed.traffic import pcap
+from testbed import pcap
 
 ROUTES = [  # `ip -4 -j route show table all` of a router
     {"dst": "default", "gateway": "10.0.1.9", "dev": "eth0", "flags": []},

@@ -1,4 +1,4 @@
-"""The testbed's own capture reader and writers (testbed/traffic/pcap.py):
+"""The testbed's own capture reader and writers (testbed/pcap.py):
 what scapy and tcpdump write reads back exactly; damaged files are one-line
 errors that name the offset; nothing is lost quietly."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.utils import PcapNgWriter, wrpcap
 
-from testbed.traffic import pcap
+from testbed import pcap
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "office.pcap"
 

@@ -15,7 +15,7 @@ import pytest
 from testbed.replay.both import replay_both
 from testbed.run.session import Session
 from testbed.topology import read_checks, read_lab, read_steps
-from testbed.traffic import pcap
+from testbed import pcap
 from testbed.traffic.steps import replay as replay_step
 
 pytestmark = pytest.mark.root

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from testbed.topology import TopologyError, loads
-from testbed.traffic import pcap
+from testbed import pcap
 from testbed.traffic.steps.replay import MAX_SENDS
 
 LAB = Path(__file__).resolve().parents[2] / "topologies" / "field-replay.yaml"

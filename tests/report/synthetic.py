@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+from probe.constants import Expiry
 from probe.engine import Config, Probe
 from probe.export import Datagram
 from probe.packet import FlowKey, Packet
@@ -85,12 +86,12 @@ def run(workdir: Path) -> RunResult:
         t.first, t.last = min(t.times), max(t.times)
         send(T0 + ms)
         if ms in (240, 1130):  # the lab's `control: flush` steps
-            probe.flush(T0 + ms + 60, "flush")
+            probe.flush(T0 + ms + 60, Expiry.FLUSH)
             send(T0 + ms + 60)
     for now in range(T0 + 2000, T0 + 5500, 1000):  # the idle step: scans run, the late flow leaves
         probe.handle_timer(now)
         send(now)
-    probe.flush(T0 + 5500, "shutdown")
+    probe.flush(T0 + 5500, Expiry.SHUTDOWN)
     send(T0 + 5500)
     out.close()
     plan = resolve(topo, workdir)

@@ -18,6 +18,7 @@ import pytest
 import synthetic
 from browser import Elements
 from synthetic import LATE, LOST, TCP_BACK, TCP_OUT
+from probe.constants import Expiry
 from probe.engine import Config, Probe
 from probe.packet import FlowKey, Packet
 from probe.records_file import RecordsFile
@@ -125,7 +126,7 @@ def test_the_export_taps_log_is_drawn_beside_the_collectors_view(tmp_path):
     for i in range(16):
         now = synthetic.T0 + 100 * i
         probe.handle_packet(Packet(FlowKey(src, dst, 40000, 6000 + i, 17, 0, 2), 100, 0), now)
-        probe.flush(now + 10, "flush")
+        probe.flush(now + 10, Expiry.FLUSH)
         for d in probe.datagrams_to_send():
             mine.write(d)
             tap.receive(d.data, (now + 10) / 1000)

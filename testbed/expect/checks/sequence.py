@@ -1,7 +1,10 @@
 """`kind: sequence` - the datagram stream is whole: no records lost, duplicated or
 reordered, resets only where the traffic restarted the probe, none lost at either end.
 It applies to every exporter: one whose sys_uptime goes back (fprobe) fails it,
-with the count of resets and why (claims.steady_uptime).
+with the count of resets and why (claims.steady_uptime). v9 streams count export
+packets, IPFIX ones data records; an exporter whose numbers count something
+else is judged by what they count, and the verdict says what that is (the
+collector's `sequence-counting` finding names it as a fault of its own).
 
 When the lab injects faults on the export path (`impair`, `collector` steps),
 what the tap did is the truth: every datagram arrived exactly as often as its
@@ -37,11 +40,12 @@ def socket_drops(observed) -> int:
 def stream_text(e) -> str:
     """One exporter's stream as counted: contiguous only when it is."""
     parts = [f"{e.datagrams} datagrams, {e.records} records"]
-    faults = [f"{n} {what}" for n, what in ((e.records_lost, "records lost in gaps"), (e.duplicates, "duplicate"),
+    faults = [f"{n} {what}" for n, what in ((e.records_lost, f"{e.unit} lost in gaps"), (e.duplicates, "duplicate"),
                                              (e.reordered, "reordered"), (e.resets, "reset")) if n]
     if e.first_sequence:
         faults.append(f"starting at flow_sequence {e.first_sequence}")
-    return f"{e.exporter}: " + ", ".join(parts + (faults or ["contiguous"]))
+    counting = [f"its sequence numbers count {e.counting}"] if e.counting else []
+    return f"{e.exporter}: " + ", ".join(parts + (faults or ["contiguous"]) + counting)
 
 
 @CHECKS.add
@@ -63,9 +67,9 @@ class Sequence(Check):
             return self._nothing_arrived(observed, ctx, dropped)
         problems = list(path.problems) if path is not None else []
         for e in report:
-            who = f"{e.exporter} engine {e.engine_type}/{e.engine_id}"
+            who = str(e.stream)
             if path is None:
-                for got, what in ((e.records_lost, "records lost"), (e.duplicates, "duplicate datagrams"),
+                for got, what in ((e.records_lost, f"{e.unit} lost"), (e.duplicates, "duplicate datagrams"),
                                   (e.reordered, "reordered datagrams")):
                     if got:
                         problems.append(f"{who}: {got} {what}")
@@ -84,7 +88,7 @@ class Sequence(Check):
         for e in report:  # the probe numbers records from 0: a later start lost the first ones
             if path is None and e.first_sequence != 0:
                 problems.append(f"{e.exporter}: the first datagram carried flow_sequence "
-                                f"{e.first_sequence}: the {e.first_sequence} records before it never arrived")
+                                f"{e.first_sequence}: the {e.first_sequence} {e.unit} before it never arrived")
         received = len(observed.find())
         lost = path.lost_records if path is not None else 0
         if ctx.records_sent is not None and received + lost < ctx.records_sent:  # gaps at either end

@@ -1,6 +1,6 @@
 """`kind: replay` - a capture from the field, sent through a lab router, with ground truth.
 
-The capture is read before anything is sent (testbed/traffic/pcap.py), as a
+The capture is read before anything is sent (testbed/pcap.py), as a
 stream: its addresses are mapped into the lab (`map:`), each packet gets its
 way in (`into:`), is framed for the router and its checksums fixed (fit.py),
 written to the plan (one round) and counted per flow (capture_truth.py), so
@@ -36,11 +36,11 @@ from typing import Iterator
 from ...logtail import tail
 from ...schema.kinds import plain, spec
 from ...schema.yamltree import Y
-from .. import pcap
+from ... import pcap
 from ..capture_truth import Pacing, Truth
 from ..fit import ANYWHERE, AddressMap, Fit, Way, Ways, fitted
 from ..hush import hushed_hosts
-from ..ipv4 import ip_start, key_of
+from ..ipv4 import UDP, ip_start, key_of
 from ..step import MAX_SECONDS, RATE, STEPS, Env, Step, StepResult, one_of
 
 LEAD_S = 0.05  # the player starts sending this long after its sockets are open
@@ -206,17 +206,34 @@ class Replay(Step):
             "rounds": self.loop, "period": truth.pacing.period,
             "start": sent and sent["start"], "ways": [w.ref for w in ways.ways],
             "by_way": {w.ref: truth.by_way.get(i, 0) * self.loop for i, w in enumerate(ways.ways)},
+            "to_collectors": to_collectors(truth.flows.values(), env.lab.topology.collectors.values()),
         }
         (base.with_suffix(".json")).write_text(json.dumps(report, indent=1))
-        return StepResult(summary(Path(self.file).name, report, fitting), time.time(), truth.flows,
+        return StepResult(summary(Path(self.file).name, report, fitting, env.lab.topology.collectors),
+                          time.time(), truth.flows,
                           report)
 
 
-def summary(name: str, report: dict, fitted: Fit) -> str:
+def to_collectors(flows, collectors) -> dict[str, int]:
+    """Packets the replay sends to a lab collector's UDP port, per collector: NetFlow
+    exported by some router of the field, which the referee hears as a foreign exporter."""
+    where = {(str(c.address), c.port): c.name for c in collectors}
+    out: dict[str, int] = {}
+    for t in flows:
+        name = where.get((t.flow.dst, t.flow.dport)) if t.flow.proto == UDP else None
+        if name is not None:
+            out[name] = out.get(name, 0) + t.packets
+    return out
+
+
+def summary(name: str, report: dict, fitted: Fit, collectors) -> str:
     ways = ", ".join(f"{n} into {ref}" for ref, n in report["by_way"].items() if n)
     text = f"{report['packets']} packets in {report['flows']} flows from {name} ({ways or 'none sent'})"
     if fitted.skipped:
         text += f"; not sent: {fitted.skipped_text()}"
+    for c, n in report.get("to_collectors", {}).items():
+        text += (f"; {n} packets to collector {c} ({collectors[c]}): NetFlow in a capture reaches the "
+                 "referee as a foreign exporter, not judged")
     return text + f"; lag {report['lag_s'] * 1000:.1f} ms"
 
 

@@ -1,4 +1,6 @@
-"""Capture files in and out, for replayed traffic: pcap (us or ns) and pcapng.
+"""Capture files in and out: pcap (us or ns) and pcapng, and where the network header
+starts in a frame of each link type. Replayed traffic reads captures with it, and so
+does the referee's `collect --read` (captures of exports): it sits at the bottom.
 
 The testbed's own reader, written apart from the probe's (probe/pcapfile.py):
 the ground truth of a replay must not share a bug with what it judges. A bad
@@ -12,6 +14,10 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO, Iterator, NamedTuple
 
+ETH_IPV4, ETH_ARP, ETH_IPV6 = 0x0800, 0x0806, 0x86DD
+VLANS = (0x8100, 0x88A8, 0x9100)
+ETHERTYPES = {ETH_ARP: "ARP", ETH_IPV6: "IPv6", 0x88CC: "LLDP", 0x8863: "PPPoE", 0x8864: "PPPoE",
+              0x8847: "MPLS", 0x8848: "MPLS"}
 PCAPNG = 0x0A0D0D0A
 BOM = 0x1A2B3C4D
 MAX_PACKET = 1 << 18  # larger records mean a damaged file
@@ -171,3 +177,41 @@ def write_pcapng(f: BinaryIO, linktype: int, names: list[str], packets) -> None:
         f.write(_block(1, struct.pack("<HHI", linktype, 0, MAX_PACKET) + opts))
     for ts, idx, data in packets:
         f.write(_block(6, struct.pack("<IIIII", idx, ts >> 32, ts & 0xFFFFFFFF, len(data), len(data)) + data))
+
+
+# -- frames -------------------------------------------------------------------
+
+def network_start(linktype: int, frame: bytes) -> tuple[int, int] | str:
+    """(offset, ethertype) of the network header in a captured frame, or why there is
+    none (raw IP of another version reads as malformed IPv4)."""
+    if linktype == 1:  # Ethernet, up to two VLAN tags
+        off, ethertype = 14, _u16(frame, 12)
+        for _ in range(3):
+            if ethertype not in VLANS:
+                break
+            off, ethertype = off + 4, _u16(frame, off + 2)
+        else:
+            return "more than two VLAN tags"
+    elif linktype == 113:  # Linux cooked (tcpdump -i any)
+        off, ethertype = 16, _u16(frame, 14)
+        if ethertype in VLANS:  # a tag libpcap put back
+            off, ethertype = 20, _u16(frame, 18)
+    elif linktype == 276:  # Linux cooked v2
+        off, ethertype = 20, _u16(frame, 0)
+    elif linktype in (101, 12, 14, 228, 229):  # raw IP
+        off, version = 0, frame[0] >> 4 if frame else None
+        ethertype = {4: ETH_IPV4, 6: ETH_IPV6}.get(version, -1)
+    elif linktype in (0, 108):  # BSD loopback: the address family, in either byte order
+        off, family = 4, frame[:4]
+        ethertype = ETH_IPV4 if family in (b"\2\0\0\0", b"\0\0\0\2") else ETH_IPV6
+    else:
+        return f"link type {linktype}"
+    if ethertype is None or len(frame) < off:
+        return "short link header"
+    if ethertype == -1:
+        return "malformed IPv4"
+    return off, ethertype
+
+
+def _u16(b: bytes, at: int) -> int | None:
+    return (b[at] << 8) | b[at + 1] if len(b) >= at + 2 else None
