@@ -41,19 +41,20 @@ def add_custom_options(p) -> None:
                    help="with --custom: a lab file without nodes and links (collectors, probes, traffic, expect)")
 
 
-def custom_lab(args) -> tuple[str, object] | None:
+def custom_lab(args, files: list[str]) -> tuple[str, object] | None:
     """(a label, the lab) of --custom/--topo/--expect, resolved as a run would (every problem at
-    its Python or expect line); None without --custom. Raises TopologyError or ValueError."""
+    its Python or expect line); None without --custom. `files`: the lab files also given (an
+    error). Raises TopologyError or ValueError."""
     if not args.custom:
         if args.topo or args.expect:
             raise ValueError("--topo and --expect go with --custom FILE.py")
         return None
-    if getattr(args, "labs", None) or getattr(args, "files", None):
+    if files:
         raise ValueError("give lab files or --custom, not both")
     if not args.topo:
         raise ValueError("--custom needs --topo NAME (a key of the file's `topos`)")
     from ..topology.mininet_topo import from_topo, load_custom, mapped  # Mininet: only for --custom
-    topo = from_topo(load_custom(args.custom, args.topo), args.expect, exporter=getattr(args, "exporter", None))
+    topo = from_topo(load_custom(args.custom, args.topo), args.expect, exporter=args.exporter)
     try:
         resolve(topo)
     except TopologyError as exc:
@@ -63,7 +64,7 @@ def custom_lab(args) -> tuple[str, object] | None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        custom = custom_lab(args)
+        custom = custom_lab(args, args.files)
     except TopologyError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

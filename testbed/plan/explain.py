@@ -11,7 +11,7 @@ def explain(plan: RunPlan) -> list[str]:
     topo = plan.topology
     out = [f"  workdir {plan.workdir}"]
     for node in topo.nodes.values():
-        out.append(f"  node {node.name} ({node.kind}, {_at(topo, node.line)})")
+        out.append(f"  node {node.name} ({node.kind}, {topo.at(node.line)})")
         for i in node.interfaces:
             addresses = ", ".join(map(str, i.addresses)) or "no address"
             out.append(f"    {i.name}: ifindex {plan.ifindexes[i.ref]}, mac {plan.macs[i.ref]}, {addresses}, "
@@ -20,7 +20,8 @@ def explain(plan: RunPlan) -> list[str]:
             out.append(f"    route {route}")
     for link in topo.links:
         tunnel = f" over {link.tunnel}" if link.tunnel else ""
-        out.append(f"  link {link.index}: {' - '.join(link.endpoints)}{tunnel}" + "".join(f"; {p}" for p in _link(topo, link)))
+        out.append(f"  link {link.index} ({topo.at(link.line)}): {' - '.join(link.endpoints)}{tunnel}"
+                   + "".join(f"; {p}" for p in _link(topo, link)))
     for c in (*plan.nfcapds.values(), *plan.collectors.values()):
         files = (", ".join(str(c.jsonl(n)) for n in range(1, c.starts + 1)) if c.collector.kind == "reference"
                  else f"{c.folder}, log {c.log}")
@@ -29,16 +30,11 @@ def explain(plan: RunPlan) -> list[str]:
         out.append(f"  tap {t.probe} -> {t.collector} in {t.node}: listens on {t.listen[0]}:{t.listen[1]}, "
                    f"relays to {t.to[0]}:{t.to[1]}, log {t.log}")
     for e in plan.exporters.values():
-        out += _exporter(e)
+        out += _exporter(e, topo)
     for what, entries in (("traffic", topo.traffic), ("expect", topo.expect)):
         for entry in entries:
-            out.append(f"  {what}[{entry.index}] {_at(topo, entry.line)}: {entry.explain()}")
+            out.append(f"  {what}[{entry.index}] {topo.at(entry.line)}: {entry.explain()}")
     return out
-
-
-def _at(topo, line: int) -> str:
-    """Where a line of the lab is: a converted Mininet Topo names its Python or expect file."""
-    return topo.where(line) if getattr(topo, "origins", None) else f"line {line}"
 
 
 def _link(topo, link) -> list[str]:
@@ -50,15 +46,13 @@ def _link(topo, link) -> list[str]:
         out.append(f"{origin}: " + ", ".join(given))
     if link.bw is not None:
         out.append(f"bw {link.bw:g} Mbit/s each way ({link.shaper})")
-    if getattr(topo, "origins", None):
-        out.append(topo.where(link.line))
     return out
 
 
-def _exporter(e: ExporterPlan) -> list[str]:
+def _exporter(e: ExporterPlan, topo) -> list[str]:
     s, c = e.spec, e.claims
     ports = ", ".join(f"{p.name} (ifindex {p.ifindex}, mac {p.mac})" for p in s.interfaces)
-    out = [f"  exporter {e.name} ({e.kind}, line {e.probe.line}) on {e.node}: captures {ports}; "
+    out = [f"  exporter {e.name} ({e.kind}, {topo.at(e.probe.line)}) on {e.node}: captures {ports}; "
            f"sends to {', '.join(f'{h}:{p}' for h, p in s.collectors)}",
            f"    timeouts active {s.active_timeout:g} s, inactive {s.inactive_timeout:g} s, scan {s.scan:g} s; "
            f"engine {e.engine[0]}/{e.engine[1]}; datagrams from {', '.join(sorted(e.addresses))}; "

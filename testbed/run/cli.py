@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     from .many import shard
 
     try:
-        custom = custom_lab(args)
+        custom = custom_lab(args, args.labs)
         labs = shard(list(args.labs), args.shard) if custom is None else [custom[0]]
     except TopologyError as exc:
         for problem in exc.problems:

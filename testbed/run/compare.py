@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tempfile
 from pathlib import Path
 
+from ..lab.scratch import scratch
 from .cli import EXPORTER_KINDS, INTERRUPTED, _writable_file
+from .many import terminated_as_interrupt
 
 DEFAULT = list(EXPORTER_KINDS)
 FORMATS = ("text", "markdown", "json")
@@ -81,7 +82,8 @@ def compare(args: argparse.Namespace) -> int:
     if os.geteuid() != 0:
         return _fail("labs need root (network namespaces, veths, raw sockets): run it with sudo")
     try:
-        return _compare(args, exporters, bases, skip)
+        with terminated_as_interrupt():  # a CI runner's SIGTERM: each child tears its own lab down
+            return _compare(args, exporters, bases, skip)
     except KeyboardInterrupt:
         print("python -m testbed compare: interrupted; the labs were torn down", file=sys.stderr)
         return INTERRUPTED
@@ -123,8 +125,8 @@ def _compare(args, exporters: list[str], bases: dict, skip: dict) -> int:
         return (f"[{kind}] {lab}: {len(result.verdicts) - bad - na} pass, {bad} fail, {na} n/a "
                 f"in {result.seconds:.1f} s")
 
-    with tempfile.TemporaryDirectory(prefix="netflow-lab-compare-") as folder:
-        done = run_jobs(todo, args.jobs, Path(folder), say=say, show=show)
+    with scratch("netflow-lab-compare-") as folder:  # names its owner: `testbed clean` finds it stale
+        done = run_jobs(todo, args.jobs, folder, say=say, show=show)
     m = Matrix(exporters, environment=environment(), versions={k: version_of(k) for k in exporters})
     results = []
     runs = iter(zip(todo, done))
@@ -138,9 +140,11 @@ def _compare(args, exporters: list[str], bases: dict, skip: dict) -> int:
                 m.runs[name, kind] = LabRun(name, lab, kind, checks, ran=False)
             else:
                 (_, _), (_, status, result) = next(runs)
-                m.runs[name, kind] = LabRun(name, lab, kind, checks, dict(getattr(result, "commands", {}) or {}),
-                                            dict(getattr(result, "configs", {}) or {}), folder)
-                if result is None:
+                if result is not None:
+                    m.runs[name, kind] = LabRun(name, lab, kind, checks, dict(result.commands),
+                                                dict(result.configs), folder)
+                else:
+                    m.runs[name, kind] = LabRun(name, lab, kind, checks, artifacts=folder)
                     m.broken[name, kind] = f"exit {status} (its output is above)"
                     continue
             m.add(name, kind, result.verdicts)

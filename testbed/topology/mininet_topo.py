@@ -65,6 +65,10 @@ class ConvertedTopology(Topology):
     def where(self, line: int) -> str:
         return self.origins.get(line, f"{self.source}:{line}")
 
+    def at(self, line: int) -> str:
+        """Its lines are those of a written lab text: name the Python or expect line instead."""
+        return self.where(line)
+
 
 # -- reading a Topo -----------------------------------------------------------
 def load_custom(path: str | os.PathLike, topo: str) -> Callable[[], Any]:

@@ -199,6 +199,10 @@ class Topology:
     def where(self, line: int) -> str:
         return f"{self.source}:{line}"
 
+    def at(self, line: int) -> str:
+        """How validate --explain names a line of the lab: the file's own line number."""
+        return f"line {line}"
+
     def shared_links(self, a: str, b: str) -> list[Link]:
         return [ln for ln in self.links if a in ln.nodes and b in ln.nodes and a != b]
 

@@ -185,5 +185,5 @@ def test_validate_explain_shows_what_pools_assigned_and_how_links_are_shaped(tmp
     done = subprocess.run([sys.executable, "-m", "testbed", "validate", "--explain", str(path)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert ("  link 1: r1:eth1 - r3:eth0; pool p2p: 10.9.0.0/30: r1:eth1 = 10.9.0.1/30, "
+    assert ("  link 1 (line 10): r1:eth1 - r3:eth0; pool p2p: 10.9.0.0/30: r1:eth1 = 10.9.0.1/30, "
             "r3:eth0 = 10.9.0.2/30; bw 3 Mbit/s each way (htb)") in done.stdout.splitlines()
