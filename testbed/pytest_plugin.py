@@ -12,10 +12,17 @@ The lab is built when `netflow_lab(...)` is called, with its collectors and
 probes running, and torn down after the test whatever happens (as
 `python -m testbed run` does: the same `Session` underneath). Steps and
 checks are the mappings of a lab file's `traffic:` and `expect:`, validated
-against the lab the same way. Needs root; the fixture skips the test without it.
+against the lab the same way. `netflow_lab(LAB, exporter="softflowd")` (or
+"softflowd@9") runs every probe as that kind, as `run --exporter` does.
+
+Needs root: without it the fixture skips the test, or fails it with
+`--lab-require-root` (for CI, where a skipped lab test must not pass silently).
+The plugin registers the `root` marker (`--strict-markers` users need nothing
+more) and marks every test that uses the fixture with it (`-m "not root"`).
 
 `pytest --lab-artifacts DIR` keeps each lab's artifacts (records, statistics,
-captures, logs) in DIR/<test name>/, as `python -m testbed run --artifacts`.
+captures, logs, each exporter run's argv and config files, report.html) in
+DIR/<test name>/, as `python -m testbed run --artifacts`.
 
 Registered for every pytest run of this environment through the `pytest11`
 entry point `netflow_lab = "testbed.pytest_plugin"` (see pyproject.toml).
@@ -32,11 +39,27 @@ import pytest
 from .schema.printable import printable
 
 
+MARKERS = {"root": "needs root, network namespaces and veths (every test using the netflow_lab fixture)"}
+
+
 def pytest_addoption(parser) -> None:
     group = parser.getgroup("netflow_lab")
     group.addoption("--lab-artifacts", metavar="DIR", default=None,
                     help="netflow_lab: keep each lab's records, statistics, captures and logs "
                          "in DIR/<test name>/")
+    group.addoption("--lab-require-root", action="store_true", default=False,
+                    help="netflow_lab: fail a lab test that cannot run for want of root, instead of skipping it")
+
+
+def pytest_configure(config) -> None:
+    for name, what in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {what}")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if "netflow_lab" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.root)
 
 
 class NetflowLab:
@@ -44,8 +67,11 @@ class NetflowLab:
 
     def __init__(self, source: str | os.PathLike | dict, *, base_dir: Path | None = None,
                  artifacts: Path | None = None, extra_probe_args: tuple[str, ...] = (),
-                 say: Callable[[str], None] = print) -> None:
+                 exporter: str | None = None, say: Callable[[str], None] = print) -> None:
+        from .exporters import parse_exporter
         from .topology import read_lab
+        if exporter is not None:
+            parse_exporter(exporter)  # ValueError: an unknown kind or a version it does not export
         if isinstance(source, dict):
             import yaml  # a dict is read as the same lab file would be
             text = yaml.safe_dump(source, sort_keys=False)
@@ -53,7 +79,8 @@ class NetflowLab:
         else:
             path = Path(source)
             text, self.source, self.base_dir = path.read_text(), str(path), base_dir or path.parent
-        self.topology, self._known = read_lab(text, source=self.source, base_dir=self.base_dir)
+        self.topology, self._known = read_lab(text, source=self.source, base_dir=self.base_dir, exporter=exporter)
+        self.flushed: list[str] = []  # what the last flush did, one line per exporter (records())
         self._steps_run = 0
         self.artifacts = artifacts
         self.say = say
@@ -138,18 +165,26 @@ class NetflowLab:
     def records(self, flush: bool = True, **where: Any) -> list:
         """Collector records (testbed.collector.FlowRecord) of every collector so far.
 
-        flush=True (default) first makes every probe export what its cache holds
-        and waits until the collectors have it; after `stop()` it is everything.
+        flush=True (default) first makes every probe send what its cache holds and
+        waits until the collectors have it; after `stop()` it is everything. How
+        depends on the kind, and `self.flushed` says it per probe:
+        * ours (netflow-lab) is asked over its control socket and keeps running;
+        * the others (softflowd, pmacctd, fprobe, a command) cannot be asked: each is
+          stopped as its kind stops it (it flushes, as far as that kind does: softflowd
+          never reads its last capture block) and started again - a restart, so the
+          lab's checks then expect one sequence reset of it per flush;
+        * a command that exits by itself (start: {exits: true}) is waited for.
         `where` filters on record fields: `records(dport=5000, proto=17)`, or a
         predicate: `records(packets=lambda n: n > 1)`."""
         out = []
-        for res in self._live().collector_results(flush=flush).values():
+        for res in self._results(flush).values():
             out += res.find(**where)
         return out
 
     def collector_result(self, name: str | None = None, flush: bool = True):
-        """One collector's `CollectorResult` (records, datagrams, sequence report, findings)."""
-        results = self._live().collector_results(flush=flush)
+        """One collector's `CollectorResult` (records, datagrams, sequence report, findings);
+        flush as `records()` does."""
+        results = self._results(flush)
         return results[name] if name else next(iter(results.values()))
 
     def stats(self, probe: str | None = None) -> dict:
@@ -189,6 +224,12 @@ class NetflowLab:
         return found
 
     # -- helpers ------------------------------------------------------------
+    def _results(self, flush: bool) -> dict:
+        """Every collector's result, after a flush of every exporter if asked (`self.flushed`)."""
+        session = self._live()
+        self.flushed = session.flush() if flush else []
+        return session.collector_results()
+
     def _live(self):
         if self.session is None:
             raise RuntimeError("the lab is not running (closed, or start() not called)")
@@ -213,16 +254,20 @@ def _folder_name(nodeid: str) -> str:
 
 @pytest.fixture
 def netflow_lab(request):
-    """netflow_lab(lab_file_or_dict, *, extra_probe_args=()) -> a running NetflowLab.
+    """netflow_lab(lab_file_or_dict, *, exporter=None, extra_probe_args=()) -> a running NetflowLab.
 
+    `exporter`: KIND or KIND@VERSION runs every probe as that kind (`run --exporter`).
     Every lab the test builds is torn down after it, pass or fail."""
     if os.geteuid() != 0:
-        pytest.skip("netflow_lab needs root (network namespaces, veths, raw sockets)")
+        why = "netflow_lab needs root (network namespaces, veths, raw sockets)"
+        if request.config.getoption("--lab-require-root", default=False):
+            pytest.fail(f"{why}; --lab-require-root: not skipped", pytrace=False)
+        pytest.skip(why)
     made: list[NetflowLab] = []
     keep = request.config.getoption("--lab-artifacts", default=None)
 
-    def build(source, *, extra_probe_args: tuple[str, ...] = (), base_dir: Path | None = None
-              ) -> NetflowLab:
+    def build(source, *, exporter: str | None = None, extra_probe_args: tuple[str, ...] = (),
+              base_dir: Path | None = None) -> NetflowLab:
         if not isinstance(source, dict):
             path = Path(source)
             if not path.is_absolute() and not path.exists():
@@ -234,7 +279,7 @@ def netflow_lab(request):
             if made:
                 artifacts = artifacts.with_name(f"{artifacts.name}.{len(made) + 1}")
         lab = NetflowLab(source, base_dir=base_dir, artifacts=artifacts,
-                         extra_probe_args=extra_probe_args)
+                         extra_probe_args=extra_probe_args, exporter=exporter)
         made.append(lab)
         return lab.start()
 

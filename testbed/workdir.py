@@ -51,3 +51,8 @@ def nfcapd_folder(workdir: Path, name: str) -> Path:
 def nfcapd_log(workdir: Path, name: str) -> Path:
     return workdir / f"nfcapd-{name}.log"
 
+
+
+def exporter_launch(workdir: Path, name: str, run: int) -> Path:
+    """The exact command lines and config files of an exporter's run (written when it starts)."""
+    return workdir / f"launch-{name}.{run}.txt"

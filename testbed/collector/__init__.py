@@ -10,13 +10,13 @@ nfcapd runs nfdump's nfcapd beside it and reads its totals back (a second
 opinion). docs/ARCHITECTURE.md has the whole map.
 """
 from testbed.collector.checks import CheckConfig
-from testbed.collector.collector import Collector, Received
+from testbed.collector.collector import DECODES, Collector, Received
 from testbed.collector.load import load_jsonl
 from testbed.collector.model import DatagramInfo, Finding, FiveTuple, FlowRecord, Header, Malformed
 from testbed.collector.process import CollectorProcess, mnexec_prefix, start_collector
 from testbed.collector.result import CollectorResult, FindingAt, Summary, Totals
 from testbed.collector.sequence import ExporterReport, SequenceTracker
 
-__all__ = ["CheckConfig", "Collector", "CollectorProcess", "CollectorResult", "DatagramInfo", "ExporterReport",
+__all__ = ["DECODES", "CheckConfig", "Collector", "CollectorProcess", "CollectorResult", "DatagramInfo", "ExporterReport",
            "Finding", "FindingAt", "FiveTuple", "FlowRecord", "Header", "Malformed", "Received",
            "SequenceTracker", "Summary", "Totals", "load_jsonl", "mnexec_prefix", "start_collector"]

@@ -23,6 +23,9 @@ from testbed.collector.templated import Caps, Templated
 from testbed.collector.v5 import Rejected, decode
 
 
+DECODES = (5, 9, 10)  # the NetFlow versions this collector decodes and judges (10: IPFIX)
+
+
 @dataclass(frozen=True, slots=True)
 class Received:
     """What one datagram produced: either (datagram, records...) or malformed; and the

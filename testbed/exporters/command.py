@@ -5,7 +5,7 @@
 
 Placeholders: {interfaces} {collector} {collectors} {collector_host}
 {collector_port} {inactive} {active} {scan} {engine_type} {engine_id}
-{max_flows} {workdir} {name}. {interfaces} and {collectors} alone in a word
+{max_flows} {version} {workdir} {name}. {interfaces} and {collectors} alone in a word
 give one word each, `{interfaces:-i}` gives "-i IF" for each, and inside a
 longer word they are joined with commas. A template
 that uses {interface} (singular) runs one process per interface, which may
@@ -24,10 +24,11 @@ from typing import Any, Mapping, Sequence
 
 from .model import (FIELDS, ICMP_DPORT, ICMP_NONE, ICMP_SPORT_DPORT, Claims,
                     ExporterSpec, Launch, Port, Process, refuse)
+from .options import NETFLOW_VERSIONS, Flags, KindOptions
 
 LISTS = ("interfaces", "collectors")
 SCALARS = ("collector", "collector_host", "collector_port", "inactive", "active", "scan",
-           "engine_type", "engine_id", "max_flows", "workdir", "name")
+           "engine_type", "engine_id", "max_flows", "version", "workdir", "name")
 PER_INTERFACE = ("interface", "ifindex", "mac", "address")
 # a list alone in its word, with an optional flag: {interfaces} or {interfaces:-i}
 _LIST_WORD = re.compile(r"\{(" + "|".join(LISTS) + r")(?::([^{}]+))?\}")
@@ -66,6 +67,9 @@ class CommandKind:
     name: str = "command"
     package: str | None = None
     features: frozenset = frozenset()  # no control socket, no statistics, no records file
+    versions: tuple[int, ...] = NETFLOW_VERSIONS  # whichever its template exports ({version})
+    Options: type = KindOptions  # its words are its own template's: nothing typed, nothing refused
+    flags: Flags = Flags()
     # How it starts and stops (a lab's `start:` and `stop:`); Launch has the meanings.
     packet_sockets: int = 1  # per process; 0 when it captures elsewhere (NFLOG, eBPF, hardware)
     settle_s: float = 0.0  # after it is ready (or after the start when packet_sockets is 0)
@@ -74,6 +78,7 @@ class CommandKind:
     stop_command: tuple[str, ...] = ()  # a template too, expanded per process; () = stop_signal
     stop_timeout_s: float = 20.0
     clean_exits: frozenset[int] = frozenset({0})
+    exits: bool = False  # it ends by itself once it has sent (a replay): not asked to stop
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "template", tuple(self.template))
@@ -109,7 +114,7 @@ class CommandKind:
                                      exports_from=ports[0].address if self.per_interface else None))
         return Launch(processes=tuple(processes), stop_signal=self.stop_signal,
                       stop_timeout_s=self.stop_timeout_s, clean_exits=self.clean_exits,
-                      ready_timeout_s=self.ready_timeout_s, settle_s=self.settle_s)
+                      ready_timeout_s=self.ready_timeout_s, settle_s=self.settle_s, exits=self.exits)
 
 
 def _values(spec: ExporterSpec, ports: tuple[Port, ...]) -> dict[str, Any]:
@@ -121,7 +126,7 @@ def _values(spec: ExporterSpec, ports: tuple[Port, ...]) -> dict[str, Any]:
         "collector_port": spec.collectors[0][1] if collectors else None,
         "inactive": f"{spec.inactive_timeout:g}", "active": f"{spec.active_timeout:g}",
         "scan": f"{spec.scan:g}", "engine_type": spec.engine_type, "engine_id": spec.engine_id,
-        "max_flows": spec.max_flows, "workdir": str(spec.workdir), "name": spec.name,
+        "max_flows": spec.max_flows, "version": spec.version, "workdir": str(spec.workdir), "name": spec.name,
     }
     if len(ports) == 1:
         p = ports[0]
@@ -146,7 +151,8 @@ _BOOLS = ("tos_in_key", "first_packet_flags", "expires_on_fin_rst", "later_fragm
 
 def claims_from_mapping(d: Mapping[str, Any]) -> Claims:
     """A `claims:` block (plain data, as YAML gives it) -> Claims; ValueError names the bad key."""
-    known = ("fills", "unreliable", "icmp", "timeout_step", "timer_window", "unsupported", "notes") + _BOOLS
+    known = ("fills", "unreliable", "icmp", "timeout_step", "timer_window", "capture_delay", "unsupported",
+             "notes") + _BOOLS
     kw: dict[str, Any] = {}
     for key, value in d.items():
         if key not in known:
@@ -164,6 +170,10 @@ def claims_from_mapping(d: Mapping[str, Any]) -> Claims:
             kw["icmp"] = ICMP_NAMES[value]
         elif key == "timeout_step":
             kw["timeout_step_s"] = _number(value, key, positive=True)
+        elif key == "capture_delay":
+            kw["capture_delay_s"] = _number(value, key)
+            if kw["capture_delay_s"] < 0:
+                raise ValueError(f"claims.capture_delay: expected seconds >= 0, got {value!r}")
         elif key == "timer_window":
             if not isinstance(value, (list, tuple)) or len(value) != 2:
                 raise ValueError("claims.timer_window: expected [lo, hi] seconds")

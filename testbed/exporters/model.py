@@ -8,6 +8,7 @@ fills and how it behaves, as measured here: docs/exporters.md).
 from __future__ import annotations
 
 import math
+import shlex
 import signal
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,6 +17,7 @@ from types import MappingProxyType
 from typing import Mapping, Protocol
 
 from .. import workdir
+from .options import Flags, KindOptions
 
 # The record fields an exporter may or may not fill (names as in FlowRecord).
 FIELDS = ("input", "output", "next_hop", "src_mask", "dst_mask", "tcp_flags", "tos")
@@ -77,12 +79,18 @@ class ExporterSpec:
     max_flows: int | None = None
     engine_type: int = 0
     engine_id: int = 0
+    version: int = 5  # the NetFlow version it exports (10: IPFIX); one its kind speaks
+    options: KindOptions | None = None  # its kind's own typed fields (its `Options`); None: their defaults
     args: tuple[str, ...] = ()  # extra words for the tool's command line, appended
     ifindex: Mapping[str, int] = field(default_factory=dict)  # the lab's overrides: ifname -> exported index
     run: int = 1  # which start of the exporter this is (1, then 2... after restarts)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ifindex", MappingProxyType(dict(self.ifindex)))
+
+    def opts(self, cls: type[KindOptions]) -> KindOptions:
+        """Its options, as the kind's `cls` (the defaults when the lab set none)."""
+        return self.options if isinstance(self.options, cls) else cls()
 
     def record_ifindex(self, port: Port) -> int:
         """The index records should carry for a captured interface (the lab's override, else the kernel's)."""
@@ -116,12 +124,18 @@ class Claims:
     later_fragments_ports_0: bool = True  # non-first fragments are a flow of their own, ports 0 (ng_netflow)
     exports_on_shutdown: bool = True  # stopping it as its Launch says exports the flows it holds
     accounts_every_packet: bool = True  # every packet it captured ends up in a record
+    # how long a captured packet may wait before the exporter reads it (libpcap hands over a
+    # ring block when it is full or its read timeout passes): stopped sooner, it never counts it
+    capture_delay_s: float = 0.0
     engine_fields: bool = True  # the header's engine_type/engine_id are the lab's
     steady_uptime: bool = True  # sys_uptime counts from one start (else a collector sees restarts)
     unsupported: Mapping[str, str] = field(default_factory=dict)  # spec setting -> why it cannot be honoured
     notes: tuple[str, ...] = ()
     # why a LIMITS entry does not hold, as measured (a FAIL it explains prints this once)
     causes: Mapping[str, str] = field(default_factory=dict)
+    # the idle timeout it runs with for a kind of flow, where the lab's options set one apart
+    # from inactive_timeout: "tcp", "tcp.fin", "tcp.rst", "udp", "icmp", "general" -> seconds
+    idle_timeouts: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = (set(self.fills) | set(self.unreliable)) - set(FIELDS)
@@ -130,6 +144,7 @@ class Claims:
         object.__setattr__(self, "fills", frozenset(self.fills))
         object.__setattr__(self, "unreliable", MappingProxyType(dict(self.unreliable)))
         object.__setattr__(self, "unsupported", MappingProxyType(dict(self.unsupported)))
+        object.__setattr__(self, "idle_timeouts", MappingProxyType(dict(self.idle_timeouts)))
         object.__setattr__(self, "causes", MappingProxyType(dict(self.causes)))
         unknown = set(self.causes) - set(LIMITS)
         if unknown:
@@ -152,6 +167,14 @@ class Claims:
         has, what = LIMITS[name]
         return None if has(self) else self.causes.get(name) or f"{exporter} {what}"
 
+    def idle_timeout(self, inactive: float, proto: int | None, rst: bool = False, fin: bool = False) -> float:
+        """The idle timeout a flow of `proto` expires by: the lab's inactive timeout, unless
+        the exporter's own timeouts say otherwise (softflowd's engine: tcp.rst once either
+        direction sent a RST, tcp.fin once both sent a FIN, else tcp, udp, icmp, general)."""
+        names = {6: ("tcp.rst",) * rst + ("tcp.fin",) * fin + ("tcp",), 17: ("udp",), 1: ("icmp",)}
+        return next((self.idle_timeouts[n] for n in names.get(proto, ("general",)) if n in self.idle_timeouts),
+                    inactive)
+
     def effective_timeout(self, seconds: float) -> float:
         """The timeout the tool really runs with, for a timeout the lab asked for."""
         step = self.timeout_step_s
@@ -172,6 +195,9 @@ class Process:
     log: str  # file for its stdout and stderr (ExporterSpec.log: per run)
     stop_command: tuple[str, ...] = ()  # run (in the same namespace) to ask it to stop; () = stop_signal
     packet_sockets: int = 1  # AF_PACKET sockets it holds once it captures (0: do not wait for any)
+    # and, when set, what its log says (as many times) once it handles its stop signal: ready then
+    ready_log: str | None = None
+    ready_count: int = 1
     exports_from: str | None = None  # the source address it exports from, when the launch fixes it
     # `python -m MODULE ARGS` whose main is `module:main`: the runner may fork it from a warm
     # interpreter that imported it (and `warm`) already - the same program, without its import time
@@ -193,7 +219,10 @@ class Process:
 class Launch:
     """How to run an exporter: pure data. The runner writes `files`, starts every
     process in the router's namespace, waits until each holds its packet sockets
-    (then `settle_s` more), and stops them with `stop_command` or `stop_signal`."""
+    (then `settle_s` more), and stops them with `stop_command` or `stop_signal`.
+    With `exits`, the processes end by themselves once they have sent (a replay of
+    stored flows): one that exits is ready, the stop waits for them (stop timeout,
+    then SIGKILL) without asking, and their exit statuses are judged all the same."""
 
     processes: tuple[Process, ...]
     files: Mapping[str, str] = field(default_factory=dict)  # path -> text, written before the start
@@ -202,6 +231,7 @@ class Launch:
     clean_exits: frozenset[int] = frozenset({0})  # exit statuses of a clean stop
     ready_timeout_s: float = 15.0
     settle_s: float = 0.0
+    exits: bool = False  # it ends by itself once it has sent: not asked to stop
     # What this run offers beyond exporting (its kind's `features`), where:
     control: str | None = None  # answers `python -m probe ctl` requests here; ready once it does
     stats_file: str | None = None  # writes its statistics here (JSON) when it exits
@@ -210,6 +240,28 @@ class Launch:
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
         object.__setattr__(self, "clean_exits", frozenset(self.clean_exits))
+
+    def describe(self) -> list[str]:
+        """What runs, exactly: each command line (shell-quoted), how it stops, where it logs,
+        and every file written first with its text (validate --explain, the artifacts, the
+        report)."""
+        out = []
+        for p in self.processes:
+            out.append(shlex.join(p.argv))
+            if self.exits:
+                out.append(f"  exits by itself once it has sent (waited for up to {self.stop_timeout_s:g} s "
+                           "at the stop, then SIGKILL)")
+            else:
+                stop = shlex.join(p.stop_command) if p.stop_command else signal.Signals(self.stop_signal).name
+                out.append(f"  stop: {stop} (then SIGKILL after {self.stop_timeout_s:g} s)")
+            out.append(f"  log: {p.log}")
+        for path, text in self.files.items():
+            out.append(f"file {path}:" if text.strip() else f"file {path} (empty)")
+            out += ["  " + line for line in text.splitlines()]
+        for what in ("control", "stats_file", "records_file"):
+            if getattr(self, what):
+                out.append(f"{what.replace('_', ' ')}: {getattr(self, what)}")
+        return out
 
 
 class Feature(StrEnum):
@@ -224,6 +276,9 @@ class Kind(Protocol):
     name: str  # as a lab file names it
     package: str | None  # the Debian package that provides the tool (None: this project)
     features: frozenset[Feature]
+    versions: tuple[int, ...]  # the NetFlow versions it exports (options.py)
+    Options: type[KindOptions]  # its own typed fields (KindOptions: none)
+    flags: Flags  # how its command line is read, and the words the kind writes itself
 
     def claims(self, spec: ExporterSpec | None = None) -> Claims: ...
 

@@ -8,13 +8,51 @@ sends it and exits 0. The runner forks it from a warm interpreter.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
+
+from probe.constants import U32_MAX, V9_TEMPLATE_PACKETS, V9_TEMPLATE_S
 
 from .. import workdir as W
-from .model import FIELDS, ICMP_DPORT, Claims, ExporterSpec, Feature, Launch, Process
+from .model import FIELDS, ICMP_DPORT, Claims, ExporterSpec, Feature, Launch, Process, Unsupported
+from .options import Count, Flags, KindOptions, Seconds, declared, option
 
 name = "netflow-lab"
 package = None
 features = frozenset({Feature.CONTROL, Feature.STATS_FILE, Feature.RECORDS_FILE})
+versions = (5, 9)  # --export v5|v9 (v5 the default, as r135400; v9 as netflow_v9.c)
+
+
+@dataclass(frozen=True)
+class Options(KindOptions):
+    """v9's template refresh (netflow_v9.c's); every other option is a lab field or a quirk."""
+
+    template_interval: float | None = option(
+        Seconds(), "--template-interval",
+        f"version 9: the template again in the first datagram S seconds after the last (default {V9_TEMPLATE_S})")
+    template_packets: int | None = option(
+        Count(1, U32_MAX, "a number of datagrams"), "--template-packets",
+        f"version 9: ... or N datagrams after it (default {V9_TEMPLATE_PACKETS}; 1: in every one)")
+
+
+# python -m probe (probe/cli.py, argparse): the options that take a value, and those the kind writes
+flags = Flags(takes_value={
+    "-r", "--read", "-i", "--interface", "-n", "--collector", "--active-timeout", "--inactive-timeout",
+    "--scan-interval", "--max-flows", "--engine-type", "--engine-id", "--export-rate", "--ifindex", "--route",
+    "--routes-file", "--engine", "--quirk", "--compat", "--control", "--stats-file", "--records-file",
+    "--export", "--template-interval", "--template-packets"}, sets={
+    "--export": "write version: N (5 or 9)",
+    "-i": "write interfaces:", "--interface": "write interfaces:",
+    "-n": "write collectors:", "--collector": "write collectors:",
+    "-r": "a lab probe captures live: write interfaces:", "--read": "a lab probe captures live: write interfaces:",
+    "--print": "it exports to the lab's collectors",
+    "--active-timeout": "write active_timeout:", "--inactive-timeout": "write inactive_timeout:",
+    "--scan-interval": "write scan_interval:", "--max-flows": "write max_flows:",
+    "--engine-type": "write engine_type:", "--engine-id": "write engine_id:",
+    "--ifindex": "write ifindex: {IFNAME: N} (the checks expect what it sets)",
+    "--control": "the run talks to it on the kind's control socket",
+    "--stats-file": "the run reads its statistics from the kind's file",
+    "--records-file": "the report reads its records from the kind's file",
+})
 
 MAIN = "probe.cli:main"
 WARM = ("probe.live.daemon", "pyroute2")  # what live mode imports after its start
@@ -39,6 +77,10 @@ def claims(spec: ExporterSpec | None = None) -> Claims:
 
 
 def launch(spec: ExporterSpec) -> Launch:
+    opts = spec.opts(Options)
+    set_ = [f for f in declared(Options) if getattr(opts, f.name) is not None]
+    if set_ and spec.version != 9:  # the probe refuses them too, but at its start
+        raise Unsupported(f"{spec.name}: {set_[0].name}: the template is version 9's: write version: 9")
     control = W.probe_control(spec.workdir, spec.name)
     stats = W.probe_stats(spec.workdir, spec.name, spec.run)
     records = W.probe_records(spec.workdir, spec.name, spec.run)
@@ -52,7 +94,10 @@ def launch(spec: ExporterSpec) -> Launch:
         argv += ["--scan-interval", f"{spec.scan_interval:g}"]
     if spec.max_flows is not None:
         argv += ["--max-flows", str(spec.max_flows)]
-    argv += ["--engine-type", str(spec.engine_type), "--engine-id", str(spec.engine_id)]
+    argv += ["--engine-type", str(spec.engine_type), "--engine-id", str(spec.engine_id), "--export", f"v{spec.version}"]
+    for f in set_:
+        value = getattr(opts, f.name)
+        argv += [f.metadata["flag"], f"{value:.15g}" if isinstance(value, float) else str(value)]
     for ifname, index in spec.ifindex.items():  # the probe reads the kernel's indexes itself
         argv += ["--ifindex", f"{ifname}={index}"]
     argv += [*spec.args, "--control", str(control), "--stats-file", str(stats), "--records-file", str(records)]

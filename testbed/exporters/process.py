@@ -152,15 +152,19 @@ class ExporterProcesses:
         waiting = list(zip(self.launch.processes, self.procs))
         while True:
             for process, proc in list(waiting):
+                if proc.poll() is not None and self.launch.exits:  # done already: its status is judged at the stop
+                    waiting.remove((process, proc))
+                    continue
                 if proc.poll() is not None:
                     raise ExporterError(f"{process.program} exited at start ({proc.returncode}): "
                                         + self._tail(process))
-                if packet_sockets(proc.pid) >= process.packet_sockets:
+                if packet_sockets(proc.pid) >= process.packet_sockets and self._says_ready(process):
                     waiting.remove((process, proc))
             if not waiting and (answers is None or answers()):
                 break
             if time.monotonic() > deadline:
-                what = (f"open its {waiting[0][0].packet_sockets} capture socket(s)" if waiting
+                what = (f"open its {waiting[0][0].packet_sockets} capture socket(s)"
+                        + (f" and log {waiting[0][0].ready_log!r}" if waiting[0][0].ready_log else "") if waiting
                         else f"answer on {self.launch.control}")
                 process = waiting[0][0] if waiting else self.launch.processes[0]
                 raise ExporterError(f"{process.program} did not {what} within {self.launch.ready_timeout_s:g} s: "
@@ -168,16 +172,28 @@ class ExporterProcesses:
             time.sleep(POLL_S)
         time.sleep(self.launch.settle_s)
 
+    def _says_ready(self, process: Process) -> bool:
+        """Its log holds its ready line as often as it should (true when it has none)."""
+        if process.ready_log is None:
+            return True
+        try:
+            return self.log_path(process).read_text(errors="replace").count(process.ready_log) >= process.ready_count
+        except OSError:
+            return False
+
     def stop(self) -> Stopped:
         """Ask every process to stop (its stop command, else the stop signal), wait, then kill."""
         self.request_stop()
         return self.finish_stop()
 
     def request_stop(self) -> None:
-        """Ask every process to stop (its stop command, else the stop signal); once."""
+        """Ask every process to stop (its stop command, else the stop signal); once.
+        A launch that `exits` is not asked: it ends by itself."""
         if self.stopped is not None or self._early is not None:
             return
         self._early = [proc.poll() is not None for proc in self.procs]
+        if self.launch.exits:
+            return
         until = time.monotonic() + self.launch.stop_timeout_s  # the stop commands, all together
         for process, proc, dead in zip(self.launch.processes, self.procs, self._early):
             if not dead and not self._ask(process, until):
@@ -191,19 +207,22 @@ class ExporterProcesses:
         self.request_stop()
         if deadline is None:
             deadline = time.monotonic() + self.launch.stop_timeout_s
+        exits = self.launch.exits  # ending by itself is what it should do
         problems = [f"{process.program} died before it was stopped: {status(proc.returncode)}: " + self._tail(process)
-                    for process, proc, dead in zip(self.launch.processes, self.procs, self._early) if dead]
+                    for process, proc, dead in zip(self.launch.processes, self.procs, self._early) if dead and not exits]
         for process, proc, dead in zip(self.launch.processes, self.procs, self._early):
-            if dead:
+            if dead and not exits:
                 continue
             try:
                 proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self._kill(proc)
-                problems.append(f"{process.program} did not stop within {self.launch.stop_timeout_s:g} s: killed")
+                problems.append(f"{process.program} did not {'exit' if exits else 'stop'} within "
+                                f"{self.launch.stop_timeout_s:g} s: killed")
                 continue
             if proc.returncode not in self.launch.clean_exits:
-                problems.append(f"{process.program} stopped with {status(proc.returncode)}: " + self._tail(process))
+                problems.append(f"{process.program} {'exited' if exits else 'stopped'} with "
+                                f"{status(proc.returncode)}: " + self._tail(process))
         self.stopped = Stopped(tuple(p.returncode for p in self.procs), tuple(problems))
         return self.stopped
 

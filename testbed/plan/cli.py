@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..exporters import KINDS
+from ..exporters import KINDS, parse_exporter
 from ..schema.errors import TopologyError
 from . import load_plan, resolve
 from .explain import explain
@@ -22,13 +22,23 @@ def add_parser(subparsers) -> None:
                               description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="*", metavar="FILE", help="a lab file (YAML)")
     add_custom_options(p)
-    p.add_argument("--exporter", metavar="KIND", choices=tuple(KINDS),
-                   help="check the files as if every probe were this exporter kind (as run --exporter does)")
+    p.add_argument("--exporter", metavar="KIND[@VERSION]", type=exporter_arg,
+                   help="check the files as if every probe were this exporter kind (as run --exporter does; "
+                        f"{', '.join(KINDS)}), in VERSION (e.g. softflowd@9)")
     p.add_argument("--explain", action="store_true",
                    help="print the run plan: every interface (ifindex, MAC, addresses), collector, tap and "
                         "exporter (its command line for each start, files, what its records must carry), "
                         "then every step and check with its effective values (defaults applied)")
     p.set_defaults(func=run)
+
+
+def exporter_arg(text: str) -> str:
+    """--exporter KIND[@VERSION] (validate, run, compare), checked: argparse prints the reason."""
+    try:
+        parse_exporter(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def add_custom_options(p) -> None:

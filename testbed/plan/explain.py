@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shlex
-import signal
 
 from .model import ExporterPlan, RunPlan
 
@@ -60,16 +59,11 @@ def _exporter(e: ExporterPlan, topo) -> list[str]:
            f"    features: {', '.join(sorted(e.features)) or 'none'}; fills {', '.join(sorted(c.fills)) or 'nothing'}; "
            f"export window after a timeout {c.timer_window_s[0]:+g}..{c.timer_window_s[1]:+g} s"
            + (f"; requires {', '.join(sorted(e.probe.require))}" if e.probe.require else ""),
-           "    records must carry ifindex " + ", ".join(f"{ref} = {n}" for ref, n in e.facts.ifindexes.items())]
+           "    records must carry ifindex " + ", ".join(f"{ref} = {n}" for ref, n in e.facts.ifindexes.items()),
+           f"    exports NetFlow version {s.version}" + (f"; options: {s.options.shown()}"
+                                                         if s.options is not None and s.options.shown() else "")
+           + (f"; args: {shlex.join(s.args)}" if s.args else "")]
     for run in range(1, e.starts + 1):
-        launch = e.launch(run)
-        for p in launch.processes:
-            out.append(f"    start {run}: {shlex.join(p.argv)}")
-            stop = shlex.join(p.stop_command) if p.stop_command else signal.Signals(launch.stop_signal).name
-            out.append(f"      log {p.log}; stop {stop} (then SIGKILL after {launch.stop_timeout_s:g} s)")
-        for path in launch.files:
-            out.append(f"      writes {path}")
-        for what in ("control", "stats_file", "records_file"):
-            if getattr(launch, what):
-                out.append(f"      {what.replace('_', ' ')} {getattr(launch, what)}")
+        out.append(f"    start {run}:")
+        out += [f"      {line}" for line in e.launch(run).describe()]
     return out

@@ -84,7 +84,8 @@ def _exporter(topo: Topology, p: Probe, workdir: Path, ifindexes, macs, taps, pr
     spec = ExporterSpec(name=p.name, interfaces=tuple(ports), collectors=tuple((str(e.address), e.port) for e in export),
                         workdir=workdir, active_timeout=p.active_timeout, inactive_timeout=p.inactive_timeout,
                         scan_interval=p.scan_interval, max_flows=p.max_flows, engine_type=p.engine_type,
-                        engine_id=p.engine_id, args=(*p.args, *(probe_args if p.kind == DEFAULT else ())),
+                        engine_id=p.engine_id, version=p.version, options=p.options,
+                        args=(*p.args, *(probe_args if p.kind == DEFAULT else ())),
                         ifindex=dict(p.ifindex))
     try:
         p.exporter.launch(spec)

@@ -89,6 +89,8 @@ def record_json(r) -> dict:
 def _describe(name: str) -> str:
     if name.startswith("collector-") and name.endswith(".jsonl"):
         return "the collector's raw output (datagrams, records, summary)"
+    if name.startswith("launch-") and name.endswith(".txt"):
+        return "an exporter run's exact command lines and config files"
     if name.startswith("probe-") and name.endswith(".log"):
         return "the probe's output (warnings, exit summary)"
     if name.endswith(".plan.json"):

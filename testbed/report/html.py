@@ -1,13 +1,13 @@
 """The HTML report of a run: one self-contained file, no scripts, no fonts, no network.
 
 A lab's section holds the verdict table (each check linked to its picture),
-the flow timeline, a sequence chart per exporter and engine, the topology
-and the statistics. `page()` wraps one section, or several (a run of many
+the flow timeline, a sequence chart per exporter and engine, the topology,
+how each exporter ran (launches.py) and the statistics. `page()` wraps one section, or several (a run of many
 labs) under a summary table. Every element id in a section starts with the
 lab's name (`quickstart-lane-3`), so sections can share a page; the same lab
 again on one page (two runs of it) gets `quickstart~2-` in front instead.
 Element ids: `LAB-checks`, `LAB-check-NAME` (a row; class pass|fail),
-`LAB-timeline`, `LAB-sequence`, `LAB-topology`, `LAB-statistics`, and those
+`LAB-timeline`, `LAB-sequence`, `LAB-topology`, `LAB-exporters`, `LAB-statistics`, and those
 the pictures give (timeline.py, sequence_chart.py, topology_graph.py,
 statistics.py).
 """
@@ -18,7 +18,7 @@ import time
 from collections import Counter
 
 from . import lanes as L
-from . import sequence_chart, statistics, timeline, topology_graph
+from . import launches, sequence_chart, statistics, timeline, topology_graph
 from .markup import Raw, attrs, clock, count, esc, table
 
 CSS = """
@@ -38,6 +38,7 @@ tr.fail td { background: #fff5f5; } ul.problems { margin: 0.2em 0 0 1.2em; paddi
 figure { margin: 0.5em 0; overflow-x: auto; } figure svg { max-width: 100%; height: auto; }
 :target { outline: 2px solid #fd8d3c; } ul.events li { margin: 0.15em 0; }
 section.lab + section.lab { margin-top: 3em; border-top: 3px solid #ccc; }
+pre { background: #f6f6f6; padding: 0.5em 0.8em; overflow-x: auto; font-size: 0.85em; white-space: pre-wrap; }
 div.side { display: inline-block; vertical-align: top; margin-right: 2em; max-width: 100%; overflow-x: auto; }
 """
 
@@ -89,6 +90,7 @@ def section(result) -> str:
              f'<h2 id="{p}timeline">Flow timeline</h2>', _timeline(tl, p, window),
              f'<h2 id="{p}sequence">Export sequence</h2>', _sequences(streams, charted, p, window),
              f'<h2 id="{p}topology">Topology</h2>', _topology(result, p),
+             f'<h2 id="{p}exporters">Exporters</h2>', launches.section(result, p),
              f'<h2 id="{p}statistics">Statistics</h2>',
              '<div class="side">' + statistics.probes(result, p) + "</div>"
              '<div class="side">' + statistics.collectors(result, p) + "</div>"]
@@ -112,7 +114,7 @@ def _header(result, p: str) -> str:
         out.append(f"<p>{esc(topo.description.strip())}</p>")
     out.append("<nav>" + "".join(f'<a href="#{p}{a}">{t}</a>' for a, t in (
         ("checks", "checks"), ("timeline", "flow timeline"), ("sequence", "export sequence"),
-        ("topology", "topology"), ("statistics", "statistics"))) + "</nav></header>")
+        ("topology", "topology"), ("exporters", "exporters"), ("statistics", "statistics"))) + "</nav></header>")
     return "\n".join(out)
 
 

@@ -15,8 +15,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from ..exporters import DEFAULT, KINDS
+from ..exporters import DEFAULT, KINDS, parse_exporter
 from ..lab.scratch import scratch
+from ..plan.cli import exporter_arg
 from ..schema.printable import printable
 from .many import terminated_as_interrupt
 
@@ -50,9 +51,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--run-id", help="use this run id (one lab only; default: a new random one)")
     p.add_argument("--state-dir", type=Path, default=None,
                    help="where the run's state file goes (default /run/netflow-lab)")
-    p.add_argument("--exporter", metavar="KIND", choices=EXPORTER_KINDS,
+    p.add_argument("--exporter", metavar="KIND[@VERSION]", type=exporter_arg,
                    help="run every probe of the lab with this exporter kind instead of the file's "
-                        f"({', '.join(EXPORTER_KINDS)})")
+                        f"({', '.join(EXPORTER_KINDS)}), in VERSION (e.g. softflowd@9; default the file's)")
     p.add_argument("--check", action="append", default=[], metavar="NAME",
                    help="judge only this check of the lab (repeatable; the whole traffic still runs): "
                         "what `compare` prints to reproduce one cell")
@@ -164,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
             bad = True
             continue
         topos[lab], unknown = only_checks(topo, args.check)
-        if args.quirk_on and args.exporter not in (None, DEFAULT):
+        if args.quirk_on and args.exporter is not None and parse_exporter(args.exporter)[0] != DEFAULT:
             unknown = unknown or f"--quirk-on: quirks are {DEFAULT}'s, not {args.exporter}'s"
         elif args.quirk_on and topo.reproduces is None:
             unknown = unknown or "--quirk-on: the file names no quirk (reproduces: quirk: ID)"

@@ -1,4 +1,4 @@
-"""`python -m testbed compare LAB.yaml ... --exporter netflow-lab --exporter softflowd ... [-j N]
+"""`python -m testbed compare LAB.yaml ... --exporter netflow-lab --exporter softflowd@9 ... [-j N]
 [--junit F] [--json F] [--format text|markdown|json] [--artifacts DIR]`: each lab once per
 exporter, and a conformance matrix ready for an upstream bug report (versions of the
 exporters and of the machine, per FAIL the command that runs that cell again, the exact
@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from ..lab.scratch import scratch
+from ..plan.cli import exporter_arg
 from .cli import EXPORTER_KINDS, INTERRUPTED, _writable_file
 from .many import terminated_as_interrupt
 
@@ -30,8 +31,9 @@ FORMATS = ("text", "markdown", "json")
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("compare", help="run labs once per exporter; print a conformance matrix")
     p.add_argument("labs", nargs="+", metavar="LAB", help="lab files (YAML)")
-    p.add_argument("--exporter", action="append", choices=EXPORTER_KINDS, metavar="KIND",
-                   help=f"an exporter to run each lab with (repeatable; default: {' '.join(DEFAULT)})")
+    p.add_argument("--exporter", action="append", type=exporter_arg, metavar="KIND[@VERSION]",
+                   help="an exporter to run each lab with, in VERSION (softflowd@10: a column of its own; "
+                        f"repeatable; default: {' '.join(DEFAULT)}, each in the file's version)")
     p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="runs at once (default 1)")
     p.add_argument("--junit", metavar="FILE", help="JUnit XML: a testsuite per lab and exporter (n/a: skipped)")
     p.add_argument("--json", metavar="FILE", help="the matrix as JSON")
@@ -89,12 +91,20 @@ def compare(args: argparse.Namespace) -> int:
         return INTERRUPTED
 
 
+def ran_with(launches: dict) -> tuple[dict, dict]:
+    """(probe -> argv of each process it started, probe -> {config file name: text}) of a run's
+    Launches: what a bug report quotes."""
+    return ({n: [list(p.argv) for x in ls for p in x.processes] for n, ls in launches.items()},
+            {n: {Path(path).name: text for x in ls for path, text in x.files.items()} for n, ls in launches.items()})
+
+
 def _run_dir(artifacts: str, name: str, kind: str) -> str:
     return str(Path(artifacts) / re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{name}-{kind}"))
 
 
 def _compare(args, exporters: list[str], bases: dict, skip: dict) -> int:
     from ..expect.verdict import not_applicable
+    from ..exporters import parse_exporter
     from ..exporters.version import version_of
     from ..report import junit, matrix_markdown
     from ..report.artifacts import cell_files
@@ -127,7 +137,7 @@ def _compare(args, exporters: list[str], bases: dict, skip: dict) -> int:
 
     with scratch("netflow-lab-compare-") as folder:  # names its owner: `testbed clean` finds it stale
         done = run_jobs(todo, args.jobs, folder, say=say, show=show)
-    m = Matrix(exporters, environment=environment(), versions={k: version_of(k) for k in exporters})
+    m = Matrix(exporters, environment=environment(), versions={k: version_of(parse_exporter(k)[0]) for k in exporters})
     results = []
     runs = iter(zip(todo, done))
     for lab in args.labs:
@@ -141,8 +151,7 @@ def _compare(args, exporters: list[str], bases: dict, skip: dict) -> int:
             else:
                 (_, _), (_, status, result) = next(runs)
                 if result is not None:
-                    m.runs[name, kind] = LabRun(name, lab, kind, checks, dict(result.commands),
-                                                dict(result.configs), folder)
+                    m.runs[name, kind] = LabRun(name, lab, kind, checks, *ran_with(result.launches), folder)
                 else:
                     m.runs[name, kind] = LabRun(name, lab, kind, checks, artifacts=folder)
                     m.broken[name, kind] = f"exit {status} (its output is above)"

@@ -12,6 +12,7 @@ each run sent), a records file (read by the report).
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Protocol
 
 from probe.live.ctl import CtlError, request
 
+from .. import workdir as W
 from ..logtail import tail
 from ..collector import mnexec_prefix
 from ..exporters import Launch, Process
@@ -66,6 +68,7 @@ class ExporterService:
         self.inactive_changes: list[tuple[float, float]] = []
         self.current: ExporterProcesses | None = None
         self._sent_before_kill: int | None = None
+        self.launches: list[Launch] = []  # what each start ran (its argv and config files)
 
     # -- what it is -----------------------------------------------------------
     @property
@@ -119,8 +122,11 @@ class ExporterService:
             if changes:
                 changes.append((now, value))
         launch = self.plan.launch(self.runs)
-        self.current = ExporterProcesses(launch, self.plan.spec.workdir, prefix=mnexec_prefix(self.node),
-                                         fork=self._fork)
+        self.launches.append(launch)
+        prefix = mnexec_prefix(self.node)
+        self.current = ExporterProcesses(launch, self.plan.spec.workdir, prefix=prefix, fork=self._fork)
+        W.exporter_launch(self.plan.spec.workdir, self.name, self.runs).write_text(
+            "\n".join(launch_header(self.plan, self.runs, prefix) + launch.describe()) + "\n")
         pids = self.current.launch_all()
         for pid, process in zip(pids, launch.processes):
             if not process.python_main:  # a forked one is recorded by the node
@@ -219,6 +225,17 @@ class ExporterService:
 
     def stats(self) -> dict:
         return self.ctl(["stats"]).get("stats", {})
+
+
+def launch_header(plan: ExporterPlan, run: int, prefix: list[str]) -> list[str]:
+    """The first lines of a run's launch file: which exporter, how it was asked to run."""
+    s = plan.spec
+    out = [f"# exporter {plan.name}: {plan.kind}, NetFlow version {s.version}, on {plan.node} "
+           f"(run {run}, started {time.strftime('%Y-%m-%d %H:%M:%S')})",
+           f"# in the router's namespaces: {shlex.join(prefix)} COMMAND"]
+    if s.options is not None and s.options.shown():
+        out.append(f"# options: {s.options.shown()}")
+    return out
 
 
 def _read_json(path: str | None) -> dict | None:

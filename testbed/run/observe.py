@@ -15,7 +15,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from ..collector import live
 from ..collector.load import JsonlReader
+from ..collector.nfcapd import udp_socket
 from ..collector.result import CollectorResult, merge_runs
 from ..plan import ExporterPlan, RunPlan
 from .running import Running
@@ -73,24 +75,47 @@ class Observer:
         for name, x in self.running.exporters.items():
             if x.running and x.controls:
                 x.ctl(["flush"])
-                targets.append((self.plan.exporters[name], x.stats().get("records_sent", 0)))
+                stats = x.stats()
+                targets.append((self.plan.exporters[name], stats.get("records_sent", 0), stats.get("datagrams_sent", 0)))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             results = self.results()
-            if all(self._received(e, sent, results) for e, sent in targets):
+            if all(self._received(e, records, datagrams, results) for e, records, datagrams in targets):
                 return
             time.sleep(POLL_S)
         self.say("        (not every flushed record reached a collector in time)")
 
-    def _received(self, e: ExporterPlan, sent: int, results: dict) -> bool:
-        """Has a collector of exporter `e` got the datagram that ends its `sent` records?"""
-        if sent == 0 or not any(c in self.running.collectors for c in (x.collector for x in e.probe.export)):
+    def settle(self, timeout: float = SETTLE_S) -> bool:
+        """Until every running reference collector has read all its socket holds and written
+        it: no unread bytes, then its JSON lines unchanged for longer than it waits before
+        writing them out (its receive timeout, live.POLL_S). False when `timeout` passed."""
+        deadline = time.monotonic() + timeout
+        quiet_s = live.POLL_S + 2 * POLL_S
+        sizes, since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            running = [c for c in self.running.collectors.values() if c.running]
+            unread = [udp_socket(c.proc.pid, c.spec.port) for c in running]
+            now = [c.files[-1].stat().st_size if c.files[-1].exists() else 0 for c in running]
+            if any(u is None or u[0] for u in unread) or now != sizes:
+                sizes, since = now, time.monotonic()
+            elif time.monotonic() - since > quiet_s:
+                return True
+            time.sleep(POLL_S)
+        return False
+
+    def _received(self, e: ExporterPlan, records: int, datagrams: int, results: dict) -> bool:
+        """Has a collector of exporter `e` got the datagram that ends the `records` records
+        it sent (v5 counts records), the last of its `datagrams` (v9 counts datagrams from 0)?"""
+        if records == 0 or not any(c in self.running.collectors for c in (x.collector for x in e.probe.export)):
             return True
         for x in e.probe.export:
             if x.collector not in results:
                 continue
-            got = [d for d in results[x.collector].datagrams
-                   if d.exporter in e.addresses and (d.header.engine_type, d.header.engine_id) == e.engine]
-            if got and got[-1].header.flow_sequence + got[-1].header.count >= sent:
+            stream = e.engine[0] << 8 | e.engine[1]  # v5's engine; our v9's source id is the same
+            got = [d.header for d in results[x.collector].datagrams
+                   if d.exporter in e.addresses and d.header.domain == stream]
+            if got and (got[-1].flow_sequence + got[-1].count >= records if got[-1].version == 5
+                        else got[-1].flow_sequence + 1 >= datagrams):
                 return True
         return False
+

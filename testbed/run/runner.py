@@ -40,8 +40,7 @@ class RunResult:
     run_id: str = ""
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # build, start, traffic, wait, stop, teardown
-    commands: dict[str, list[list[str]]] = field(default_factory=dict)  # probe -> argv of each process it started
-    configs: dict[str, dict[str, str]] = field(default_factory=dict)  # probe -> {config file name: text}
+    launches: dict[str, list] = field(default_factory=dict)  # probe name -> the Launch of each of its starts
 
     @property
     def topology(self) -> Topology | None:
@@ -64,11 +63,8 @@ def result_of(session: Session, workfiles: WorkFiles | None = None) -> RunResult
                   session.contexts() if plan is not None else {}, session.record.truth, session.lab.folder,
                   [c.path for c in running.captures],
                   workfiles if workfiles is not None else read_workfiles(session), session.run_id,
-                  phases=dict(session.phases))
-    for name, x in running.exporters.items():  # the exact argv and config files, for a bug report
-        launches = [x.plan.launch(run) for run in range(1, x.runs + 1)]
-        r.commands[name] = [list(p.argv) for launch in launches for p in launch.processes]
-        r.configs[name] = {Path(path).name: text for launch in launches for path, text in launch.files.items()}
+                  phases=dict(session.phases),
+                  launches={n: list(x.launches) for n, x in running.exporters.items()})
     r.seconds = time.time() - session.began
     return r
 

@@ -1,8 +1,9 @@
 """Starting and stopping what a run runs in lab nodes together, and its reference collectors.
 
 Each service is launched first and waited for after (`start_all`): many
-exporters and collectors start together, so a lab of 50 probes costs about
-one probe's start-up time, not 50. Exporters are one service for every kind
+exporters (or collectors) start together, so a lab of 50 probes costs about
+one probe's start-up time, not 50. The collectors start before the exporters
+(startup.py). Exporters are one service for every kind
 (exporters.py).
 """
 from __future__ import annotations

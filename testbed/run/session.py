@@ -17,14 +17,15 @@ from ..expect.context import Context
 from ..expect.verdict import Verdict
 from ..lab import STATE_DIR, Lab
 from ..plan import RunPlan, resolve
-from ..topology.probes import TYPED_OPTIONS
+from ..exporters import netflow_lab
+from ..exporters.options import collisions
 from ..traffic.step import StepResult
 from .captures import stop_captures
 from .exporters import ExporterService
 from .judge import contexts, judge_checks, service_verdicts
 from .observe import Observer
 from .running import Record, Running
-from .services import CollectorService, stop_all
+from .services import CollectorService, start_all, stop_all
 from .settle import RoutesSettle
 from .startup import start_services
 from .taps import TapService
@@ -40,10 +41,9 @@ class Session:
     def __init__(self, topology, *, say=print, workdir: Path | None = None,
                  capture_dir: Path | None = None, extra_probe_args: tuple[str, ...] = (),
                  run_id: str | None = None, state_dir: Path = STATE_DIR) -> None:
-        typed = [a for a in extra_probe_args if a.split("=", 1)[0] in TYPED_OPTIONS]
-        if typed:  # the checks must know these as data
-            raise ValueError(f"{typed[0]} is a probe field in the lab file: "
-                             f"{TYPED_OPTIONS[typed[0].split('=', 1)[0]]}")
+        flags = netflow_lab.flags  # --probe-arg words go to our probe: the checks must know what it sets as data
+        for _, flag, instead in collisions(tuple(extra_probe_args), flags, flags.sets)[:1]:
+            raise ValueError(f"{flag} is set by the {netflow_lab.name} kind: {instead} in the lab file")
         self.topo = topology
         self.say = say
         self.capture_dir = capture_dir.absolute() if capture_dir else None  # tcpdump runs in a node
@@ -58,6 +58,7 @@ class Session:
         self.began = time.time()
         self.last_verdicts: list[Verdict] = []  # the last evaluation: the run's result
         self._stopped = False
+        self.traffic_ended = 0.0  # unix time the last step ended
 
     # -- lifecycle ----------------------------------------------------------
     def __enter__(self) -> "Session":
@@ -98,6 +99,7 @@ class Session:
         r = self.running
         try:
             self.routes = {e.node: read_routes(self.lab, e.node) for e in self.plan.exporters.values()}
+            self._let_them_read(r.exporters.values())
             stop_all(list(r.exporters.values()))
             for tap in r.taps.values():
                 tap.stop()
@@ -150,6 +152,7 @@ class Session:
         label = f"[{step.index + 1}{f'/{of}' if of else ''}] {step.kind}" + (
             f" {step.name}" if step.name else "")
         result = step.run(self)
+        self.traffic_ended = result.ended
         self.record.add(step, result)
         for c in self.running.collectors.values():  # before the line: what dies after it, died later
             c.watch(f"after step {step.index + 1} {step.kind}" + (f" {step.name}" if step.name else ""))
@@ -191,14 +194,42 @@ class Session:
         self.phases["wait"] = self.phases.get("wait", 0.0) + waited
         return waited
 
-    def collector_results(self, flush: bool = False) -> dict:
-        """What each collector has received so far (all of it, once stopped).
-
-        flush=True first asks every running exporter that can be asked to expire its
-        flows and send them now, and waits until they reached the collectors."""
-        if flush and not self._stopped:
-            self.observer.flush()
+    def collector_results(self) -> dict:
+        """What each collector has received so far (all of it, once stopped; `flush()` first
+        for what the exporters still hold)."""
         return self.observer.results()
+
+    def flush(self) -> list[str]:
+        """Make every running exporter send what its cache holds, and wait until the
+        collectors have it; one line per exporter says how (also printed):
+        * ours is asked over its control socket (`flush`): it keeps running;
+        * a kind without one cannot be asked: it is stopped as its kind stops it (it flushes,
+          as far as it can: softflowd never reads its last ring block, docs/exporters.md)
+          and started again: a restart, so its checks expect one sequence reset for it;
+        * one that exits by itself (start: exits) is waited for, not started again.
+        Once the run stopped, everything was flushed already: nothing to do."""
+        if self._stopped:
+            return []
+        said, again = [], []
+        for name, x in self.running.exporters.items():
+            if x.controls and x.running:
+                said.append(f"{name}: flushed over its control socket")
+            elif x.launch_now.exits:
+                said.append(f"{name} ({x.plan.kind}): exits by itself: waited for its end")
+            elif x.running:
+                said.append(f"{name} ({x.plan.kind}): no control socket: stopped (it flushed) and started again")
+                again.append(x)
+        self._let_them_read(again)
+        stop_all([x for x in self.running.exporters.values() if x in again or x.launch_now.exits])
+        self.observer.flush()  # the control sockets; then what the stopped ones sent
+        if not self.observer.settle():
+            self.say("        (a collector was still receiving when the flush stopped waiting)")
+        start_all(again)
+        for x in again:
+            self.restarted(x.name)
+        for line in said:
+            self.say(f"[flush] {line}")
+        return said
 
     def verdicts(self, checks=None) -> list[Verdict]:
         """Stop (exporters flush) and evaluate `checks` (default: the lab file's expect:)."""
@@ -206,6 +237,15 @@ class Session:
         self.stop()
         self.last_verdicts = judge_checks(checks, self.observer, self.contexts()) + service_verdicts(self.running)
         return self.last_verdicts
+
+    def _let_them_read(self, exporters) -> None:
+        """Before stopping them: until the packets the last step sent may have reached each
+        exporter from its capture ring (its claimed capture delay: libpcap's read timeout);
+        stopped sooner, it would never count them."""
+        delay = max((x.plan.claims.capture_delay_s for x in exporters if x.running), default=0.0)
+        wait = self.traffic_ended + delay - time.time()
+        if wait > 0:
+            time.sleep(wait)
 
 
 def read_routes(lab, node: str) -> tuple[tuple[str, str, str], ...]:

@@ -1,8 +1,10 @@
 """Starting what a run's plan says in its built lab, in order.
 
-Hosts quiet; captures (with --artifacts); nfcapd collectors; reference
-collectors; the export taps (before any probe sends); then every collector
-and exporter at once (`start_all`); last, which literal destinations hear
+Hosts quiet; captures (with --artifacts); nfcapd collectors; the export
+taps; every reference collector, started together and waited for until each
+is bound (`start_all`); only then every exporter, started together: an
+exporter that sends at once (a replay such as nfdump's nfreplay) loses
+nothing to a collector still starting. Last, which literal destinations hear
 nothing.
 """
 from __future__ import annotations
@@ -40,7 +42,8 @@ def start_services(plan: RunPlan, lab, running: Running, say, capture_dir: Path 
         say(f"[tap]   export taps: {', '.join(f'{p} -> {c}' for p, c in plan.taps)}")
     running.exporters.update({name: ExporterService(e, lab) for name, e in plan.exporters.items()})
     with lab.state.batch():
-        start_all([*running.collectors.values(), *running.exporters.values()])
+        start_all(list(running.collectors.values()))  # bound: what arrives from now on waits for them
+        start_all(list(running.exporters.values()))
     running.deaf = deaf_exports(lab, topo.probes.values())
     for e in plan.exporters.values():
         kind = "" if e.kind == DEFAULT else f" ({e.kind})"

@@ -12,7 +12,7 @@ from typing import Mapping
 
 from probe.constants import ACTIVE_MS, INACTIVE_MS
 
-from ..exporters import Kind, netflow_lab
+from ..exporters import Kind, KindOptions, netflow_lab
 
 ROUTER, HOST = "router", "host"
 DEFAULT_MTU = 1500
@@ -151,6 +151,8 @@ class Probe:
     line: int = 0
     exporter: Kind = netflow_lab  # which exporter runs it (testbed/exporters): how it launches, what it claims
     require: frozenset[str] = frozenset()  # claims whose checks count even when the exporter lacks them
+    version: int = 5  # the NetFlow version it exports (10: IPFIX)
+    options: KindOptions | None = None  # its kind's own typed fields (None: their defaults)
 
     @property
     def kind(self) -> str:

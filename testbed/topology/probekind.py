@@ -5,6 +5,9 @@
       p2: {kind: command, node: r2, interfaces: [eth0], collectors: [ref],
            command: [myprobe, -i, "{interfaces}", -n, "{collector}"], claims: {fills: [input]},
            start: {packet_sockets: 0, settle: 1}, stop: {signal: INT, timeout: 5, exits: [0, SIGINT]}}
+      p3: {kind: command, node: r3, interfaces: [eth0], collectors: [ref], claims: {},
+           command: [nfreplay, -r, flows.nfcapd, -H, "{collector_host}", -p, "{collector_port}", -v, "5"],
+           start: {exits: true}}         # it sends and exits: its exit status is judged
 
 The kind's home is its module in testbed/exporters/ (how it starts, stops and
 what it claims); here the lab file is checked against it: the settings it
@@ -16,27 +19,39 @@ are left out.
 """
 from __future__ import annotations
 
+import difflib
+import re
 import shlex
 import signal
 
-from ..exporters import CLAIMS, COMMAND, KIND_NAMES, KINDS, CommandKind, claims_from_mapping
+from ..collector import DECODES
+from ..exporters import CLAIMS, COMMAND, KIND_NAMES, KINDS, CommandKind, claims_from_mapping, parse_exporter
 from ..exporters.command import placeholders
+from ..exporters.options import Count, NamedTimeouts, Pattern, Seconds, collisions, declared, refused_words
 from ..schema.fields import Reader
 from ..schema.yamltree import Y
 from .model import NETFLOW_LAB
 
-KIND_FIELDS = ("kind", "command", "claims", "require", "start", "stop")
+# each packaged kind's own typed fields (its Options): field -> the kinds that declare it
+OPTION_KINDS: dict[str, list[str]] = {}
+for _k in KINDS.values():
+    for _f in declared(_k.Options):
+        OPTION_KINDS.setdefault(_f.name, []).append(_k.name)
+KIND_FIELDS = ("kind", "command", "claims", "require", "start", "stop", "version", *OPTION_KINDS)
 COMMAND_ONLY = ("command", "claims", "start", "stop")
 STOP_SIGNALS = ("TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "KILL")
 
 
 def read_kind(r: Reader, f: dict[str, Y], y: Y, override: str | None) -> dict | None:
     """The exporter kind (`kind:`, and for a command its `command:`, `claims:`, `start:`,
-    `stop:`) and `require:` of one probe, as Probe fields (None after reporting a problem)."""
+    `stop:`), its `version:`, its own typed options, `require:`, and whether `args:` gives
+    a word the kind writes itself, of one probe, as Probe fields (None after reporting a
+    problem). `override`: KIND or KIND@VERSION (--exporter) runs it instead; the file's
+    options and args belong to its own kind: checked against it, then left out."""
     own = r.choice(f["kind"], KIND_NAMES, "probe kind") if "kind" in f else NETFLOW_LAB
     if own is None:
         return None
-    kind = override or own
+    kind, forced = parse_exporter(override) if override else (own, None)
     out: dict = {}
     ok = True
     if own == COMMAND and kind == COMMAND:
@@ -49,10 +64,137 @@ def read_kind(r: Reader, f: dict[str, Y], y: Y, override: str | None) -> dict | 
             if key in f:
                 r.error(f[key], f"{key}: belongs to kind: command (this probe is {own})", at_key=True)
                 ok = False
+    mine, args_ok = _options(r, f, own), _args(r, f, own)  # each reports its own problems
+    ok = ok and mine is not None and args_ok
+    if mine is not None:
+        options, fields = mine
+        out.update(fields)  # a named timeout that is the probe's active timeout stays that
+        if kind == own and options is not None:
+            out["options"] = options
+    if out["exporter"] is not None:
+        out["version"] = _version(r, f, y, out["exporter"], forced, override)
+        ok = ok and out["version"] is not None
     if "require" in f:
         out["require"] = _require(r, f["require"])
         ok = ok and out["require"] is not None
     return out if ok else None
+
+
+def _version(r: Reader, f: dict[str, Y], y: Y, exporter, forced: int | None, override: str | None) -> int | None:
+    """`version:` (or --exporter KIND@VERSION): one the kind exports and the referee judges."""
+    where = f.get("version", y)
+    if forced is not None:
+        version = forced
+    elif "version" in f:
+        version = r.integer(f["version"], 1, 10, "a NetFlow version")
+        if version is None:
+            return None
+    else:
+        return 5  # every kind's default, as r135400 exports
+    if version not in exporter.versions:
+        via = f" (--exporter {override})" if override else ""
+        r.error(where, f"version: {exporter.name}{via} exports NetFlow version "
+                       f"{', '.join(map(str, exporter.versions))}, not {version}", at_key=True)
+        return None
+    if version not in DECODES:
+        r.error(where, f"version: {version}: the reference collector judges NetFlow version "
+                       f"{', '.join(map(str, DECODES))} only", at_key=True)
+        return None
+    return version
+
+
+def _options(r: Reader, f: dict[str, Y], own: str) -> tuple | None:
+    """The typed fields of the probe's own kind: (its Options or None, the probe fields
+    a named timeout is: active_timeout, scan_interval); another kind's field is an error
+    at its line."""
+    cls = KINDS[own].Options if own in KINDS else None
+    fields = {fd.name: fd for fd in declared(cls)} if cls else {}
+    values, extra, ok = {}, {}, True
+    for key in OPTION_KINDS:
+        if key not in f:
+            continue
+        if key not in fields:
+            r.error(f[key], f"{key}: belongs to kind: {', '.join(OPTION_KINDS[key])} (this probe is {own})",
+                    at_key=True)
+            ok = False
+            continue
+        got = _option(r, f[key], fields[key].metadata["value"], own)
+        if got is None:
+            ok = False
+            continue
+        values[key], aliases = got
+        for name, (field, seconds, y) in aliases.items():
+            if field in f:
+                r.error(y, f"{key}.{name} is {field}: give {field}: or {key}: {{{name}}}, not both", at_key=True)
+                ok = False
+            extra[field] = seconds
+    if not ok:
+        return None
+    return (cls(**values) if cls else None), extra
+
+
+def _option(r: Reader, y: Y, value, own: str):
+    """One typed field's value (None after reporting why) and the named timeouts that are
+    a probe field ({name: (field, seconds, where)})."""
+    if isinstance(value, Count):
+        got = r.integer(y, value.lo, value.hi, value.what)
+        return None if got is None else (got, {})
+    if isinstance(value, Seconds):
+        got = r.number(y, positive=True, hi=value.hi)
+        return None if got is None else (got, {})
+    if isinstance(value, Pattern):
+        text = str(y.value) if y.is_scalar and y.value is not None else None
+        if text is None or not re.match(value.regex, text):
+            r.error(y, f"expected {value.what}, got {y.value!r}")
+            return None
+        return text, {}
+    items = r.mapping(y, "names to values")
+    if items is None:
+        return None
+    pairs, aliases, ok = [], {}, True
+    for key, v in items.items():
+        if isinstance(value, NamedTimeouts):
+            if key not in value.names:
+                r.error(v, f"unknown timeout {key!r}" + _did_you_mean(key, value.names)
+                           + f" (one of: {', '.join(value.names)})", at_key=True)
+                ok = False
+                continue
+            seconds = r.number(v, positive=True, hi=2**32 // 1000)
+            if seconds is None:
+                ok = False
+            elif key in value.aliases:
+                aliases[key] = (value.aliases[key], seconds, v)
+            else:
+                pairs.append((key, seconds))
+        else:  # ConfigLines
+            why = value.refusal(key)
+            if why is not None:
+                r.error(v, f"{key} is set by the {own} kind: {why}", at_key=True)
+                ok = False
+            elif not v.is_scalar or v.value is None or "\n" in str(v.value):
+                r.error(v, f"{key}: expected one value on its line, got {v.plain()!r}")
+                ok = False
+            else:
+                pairs.append((key, str(v.value).lower() if isinstance(v.value, bool) else str(v.value)))
+    return (tuple(pairs), aliases) if ok else None
+
+
+def _args(r: Reader, f: dict[str, Y], own: str) -> bool:
+    """False (after saying which to write instead) when `args:` gives a word its kind writes."""
+    if own not in KINDS or "args" not in f or not f["args"].is_seq:
+        return True
+    items = list(f["args"])
+    words = tuple(str(i.value) for i in items)
+    k = KINDS[own]
+    found = collisions(words, k.flags, refused_words(k.flags, k.Options))
+    for index, flag, instead in found:
+        r.error(items[index], f"{flag} is set by the {own} kind: {instead}")
+    return not found
+
+
+def _did_you_mean(word: str, known) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _command_kind(r: Reader, f: dict[str, Y], y: Y) -> CommandKind | None:
@@ -129,12 +271,16 @@ def _command(r: Reader, y: Y, claims) -> tuple[str, ...] | None:
 
 
 def _start(r: Reader, y: Y) -> dict | None:
-    """start: {packet_sockets: N, settle: S, timeout: S} -> CommandKind keywords."""
-    f = r.fields(y, (), ("packet_sockets", "settle", "timeout"),
-                 "how the exporter starts: packet_sockets, settle, timeout")
+    """start: {packet_sockets: N, settle: S, timeout: S, exits: BOOL} -> CommandKind keywords."""
+    f = r.fields(y, (), ("packet_sockets", "settle", "timeout", "exits"),
+                 "how the exporter starts: packet_sockets, settle, timeout, exits")
     if f is None:
         return None
     out = {}
+    if "exits" in f:  # it ends by itself once it has sent (a replay): it captures nothing, by default
+        out["exits"] = r.boolean(f["exits"])
+        if out["exits"] and "packet_sockets" not in f:
+            out["packet_sockets"] = 0
     if "packet_sockets" in f:  # 0: it captures some other way; do not wait for any
         out["packet_sockets"] = r.integer(f["packet_sockets"], 0, 64, "a socket count")
     if "settle" in f:

@@ -67,11 +67,11 @@ def test_claims_block():
     c = claims_from_mapping({"fills": ["input", "output", "tos"], "unreliable": {"next_hop": "is the collector"},
                              "tos_in_key": True, "icmp": "dport", "timeout_step": 1, "timer_window": [-1, 3],
                              "steady_uptime": False, "unsupported": {"max_flows": "no such option"},
-                             "notes": "measured by hand"})
+                             "capture_delay": 0.5, "notes": "measured by hand"})
     assert c.fills == {"input", "output", "tos"} and c.unreliable == {"next_hop": "is the collector"}
     assert (c.tos_in_key, c.icmp, c.timeout_step_s, c.timer_window_s, c.steady_uptime) == (
         True, ICMP_DPORT, 1.0, (-1.0, 3.0), False)
-    assert c.notes == ("measured by hand",)
+    assert c.notes == ("measured by hand",) and c.capture_delay_s == 0.5
     assert claims_from_mapping({"icmp": "sport-dport"}).icmp == ICMP_SPORT_DPORT
     assert claims_from_mapping({}).fills == frozenset()
     with pytest.raises(Unsupported, match="p1: max_flows: no such option"):
@@ -87,6 +87,7 @@ def test_claims_block():
     ({"timer_window": [3, 1]}, r"claims.timer_window: 3.0 > 1.0"),
     ({"timer_window": 2}, r"claims.timer_window: expected \[lo, hi\] seconds"),
     ({"timeout_step": 0}, "claims.timeout_step: expected a positive number, got 0"),
+    ({"capture_delay": -1}, r"claims.capture_delay: expected seconds >= 0, got -1"),
     ({"unreliable": ["output"]}, r"claims.unreliable: expected \{field: what it holds\}"),
 ])
 def test_bad_claims_blocks_say_what_is_wrong(block, error):

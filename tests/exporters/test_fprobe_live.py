@@ -2,7 +2,7 @@
 
 * Its capture thread hands packets to a 100-entry pending queue; the thread
   that empties it misses wake-ups and sleeps up to 5 s, so a burst beyond
-  the queue is dropped (no counter says so). `-q` makes the queue longer.
+  the queue is dropped (no counter says so). `pending_queue:` (-q) makes the queue longer.
 * sys_uptime restarts at every datagram (UPTIME_TRICK).
 * A flow keeps its first packet's TOS (TOS is not in its key).
 """
@@ -23,9 +23,9 @@ pytestmark = [pytest.mark.root,
 UPTIME_TRICK_MS = (1 << 20) * 1000
 
 
-def burst(rl, tmp_path, *args: str):
+def burst(rl, tmp_path, options: fprobe.Options | None = None):
     port = drive.next_port()
-    spec = drive.spec_for(rl, tmp_path, port, args=args)
+    spec = drive.spec_for(rl, tmp_path, port, options=options)
     with drive.Session(rl, fprobe.launch(spec), tmp_path, port) as session:
         rl.play(drive.tos_pair(40200)
                 + drive.shifted(udp("h1", "h2", packets=3000, interval=0, sport=40201), 0.3),
@@ -44,5 +44,5 @@ def test_a_burst_beyond_the_pending_queue_is_dropped(rl, tmp_path):
 
 
 def test_a_longer_pending_queue_keeps_the_burst(rl, tmp_path):
-    result = burst(rl, tmp_path, "-q", "100000")
+    result = burst(rl, tmp_path, fprobe.Options(pending_queue=100000))
     assert result.total(sport=40201).packets == 3000

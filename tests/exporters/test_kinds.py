@@ -147,3 +147,98 @@ def test_the_labs_ifindex_overrides_reach_every_kind():
     assert "9:eth1" in softflowd.launch(spec(ETH1, ifindex={"eth1": 9})).processes[0].argv
     assert "ifindex=9 ifname=eth1 direction=in" in pmacctd.launch(s).files["/run/lab/w/p1.pmacctd.map"]
     assert [words(p.argv, "-x") for p in fprobe.launch(s).processes] == [["2:0"], ["9:0"]]
+
+
+@pytest.mark.parametrize("name, words", [
+    ("softflowd", lambda launch: words(launch.processes[0].argv, "-v")),
+    ("pmacctd", lambda launch: [line.split(": ")[1] for line in launch.files["/run/lab/w/p1.pmacctd.conf"].splitlines()
+                                if line.startswith("nfprobe_version")]),
+    ("fprobe", lambda launch: words(launch.processes[0].argv, "-n")),
+])
+def test_the_version_reaches_the_tool_once(name, words):
+    """softflowd took the -v in effect when -n was parsed: one -v, before -n, the lab's."""
+    for version in kind(name).versions:
+        launch = kind(name).launch(spec(version=version))
+        assert words(launch) == [str(version)]
+    (p,) = softflowd.launch(spec(version=9)).processes
+    assert p.argv.index("-v") < p.argv.index("-n")
+
+
+def test_softflowd_named_timeouts_and_the_idle_timeout_each_flow_expires_by():
+    s = spec(ETH1, options=softflowd.Options(timeouts=(("udp", 7.0), ("tcp.rst", 0.4))))
+    (p,) = softflowd.launch(s).processes
+    assert words(p.argv, "-t") == ["general=3", "tcp=3", "tcp.rst=1", "tcp.fin=3", "udp=7", "icmp=3",
+                                   "maxlife=60", "expint=1"]
+    c = softflowd.claims(s)
+    assert c.idle_timeout(2.5, 17) == 7 and c.idle_timeout(2.5, 1) == 2.5 and c.idle_timeout(2.5, 47) == 2.5
+    assert c.idle_timeout(2.5, 6, rst=True) == 1 and c.idle_timeout(2.5, 6, fin=True) == 2.5
+    assert softflowd.claims(spec()).idle_timeouts == {}
+
+
+def test_pmacctd_takes_the_engines_timeouts_and_the_labs_config_lines():
+    opts = pmacctd.Options(timeouts=(("icmp", 4.0),), config=(("snaplen", "128"), ("nfprobe_source_ip", "10.0.1.1")))
+    launch = pmacctd.launch(spec(options=opts, version=10))
+    conf = launch.files["/run/lab/w/p1.pmacctd.conf"].splitlines()
+    assert "nfprobe_version: 10" in conf and conf[-2:] == ["snaplen: 128", "nfprobe_source_ip: 10.0.1.1"]
+    engine = {v: [x for x in pmacctd.config(spec(version=v, engine_type=7, engine_id=1)).splitlines()
+                  if x.startswith("nfprobe_engine")] for v in (5, 9, 10)}
+    # v9/IPFIX: one number (its source id / domain); "7:1" makes it exit at start
+    assert engine == {5: ["nfprobe_engine: 7:1"], 9: ["nfprobe_engine: 1793"], 10: ["nfprobe_engine: 1793"]}
+    assert next(x for x in conf if x.startswith("nfprobe_timeouts")).split(":", 1)[1].split(":")[5] == "icmp=4"
+    assert pmacctd.claims(spec(options=opts)).idle_timeout(2.5, 1) == 4
+    assert pmacctd.CONFIG.refusal("nfprobe_receiver[c9]").startswith("write collectors:")
+    assert pmacctd.CONFIG.refusal("nfprobe_source_ip") is None
+
+
+def test_fprobe_options_become_its_flags():
+    opts = fprobe.Options(pending_queue=100000, memory_limit=4096, emit_rate="1000:10", fragment_lifetime=7.5)
+    p0 = fprobe.launch(spec(options=opts)).processes[0].argv
+    assert (words(p0, "-q"), words(p0, "-m"), words(p0, "-t"), words(p0, "-g")) == (
+        ["100000"], ["4096"], ["1000:10"], ["8"])
+    assert "(-q, 100000 packets)" in fprobe.claims(spec(options=opts)).causes["accounts_every_packet"]
+    assert "(-q, 100 packets)" in fprobe.claims().causes["accounts_every_packet"]
+    assert words(fprobe.launch(spec()).processes[0].argv, "-g") == ["3"]  # the inactive timeout
+
+
+def test_another_kinds_options_are_their_defaults():
+    """--exporter runs a probe with another kind: the file's options were its own kind's."""
+    s = spec(options=fprobe.Options(pending_queue=5))
+    assert words(softflowd.launch(s).processes[0].argv, "-t")[4] == "udp=3"
+    assert "-q" not in fprobe.launch(spec()).processes[0].argv
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+def test_every_word_a_kind_writes_is_refused_in_args(name):
+    """Whatever the lab's spec, no word of the kind's own argv (but the BPF filter, the collectors
+    and the interface names) may be given again in args: each is in its flags' `sets`."""
+    from testbed.exporters.options import collisions, refused_words
+    k = kind(name)
+    refused = refused_words(k.flags, k.Options)
+    s = spec(max_flows=None if name == "fprobe" else 10, scan_interval=2,
+             options=fprobe.Options(pending_queue=7) if name == "fprobe" else None)
+    for p in k.launch(s).processes:
+        argv = p.python_args if p.python_main else p.argv[1:]
+        found = {flag for _, flag, _ in collisions(tuple(argv), k.flags, refused)}
+        given = {w for w in argv if w.startswith("-") and len(w) > 1}
+        assert given == found, (given - found, found - given)
+
+
+def test_args_are_read_as_the_tools_parser_reads_them():
+    from testbed.exporters.options import collisions
+    f = softflowd.flags
+    assert collisions(("-v", "9"), f, f.sets) == [(0, "-v", f.sets["-v"])]
+    assert [c[1] for c in collisions(("-v9", "-dN", "-B", "-v", "-m5"), f, f.sets)] == ["-v", "-d", "-N", "-m"]
+    assert collisions(("-s", "10", "-B", "65536", "not", "-x", "2"), f, f.sets) == []  # values and non-options
+    g = netflow_lab.flags
+    assert [c[1] for c in collisions(("--quirk", "uptime-seconds", "--inactive", "5", "-ieth0", "--ifindex=a=3"),
+                                     g, g.sets)] == ["--inactive-timeout", "-i", "--ifindex"]
+
+
+def test_netflow_labs_flags_are_the_probe_clis():
+    """Every option of `python -m probe` that takes a value is declared so (else its value would be read as
+    a flag), and every one the kind's launch writes is refused."""
+    parser = build_parser()
+    valued = {s for a in parser._actions if a.nargs != 0 and a.option_strings for s in a.option_strings}
+    assert valued == set(netflow_lab.flags.takes_value)
+    known = {s for a in parser._actions for s in a.option_strings}
+    assert set(netflow_lab.flags.sets) <= known

@@ -108,6 +108,39 @@ def test_stop_commands_share_one_stop_timeout(tmp_path):
     assert stopped.clean and stopped.exits == (3, 3, 3)  # each got the signal when its command ran out
 
 
+def test_a_launch_that_exits_is_ready_when_done_and_not_asked_to_stop(tmp_path):
+    """A replay: it sends and ends by itself. Done before the ready check is ready; the stop
+    sends no signal (the one still running finishes its 0.5 s) and judges each exit status."""
+    launch = Launch(processes=(Process(("sh", "-c", "exit 0"), "a.log", packet_sockets=0),
+                               Process(("sh", "-c", "trap 'exit 7' TERM; sleep 0.5"), "b.log", packet_sockets=0),
+                               Process(("sh", "-c", "exit 4"), "c.log", packet_sockets=0)), exits=True)
+    ex = ExporterProcesses(launch, tmp_path).start()
+    stopped = ex.stop()
+    assert stopped.exits == (0, 0, 4)
+    assert stopped.problems == ("sh exited with exit 4: (empty log)",)
+    never = Launch(processes=(Process(("sleep", "30"), "n.log", packet_sockets=0),), exits=True, stop_timeout_s=0.3)
+    assert ExporterProcesses(never, tmp_path).start().stop().problems == ("sleep did not exit within 0.3 s: killed",)
+
+
+def test_a_process_with_a_ready_line_is_ready_once_its_log_says_it(tmp_path):
+    """pmacctd holds its capture sockets before it handles SIGTERM: ready is its plugins'
+    line in its log, as many times as it has plugins."""
+    says = ("import sys, time\n"
+            "time.sleep(0.4); print('x): Exporting flows to a', flush=True)\n"
+            "time.sleep(0.4); print('y): Exporting flows to b', flush=True)\n"
+            "time.sleep(30)\n")
+    launch = Launch(processes=(Process((sys.executable, "-c", says), "r.log", packet_sockets=0,
+                                       ready_log="): Exporting flows to ", ready_count=2),), clean_exits={-15})
+    began = time.monotonic()
+    ex = ExporterProcesses(launch, tmp_path).start()
+    assert time.monotonic() - began >= 0.8 and (tmp_path / "r.log").read_text().count("Exporting") == 2
+    assert ex.stop().clean
+    slow = Launch(processes=(Process(("sleep", "30"), "s.log", packet_sockets=0, ready_log="ready"),),
+                  ready_timeout_s=0.3)
+    with pytest.raises(ExporterError, match=r"did not open its 0 capture socket\(s\) and log 'ready' within 0.3 s"):
+        ExporterProcesses(slow, tmp_path).start()
+
+
 def test_an_exporter_flooding_its_output_is_read_as_a_bounded_tail(tmp_path):
     """50 MB on stdout: the testbed keeps the last 64 KiB (it used to read it all, per stop)."""
     flood = Process((sys.executable, "-c", "import sys, time\nfor i in range(500_000): print('flood %09d' % i, "

@@ -143,3 +143,43 @@ def test_compare_exits_0_when_the_only_other_cells_are_na(tmp_path):
     suites = {s.get("name"): s for s in ET.parse(tmp_path / "j.xml").getroot()}
     assert suites["netflow-lab.conformance-cache-pressure[fprobe]"].get("skipped") == "2"
     assert suites["netflow-lab.conformance-cache-pressure[netflow-lab]"].get("failures") == "0"
+
+
+NAMED = """\
+name: named-timeouts
+nodes:
+  h1: {kind: host, interfaces: {eth0: 10.0.1.10/24}, routes: [default via r1]}
+  h2: {kind: host, interfaces: {eth0: 10.0.2.10/24}, routes: [default via r1]}
+  c1: {kind: host, interfaces: {eth0: 10.255.0.2/30}, routes: [default via r1]}
+  r1: {kind: router, interfaces: {eth0: 10.0.1.1/24, eth1: 10.0.2.1/24, eth2: 10.255.0.1/30}}
+links: [h1:eth0 -- r1:eth0, r1:eth1 -- h2:eth0, r1:eth2 -- c1:eth0]
+collectors:
+  ref: {node: c1}
+probes:
+  p1: {kind: KIND, node: r1, interfaces: [eth0], collectors: [ref], inactive_timeout: 12, timeouts: {udp: 2}}
+traffic:
+  - {kind: udp, name: quiet, from: h1, to: h2, dport: 5001, packets: 5}
+  # softflowd reads its ring a full block at a time (docs/exporters.md): a busy flow hands it over
+  - {kind: udp, name: push, from: h1, to: h2, sport: 9, dport: 9, packets: 3000, rate: 20000, size: 0}
+expect:
+  - {name: udp-by-its-own-timeout, kind: exported_within, match: {dport: 5001}, by: inactive_timeout}
+"""
+
+
+@pytest.mark.parametrize("kind", ["softflowd", "pmacctd"])
+def test_named_timeouts_reach_the_tool_the_checks_and_the_artifacts(kind, tmp_path):
+    """timeouts: {udp: 2} with an inactive timeout of 12: the UDP flow is exported after 2 s
+    and the check's window is the one for 2 s; the argv and config are kept per run."""
+    lab = tmp_path / "named.yaml"
+    lab.write_text(NAMED.replace("KIND", kind))
+    done = run_testbed("run", lab, "--artifacts", tmp_path / "art", timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS  udp-by-its-own-timeout" in done.stdout and "(claimed 1..4 s)" in done.stdout, done.stdout
+    launch = (tmp_path / "art" / "work" / "launch-p1.1.txt").read_text()
+    assert launch.startswith(f"# exporter p1: {kind}, NetFlow version 5, on r1 (run 1, started ")
+    assert "# options: timeouts {udp: 2}" in launch
+    assert ("-t udp=2" if kind == "softflowd" else "nfprobe_timeouts: general=12:tcp=12:tcp.rst=12:tcp.fin=12:udp=2")\
+        in launch
+    report = (tmp_path / "art" / "report.html").read_text()
+    assert 'id="named-timeouts-exporters"' in report and f"p1 ({kind}, NetFlow version 5) on r1" in report
+    assert "launch-p1.1.txt" in (tmp_path / "art" / "INDEX.txt").read_text()

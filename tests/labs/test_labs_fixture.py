@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -126,3 +129,53 @@ def test_pytest_xdist_runs_labs_in_parallel_workers(tmp_path):
     assert "4 passed" in done.stdout, done.stdout + done.stderr
     workers, runs = zip(*(line.split() for line in seen.read_text().splitlines()))
     assert set(workers) == {"gw0", "gw1"} and len(set(runs)) == 4
+
+
+@pytest.mark.parametrize("kind", ["pmacctd", "fprobe"])
+def test_records_flush_every_kind(netflow_lab, kind):
+    """A kind without a control socket cannot be asked to flush: records() stops it (it
+    flushes) and starts it again, says so, and the sequence check expects that restart."""
+    doc = yaml.safe_load((ROOT / "tests/labs/exporters-lifecycle.yaml").read_text())
+    doc.update(traffic=[], expect=[])
+    lab = netflow_lab(doc, exporter=kind)
+    lab.run_step({"kind": "udp", "from": "h1", "to": "h2", "dport": 6101, "packets": 4})
+    (rec,) = lab.records(dport=6101)  # its inactive timeout is 60 s: only the flush exports it now
+    assert rec.packets == 4
+    assert lab.flushed == [f"p1 ({kind}): no control socket: stopped (it flushed) and started again"]
+    lab.run_step({"kind": "udp", "from": "h1", "to": "h2", "dport": 6102, "packets": 3})
+    (rec,) = lab.records(dport=6102)  # it runs again, and flushes again
+    assert rec.packets == 3
+    lab.assert_passed([{"name": "seq", "kind": "sequence"}, {"name": "counted", "kind": "conservation"}])
+
+
+def test_the_exporter_option_runs_every_probe_as_that_kind(netflow_lab):
+    lab = netflow_lab(TOPOLOGIES / "fragments.yaml", exporter="pmacctd")
+    assert [e.kind for e in lab.session.plan.exporters.values()] == ["pmacctd"]
+    with pytest.raises(ValueError, match="softflowd exports NetFlow version 5, 9, 10, not '4'"):
+        netflow_lab(TOPOLOGIES / "fragments.yaml", exporter="softflowd@4")
+
+
+INNER_ROOT_TEST = '''
+def test_a_lab(netflow_lab):
+    netflow_lab({quickstart!r})
+'''
+
+
+def test_a_lab_test_without_root_is_skipped_or_failed_as_asked(tmp_path):
+    """As an unprivileged user: skipped by default, failed with --lab-require-root (a CI
+    that must not skip silently)."""
+    folder = Path(tempfile.mkdtemp(prefix="netflow-lab-noroot-", dir="/tmp"))  # pytest's tmp_path is root's only
+    try:
+        (folder / "test_inner.py").write_text(INNER_ROOT_TEST.format(quickstart=str(TOPOLOGIES / "quickstart.yaml")))
+        os.chmod(folder, 0o777)
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(folder)]
+        done = subprocess.run(nobody + base, capture_output=True, text=True, cwd=folder, timeout=120)
+        assert done.returncode == 0 and "1 skipped" in done.stdout and "needs root" in done.stdout, done.stdout
+        done = subprocess.run(nobody + base + ["--lab-require-root"], capture_output=True, text=True, cwd=folder,
+                              timeout=120)
+    finally:
+        shutil.rmtree(folder)
+    assert done.returncode == 1 and "1 error" in done.stdout, done.stdout + done.stderr  # failed in its fixture
+    assert "netflow_lab needs root (network namespaces, veths, raw sockets); --lab-require-root: not skipped" \
+        in done.stdout

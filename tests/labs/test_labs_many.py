@@ -58,7 +58,7 @@ def test_a_shard_is_a_deterministic_slice(tmp_path):
     (["--run-id", "../../x"], "bad run id '../../x'"),
     (["-j", "0"], "-j must be at least 1"),
     (["--shard", "3/2"], "--shard K/N with 1 <= K <= N"),
-    (["--probe-arg=--ifindex=eth0=5"], "--ifindex=eth0=5 is a probe field in the lab file"),
+    (["--probe-arg=--ifindex=eth0=5"], "--ifindex is set by the netflow-lab kind: write ifindex: {IFNAME: N}"),
 ])
 def test_bad_options_fail_before_anything_is_built(args, message, tmp_path):
     began = time.monotonic()

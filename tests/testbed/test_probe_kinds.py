@@ -142,7 +142,34 @@ def test_start_and_stop_of_a_command_reach_its_launch():
     assert lab(command_probe(extra="stop: {signal: INT}")).probes["p1"].exporter.stop_signal == signal.SIGINT
 
 
+def test_a_command_that_exits_once_it_has_sent():
+    from pathlib import Path
+    topo = lab(command_probe("[nfreplay, -r, f.nfcapd, -H, '{collector_host}']", "start: {exits: true}"))
+    launch = resolve(topo, Path("/w")).exporters["p1"].launch()
+    assert launch.exits and [p.packet_sockets for p in launch.processes] == [0]  # it captures nothing
+    topo = lab(command_probe(extra="start: {exits: true, packet_sockets: 1}"))
+    assert [p.packet_sockets for p in resolve(topo).exporters["p1"].launch().processes] == [1]
+    assert not resolve(lab(command_probe())).exporters["p1"].launch().exits
+
+
+def test_a_runs_launches_come_back_whole_from_a_child_run():
+    """compare reads each child run's JSON: the exact argv, stop and config files it ran with."""
+    from pathlib import Path
+    from testbed.run.compare import ran_with
+    from testbed.run.many import result_from_json, result_json
+    extra = "stop: {signal: SIGINT, command: 'myctl stop', exits: [0, 130]}"
+    launch = resolve(lab(command_probe(extra=extra)), Path("/w")).exporters["p1"].launch()
+    launch = type(launch)(**{**{f: getattr(launch, f) for f in launch.__dataclass_fields__},
+                             "files": {"/w/p1.conf": "a: 1\n"}})
+    back = result_from_json(result_json(RunResult("lab", [], launches={"p1": [launch, launch]})))
+    assert back.launches == {"p1": [launch, launch]}
+    commands, configs = ran_with(back.launches)
+    assert commands == {"p1": [list(p.argv) for p in launch.processes] * 2}
+    assert configs == {"p1": {"p1.conf": "a: 1\n"}}
+
+
 @pytest.mark.parametrize("extra, error", [
+    ("start: {exits: yes-please}", "lab.yaml:15: probes.p1.start.exits: expected true or false"),
     ("stop: {signal: STOP}", "lab.yaml:15: probes.p1.stop.signal: stop: unknown signal 'STOP' "
                              "(one of: TERM, INT, HUP, QUIT, USR1, USR2, KILL)"),
     ("stop: {exits: [0, 300]}", "lab.yaml:15: probes.p1.stop.exits[1]: expected an exit status in 0..255, got 300"),
@@ -257,3 +284,128 @@ def test_the_matrix_passes_only_when_every_required_cell_passed():
     assert not m.passed and text.endswith("FAILED: netflow-lab 2 pass, 0 fail, 0 n/a; softflowd 0 pass, 1 fail, 1 n/a")
     del m.rows[0].cells["softflowd"]
     assert m.passed and '"passed": true' in to_json(m)
+
+
+TYPED = """\
+    kind: KIND
+    node: r1
+    interfaces: [eth0, eth1]
+    collectors: [ref]
+    inactive_timeout: 2"""
+
+
+def typed(kind: str, *lines: str) -> str:
+    return TYPED.replace("KIND", kind) + "".join("\n    " + line for line in lines)
+
+
+@pytest.mark.parametrize("kind, line, error", [
+    ("softflowd", 'args: [-B, "65536", -v, "9"]',
+     "lab.yaml:18: probes.p1.args[2]: -v is set by the softflowd kind: write version: N (5, 9 or 10)"),
+    ("softflowd", "args: [-dN]", "lab.yaml:18: probes.p1.args[0]: -N is set by the softflowd kind: it already runs "
+                                 "without promiscuous mode"),
+    ("softflowd", "args: [-t, udp=3]", "lab.yaml:18: probes.p1.args[0]: -t is set by the softflowd kind: "
+                                       "write timeouts: {NAME: seconds}"),
+    ("pmacctd", "args: [-f, my.conf]", "lab.yaml:18: probes.p1.args[0]: -f is set by the pmacctd kind: the kind "
+                                       "writes its config file: write config: {KEY: VALUE}"),
+    ("fprobe", "args: [-q, '100000']", "lab.yaml:18: probes.p1.args[0]: -q is set by the fprobe kind: "
+                                       "write pending_queue:"),
+    ("fprobe", "args: [-n9]", "lab.yaml:18: probes.p1.args[0]: -n is set by the fprobe kind: write version: N"),
+    ("netflow-lab", "args: [--inactive, '5']", "lab.yaml:18: probes.p1.args[0]: --inactive-timeout is set by the "
+                                               "netflow-lab kind: write inactive_timeout:"),
+    ("netflow-lab", "args: [--ifindex=eth0=5]", "lab.yaml:18: probes.p1.args[0]: --ifindex is set by the "
+                                                "netflow-lab kind: write ifindex: {IFNAME: N}"),
+    ("softflowd", "version: 7", "lab.yaml:18: probes.p1.version: version: softflowd exports NetFlow version "
+                                "5, 9, 10, not 7"),
+    ("softflowd", "pending_queue: 5", "lab.yaml:18: probes.p1.pending_queue: pending_queue: belongs to kind: "
+                                      "fprobe (this probe is softflowd)"),
+    ("fprobe", "timeouts: {udp: 3}", "lab.yaml:18: probes.p1.timeouts: timeouts: belongs to kind: softflowd, "
+                                     "pmacctd (this probe is fprobe)"),
+    ("softflowd", "timeouts: {upd: 3}", "lab.yaml:18: probes.p1.timeouts.upd: unknown timeout 'upd' "
+                                        "(did you mean 'udp'?)"),
+    ("softflowd", "timeouts: {udp: -1}", "lab.yaml:18: probes.p1.timeouts.udp: expected a number of seconds > 0"),
+    ("pmacctd", "active_timeout: 60\n    timeouts: {maxlife: 90}",
+     "lab.yaml:19: probes.p1.timeouts.maxlife: timeouts.maxlife is active_timeout: give active_timeout: or "
+     "timeouts: {maxlife}, not both"),
+    ("pmacctd", "config: {plugins: 'memory'}", "lab.yaml:18: probes.p1.config.plugins: plugins is set by the "
+                                               "pmacctd kind: the kind runs one nfprobe plugin per collector"),
+    ("pmacctd", "config:\n      nfprobe_version[c0]: 9", "lab.yaml:19: probes.p1.config.nfprobe_version[c0]: "
+                                                         "nfprobe_version[c0] is set by the pmacctd kind: write version"),
+    ("pmacctd", "config: {snaplen: [1, 2]}", "lab.yaml:18: probes.p1.config.snaplen: snaplen: expected one value "
+                                             "on its line, got [1, 2]"),
+    ("fprobe", "emit_rate: fast", "lab.yaml:18: probes.p1.emit_rate: expected B:N (N ns after each B bytes sent), "
+                                  "got 'fast'"),
+])
+def test_typed_fields_and_args_that_collide_are_errors_at_their_lines(kind, line, error):
+    found = errors(typed(kind, line))
+    assert any(e.startswith(error) for e in found), found
+
+
+def test_the_version_must_be_one_the_referee_judges():
+    """v5, v9 and IPFIX are judged; fprobe's v1 and v7 are not."""
+    for version in (1, 7):
+        found = errors(typed("fprobe", f"version: {version}"))
+        assert any(e.startswith(f"lab.yaml:18: probes.p1.version: version: {version}: the reference collector "
+                                "judges NetFlow version 5, 9, 10 only") for e in found), found
+    for name, version in (("softflowd", 10), ("pmacctd", 9), ("netflow-lab", 9)):
+        assert lab(typed(name, f"version: {version}")).probes["p1"].version == version
+
+
+def test_our_probe_exports_v9_with_its_template_refresh():
+    topo = lab(typed("netflow-lab", "version: 9", "template_packets: 4", "template_interval: 30"))
+    (p,) = resolve(topo).exporters["p1"].launch().processes
+    assert " --export v9 --template-interval 30 --template-packets 4 " in " ".join(p.argv)
+    assert " --export v5 " in " ".join(resolve(lab(typed("netflow-lab"))).exporters["p1"].launch().processes[0].argv)
+    found = errors(typed("netflow-lab", "template_packets: 4"))
+    assert any("probes.p1: netflow-lab cannot run this probe: template_packets: the template is version 9's: "
+               "write version: 9" in e for e in found), found
+    found = errors(typed("netflow-lab", "args: [--export, v9]"))
+    assert any(e.startswith("lab.yaml:18: probes.p1.args[0]: --export is set by the netflow-lab kind: write version: "
+                            "N (5 or 9)") for e in found), found
+
+
+def test_typed_fields_reach_the_plan_and_explain():
+    from testbed.plan.explain import explain
+    topo = lab(typed("pmacctd", "timeouts: {udp: 7, maxlife: 90}", "config: {snaplen: 128, nfprobe_dont_cache: true}"))
+    p = topo.probes["p1"]
+    assert (p.active_timeout, p.version) == (90.0, 5)  # maxlife is the active timeout: the checks know it
+    assert p.options.timeouts == (("udp", 7.0),) and p.options.config == (("snaplen", "128"), ("nfprobe_dont_cache", "true"))
+    text = "\n".join(explain(resolve(topo)))
+    assert "exports NetFlow version 5; options: timeouts {udp: 7}, config {snaplen: 128, nfprobe_dont_cache: true}" in text
+    assert "nfprobe_timeouts: general=2:tcp=2:tcp.rst=2:tcp.fin=2:udp=7:icmp=2:maxlife=90:expint=1" in text
+    assert "        snaplen: 128" in text and "      pmacctd -f /tmp/netflow-lab-RUN/p1.pmacctd.conf" in text
+    fp = lab(typed("fprobe", "pending_queue: 100000", "version: 5"))
+    launch = resolve(fp).exporters["p1"].launch()
+    assert all(("-q", "100000") == p.argv[p.argv.index("-q"):p.argv.index("-q") + 2] for p in launch.processes)
+
+
+def test_exporter_at_a_version_and_the_files_own_kind_words():
+    sf = typed("softflowd", "timeouts: {udp: 7, maxlife: 90}", "args: [-B, '65536']")
+    switched = lab(sf, exporter="pmacctd").probes["p1"]
+    assert (switched.kind, switched.args, switched.options, switched.active_timeout) == ("pmacctd", (), None, 90.0)
+    assert lab(sf, exporter="softflowd").probes["p1"].options.timeouts == (("udp", 7.0),)
+    found = errors(typed("softflowd", "version: 1"), exporter="pmacctd")
+    assert any(e.startswith("lab.yaml:18: probes.p1.version: version: pmacctd (--exporter pmacctd) exports NetFlow "
+                            "version 5, 9, 10, not 1") for e in found), found
+    from testbed.exporters import parse_exporter
+    assert parse_exporter("softflowd@9") == ("softflowd", 9) and parse_exporter("fprobe") == ("fprobe", None)
+    for bad, why in (("softflowd@7", "softflowd exports NetFlow version 5, 9, 10, not '7'"),
+                     ("nprobe@9", "unknown exporter kind 'nprobe'"), ("fprobe@x", "not 'x'")):
+        with pytest.raises(ValueError, match=why):
+            parse_exporter(bad)
+
+
+def test_by_inactive_timeout_follows_the_exporters_named_timeouts():
+    topo = loads(LAB.replace("PROBE", typed("softflowd", "timeouts: {udp: 6, tcp.fin: 1}")).replace("STEPS", STEP)
+                 .replace("by: fin_rst", "by: inactive_timeout")
+                 .replace("match: {dport: 80}", "match: {dport: 5000}"), "lab.yaml")
+    check = {c.name: c for c in topo.expect}["fin"]
+    from testbed.traffic.ipv4 import FlowId
+    from testbed.traffic.plan import FlowTruth
+    udp = FlowId("10.0.1.10", "10.0.2.10", 4000, 5000, 17, 0)
+    ctx = Context(resolve(topo).exporters["p1"].facts, truth={udp: FlowTruth(udp, "h1", 3, 300, 1.0, 2.0)})
+    assert check.expected(ctx) == (5.0, 8.0)  # udp=6, softflowd's window -1..+2
+    tcp, back = FlowId("10.0.1.10", "10.0.2.10", 4000, 5000, 6, 0), FlowId("10.0.2.10", "10.0.1.10", 5000, 4000, 6, 0)
+    fin = {tcp: FlowTruth(tcp, "h1", 3, 300, 1.0, 2.0, flags=0x11), back: FlowTruth(back, "h2", 3, 300, 1.0, 2.0, flags=0x10)}
+    assert check.expected(Context(ctx.exporter, truth=fin)) == (1.0, 4.0)  # one side's FIN: tcp (the inactive 2)
+    fin[back] = FlowTruth(back, "h2", 3, 300, 1.0, 2.0, flags=0x11)
+    assert check.expected(Context(ctx.exporter, truth=fin)) == (0.0, 3.0)  # both sent a FIN: tcp.fin=1

@@ -55,10 +55,26 @@ class ExportedWithin(Check):
         if self.by == "fin_rst":  # the flow expires at the FIN/RST: the timer's slack only
             lo, hi = claims.timer_window_s
             return max(0.0, lo), hi
-        timeout = ctx.exporter.inactive_timeout
+        timeout = self.idle_timeout(ctx)
         if at is not None:
             timeout = limit_from(at, timeout, ctx.inactive_changes)
         return claims.export_window(timeout)
+
+    def idle_timeout(self, ctx: Context) -> float:
+        """The inactive timeout the matched flows expire by: the lab's, or the exporter's own
+        for their protocol (softflowd's named timeouts; the longest when they differ). RST and
+        FIN are what either direction of the session sent (softflowd's flows are both ways)."""
+        inactive = ctx.exporter.inactive_timeout
+        if not ctx.claims.idle_timeouts:
+            return inactive
+        flags = {(f.src, f.dst, f.sport, f.dport, f.proto): t.flags for f, t in ctx.truth.items()}
+        found = []
+        for t in sent_flows(self.match, ctx):
+            f = t.flow
+            both = (t.flags, flags.get((f.dst, f.src, f.dport, f.sport, f.proto), 0))
+            found.append(ctx.claims.idle_timeout(inactive, f.proto, rst=any(x & 0x04 for x in both),
+                                                 fin=all(x & 0x01 for x in both)))
+        return max(found, default=inactive)
 
     def reference(self, ctx: Context) -> tuple[float, str] | None:
         """(unix time the window starts from, what that moment is), if known."""

@@ -42,4 +42,8 @@ class Findings(Check):
             problems.append(f"{f.code}: {f.detail}{where}")
         if len(found) > SHOWN:
             problems.append(f"... and {len(found) - SHOWN} more")
-        return self.verdict(not found, f"{len(observed.records)} records, no findings", problems)
+        by_code: dict[str, int] = {}
+        for f in found:
+            by_code[f.code] = by_code.get(f.code, 0) + 1
+        what = (", ".join(f"{n} {c}" for c, n in sorted(by_code.items())) if found else "no findings")
+        return self.verdict(not found, f"{len(observed.records)} records, {what}", problems)
