@@ -32,7 +32,7 @@ def test_each_kind_starts_restarts_and_flushes_through_a_lab_file(kind, tmp_path
         done = run_testbed("run", LIFECYCLE, "--exporter", kind, "--state-dir", state_dir, timeout=180)
     out = done.stdout
     assert done.returncode == 0, f"{out}\n{done.stderr}"
-    assert f"[probe] p1 ({kind}) on r1 (eth0, eth1)" in out and "[4/7] probe: probe p1 restart" in out
+    assert f"[probe] p1 ({kind}) on r1 (eth0, eth1)" in out and "[4/8] probe: probe p1 restart" in out
     assert "PASS  flushed-at-restart" in out and "PASS  flushed-at-the-end" in out
     assert f"n/a   masks               {kind} does not fill dst_mask" in out
     state = watch.states[run_id_of(out)]
