@@ -17,7 +17,7 @@ import json
 import shlex
 from dataclasses import asdict, dataclass, field
 
-from ..expect.verdict import NA
+from ..expect.verdict import NA, Status
 from ..exporters import KINDS
 from ..schema.printable import printable
 
@@ -84,7 +84,7 @@ class Matrix:
 
     @property
     def failed(self) -> list[tuple[Row, str]]:
-        return [(r, e) for r in self.rows for e, v in r.cells.items() if v.status == "FAIL"]
+        return [(r, e) for r in self.rows for e, v in r.cells.items() if v.status == Status.FAIL]
 
     @property
     def passed(self) -> bool:
@@ -112,7 +112,7 @@ class Matrix:
 def key_figure(v) -> str:
     if v.status == NA:
         return v.na
-    if v.status == "PASS":
+    if v.status == Status.PASS:
         return ""
     return v.observed or (v.problems[0] if v.problems else "failed")
 
@@ -121,7 +121,7 @@ def cell(v, causes: dict | None = None) -> str:
     """A cell's short text; `causes`: cause text -> its number, shown as [N] on a FAIL."""
     if v is None:
         return "-"
-    mark = f" [{causes[v.cause]}]" if causes and v.status == "FAIL" and v.cause in causes else ""
+    mark = f" [{causes[v.cause]}]" if causes and v.status == Status.FAIL and v.cause in causes else ""
     text = printable(f"{v.status}{mark} {key_figure(v)}".strip())
     return text if len(text) <= CELL else text[:CELL - 3] + "..."
 
@@ -177,7 +177,7 @@ def render(m: Matrix) -> str:
     for r in m.rows:
         for e in m.exporters:
             v = r.cells.get(e)
-            if v is not None and v.status != "PASS" and (r.lab, e) not in whole:
+            if v is not None and v.status != Status.PASS and (r.lab, e) not in whole:
                 notes.append(f"[{e}] {r.lab} / {r.check}: {v.status}: {details(v, numbers.get(e))}")
     for (lab, e), why in m.broken.items():
         notes.append(f"[{e}] {lab}: did not run: {why}")
@@ -187,7 +187,7 @@ def render(m: Matrix) -> str:
     counts = {e: _count(m, e) for e in m.exporters}
     lines.append("")
     lines.append(("PASSED" if m.passed else "FAILED") + ": " + "; ".join(
-        f"{e} {c['PASS']} pass, {c['FAIL']} fail, {c[NA]} n/a" for e, c in counts.items()))
+        f"{e} {c[Status.PASS]} pass, {c[Status.FAIL]} fail, {c[NA]} n/a" for e, c in counts.items()))
     return "\n".join(lines)
 
 
@@ -221,7 +221,7 @@ def _reproduce(m: Matrix) -> list[str]:
 
 
 def _count(m: Matrix, exporter: str) -> dict[str, int]:
-    out = {"PASS": 0, "FAIL": 0, NA: 0}
+    out = {Status.PASS: 0, Status.FAIL: 0, NA: 0}
     for r in m.rows:
         v = r.cells.get(exporter)
         if v is not None:

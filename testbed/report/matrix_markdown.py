@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shlex
 
+from ..expect.verdict import Status
 from .matrix import NA, Matrix, cause_numbers, cell, details, whole_labs
 
 
@@ -74,7 +75,7 @@ def render(m: Matrix) -> str:
 
 def _cell(v, numbers) -> str:
     text = cell(v, numbers)
-    return f"**{text}**" if v is not None and v.status == "FAIL" else text
+    return f"**{text}**" if v is not None and v.status == Status.FAIL else text
 
 
 def _runs(m: Matrix) -> list[str]:

@@ -103,7 +103,7 @@ def _run_dir(artifacts: str, name: str, kind: str) -> str:
 
 
 def _compare(args, exporters: list[str], bases: dict, skip: dict) -> int:
-    from ..expect.verdict import not_applicable
+    from ..expect.verdict import Status, not_applicable
     from ..exporters import parse_exporter
     from ..exporters.version import version_of
     from ..report import junit, matrix_markdown
@@ -130,8 +130,8 @@ def _compare(args, exporters: list[str], bases: dict, skip: dict) -> int:
         kind = argv[1]
         if result is None:
             return f"[{kind}] {lab}: could not run (exit {status}):\n{output[-1500:]}"
-        bad = sum(v.status == "FAIL" for v in result.verdicts)
-        na = sum(v.status == "n/a" for v in result.verdicts)
+        bad = sum(v.status == Status.FAIL for v in result.verdicts)
+        na = sum(v.status == Status.NA for v in result.verdicts)
         return (f"[{kind}] {lab}: {len(result.verdicts) - bad - na} pass, {bad} fail, {na} n/a "
                 f"in {result.seconds:.1f} s")
 
@@ -162,7 +162,7 @@ def _compare(args, exporters: list[str], bases: dict, skip: dict) -> int:
             if folder and Path(folder).is_dir():
                 selects = {c.name: c.selects for c in bases[lab].expect}
                 for v in result.verdicts:
-                    if v.status == "FAIL" and v.name in selects:
+                    if v.status == Status.FAIL and v.name in selects:
                         m.attach[name, v.name, kind] = [str(p) for p in cell_files(Path(folder), v.name,
                                                                                     selects[v.name])]
     if args.format == "text":
