@@ -26,8 +26,12 @@ if _missing:
     if os.access(_venv, os.X_OK) and not os.environ.get("NETFLOW_LAB_REEXEC"):
         os.environ["NETFLOW_LAB_REEXEC"] = "1"  # never loop
         os.execv(_venv, [_venv, "-m", "probe", *sys.argv[1:]])
-    print(f"python -m probe: {sys.executable} has no {', '.join(_missing)}: run ci/setup "
-          f"(as root) in {_checkout}, then this command again", file=sys.stderr)
+    if os.path.exists(os.path.join(_checkout, "ci", "setup")):
+        print(f"python -m probe: {sys.executable} has no {', '.join(_missing)}: run ci/setup "
+              f"(as root) in {_checkout}, then this command again", file=sys.stderr)
+    else:  # installed into some venv without its dependencies
+        print(f"python -m probe: {sys.executable} has no {', '.join(_missing)}: install netflow-lab with pip "
+              "(pip install /path/to/checkout), which brings its dependencies", file=sys.stderr)
     sys.exit(2)
 
 from .cli import main  # noqa: E402

@@ -13,6 +13,7 @@ overrides the steps named below (`_expire_by_packet`, `_make_room`,
 from __future__ import annotations
 
 from collections import OrderedDict
+from itertools import islice
 
 from .constants import OCTETS_LIMIT, TH_FIN, TH_RST, U32_MAX, Expiry
 from .flow import Flow
@@ -134,9 +135,11 @@ class FlowCache:
                 break
             self._expire(flow, Expiry.ACTIVE)
 
-    def expire_all(self, reason: Expiry) -> None:
-        for flow in list(self._by_first.values()):
+    def expire_all(self, reason: Expiry, most: int | None = None) -> bool:
+        """Expire every flow, or the `most` oldest; True when none is left."""
+        for flow in list(islice(self._by_first.values(), most)):
             self._expire(flow, reason)
+        return not self._by_first
 
     def set_timeouts(self, active_ms: int | None, inactive_ms: int | None) -> None:
         if active_ms is not None:

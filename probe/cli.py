@@ -11,8 +11,9 @@ import sys
 
 from . import quirks as Q
 from . import stats_file
-from .constants import (ACTIVE_MS, ENGINE_MAX, IFINDEX_MAX, INACTIVE_MS, MAX_FLOWS,
-                        MAX_FLOWS_LIMIT, RING_BYTES, SCAN_MS, U32_MAX, V9_TEMPLATE_PACKETS, V9_TEMPLATE_S)
+from .constants import (ACTIVE_MS, ENGINE_MAX, EXPORT_RATE, IFINDEX_MAX, INACTIVE_MS,
+                        MAX_FLOWS, MAX_FLOWS_LIMIT, PACE_BURST, RING_BYTES, SCAN_MS, U32_MAX,
+                        V9_TEMPLATE_PACKETS, V9_TEMPLATE_S)
 from .engine_api import Config
 from .fast.choose import engine_name
 from .input_ifindex import InputIfindex
@@ -82,12 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--engine-type", type=_uint(ENGINE_MAX), default=0, metavar="N",
                    help="v5 header's engine_type; v9: the source id is type << 8 | id")
     e.add_argument("--engine-id", type=_uint(ENGINE_MAX), default=0, metavar="N")
-    e.add_argument("--export-rate", type=_uint(10_000_000), default=5000, metavar="N",
-                   help="offline: at most N datagrams/s, so collectors keep up (0: no limit)")
+    e.add_argument("--export-rate", type=_uint(10_000_000), default=EXPORT_RATE, metavar="N",
+                   help=f"offline: at most N datagrams/s after a first {PACE_BURST} (what a "
+                        f"collector's default socket buffer holds, with room), so collectors "
+                        f"keep up (default {EXPORT_RATE}; 0: no limit)")
     r = p.add_argument_group("routes and interfaces")
     r.add_argument("--ifindex", action="append", default=[], metavar="N|NAME=N",
                    help="offline: N for every packet, or NAME=N for a pcapng interface "
                         "(default: its id; SLL2 frames carry their own); live: NAME=N override")
+    r.add_argument("--direction", choices=("in", "both"), default="in",
+                   help="offline, cooked captures (tcpdump -i any): `in` counts what arrived "
+                        "(a router's capture: what it sent is a second copy of what it "
+                        "forwarded; the default), `both` also what the capturing host sent "
+                        "(a host's capture)")
     r.add_argument("--route", action="append", default=[], metavar="PREFIX[,via=GW][,dev=N]",
                    help="offline: a static route for enrichment (repeatable)")
     r.add_argument("--routes-file", metavar="FILE", help="offline: one --route value per line")
@@ -127,6 +135,7 @@ def config_from(args: argparse.Namespace) -> Config:
         export_version=int(args.export[1:]),
         template_ms=max(1, round((args.template_interval or V9_TEMPLATE_S) * 1000)),
         template_packets=args.template_packets or V9_TEMPLATE_PACKETS,
+        outgoing=args.direction == "both",
     )
 
 
@@ -178,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             routes = read_routes(args.route, args.routes_file)
             ifindex = offline_ifindex(args.ifindex)
         else:
+            if config.outgoing:  # the capture socket never sees what the host sends
+                raise ValueError("--direction both is offline only (-r FILE)")
             overrides = dict(parse_override(text) for text in args.ifindex)
     except (ValueError, OSError) as exc:
         parser.error(str(exc))

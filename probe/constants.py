@@ -42,6 +42,17 @@ RING_MIN_BLOCKS = 8  # the kernel fills one block while the probe reads the othe
 RING_MIN = 64 << 10
 RING_MAX = 1 << 30
 
+# -- offline export pacing (probe/pacing.py)
+EXPORT_RATE = 5000  # datagrams/s by default: a collector reading as fast keeps up
+# A collector's socket with Linux's default buffer (net.core.rmem_default) holds
+# 212992 B of what the kernel charges: a full v5 datagram (1464 B) costs 2304 B
+# (its data in a 2 KiB slab, and the sk_buff), so 92 fit on loopback. A burst of
+# two thirds of that leaves room for a collector that is a little late to read.
+RMEM_DEFAULT = 212_992
+DATAGRAM_TRUESIZE = 2_304
+PACE_BURST = RMEM_DEFAULT // DATAGRAM_TRUESIZE * 2 // 3  # 61 datagrams at once
+FLUSH_FLOWS = 30 * PACE_BURST  # the final flush, a burst's records at a time
+
 # -- headers: IPv4 and what follows it, and each link type's
 TCP, UDP, ICMP = 6, 17, 1
 TH_FIN, TH_RST = 0x01, 0x04

@@ -6,7 +6,8 @@ why the frame is not accounted (the caller counts it by that reason).
 Linux cooked captures (`tcpdump -i any`): a packet the capturing host sent
 (packet type OUTGOING) is skipped as OUTGOING, as live capture skips it: on a
 router every forwarded packet is captured twice, in and out, and only its
-arrival is accounted. libpcap puts a VLAN tag back into an SLL (v1) frame
+arrival is accounted. A host's capture (`--direction both`: `outgoing`) counts
+them: what the host sent was captured once, on its way out. libpcap puts a VLAN tag back into an SLL (v1) frame
 after the address (protocol 0x8100, then the tag, then the real protocol):
 it is walked as in Ethernet.
 """
@@ -25,9 +26,10 @@ L4_HEADER = {TCP: TCP_HEADER, UDP: UDP_HEADER}
 
 
 def decode(frame: bytes, linktype: int, ifindex: int, icmp_ports: bool = True,
-           wire_len: int = 0) -> Packet | Skip:
+           wire_len: int = 0, outgoing: bool = False) -> Packet | Skip:
     """Decode one captured frame into the facts of its IPv4 packet. `wire_len`:
-    the frame's length on the wire, when the capture may have cut it (0: len(frame))."""
+    the frame's length on the wire, when the capture may have cut it (0: len(frame));
+    `outgoing`: count what the capturing host sent too."""
     n = len(frame)
     if linktype == DLT_EN10MB:
         if n < ETH_HEADER:
@@ -39,14 +41,14 @@ def decode(frame: bytes, linktype: int, ifindex: int, icmp_ports: bool = True,
     elif linktype == DLT_LINUX_SLL:
         if n < SLL_HEADER:
             return Skip.SHORT_LINK_HEADER
-        if ((frame[0] << 8) | frame[1]) == PACKET_OUTGOING:
+        if ((frame[0] << 8) | frame[1]) == PACKET_OUTGOING and not outgoing:
             return Skip.OUTGOING
         ethertype = (frame[14] << 8) | frame[15]
         off = SLL_HEADER
     elif linktype == DLT_LINUX_SLL2:
         if n < SLL2_HEADER:
             return Skip.SHORT_LINK_HEADER
-        if frame[10] == PACKET_OUTGOING:
+        if frame[10] == PACKET_OUTGOING and not outgoing:
             return Skip.OUTGOING
         if ((frame[0] << 8) | frame[1]) != ETH_IPV4:
             return Skip.NOT_IPV4
@@ -90,9 +92,11 @@ def decode_ipv4(buf: bytes, off: int, ifindex: int, icmp_ports: bool = True,
         # BIG TCP (IPv4 GSO beyond 64 KiB) leaves the total length 0; Linux then
         # takes the length from the frame (iph_totlen()), and so do we: only
         # past 64 KiB (Linux writes 0 for no shorter packet, and drops one that
-        # says 0 otherwise) and up to the largest GSO packet it builds
+        # says 0 otherwise) and up to the largest GSO packet it builds. In a
+        # UDP tunnel (VXLAN, Geneve) the outer IPv4 packet says 0 as well: its
+        # GSO is TCP underneath, and it is accounted as the outer UDP packet
         big = (wire_len or n) - off
-        if total or proto != TCP or not U16_MAX < big <= GSO_MAX_SIZE:
+        if total or (proto != TCP and proto != UDP) or not U16_MAX < big <= GSO_MAX_SIZE:
             return Skip.BAD_TOTAL_LENGTH
         total = big
     sport = dport = flags = 0

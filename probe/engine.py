@@ -53,7 +53,8 @@ class Probe:
                      wire_len: int = 0) -> None:
         """`wire_len`: the frame's length on the wire, if the capture may have cut it."""
         self.stats.frames += 1
-        pkt = decode(frame, linktype, ifindex, self.config.icmp_ports, wire_len)
+        config = self.config
+        pkt = decode(frame, linktype, ifindex, config.icmp_ports, wire_len, config.outgoing)
         if type(pkt) is not Packet:
             self.stats.skipped[pkt] += 1
             return
@@ -115,12 +116,15 @@ class Probe:
         self.cache.expired.clear()
         self.stats.active_flows = len(self.cache)
 
-    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH) -> None:
-        """Expire every flow and send everything (shutdown or on request)."""
+    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH, most: int | None = None) -> bool:
+        """Expire every flow (at most `most`: engine_api) and send everything
+        (shutdown or on request)."""
         now = self._clock(now_ms)
-        self.cache.expire_all(reason)
+        done = self.cache.expire_all(reason, most)
         self._export(now)
-        self._after_flush(now, reason)
+        if done:
+            self._after_flush(now, reason)
+        return done
 
     def _after_flush(self, now: int, reason: Expiry) -> None:
         self.exporter.emit(now)

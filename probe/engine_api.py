@@ -35,6 +35,9 @@ class Config:
     export_version: int = V5_VERSION  # 5 (as r135400) or 9
     template_ms: int = V9_TEMPLATE_S * 1000  # v9: the template again after this long...
     template_packets: int = V9_TEMPLATE_PACKETS  # ...or this many datagrams
+    # cooked captures: count the frames the capturing host sent (a host's capture,
+    # `--direction both`); a router's are second copies of forwarded packets
+    outgoing: bool = False
 
     def __post_init__(self) -> None:
         for name in ("inactive_ms", "active_ms", "scan_ms", "max_flows", "template_ms",
@@ -81,8 +84,10 @@ class FlowEngine(Protocol):
     def next_timer_ms(self) -> int:
         """When the next scan is due."""
 
-    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH) -> None:
-        """Expire every flow for `reason` and build the partial datagram."""
+    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH, most: int | None = None) -> bool:
+        """Expire every flow for `reason` and build the partial datagram; True.
+        With `most`: that many flows at most, oldest first, and False while
+        flows remain (call again; the datagrams are the same as in one call)."""
 
     def set_timeouts(self, active_ms: int | None = None, inactive_ms: int | None = None) -> None:
         """Change the timeouts (None: keep); ValueError unless positive."""

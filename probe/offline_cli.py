@@ -4,12 +4,15 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from typing import Callable
 
 from . import stats_file
+from .constants import PACE_BURST, Skip
 from .engine_api import Config
 from .fast.choose import offline
 from .input_ifindex import InputIfindex
 from .output import Output, OutputOptions
+from .pacing import Pacer
 from .pcapfile import PcapError
 from .progress import watch
 from .routes import RouteTable
@@ -18,25 +21,18 @@ from .stats import Stats
 PROG = "python -m probe"
 
 
-class Pacer:
-    """At most `rate` datagrams per second (0: no limit).
+def paced(rate: int) -> Callable[[], None] | None:
+    """The pacer's adapter: before each datagram, sleep as long as it says
+    (None for no limit: nothing to call)."""
+    if not rate:
+        return None
+    pacer = Pacer(rate, PACE_BURST, time.monotonic())
 
-    A capture file replays minutes of traffic in a second; pacing keeps the
-    collector's socket buffer from overflowing (it would drop silently).
-    """
-
-    def __init__(self, rate: int) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
-        self._due = time.monotonic()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        wait = self._due - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        # no credit for idle time: a burst would overrun a collector's buffer
-        self._due = max(self._due, time.monotonic()) + self.interval
+    def wait() -> None:
+        delay = pacer.delay(time.monotonic())
+        if delay > 0:
+            time.sleep(delay)
+    return wait
 
 
 def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable | None = None,
@@ -58,20 +54,32 @@ def run(path: str, config: Config, options: OutputOptions, *, routes: RouteTable
     def read(f, emit, stop) -> None:
         run_file(f, make_probe, emit, ifindex, stop)
 
+    def notes() -> list[str]:  # after the summary, on stderr
+        return [f"warning: {w}" for w in ifindex.warnings()] + skip_notes(stats, config)
+
     stop: list[int] = []  # SIGINT/SIGTERM: stop reading; flows are expired and sent as at the end
     handlers = {sig: signal.signal(sig, lambda signum, _: stop.append(signum))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return _run(f, path, read, stats, options, export_rate, stop, ifindex.warnings)
+        return _run(f, path, read, stats, options, export_rate, stop, notes)
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
 
 
-def _run(f, path, read, stats, options, export_rate, stop, ifindex_warnings) -> int:
+def skip_notes(stats: Stats, config: Config) -> list[str]:
+    """What the summary's skip counts leave to explain."""
+    outgoing = stats.skipped.get(Skip.OUTGOING)
+    if outgoing and not config.outgoing:
+        return [f"note: {outgoing} frames the capturing host sent were skipped (outgoing: on a "
+                "router, second copies of what it forwarded); --direction both counts them"]
+    return []
+
+
+def _run(f, path, read, stats, options, export_rate, stop, notes) -> int:
     output = None
     try:
-        output = Output(options, stats, before_send=Pacer(export_rate).wait)
+        output = Output(options, stats, before_send=paced(export_rate))
 
         def emit(datagram):
             output.emit(datagram)
@@ -94,8 +102,8 @@ def _run(f, path, read, stats, options, export_rate, stop, ifindex_warnings) -> 
             report = output.report()
     if not error or stats.frames:  # a file that is no capture at all: just the error
         print(stats.summary(), file=sys.stderr if options.print_records else sys.stdout)
-        for warning in ifindex_warnings():
-            print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        for note in notes():
+            print(f"{PROG}: {note}", file=sys.stderr)
     if options.stats_file:
         problem = stats_file.write(options.stats_file, {**stats.as_dict(), "collectors": report})
         if problem:

@@ -51,7 +51,10 @@ class Stats:
         }
 
     def summary(self) -> str:
-        return format_counters(self.as_dict())
+        d = self.as_dict()
+        d["skipped"] = f"{sum(self.skipped.values())} ({_inline(d['skipped'])})" \
+            if self.skipped else 0  # how many, then why
+        return format_counters(d)
 
 
 def _by_label(counts: Counter) -> dict[str, int]:

@@ -2,9 +2,21 @@
 test is a failure - a missing nfcapd, softflowd or tcpreplay must not turn an
 interop test into a silent pass."""
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def pytest_configure(config):
+    # SIGTERM (a timeout, a CI runner) would end the process at once, before any fixture's
+    # teardown: as an interrupt, the namespaces and processes tests made are removed.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 def pytest_sessionfinish(session, exitstatus):

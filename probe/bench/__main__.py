@@ -4,8 +4,10 @@
 Generates (or reuses, from --cache-dir) the deterministic capture, then times:
 each engine in-process, the real CLI end to end into a local UDP sink (fast
 paced as by default and unpaced, reference unpaced), `softflowd -r` on the
-same file into the same sink. Then memory per cached flow (the cache's own
-structures at --memory-flows flows; whole processes from N/10 to N flows),
+same file into the same sink, and the fast CLI against softflowd in paired
+runs (farm-bench --vs, where installed). Then memory per cached flow (the
+cache's own structures at --memory-flows flows; whole processes from N/10 to
+N flows), each against its target,
 the live probe's start-to-ready, the live routed benchmark (probe.bench.routed:
 the kernel's forwarding limit, each engine at rising rates, then paired rounds
 of the bare router against each engine, the capture ring alone and softflowd)
@@ -22,8 +24,12 @@ import sys
 import tempfile
 import time
 
+from ..constants import EXPORT_RATE, PACE_BURST
 from . import gen, hotspots, memory, routed, runs
 from .sink import UdpSink
+
+RSS_TARGET = 100  # B a flow, the whole fast CLI process at --memory-flows flows
+SPEEDUP_TARGET = 10  # end to end against softflowd -r, paired runs
 
 
 def _memory(how: str, flows: int) -> dict:
@@ -41,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3,
                    help="median of N for each timed run (the reference engine: once)")
     p.add_argument("--memory-flows", type=int, default=1_000_000)
+    p.add_argument("--paired-runs", type=int, default=5,
+                   help="pairs of the fast CLI and softflowd under farm-bench --vs")
     p.add_argument("--top", type=int, default=15, help="hot spots to list (0: none)")
     p.add_argument("--hotspot-packets", type=int, default=300_000)
     p.add_argument("--live-seconds", type=float, default=3.0,
@@ -64,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     have_softflowd = shutil.which("softflowd") is not None
     mf = args.memory_flows
     rss: dict[str, float] = {}
+    vs: dict[str, runs.Paired | None] = {}
     with UdpSink() as sink, tempfile.TemporaryDirectory() as d:
         results["fast-paced"] = med(runs.cli, path, sink, n)
         results["fast"] = med(runs.cli, path, sink, n, "--export-rate", "0")
@@ -82,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         if have_softflowd:
             rss["softflowd"] = memory.rss_per_flow(
                 lambda f, k: runs.softflowd(f, sink, k, max_flows=2 * mf), mf, small, full)
+            vs = {label: runs.paired(runs.cli_argv(path, sink.port, *extra),
+                                     runs.softflowd_argv(path, sink.port, f"{d}/sf.pid"),
+                                     args.paired_runs)
+                  for label, extra in (("unpaced (--export-rate 0)", ("--export-rate", "0")),
+                                       (f"paced ({EXPORT_RATE}/s, burst {PACE_BURST})", ()))}
 
     print(f"{'run':46} {'packets/s':>11} {'seconds':>8} {'peak RSS':>9} {'records':>9} "
           f"{'packets':>10}")
@@ -111,7 +125,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{fast_mem['bytes_per_flow']:.0f} B (RSS delta); reference engine "
           f"{ref_mem['bytes_per_flow']:.0f} B (tracemalloc)")
     print(f"whole-process peak RSS per flow, ({mf:,} flows - {mf // 10:,}) / {mf - mf // 10:,}: "
-          + ", ".join(f"{name} {b:.0f} B" for name, b in rss.items()))
+          + ", ".join(f"{name} {b:.0f} B" for name, b in rss.items())
+          + f" (target: fast CLI <= {RSS_TARGET} B: "
+          + ("met)" if rss["fast CLI"] <= RSS_TARGET else "NOT met)"))
+    for label, pair in vs.items():
+        if pair is None:
+            print("farm-bench not installed: no paired end-to-end ratio")
+            break
+        print(f"end to end vs softflowd, paired (farm-bench --vs, {args.paired_runs} pairs, "
+              f"medians): fast CLI {label} {pair.a_seconds:.2f} s, softflowd "
+              f"{pair.b_seconds:.2f} s: {1 / pair.ratio:.1f}x (target >= {SPEEDUP_TARGET}x: "
+              + ("met)" if 1 / pair.ratio >= SPEEDUP_TARGET else "NOT met)"))
 
     ready = runs.start_to_ready()
     if ready:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,8 +111,7 @@ def _hwm_kb(pid: int) -> int:
 def cli(path: str, sink, packets: int, *extra: str) -> Result:
     """`python -m probe -r path -n sink` (+ extra options), start to exit."""
     sink.reset()
-    argv = [sys.executable, "-m", "probe", "-r", path, "-n", f"127.0.0.1:{sink.port}", *extra]
-    seconds, rss, _ = _timed_child(argv)
+    seconds, rss, _ = _timed_child(cli_argv(path, sink.port, *extra))
     sink.settle()
     engine = "reference" if "reference" in extra else "fast"
     rest = [x for x in extra if x not in ("--engine", "reference")]
@@ -128,8 +129,7 @@ def softflowd(path: str, sink, packets: int, max_flows: int = 262_144) -> Result
     """
     sink.reset()
     with tempfile.TemporaryDirectory() as d:
-        argv = ["softflowd", "-r", path, "-n", f"127.0.0.1:{sink.port}", "-v", "5", "-d",
-                "-m", str(max_flows), "-c", "none", "-p", os.path.join(d, "pid")]
+        argv = softflowd_argv(path, sink.port, os.path.join(d, "pid"), max_flows)
         seconds, rss, text = _timed_child(argv, timeout=900)
     sink.settle()
     seen = [line for line in text.splitlines() if line.startswith("Packets processed:")]
@@ -137,6 +137,40 @@ def softflowd(path: str, sink, packets: int, max_flows: int = 262_144) -> Result
         raise RuntimeError(f"softflowd did not process {packets} packets:\n{text}")
     return Result(f"softflowd -r (-m {max_flows}) end to end", packets, seconds, rss,
                   *sink.totals())
+
+
+class Paired(NamedTuple):
+    """farm-bench --vs: medians of A's and B's wall seconds, and of A/B pair by pair."""
+    a_seconds: float
+    b_seconds: float
+    ratio: float  # A/B wall
+
+
+def paired(a: list[str], b: list[str], runs: int = 5, timeout: int = 900) -> Paired | None:
+    """A and B in turn under `farm-bench --vs` (None without farm-bench)."""
+    if shutil.which("farm-bench") is None:
+        return None
+    done = subprocess.run(["farm-bench", "-n", str(runs), "--timeout", str(timeout),
+                           "--vs", shlex.join(b), "--", *a],
+                          capture_output=True, text=True, timeout=timeout + 60)
+    medians = {}
+    for line in done.stdout.splitlines():  # "A wall s   min  median  max"
+        words = line.split()
+        if len(words) >= 4 and words[0] in ("A", "B", "A/B") and words[1] == "wall":
+            medians[words[0]] = float(words[-2])
+    if set(medians) != {"A", "B", "A/B"}:
+        raise RuntimeError(f"farm-bench: no wall medians in:\n{done.stdout}{done.stderr}")
+    return Paired(medians["A"], medians["B"], medians["A/B"])
+
+
+def cli_argv(path: str, port: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "probe", "-r", path, "-n", f"127.0.0.1:{port}", *extra]
+
+
+def softflowd_argv(path: str, port: int, pidfile: str, max_flows: int = 262_144) -> list[str]:
+    """softflowd -r (see `softflowd`: -c none, -m)."""
+    return ["softflowd", "-r", path, "-n", f"127.0.0.1:{port}", "-v", "5", "-d",
+            "-m", str(max_flows), "-c", "none", "-p", pidfile]
 
 
 def have_nfstream() -> bool:

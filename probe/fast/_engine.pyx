@@ -134,7 +134,7 @@ cdef inline int64_t floordiv(int64_t a, int64_t b) noexcept nogil:
 
 
 cdef int decode(const uint8_t *buf, Py_ssize_t n, int linktype, bint icmp_ports,
-                Py_ssize_t wire_len, Facts *out) noexcept nogil:
+                Py_ssize_t wire_len, bint outgoing, Facts *out) noexcept nogil:
     """decode.decode(): 0 and `out` filled, or a Skip code."""
     cdef Py_ssize_t off
     cdef int tags = 0
@@ -149,14 +149,14 @@ cdef int decode(const uint8_t *buf, Py_ssize_t n, int linktype, bint icmp_ports,
     elif linktype == DLT_LINUX_SLL:
         if n < SLL_HEADER:
             return SKIP_SHORT_LINK_HEADER
-        if be16(buf) == PACKET_OUTGOING:
+        if be16(buf) == PACKET_OUTGOING and not outgoing:
             return SKIP_OUTGOING
         ethertype = be16(buf + 14)
         off = SLL_HEADER
     elif linktype == DLT_LINUX_SLL2:
         if n < SLL2_HEADER:
             return SKIP_SHORT_LINK_HEADER
-        if buf[10] == PACKET_OUTGOING:
+        if buf[10] == PACKET_OUTGOING and not outgoing:
             return SKIP_OUTGOING
         if be16(buf) != ETH_IPV4:
             return SKIP_NOT_IPV4
@@ -193,9 +193,9 @@ cdef int decode_ipv4(const uint8_t *buf, Py_ssize_t n, Py_ssize_t off, bint icmp
         return SKIP_SHORT_IP_HEADER
     total = be16(ip + 2)
     proto = ip[9]
-    if total < hlen:  # BIG TCP: total length 0, the length on the wire (past 64 KiB) instead
-        big = (wire_len if wire_len else n) - off
-        if total or proto != TCP or big <= U16_MAX or big > GSO_MAX_SIZE:
+    if total < hlen:  # BIG TCP (also in a UDP tunnel): total length 0, the length on the
+        big = (wire_len if wire_len else n) - off  # wire (past 64 KiB) instead
+        if total or (proto != TCP and proto != UDP) or big <= U16_MAX or big > GSO_MAX_SIZE:
             return SKIP_BAD_TOTAL_LENGTH
         total = <uint32_t>big
     out.key.tos = ip[1]
@@ -292,6 +292,7 @@ cdef class Engine:
     cdef public int64_t active_ms, inactive_ms
     cdef readonly int64_t scan_ms
     cdef readonly bint icmp_ports
+    cdef readonly bint outgoing  # count what the capturing host sent (Config.outgoing)
     cdef uint64_t seed
     cdef uint32_t hash_mask, hash_or  # tests narrow the hash to force collisions
     cdef object routes
@@ -333,7 +334,7 @@ cdef class Engine:
                   uint32_t hash_or=0, int export_version=V5_VERSION,
                   int64_t template_ms=V9_TEMPLATE_S * 1000,
                   int64_t template_packets=V9_TEMPLATE_PACKETS, bytes template_set=None,
-                  uint32_t source_id=0):
+                  uint32_t source_id=0, bint outgoing=False):
         if max_flows < 1 or max_flows > MAX_FLOWS_LIMIT:
             raise ValueError("max_flows must be 1..2^30")
         if active_ms <= 0 or inactive_ms <= 0 or scan_ms <= 0:
@@ -359,6 +360,7 @@ cdef class Engine:
         self.engine_type = engine_type
         self.engine_id = engine_id
         self.icmp_ports = icmp_ports
+        self.outgoing = outgoing
         self.routes = routes
         self.seed = seed
         self.hash_mask, self.hash_or = hash_mask, hash_or
@@ -724,7 +726,7 @@ cdef class Engine:
         cdef int code
         self.frames += 1
         self.last_frame_ms = now
-        code = decode(buf, n, linktype, self.icmp_ports, wire_len, &p)
+        code = decode(buf, n, linktype, self.icmp_ports, wire_len, self.outgoing, &p)
         if code:
             self.skipped_n[code] += 1
             return 0
@@ -779,9 +781,10 @@ cdef class Engine:
         self._packet(&p, now_ms)
 
     def walk_pcap(self, const uint8_t[::1] buf not None, Py_ssize_t pos, int linktype,
-                  int64_t frac_ns, bint big_endian, uint32_t limit, int64_t ifindex):
+                  int64_t frac_ns, bint big_endian, uint64_t limit, int64_t ifindex):
         """Account every whole classic-pcap record in buf[pos:]; `ifindex` is
-        the input ifindex of each, or PER_FRAME.
+        the input ifindex of each, or PER_FRAME. `limit` (PcapHeader.limit) may
+        pass 32 bits: a snaplen near 2^32 plus the reader's margin.
 
         Returns (position after the last whole record, PCAP_MORE) or
         (position of the bad record, PCAP_BAD_LENGTH)."""
@@ -928,18 +931,22 @@ cdef class Engine:
     def handle_timer(self, int64_t now_ms):
         self._timer(now_ms)
 
-    def flush_all(self, int64_t now_ms, int reason):
-        """Expire every flow (oldest first) for `reason` (an Expiry) and emit
-        the partial datagram."""
+    def flush_all(self, int64_t now_ms, int reason, int64_t most=-1):
+        """Expire every flow (oldest first; the `most` oldest, if not -1) for
+        `reason` (an Expiry), and emit the partial datagram once none is left.
+        Returns the flows left."""
         if not 0 <= reason < N_EXPIRY:
             raise ValueError(f"no expiry reason {reason}")
         cdef int code = reason
         if now_ms > self.now:
             self.now = now_ms
-        while self.age.head != NONE:
+        while self.age.head != NONE and most != 0:
             self._expire(self.age.head, code, self.now)
+            most -= 1
         self.active_flows = self.count
-        self._emit(self.now)
+        if not self.count:
+            self._emit(self.now)
+        return self.count
 
     # -- what the driver reads ---------------------------------------------------
 

@@ -95,7 +95,8 @@ class FastProbe:
             max_flows=config.max_flows, active_ms=config.active_ms,
             inactive_ms=config.inactive_ms, scan_ms=config.scan_ms,
             engine_type=config.engine_type, engine_id=config.engine_id,
-            icmp_ports=config.icmp_ports, routes=routes, start_ms=start_ms,
+            icmp_ports=config.icmp_ports, outgoing=config.outgoing, routes=routes,
+            start_ms=start_ms,
             seed=int.from_bytes(os.urandom(8), "little"),  # no crafted collisions
             export_version=config.export_version, template_ms=config.template_ms,
             template_packets=config.template_packets, template_set=v9.TEMPLATE_SET,
@@ -115,13 +116,15 @@ class FastProbe:
     def next_timer_ms(self) -> int:
         return self.engine.next_scan
 
-    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH) -> None:
-        """Expire every flow and send everything (shutdown or on request)."""
+    def flush(self, now_ms: int, reason: Expiry = Expiry.FLUSH, most: int | None = None) -> bool:
+        """Expire every flow (at most `most`: engine_api) and send everything
+        (shutdown or on request)."""
         e = self.engine
         if not e.started:  # nothing came in: start now, as the reference driver does
             e.start(now_ms)
-        e.flush_all(now_ms, Expiry(reason))
+        left = e.flush_all(now_ms, Expiry(reason), -1 if most is None else most)
         self.stats  # noqa: B018  (brings the counters up to date for the summary)
+        return not left
 
     def datagrams_to_send(self) -> list[FastDatagram]:
         e = self.engine

@@ -17,9 +17,9 @@ import struct
 from array import array
 from typing import BinaryIO, Callable, Sized
 
-from ..constants import Expiry
 from ..decode import sll2_ifindex
 from ..input_ifindex import PER_FRAME, InputIfindex
+from ..offline import flush_streamed
 from ..pcapfile import (Interface, PcapError, PcapHeader, PcapngSection, is_pcapng, malformed,
                         read_head, read_pcap_header)
 from ._engine import PCAP_BAD_LENGTH, PCAPNG_MORE
@@ -47,8 +47,7 @@ def run_file(f: BinaryIO, make_probe: Callable[[int | None], FastProbe],
             code = _code(ifindex.of(Interface(0, None, header.linktype)))
             _walk(probe, f, header, send, code, stop)
     finally:  # a file cut short (PcapError) still exports what was read
-        probe.flush(probe.engine.last_frame_ms, Expiry.SHUTDOWN)  # the file's clock at its end
-        _send(probe, send)
+        flush_streamed(probe, probe.engine.last_frame_ms, send)  # the file's clock at its end
     return probe
 
 
@@ -84,8 +83,9 @@ def _walk(probe: FastProbe, f: BinaryIO, header: PcapHeader, send, ifindex: int,
         offset += pos
         have -= pos
         buf[:have] = buf[pos:pos + have]
-        if have >= 16 and 16 + rec(buf, 0)[2] > len(buf):  # a record longer than buf
-            buf.extend(bytes(16 + rec(buf, 0)[2] - len(buf)))
+        need = 16 + rec(buf, 0)[2] if have >= 16 else 0
+        if need > len(buf):  # a record longer than buf: grow as its bytes come in
+            buf.extend(bytes(min(need, 2 * len(buf)) - len(buf)))  # (a damaged length: no GiB)
         elif len(buf) - have < CHUNK // 2:
             buf.extend(bytes(CHUNK))
     if have and not stop:

@@ -7,7 +7,8 @@ uses. Checks whose records arrive on a timer say so with `deadline()` and
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from ..exporters import CLAIMS
 from ..schema.fields import Reader
@@ -46,6 +47,9 @@ class Check(Entry):
     # exporter claims (testbed/exporters CLAIMS) this check relies on, beside those its
     # fields imply (a flow check's dst_mask: needs the exporter to fill dst_mask)
     needs: tuple[str, ...] = spec(plain(_needs), ())
+    # exporter limits (testbed/exporters LIMITS) that can make this check fail: a failure
+    # names the one the exporter has as its likely cause
+    explained_by: ClassVar[tuple[str, ...]] = ()
 
     @property
     def selects(self) -> Match:
@@ -76,13 +80,18 @@ class Check(Entry):
     def not_applicable(self, ctx: Context) -> str | None:
         """Why this check says nothing about the exporter under test (a claim it relies on
         that the exporter does not make, and the lab does not `require:`), or None."""
-        for name in self.claims_needed():
-            if name in ctx.exporter.require:
-                continue
-            why = ctx.claims.reason(name, ctx.exporter.who)
-            if why:
-                return why
-        return None
+        return next(filter(None, (self.unclaimed(ctx, name) for name in self.claims_needed())), None)
+
+    def unclaimed(self, ctx: Context, name: str) -> str | None:
+        """Why claim `name` does not hold for the exporter under test (None: it claims it,
+        or the probe `require:`s it)."""
+        if name in ctx.exporter.require:
+            return None
+        return ctx.claims.reason(name, ctx.exporter.who)
+
+    def explaining(self, observed) -> tuple[str, ...]:
+        """The limits that can explain a failure on what was `observed` (default: explained_by)."""
+        return self.explained_by
 
     def verdict(self, ok: bool, observed: str, problems) -> Verdict:
         return Verdict(self.name, self.kind, ok, observed, tuple(problems), self.message or "")
@@ -108,11 +117,16 @@ def step_name(r: Reader, known, y: Y, got: dict) -> str | None:
 
 def judge(check: Check, observed, ctx: Context) -> Verdict:
     """The check's verdict: n/a when the exporter does not claim what it relies on;
-    one that cannot be evaluated fails, with the reason."""
+    one that cannot be evaluated fails, with the reason; a failure an exporter limit
+    can explain names it (`cause`)."""
     why = check.not_applicable(ctx)
     if why:
         return not_applicable(check.name, check.kind, why, check.message or "")
     try:
-        return check.evaluate(observed, ctx)
+        v = check.evaluate(observed, ctx)
     except Exception as exc:
         return check.verdict(False, "", [f"could not evaluate: {type(exc).__name__}: {exc}"])
+    if v.passed:
+        return v
+    causes = (ctx.claims.cause(name, ctx.exporter.who) for name in check.explaining(observed))
+    return replace(v, cause=next(filter(None, causes), ""))

@@ -32,6 +32,8 @@ class Exporter:
     inactive_timeout: float = field(kw_only=True)  # another kind's would be silently wrong)
     ifindexes: Mapping[str, int] = field(default_factory=dict)  # "node:ifname" -> what its records must carry
     kernel_ifindexes: Mapping[str, int] = field(default_factory=dict)  # "node:ifname" -> the kernel's (messages)
+    # its router's addresses: its datagrams come from one of them (empty: not known)
+    addresses: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ifindexes", _frozen(self.ifindexes))

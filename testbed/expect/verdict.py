@@ -24,6 +24,9 @@ class Verdict:
     # why the check does not apply to the exporter under test ("" : it applies). An n/a
     # verdict has passed=True (nothing failed): read `status` to tell it from a PASS.
     na: str = ""
+    # a failure's likely cause: a limit of the exporter, as its kind states it (exporters
+    # LIMITS / Claims.causes); "" none known. Cells of `compare` that share one say it once.
+    cause: str = ""
 
     @property
     def status(self) -> Status:

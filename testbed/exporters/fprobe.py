@@ -84,8 +84,8 @@ def claims(spec: ExporterSpec | None = None) -> Claims:
         unsupported={"engine_type": "fprobe writes 0 into the v5 engine fields",
                      "engine_id": "fprobe writes 0 into the v5 engine fields",
                      "max_flows": "fprobe has no flow-count limit, only -m KILOBYTES of memory"},
+        causes={"accounts_every_packet": _burst_loss(spec.opts(Options).pending_queue or PENDING if spec else PENDING)},
         notes=("later fragments are accounted in the first fragment's flow, with its ports (no ports-0 flow)",
-               _burst_loss(spec.opts(Options).pending_queue or PENDING if spec else PENDING),
                "TOS is not part of the flow key: a flow keeps its first packet's TOS",
                "a partial datagram waits up to 5 s (EMIT_TIMEOUT) for more records",
                "sys_uptime restarts at every datagram (UPTIME_TRICK: 2^20 s + the time since the "

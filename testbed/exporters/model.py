@@ -43,6 +43,13 @@ BEHAVIOURS: dict[str, tuple] = {
 }
 CLAIMS = FIELDS + tuple(BEHAVIOURS)  # everything a check may need and a lab may require
 
+# What an exporter may fail at that checks which always apply (conservation, sequence,
+# timing) rely on: when it does not claim one, such a FAIL names it as the likely cause.
+# name -> (does the exporter do it, what to say when not and its kind gives no `causes`)
+LIMITS: dict[str, tuple] = {
+    "accounts_every_packet": (lambda c: c.accounts_every_packet, "does not account every packet it captures"),
+}
+
 
 class Unsupported(ValueError):
     """The lab asks for a setting this exporter cannot honour (one line, says why)."""
@@ -124,6 +131,8 @@ class Claims:
     steady_uptime: bool = True  # sys_uptime counts from one start (else a collector sees restarts)
     unsupported: Mapping[str, str] = field(default_factory=dict)  # spec setting -> why it cannot be honoured
     notes: tuple[str, ...] = ()
+    # why a LIMITS entry does not hold, as measured (a FAIL it explains prints this once)
+    causes: Mapping[str, str] = field(default_factory=dict)
     # the idle timeout it runs with for a kind of flow, where the lab's options set one apart
     # from inactive_timeout: "tcp", "tcp.fin", "tcp.rst", "udp", "icmp", "general" -> seconds
     idle_timeouts: Mapping[str, float] = field(default_factory=dict)
@@ -136,6 +145,10 @@ class Claims:
         object.__setattr__(self, "unreliable", MappingProxyType(dict(self.unreliable)))
         object.__setattr__(self, "unsupported", MappingProxyType(dict(self.unsupported)))
         object.__setattr__(self, "idle_timeouts", MappingProxyType(dict(self.idle_timeouts)))
+        object.__setattr__(self, "causes", MappingProxyType(dict(self.causes)))
+        unknown = set(self.causes) - set(LIMITS)
+        if unknown:
+            raise ValueError(f"causes: unknown limit(s) {sorted(unknown)}; known: {', '.join(LIMITS)}")
 
     def reason(self, name: str, exporter: str) -> str | None:
         """Why a check on record field or behaviour `name` (CLAIMS) is n/a for this
@@ -148,6 +161,11 @@ class Claims:
         if name in self.unreliable:
             return f"{exporter} {self.unreliable[name]}"
         return f"{exporter} does not fill {name}"
+
+    def cause(self, name: str, exporter: str) -> str | None:
+        """What breaks LIMITS entry `name` for this exporter (None: it claims it)."""
+        has, what = LIMITS[name]
+        return None if has(self) else self.causes.get(name) or f"{exporter} {what}"
 
     def idle_timeout(self, inactive: float, proto: int | None, rst: bool = False, fin: bool = False) -> float:
         """The idle timeout a flow of `proto` expires by: the lab's inactive timeout, unless

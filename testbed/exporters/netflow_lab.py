@@ -52,7 +52,7 @@ flags = Flags(takes_value={
     "-r", "--read", "-i", "--interface", "-n", "--collector", "--active-timeout", "--inactive-timeout",
     "--scan-interval", "--max-flows", "--engine-type", "--engine-id", "--export-rate", "--ifindex", "--route",
     "--routes-file", "--engine", "--quirk", "--compat", "--control", "--stats-file", "--records-file",
-    "--export", "--template-interval", "--template-packets", "--ring"}, sets={
+    "--export", "--template-interval", "--template-packets", "--ring", "--direction"}, sets={
     "--export": "write version: N (5 or 9)",
     "-i": "write interfaces:", "--interface": "write interfaces:",
     "-n": "write collectors:", "--collector": "write collectors:",

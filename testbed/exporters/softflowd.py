@@ -78,8 +78,8 @@ def claims(spec: ExporterSpec | None = None) -> Claims:
         engine_fields=False,
         unsupported={"engine_type": "softflowd writes 0 into the v5 engine fields",
                      "engine_id": "softflowd writes 0 into the v5 engine fields"},
-        notes=(_TAIL_LOSS,
-               "TOS is not part of the flow key: a flow keeps its first packet's TOS",
+        causes={"accounts_every_packet": _TAIL_LOSS},
+        notes=("TOS is not part of the flow key: a flow keeps its first packet's TOS",
                "a TCP flow ends tcp.fin/tcp.rst seconds (set to the inactive timeout) after FIN/RST")
         + (() if one else ("with several interfaces softflowd captures on `any` and fills no ifindex",)),
     )

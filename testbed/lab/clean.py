@@ -82,6 +82,9 @@ def stop_recorded(data: dict, run: str, grace: float = 1.0) -> list[str]:
 
 
 def _remove_workdir(data: dict, run: str, notes: list[str]) -> None:
+    link = Path(data.get("workdir_link") or "")
+    if link.parent == Path(tempfile.gettempdir()) and run in link.name and link.is_symlink():
+        link.unlink()  # the short path its processes were given; what it points to stays
     workdir = data.get("workdir")
     if not (workdir and data.get("workdir_owned")):
         return

@@ -62,7 +62,7 @@ def run_up(args: argparse.Namespace) -> int:
         return 2
     try:
         with Lab(topo, run_id=args.run_id, workdir=args.workdir, state_dir=args.state_dir) as lab:
-            print(f"lab {topo.name} is up: run {lab.run_id}, workdir {lab.workdir}")
+            print(f"lab {topo.name} is up: run {lab.run_id}, workdir {lab.folder}")
             for name, node in lab.nodes.items():
                 ifs = ", ".join(f"{i['ifname']}={i['ifindex']}" for i in node.links()
                                 if i["ifname"] != "lo")

@@ -23,7 +23,8 @@ from mininet.node import Node as MininetNode
 from ..hosts import LOCAL, Host
 from ..topology import Route, Topology, split_ref
 from ..plan import RunPlan, resolve
-from . import build
+from ..topology.mininet_topo import from_topo
+from . import build, shaping
 from .clean import teardown
 from ..forkserver import ForkServer
 from .node import LabError, LabNode
@@ -69,6 +70,12 @@ def _exit_on_signal(signum, frame):
     raise SystemExit(128 + signum)  # unwinds through `with Lab(...)`, which cleans up
 
 
+# A workdir path longer than this (a CI runner's workspace, --artifacts deep in it) is given
+# to the lab's processes as a short symlink: their Unix sockets in it (a probe's control
+# socket, softflowd's -c) must fit in 107 bytes.
+LONG_WORKDIR = 48
+
+
 class Lab:
     def __init__(self, topology: Topology, run_id: str | None = None,
                  workdir: str | Path | None = None, state_dir: str | Path = STATE_DIR):
@@ -76,7 +83,9 @@ class Lab:
             raise ValueError(f"bad run id {run_id!r}: up to 16 of a-z, 0-9 and '-'")
         self.topology = topology
         self.run_id = run_id
-        self.workdir = Path(workdir) if workdir else None
+        # absolute: the lab's processes run in other directories (a probe's --stats-file)
+        self.folder = Path(workdir).absolute() if workdir else None  # where its files stay
+        self.workdir = self.folder  # the path its processes are given (see _reserve)
         self.state_dir = Path(state_dir)
         self.state: StateFile | None = None
         self.plan: RunPlan | None = None  # once started
@@ -90,6 +99,13 @@ class Lab:
         self.notes: list[str] = []  # what the teardown did
         self.timings: dict[str, float] = {}  # seconds the build spent connecting servers, starting node shells
         self._closed = False
+
+    @classmethod
+    def from_topo(cls, topo, expect=None, name: str | None = None, **kw) -> "Lab":
+        """The lab of a Mininet Topo (a Topo subclass, a callable that makes one, or one built)
+        and an optional lab-file fragment `expect` (collectors, probes, traffic, expect; a file
+        or a mapping): testbed/topology/mininet_topo.py. `with Lab.from_topo(MyTopo) as lab:`."""
+        return cls(from_topo(topo, expect, name), **kw)
 
     # -- lifecycle ----------------------------------------------------------
     def __enter__(self) -> "Lab":
@@ -176,12 +192,17 @@ class Lab:
         else:
             raise LabError(f"no free run id in {self.state_dir}")
         self.run_id = run_id
-        owned = self.workdir is None
+        owned = self.folder is None
         if owned:
-            self.workdir = Path(tempfile.mkdtemp(prefix=f"netflow-lab-{run_id}-"))
+            self.folder = self.workdir = Path(tempfile.mkdtemp(prefix=f"netflow-lab-{run_id}-"))
         else:
-            self.workdir.mkdir(parents=True, exist_ok=True)
-        self.state.data.update(workdir=str(self.workdir), workdir_owned=owned)
+            self.folder.mkdir(parents=True, exist_ok=True)
+        self.state.data.update(workdir=str(self.folder), workdir_owned=owned)
+        if len(str(self.folder)) > LONG_WORKDIR:  # a control socket in it would not fit sun_path
+            self.workdir = Path(tempfile.gettempdir()) / f"netflow-lab-{run_id}.link"
+            self.workdir.unlink(missing_ok=True)  # only a crashed run of this id left one
+            self.workdir.symlink_to(self.folder)
+            self.state.data.update(workdir_link=str(self.workdir))
         self.state.save()
 
     def _node(self, name: str, spec, server: str | None = None) -> LabNode:
@@ -306,6 +327,7 @@ class Lab:
                 for i in spec.interfaces:
                     self.state.add_interface(spec.name, i.name, ifindexes[i.ref])
         build.run_batches(build.plan_configure(topo, self.nodes, self._segments))
+        shaping.run_shaping(shaping.plan_shaping(topo, self.nodes, self._segments))  # links with bw:
         self._routes = {n: list(spec.routes) for n, spec in topo.nodes.items()}
 
     # -- looking things up --------------------------------------------------

@@ -8,6 +8,7 @@ run creates. Format (version 1):
      "topology": "topologies/quickstart.yaml", "created": 1700000000.0,
      "owner": {"pid": 4242, "start": 123456},          # the Python process running the lab
      "workdir": "/tmp/netflow-lab-nf3a9c-x", "workdir_owned": true,
+     "workdir_link": "/tmp/netflow-lab-nf3a9c.link",  # only for a long workdir: what processes were given
      "nodes": {"r1": {"pid": 4250, "start": 123460, "netns": 4026532999,
                       "marker": "mininet:nf3a9c-r1"}},  # the node's shell (holds its netns)
      "interfaces": [{"node": "r1", "name": "eth0", "ifindex": 2}],

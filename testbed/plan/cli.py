@@ -12,7 +12,7 @@ import sys
 from ..exporters import KINDS, parse_exporter
 from ..schema.errors import TopologyError
 from ..topology.servers import PLACEMENTS, servers_from_option
-from . import load_plan
+from . import load_plan, resolve, spread
 from .explain import explain
 
 INVALID = 2
@@ -21,7 +21,8 @@ INVALID = 2
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("validate", help="check lab files (no root needed)",
                               description=__doc__.splitlines()[0])
-    p.add_argument("files", nargs="+", metavar="FILE", help="a lab file (YAML)")
+    p.add_argument("files", nargs="*", metavar="FILE", help="a lab file (YAML)")
+    add_custom_options(p)
     p.add_argument("--exporter", metavar="KIND[@VERSION]", type=exporter_arg,
                    help="check the files as if every probe were this exporter kind (as run --exporter does; "
                         f"{', '.join(KINDS)}), in VERSION (e.g. softflowd@9)")
@@ -58,11 +59,56 @@ def exporter_arg(text: str) -> str:
     return text
 
 
+def add_custom_options(p) -> None:
+    """Mininet's --custom/--topo, and the lab-file fragment that says what to run on it."""
+    p.add_argument("--custom", metavar="FILE.py",
+                   help="a Python file with a Mininet Topo (its `topos` dict, as mininet's --custom): "
+                        "the lab's nodes and links")
+    p.add_argument("--topo", metavar="NAME[,ARG...]", help="which topo of --custom (and its arguments)")
+    p.add_argument("--expect", metavar="FILE",
+                   help="with --custom: a lab file without nodes and links (collectors, probes, traffic, expect)")
+
+
+def custom_lab(args, files: list[str]) -> tuple[str, object] | None:
+    """(a label, the lab) of --custom/--topo/--expect, resolved as a run would (every problem at
+    its Python or expect line); None without --custom. `files`: the lab files also given (an
+    error). Raises TopologyError or ValueError."""
+    if not args.custom:
+        if args.topo or args.expect:
+            raise ValueError("--topo and --expect go with --custom FILE.py")
+        return None
+    if files:
+        raise ValueError("give lab files or --custom, not both")
+    if not args.topo:
+        raise ValueError("--custom needs --topo NAME (a key of the file's `topos`)")
+    from ..topology.mininet_topo import from_topo, load_custom, mapped  # Mininet: only for --custom
+    topo = spread(from_topo(load_custom(args.custom, args.topo), args.expect, exporter=args.exporter),
+                  args.servers, args.place)
+    try:
+        resolve(topo)
+    except TopologyError as exc:
+        raise TopologyError([mapped(p, topo.origins) for p in exc.problems]) from None
+    return f"{args.custom}:{args.topo}", topo
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        custom = custom_lab(args, args.files)
+    except TopologyError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return INVALID
+    except (ValueError, OSError) as exc:
+        print(f"python -m testbed validate: error: {exc}", file=sys.stderr)
+        return INVALID
+    if custom is None and not args.files:
+        print("python -m testbed validate: error: give a lab file (or --custom FILE.py --topo NAME)", file=sys.stderr)
+        return INVALID
     status = 0
-    for name in args.files:
+    for name in args.files or [custom[0]]:
         try:
-            plan = load_plan(name, exporter=args.exporter, servers=args.servers, placement=args.place)
+            plan = (resolve(custom[1]) if custom else
+                    load_plan(name, exporter=args.exporter, servers=args.servers, placement=args.place))
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)

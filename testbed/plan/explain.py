@@ -17,7 +17,7 @@ def explain(plan: RunPlan) -> list[str]:
             out.append(f"  server {s.name}: {where}, tunnel address {_address(s)}; files in {s.workdir}")
     for node in topo.nodes.values():
         on = f" on server {plan.placement[node.name]}" if spread and node.name in plan.placement else ""
-        out.append(f"  node {node.name} ({node.kind}, line {node.line}){on}")
+        out.append(f"  node {node.name} ({node.kind}, {topo.at(node.line)}){on}")
         for i in node.interfaces:
             addresses = ", ".join(map(str, i.addresses)) or "no address"
             out.append(f"    {i.name}: ifindex {plan.ifindexes[i.ref]}, mac {plan.macs[i.ref]}, {addresses}, "
@@ -28,7 +28,8 @@ def explain(plan: RunPlan) -> list[str]:
         tunnel = f" over {link.tunnel}" if link.tunnel else ""
         if link.index in plan.tunnels:
             tunnel = f" between servers, {plan.tunnels[link.index]}"
-        out.append(f"  link {link.index}: {' - '.join(link.endpoints)}{tunnel}")
+        out.append(f"  link {link.index} ({topo.at(link.line)}): {' - '.join(link.endpoints)}{tunnel}"
+                   + "".join(f"; {p}" for p in _link(topo, link)))
     for c in (*plan.nfcapds.values(), *plan.collectors.values()):
         files = (", ".join(str(c.jsonl(n)) for n in range(1, c.starts + 1)) if c.collector.kind == "reference"
                  else f"{c.folder}, log {c.log}")
@@ -37,17 +38,29 @@ def explain(plan: RunPlan) -> list[str]:
         out.append(f"  tap {t.probe} -> {t.collector} in {t.node}: listens on {t.listen[0]}:{t.listen[1]}, "
                    f"relays to {t.to[0]}:{t.to[1]}, log {t.log}")
     for e in plan.exporters.values():
-        out += _exporter(e)
+        out += _exporter(e, topo)
     for what, entries in (("traffic", topo.traffic), ("expect", topo.expect)):
         for entry in entries:
-            out.append(f"  {what}[{entry.index}] line {entry.line}: {entry.explain()}")
+            out.append(f"  {what}[{entry.index}] {topo.at(entry.line)}: {entry.explain()}")
     return out
 
 
-def _exporter(e: ExporterPlan) -> list[str]:
+def _link(topo, link) -> list[str]:
+    """What a link's pool: or subnet: assigned its endpoints, and how it is shaped."""
+    out = []
+    if link.subnet is not None:
+        given = [f"{ref} = {a}" for ref in link.endpoints for a in topo.interface(ref).addresses if a.ip in link.subnet]
+        origin = f"pool {link.pool}: {link.subnet}" if link.pool else f"subnet {link.subnet}"
+        out.append(f"{origin}: " + ", ".join(given))
+    if link.bw is not None:
+        out.append(f"bw {link.bw:g} Mbit/s each way ({link.shaper})")
+    return out
+
+
+def _exporter(e: ExporterPlan, topo) -> list[str]:
     s, c = e.spec, e.claims
     ports = ", ".join(f"{p.name} (ifindex {p.ifindex}, mac {p.mac})" for p in s.interfaces)
-    out = [f"  exporter {e.name} ({e.kind}, line {e.probe.line}) on {e.node}: captures {ports}; "
+    out = [f"  exporter {e.name} ({e.kind}, {topo.at(e.probe.line)}) on {e.node}: captures {ports}; "
            f"sends to {', '.join(f'{h}:{p}' for h, p in s.collectors)}",
            f"    timeouts active {s.active_timeout:g} s, inactive {s.inactive_timeout:g} s, scan {s.scan:g} s; "
            f"engine {e.engine[0]}/{e.engine[1]}; datagrams from {', '.join(sorted(e.addresses))}; "

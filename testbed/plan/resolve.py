@@ -134,15 +134,16 @@ def _exporter(topo: Topology, p: Probe, workdir: Path, ifindexes, macs, taps, pr
     claims = p.exporter.claims(spec)
     kernel = {i.name: ifindexes[i.ref] for i in node.interfaces}
     exported = interfaces.exported(kernel, p.ifindex)
+    addresses = frozenset(str(a.ip) for a in node.addresses)
     facts = Exporter(p.name, p.node, p.kind, claims, p.require,
                      {f"{p.node}:{n}": i for n, i in exported.items()},
                      {f"{p.node}:{n}": i for n, i in kernel.items()},
-                     active_timeout=p.active_timeout, inactive_timeout=p.inactive_timeout)
+                     active_timeout=p.active_timeout, inactive_timeout=p.inactive_timeout, addresses=addresses)
     judged = next((e.collector for e in p.export
                    if e.collector and topo.collectors[e.collector].kind == REFERENCE), None)
     alone = not any(q is not p and any(e.collector == judged for e in q.export) for q in topo.probes.values())
     return dict(probe=p, spec=spec, claims=claims, facts=facts,
-                addresses=frozenset(str(a.ip) for a in node.addresses),
+                addresses=addresses,
                 engine=(p.engine_type, p.engine_id) if claims.engine_fields else (0, 0),
                 collector=judged, alone=alone)
 

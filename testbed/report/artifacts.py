@@ -8,6 +8,7 @@ an index, INDEX.txt, that says what each file is.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,6 +25,7 @@ REPORT = "report.html"
 def write(result, folder: Path, report_section: str | None = None) -> list[Path]:
     """Write the summary files of `result` into `folder`; returns every file it holds.
     `report_section`: the run's HTML section (report/html.py), kept as report.html."""
+    folder = Path(folder).absolute()  # the run's own paths (captures, workdir) are absolute
     folder.mkdir(parents=True, exist_ok=True)
     about: dict[Path, str] = {}
 
@@ -100,3 +102,18 @@ def _describe(name: str) -> str:
     if name.endswith(".log"):
         return "output of a process started in a lab node"
     return ""
+
+
+def cell_files(folder: Path, check: str, selects) -> list[Path]:
+    """For a bug report on one check of the run kept in `folder`: the collector lines the
+    check looked at (`selects`: its Match) written to cell-CHECK.jsonl (listed when there
+    are any), then the captures."""
+    from types import SimpleNamespace
+    lines = []
+    for records in sorted(folder.glob("records-*.jsonl")):
+        for line in records.read_text().splitlines():
+            if line.strip() and selects(SimpleNamespace(**json.loads(line))):
+                lines.append(line + "\n")
+    cell = folder / f"cell-{re.sub(r'[^A-Za-z0-9_.-]+', '_', check)}.jsonl"
+    cell.write_text("".join(lines))
+    return ([cell] if lines else []) + sorted((folder / PCAPS).glob("*.pcap"))

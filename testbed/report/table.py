@@ -18,6 +18,8 @@ def render(result, color: bool = False) -> str:
                 lines.append(f"{'':6}{' ' * width}  - {printable(p)}")
             if v.hint:
                 lines.append(f"{'':6}{' ' * width}  > {printable(v.hint.strip())}")
+            if v.cause:
+                lines.append(f"{'':6}{' ' * width}  > likely cause: {printable(v.cause)}")
     lines += nfcapd_lines(result)
     failed = sum(not v.passed for v in result.verdicts)
     na = sum(bool(getattr(v, "na", "")) for v in result.verdicts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -27,11 +28,16 @@ INTERRUPTED = 130
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("run", help="build a lab, run its traffic and checks, report")
-    p.add_argument("labs", nargs="+", metavar="LAB", help="lab files (YAML)")
+    p.add_argument("labs", nargs="*", metavar="LAB", help="lab files (YAML)")
+    from ..plan.cli import add_custom_options
+    add_custom_options(p)
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML, one testcase per check")
     p.add_argument("--artifacts", metavar="DIR",
                    help="keep records, probe statistics, sequence report, captures and logs here "
                         "(several labs: DIR/<lab>/)")
+    p.add_argument("--artifacts-on-failure", metavar="DIR",
+                   help="keep the artifacts of each lab that did not pass in DIR/<lab>/ (nothing of a lab "
+                        "that passed: what a CI job uploads when it fails)")
     p.add_argument("--report", metavar="FILE",
                    help="write an HTML report (checks, flow timeline, sequence charts, topology, "
                         "statistics; one self-contained file); --artifacts always holds report.html")
@@ -49,6 +55,9 @@ def add_parser(subparsers) -> None:
                    help="run every probe of the lab with this exporter kind instead of the file's "
                         f"({', '.join(EXPORTER_KINDS)}), in VERSION (e.g. softflowd@9; default the file's)")
     add_server_options(p)
+    p.add_argument("--check", action="append", default=[], metavar="NAME",
+                   help="judge only this check of the lab (repeatable; the whole traffic still runs): "
+                        "what `compare` prints to reproduce one cell")
     p.add_argument("--result-json", metavar="FILE", help=argparse.SUPPRESS)  # for `run` of several labs
     p.add_argument("--report-section", metavar="FILE", help=argparse.SUPPRESS)  # ditto: its HTML section
     p.set_defaults(func=run)
@@ -84,54 +93,95 @@ def check_args(args: argparse.Namespace) -> str | None:
         why = path and _writable_file(path)
         if why:
             return why
-    if args.artifacts:
-        folder = Path(args.artifacts)
+    if args.artifacts and args.artifacts_on_failure:
+        return "--artifacts keeps every lab's artifacts, --artifacts-on-failure those of failed labs: give one"
+    for option, given in (("--artifacts", args.artifacts), ("--artifacts-on-failure", args.artifacts_on_failure)):
+        if not given:
+            continue
+        folder = Path(given)
         if folder.exists() and not folder.is_dir():
-            return f"--artifacts {folder}: exists and is not a directory"
+            return f"{option} {folder}: exists and is not a directory"
         existing = next((p for p in [folder, *folder.parents] if p.exists()), Path("."))
         if not os.access(existing, os.W_OK):
-            return f"--artifacts {folder}: {existing} is not writable"
+            return f"{option} {folder}: {existing} is not writable"
+    if args.artifacts_on_failure:
+        for lab in args.labs:
+            mine = Path(args.artifacts_on_failure) / Path(lab).stem
+            if mine.exists() and any(mine.iterdir()):
+                return (f"--artifacts-on-failure: {mine} is not empty (a passing run removes it: "
+                        "remove it first, or give another folder)")
     if os.geteuid() != 0:
         return "labs need root (network namespaces, veths, raw sockets): run it with sudo"
     return None
 
 
+def _say(problem: str | None) -> bool:
+    if problem:
+        print(problem, file=sys.stderr)
+    return bool(problem)
+
+
+def only_checks(topo, names: list[str]):
+    """(the lab judging only the checks `names`, why not: a name it has no check of, or None)."""
+    if not names:
+        return topo, None
+    from dataclasses import replace
+    have = [c.name for c in topo.expect]
+    unknown = next((n for n in names if n not in have), None)
+    if unknown is not None:
+        return topo, f"--check {unknown}: no such check (checks: {', '.join(have) or 'none'})"
+    return replace(topo, expect=tuple(c for c in topo.expect if c.name in names)), None
+
+
 def run(args: argparse.Namespace) -> int:
     # imported here: the referee (`testbed collect`) must not load the probe's modules
     from ..plan import load_plan
+    from ..plan.cli import custom_lab
     from ..topology import TopologyError
     from .many import shard
 
     try:
-        labs = shard(list(args.labs), args.shard)
-    except ValueError as exc:
+        custom = custom_lab(args, args.labs)
+        labs = shard(list(args.labs), args.shard) if custom is None else [custom[0]]
+    except TopologyError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as exc:
         return _fail(str(exc))
     if not labs:
-        return _fail(f"--shard {args.shard}: no lab falls in this slice")
+        return _fail(f"--shard {args.shard}: no lab falls in this slice" if args.labs
+                     else "give a lab file (or --custom FILE.py --topo NAME)")
     topos, bad = {}, False
     for lab in labs:
         try:
             # the run resolves it again in its workdir
-            topos[lab] = load_plan(lab, exporter=args.exporter, servers=args.servers, placement=args.place).topology
+            topo = custom[1] if custom is not None else load_plan(
+                lab, exporter=args.exporter, servers=args.servers, placement=args.place).topology
         except TopologyError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             bad = True
+            continue
         except OSError as exc:
             print(f"{lab}: {exc.strerror}", file=sys.stderr)
             bad = True
-        else:
-            if args.quirk_on and args.exporter is not None and parse_exporter(args.exporter)[0] != DEFAULT:
-                print(f"{lab}: --quirk-on: quirks are {DEFAULT}'s, not {args.exporter}'s", file=sys.stderr)
-                bad = True
-            elif args.quirk_on and topos[lab].reproduces is None:
-                print(f"{lab}: --quirk-on: the file names no quirk (reproduces: quirk: ID)", file=sys.stderr)
-                bad = True
+            continue
+        topos[lab], unknown = only_checks(topo, args.check)
+        if args.quirk_on and args.exporter is not None and parse_exporter(args.exporter)[0] != DEFAULT:
+            unknown = unknown or f"--quirk-on: quirks are {DEFAULT}'s, not {args.exporter}'s"
+        elif args.quirk_on and topo.reproduces is None:
+            unknown = unknown or "--quirk-on: the file names no quirk (reproduces: quirk: ID)"
+        bad = _say(unknown and f"{lab}: {unknown}") or bad
     if bad:
         return 2
     problem = check_args(args)
     if problem:
         return _fail(problem)
+    on_failure = Path(args.artifacts_on_failure) if args.artifacts_on_failure else None
+    made = on_failure is not None and not on_failure.exists()
+    if made and len(labs) > 1:
+        on_failure.mkdir(parents=True)  # here, once: no lab's run removes it while another writes there
     try:
         if len(labs) == 1:
             return _run_one(args, labs[0], topos[labs[0]])
@@ -140,6 +190,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("python -m testbed run: interrupted; the lab was torn down", file=sys.stderr)
         return INTERRUPTED
+    finally:
+        if made and on_failure.is_dir() and not any(on_failure.iterdir()):
+            on_failure.rmdir()  # every lab passed: nothing to upload
 
 
 def _run_one(args: argparse.Namespace, path: str, topo) -> int:
@@ -151,6 +204,8 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
     extra = list(args.probe_arg) + (["--quirk", topo.reproduces.quirk] if args.quirk_on else [])
     say = lambda line: print(line, flush=True)  # noqa: E731
     folder = Path(args.artifacts).resolve() if args.artifacts else None  # services run elsewhere (cwd /)
+    if args.artifacts_on_failure:  # kept as --artifacts would, removed again if the lab passes
+        folder = (Path(args.artifacts_on_failure) / (topo.name if args.custom else Path(path).stem)).resolve()
     kw = {"state_dir": args.state_dir} if args.state_dir else {}
     try:
         # with --artifacts, the lab's workdir (collector output, logs, traffic plans)
@@ -168,6 +223,9 @@ def _run_one(args: argparse.Namespace, path: str, topo) -> int:
     except Exception:
         traceback.print_exc()
         return 2
+    if args.artifacts_on_failure and result.passed:
+        shutil.rmtree(folder, ignore_errors=True)  # this check made it (it had to be empty)
+        folder = None
     print(table.render(result, color=sys.stdout.isatty()))
     if args.junit:
         junit.write([result], args.junit)
@@ -225,11 +283,13 @@ def _run_many(args: argparse.Namespace, labs: list[str]) -> int:
             out.append("--quirk-on")
         if args.artifacts:
             out += ["--artifacts", str(Path(args.artifacts) / Path(lab).stem)]
+        if args.artifacts_on_failure:
+            out += ["--artifacts-on-failure", args.artifacts_on_failure]
         if args.state_dir:
             out += ["--state-dir", str(args.state_dir)]
         if args.exporter:
             out += ["--exporter", args.exporter]
-        return out
+        return out + [f"--check={c}" for c in args.check]
 
     print(f"[labs] {len(labs)} labs, {args.jobs} at a time", flush=True)
     with scratch("netflow-lab-runs-") as folder:

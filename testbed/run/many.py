@@ -14,11 +14,12 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Iterator
 
 from ..expect.verdict import Verdict
+from ..exporters.model import Launch, Process
 from .runner import RunResult
 
 POLL_S = 0.05
@@ -53,13 +54,28 @@ def shard(labs: list[str], spec: str | None) -> list[str]:
 def result_json(result: RunResult) -> dict:
     return {"lab": result.lab, "run_id": result.run_id, "seconds": result.seconds,
             "phases": result.phases, "verdicts": [asdict(v) for v in result.verdicts],
-            "kinds": result.kinds, "nfcapd": {n: asdict(r) for n, r in result.nfcapd.items()}}
+            "kinds": result.kinds, "nfcapd": {n: asdict(r) for n, r in result.nfcapd.items()},
+            "launches": {n: [launch_json(x) for x in ls] for n, ls in result.launches.items()}}
 
 
 def result_from_json(d: dict) -> RunResult:
     verdicts = [Verdict(**{**v, "problems": tuple(v["problems"])}) for v in d["verdicts"]]
     return RunResult(d["lab"], verdicts, run_id=d["run_id"], seconds=d["seconds"], phases=d["phases"],
-                     kinds=d.get("kinds", {}))
+                     kinds=d.get("kinds", {}),
+                     launches={n: [launch_from_json(x) for x in ls] for n, ls in d["launches"].items()})
+
+
+def launch_json(launch: Launch) -> dict:
+    """A Launch as JSON, every field (compare reports the exact argv and config files)."""
+    return {**{f.name: getattr(launch, f.name) for f in fields(Launch)},
+            "processes": [asdict(p) for p in launch.processes], "files": dict(launch.files),
+            "stop_signal": int(launch.stop_signal), "clean_exits": sorted(launch.clean_exits)}
+
+
+def launch_from_json(d: dict) -> Launch:
+    processes = tuple(Process(**{**p, **{k: tuple(p[k]) for k in ("argv", "stop_command", "warm")}})
+                      for p in d["processes"])
+    return Launch(**{**d, "processes": processes, "clean_exits": frozenset(d["clean_exits"])})
 
 
 class Child:

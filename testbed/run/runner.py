@@ -61,7 +61,7 @@ def result_of(session: Session, workfiles: WorkFiles | None = None) -> RunResult
                   dict(session.observer.final or {}) if session.observer else {},
                   {n: list(x.ends) for n, x in running.exporters.items()},
                   {n: c.result for n, c in running.nfcapds.items() if c.result is not None},
-                  session.contexts() if plan is not None else {}, session.record.truth, session.lab.workdir,
+                  session.contexts() if plan is not None else {}, session.record.truth, session.lab.folder,
                   [c.path for c in running.captures],
                   workfiles if workfiles is not None else read_workfiles(session), session.run_id,
                   phases=dict(session.phases),

@@ -47,7 +47,7 @@ class Session:
             raise ValueError(f"{flag} is set by the {netflow_lab.name} kind: {instead} in the lab file")
         self.topo = topology
         self.say = say
-        self.capture_dir = capture_dir
+        self.capture_dir = capture_dir.absolute() if capture_dir else None  # tcpdump runs in a node
         self.probe_args = tuple(extra_probe_args)
         self.lab = Lab(topology, run_id=run_id, workdir=workdir, state_dir=state_dir)
         self.plan: RunPlan | None = None  # once started

@@ -1,10 +1,12 @@
-"""`python -m testbed gen line --routers N`: write a generated lab file."""
+"""`python -m testbed gen line --routers N`: write a generated lab file;
+`python -m testbed labs [conformance]`: where the ready labs are."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from . import gen
+from .bundled import home, labs
 
 INVALID = 2
 
@@ -22,6 +24,22 @@ def add_parser(subparsers) -> None:
                         "last router, export along the line (a line spread over servers)")
     g.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     g.set_defaults(func=run_gen)
+    b = subparsers.add_parser("labs", help="print the paths of the ready labs (topologies/), installed or not")
+    b.add_argument("under", nargs="?", default="",
+                   help="a folder of them (conformance, faults, field-bugs) or one lab's name (quickstart)")
+    b.set_defaults(func=run_labs)
+
+
+def run_labs(args: argparse.Namespace) -> int:
+    """One path a line (for `$(python -m testbed labs conformance)`)."""
+    found = labs(args.under)
+    if not found:
+        where = home()
+        print(f"python -m testbed labs: no lab {args.under!r} in "
+              f"{where / 'topologies' if where else 'this installation (no topologies/ found)'}", file=sys.stderr)
+        return INVALID
+    print("\n".join(map(str, found)))
+    return 0
 
 
 def run_gen(args: argparse.Namespace) -> int:

@@ -93,6 +93,9 @@ class Link:
     subnet: IPv4Network | None = None
     line: int = 0
     tunnel: str | None = None  # "vxlan": carried over a tunnel, as between two machines
+    pool: str | None = None  # the pool its subnet was taken from (validate --explain says so)
+    bw: float | None = None  # Mbit/s each endpoint may send, shaped with `shaper` (tc); None: unshaped
+    shaper: str = "htb"  # htb (as Mininet's TCLink) | tbf
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -200,6 +203,10 @@ class Topology:
 
     def where(self, line: int) -> str:
         return f"{self.source}:{line}"
+
+    def at(self, line: int) -> str:
+        """How validate --explain names a line of the lab: the file's own line number."""
+        return f"line {line}"
 
     def shared_links(self, a: str, b: str) -> list[Link]:
         return [ln for ln in self.links if a in ln.nodes and b in ln.nodes and a != b]

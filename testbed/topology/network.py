@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv4Network
 
 from ..schema.fields import IFNAME_RE, Reader
+from .kernel import netem
 from .model import DEFAULT_MTU, HOST, ROUTER, Interface, Link, split_ref
 from .pools import Pools, host_addresses
 from ..schema.yamltree import Y
@@ -19,6 +20,17 @@ from ..schema.yamltree import Y
 MAX_IFINDEX = 2**31 - 1
 LINK_SEPARATOR = re.compile(r"\s+(?:--|-|<->)\s+")
 TUNNELS = ("vxlan",)  # a link carried between two machines (see docs/scale.md)
+SHAPERS = ("htb", "tbf")  # how `bw:` is shaped: both are in every kernel the lab runs on
+NETEM = ("delay", "loss", "jitter")  # what only sch_netem can do
+MAX_BW = 100_000.0  # Mbit/s
+
+
+def netem_refusal() -> str:
+    """Why a link cannot delay or drop: netem, as this kernel says (its /proc/config.gz)."""
+    have = netem()
+    why = ("this kernel lacks (CONFIG_NET_SCH_NETEM is not set)" if have is False
+           else "the lab does not use" if have else "this kernel may lack (no /proc/config.gz to tell)")
+    return f"needs the netem queueing discipline (sch_netem), which {why}; links shape bandwidth only (bw:)"
 
 
 @dataclass
@@ -155,7 +167,7 @@ def _read_link(r: Reader, net: Network, item: Y, pools: Pools) -> None:
     elif item.is_seq:
         ends = list(item)
     else:
-        f = r.fields(item, ("endpoints",), ("subnet", "pool", "mtu", "tunnel"), "a link")
+        f = r.fields(item, ("endpoints",), ("subnet", "pool", "mtu", "tunnel", "bw", "shaper") + NETEM, "a link")
         if not f or "endpoints" not in f:
             return
         ends, attrs = r.sequence(f["endpoints"], "endpoints"), f
@@ -172,10 +184,18 @@ def _read_link(r: Reader, net: Network, item: Y, pools: Pools) -> None:
         r.error(attrs["pool"], "give either subnet: or pool:, not both", at_key=True)
     elif "subnet" in attrs:
         subnet = r.prefix(attrs["subnet"])
-    elif "pool" in attrs:
+    pool = None
+    if "pool" in attrs and "subnet" not in attrs:
         pool = r.text(attrs["pool"], "a pool name")
         subnet = pool and pools.allocate(attrs["pool"], pool, len(ends))
     mtu = r.integer(attrs["mtu"], 68, 65535, "an MTU") if "mtu" in attrs else None
+    for key in NETEM:  # Mininet's TCLink takes them; the lab cannot honour them
+        if key in attrs:
+            r.error(attrs[key], f"{key}: {netem_refusal()}", at_key=True)
+    bw = r.number(attrs["bw"], 0, positive=True, what="a rate in Mbit/s", hi=MAX_BW) if "bw" in attrs else None
+    shaper = r.choice(attrs["shaper"], SHAPERS, "shaper") if "shaper" in attrs else "htb"
+    if "shaper" in attrs and "bw" not in attrs:
+        r.error(attrs["shaper"], "shaper: shapes a link's bw:, which this link does not give", at_key=True)
     tunnel = r.choice(attrs["tunnel"], TUNNELS, "tunnel") if "tunnel" in attrs else None
     if tunnel and len(ends) != 2:
         r.error(attrs["tunnel"], "a tunnel joins two endpoints", at_key=True)
@@ -187,7 +207,7 @@ def _read_link(r: Reader, net: Network, item: Y, pools: Pools) -> None:
             i.mtu = mtu
     if len(members) == len(ends):
         net.links.append(Link(len(net.links), tuple(f"{i.node}:{i.name}" for i in members),
-                              subnet, item.line, tunnel))
+                              subnet, item.line, tunnel, pool if "pool" in attrs else None, bw, shaper or "htb"))
         for i in members:
             i.link = net.links[-1].index
 

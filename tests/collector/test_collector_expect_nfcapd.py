@@ -1,18 +1,41 @@
-"""`nfcapd_agrees` never passes on nothing: 0 flows against 0 records judged nothing."""
+"""`nfcapd_agrees` never passes on nothing (0 flows against 0 records judged nothing), and
+reads nfcapd's view of every address of the probe, whatever the referee heard from it."""
 from nfv5_build import UNIX_MS, datagram
 
 from testbed.collector import Collector
 from testbed.collector.nfcapd import NfcapdResult, NfdumpExporter, NfdumpTotals
 from testbed.expect.checks.nfcapd_agrees import NfcapdAgrees
-from contexts import context
+from testbed.expect.context import Context
+from contexts import context, ours
 
 CHECK = NfcapdAgrees(name="agree", probe="p1", collector="nf")
 EXPORTER = "10.255.0.1"
+OTHER = "10.255.1.1"  # another address of the probe's router
 
 
 def nfcapd(flows: int, packets: int) -> dict:
     exporters = (NfdumpExporter(EXPORTER, 0, 1, flows, 0),) if flows else ()
     return {"nf": NfcapdResult(NfdumpTotals(flows, packets, packets * 100, 0), exporters, 0)}
+
+
+def nfcapd_of(*exporters) -> dict:
+    """exporters: (address, flows); each flow 3 packets, 300 bytes as nfv5_build's records."""
+    flows = sum(f for _, f in exporters)
+    return {"nf": NfcapdResult(NfdumpTotals(flows, 3 * flows, 300 * flows, 0),
+                               tuple(NfdumpExporter(a, 0, 1, f, 0) for a, f in exporters), 0)}
+
+
+def referee(*counts, exporter=EXPORTER):
+    c = Collector()
+    seq = 0
+    for i, n in enumerate(counts):
+        c.receive(datagram(n, seq=seq, uptime=100_000 + i), (exporter, 40000), UNIX_MS + i)
+        seq += n
+    return c.result()
+
+
+def ctx(result: dict, addresses=(EXPORTER, OTHER)) -> Context:
+    return Context(ours(addresses=frozenset(addresses)), nfcapd=result)
 
 
 def test_nothing_at_the_referee_is_no_agreement_whatever_nfcapd_counted():
@@ -28,3 +51,34 @@ def test_the_same_counts_agree():
     c.receive(datagram(1, seq=0), (EXPORTER, 40000), UNIX_MS)
     v = CHECK.evaluate(c.result(), context(nfcapd=nfcapd(1, 3)))
     assert v.passed, v.problems
+
+
+def test_the_same_story_says_what_was_counted():
+    v = CHECK.evaluate(referee(2, 1), ctx(nfcapd_of((EXPORTER, 3))))
+    assert v.passed, v.problems
+    assert v.observed.startswith("nfcapd nf: 3 flows, 9 packets, 0 sequence failures from 10.255.0.1; "
+                                 "referee: 3 records, 9 packets"), v.observed
+
+
+def test_flows_from_an_address_the_referee_never_heard_from_are_counted():
+    """The check used to count only nfcapd's exporters the referee had seen too: what nfcapd
+    got from the probe's other address read as 0, and the check passed."""
+    v = CHECK.evaluate(referee(2), ctx(nfcapd_of((EXPORTER, 2), (OTHER, 1))))
+    assert not v.passed
+    assert v.problems[0] == f"{OTHER}: nfcapd 1 flows, 0 sequence failures; referee 0 records, 0 failures as " \
+                            "nfcapd counts them"
+
+
+def test_another_probes_flows_in_the_same_nfcapd_are_not_this_ones():
+    v = CHECK.evaluate(referee(2), ctx(nfcapd_of((EXPORTER, 2), ("10.255.9.9", 5))))
+    assert v.passed, v.problems
+    assert "(5 flows from other exporters)" in v.observed
+
+
+def test_a_reading_that_loses_flows_is_a_failure():
+    """nfdump -E must account for every flow of nfdump -I: a line it could not read would
+    otherwise be a silent 0."""
+    n = nfcapd_of((EXPORTER, 2))["nf"]
+    v = CHECK.evaluate(referee(2), ctx({"nf": NfcapdResult(NfdumpTotals(3, 9, 900, 0), n.exporters, 0)}))
+    assert not v.passed
+    assert any("nfdump -E accounts for 2 of the 3 flows of nfdump -I" in p for p in v.problems), v.problems

@@ -50,10 +50,10 @@ def set_sequence(probe: FlowEngine, sequence: int) -> None:
 
 
 def decoded(engine: str, frame: bytes, linktype: int, ifindex: int,
-            icmp_ports: bool = True) -> Packet | Skip:
+            icmp_ports: bool = True, **cfg) -> Packet | Skip:
     """What `engine` makes of one frame, read back from its statistics and the
     record it exports: the Skip reason, or the packet's facts."""
-    p = make_probe(engine, icmp_ports=icmp_ports, max_flows=4)
+    p = make_probe(engine, icmp_ports=icmp_ports, max_flows=4, **cfg)
     p.handle_frame(frame, linktype, ifindex, 1_000_000)
     if p.stats.skipped:
         (reason,) = p.stats.skipped

@@ -38,6 +38,19 @@ def test_link_types_give_the_same_packet(engine, frame, linktype):
                                                           DLT_EN10MB, 7)
 
 
+@pytest.mark.parametrize("linktype", [DLT_LINUX_SLL, DLT_LINUX_SLL2])
+def test_what_the_capturing_host_sent_counts_only_when_asked(engine, linktype):
+    """`tcpdump -i any` of a router: an outgoing copy is the second of a
+    forwarded packet (skipped); of a host (`--direction both`): what it sent."""
+    if linktype == DLT_LINUX_SLL:  # packet type 4: OUTGOING
+        frame = struct.pack("!HHH8sH", 4, 1, 6, bytes(8), 0x0800) + bytes(TCP_PKT)
+    else:
+        frame = struct.pack("!HHIHBB8s", 0x0800, 0, 7, 1, 4, 6, bytes(8)) + bytes(TCP_PKT)
+    assert decoded(engine, frame, linktype, 7) == Skip.OUTGOING
+    assert decoded(engine, frame, linktype, 7, outgoing=True) == decoded(
+        engine, bytes(Ether() / TCP_PKT), DLT_EN10MB, 7)
+
+
 def test_three_vlan_tags_are_refused(engine):
     frame = bytes(Ether() / Dot1AD() / Dot1Q() / Dot1Q() / TCP_PKT)
     assert decoded(engine, frame, DLT_EN10MB, 1) is Skip.TOO_MANY_VLAN_TAGS

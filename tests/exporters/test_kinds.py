@@ -203,8 +203,8 @@ def test_fprobe_options_become_its_flags():
     p0 = fprobe.launch(spec(options=opts)).processes[0].argv
     assert (words(p0, "-q"), words(p0, "-m"), words(p0, "-t"), words(p0, "-g")) == (
         ["100000"], ["4096"], ["1000:10"], ["8"])
-    assert "(-q, 100000 packets)" in fprobe.claims(spec(options=opts)).notes[1]
-    assert "(-q, 100 packets)" in fprobe.claims().notes[1]
+    assert "(-q, 100000 packets)" in fprobe.claims(spec(options=opts)).causes["accounts_every_packet"]
+    assert "(-q, 100 packets)" in fprobe.claims().causes["accounts_every_packet"]
     assert words(fprobe.launch(spec()).processes[0].argv, "-g") == ["3"]  # the inactive timeout
 
 

@@ -9,6 +9,7 @@ error, the same `--ifindex NAME=N` left unused."""
 from __future__ import annotations
 
 import io
+import resource
 import struct
 import sys
 from pathlib import Path
@@ -34,6 +35,7 @@ CONFIGS = {
     "defaults": Config(),
     "short-timeouts": Config(inactive_ms=2000, active_ms=7000, scan_ms=700),
     "tiny-cache": Config(max_flows=7, scan_ms=3000, engine_type=3, engine_id=4),
+    "host-both-directions": Config(inactive_ms=2000, outgoing=True),
 }
 
 
@@ -139,6 +141,28 @@ def test_big_chunks_and_records_across_them(generated, monkeypatch):
     assert same(d.joinpath("gen.pcap").read_bytes(), CONFIGS["tiny-cache"]) > 0
 
 
+# a header's snaplen: none, tiny, usual, the file limit's 32-bit edge (the
+# reader's margin added), the largest
+SNAPLENS = [0, 1, 65535, 262144, 0xFFFEFFFF, 0xFFFF0000, 0xFFFF0001, 0x80000000, 0xFFFFFFFF]
+
+
+@pytest.mark.parametrize("snaplen", SNAPLENS)
+def test_any_snaplen(generated, snaplen):
+    """The header's snaplen only bounds a plausible record: any value reads,
+    and a record longer than the file is damage (not 4 GiB of zeros)."""
+    _, _, packets = generated
+    records = [(t, f, len(f)) for t, f in packets[:200]]
+    for endian in "<>":
+        blob = pcap_bytes(records, snaplen=snaplen, endian=endian)
+        assert same(blob, CONFIGS["short-timeouts"]) > 0
+        cut = bytearray(pcap_bytes(records[:3], snaplen=snaplen, endian=endian))
+        last = len(pcap_bytes(records[:2])) + 8  # the last record's caplen: 1 GiB
+        struct.pack_into(endian + "I", cut, last, 1 << 30)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+        same(bytes(cut), CONFIGS["short-timeouts"])
+        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 256 << 10
+
+
 IFINDEX_OPTIONS = [(None, None), (None, None), (7, None), (None, {"eth0": 5})]  # (fixed, names)
 
 
@@ -151,7 +175,8 @@ def pcap_files(draw):
         ts += draw(st.integers(0, 3 * 10 ** 9))
         records.append((ts, data, wire or len(data)))
     upper = draw(st.sampled_from([0, 0, 0x24000000, 0x10000000, 0xFFFF0000]))  # FCS bits
-    blob = pcap_bytes(records, linktype | upper, draw(st.booleans()), draw(st.sampled_from("<>")))
+    blob = pcap_bytes(records, linktype | upper, draw(st.booleans()), draw(st.sampled_from("<>")),
+                      draw(st.sampled_from(SNAPLENS)))
     if draw(st.integers(0, 4)) == 0:
         blob = blob[:draw(st.integers(0, len(blob)))]
     return blob

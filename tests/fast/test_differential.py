@@ -4,11 +4,12 @@ template refreshed by datagrams and by time), every record with its reason,
 the statistics, the scan clock and the live flows must be the same.
 
 The streams mix decodable and broken frames of every link type (wire.py:
-VLAN tags in Ethernet and SLL, SLL/SLL2 outgoing copies, BIG TCP with lengths
-on the wire up to and past Linux's largest), FIN/RST on first and later
-packets, times at the active/inactive boundaries and clock steps back, cache
-sizes from 1 up (eviction), route changes between packets, timeout changes,
-flushes; tables that start at one entry, with hashes narrowed to force
+VLAN tags in Ethernet and SLL, SLL/SLL2 outgoing copies (skipped, or counted
+as a host's), BIG TCP (and UDP: tunnels) with lengths on the wire up to and
+past Linux's largest), FIN/RST on first and later packets, times at the
+active/inactive boundaries and clock steps back, cache sizes from 1 up
+(eviction), route changes between packets, timeout changes, flushes (whole,
+or the oldest few flows at a time); tables that start at one entry, with hashes narrowed to force
 collisions and wrap-around runs."""
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ events = st.one_of(
               st.sampled_from(FLAGS),
               st.booleans(), times),
     st.tuples(st.just("timer"), times),
-    st.tuples(st.just("flush"), times, st.sampled_from([Expiry.FLUSH, Expiry.SHUTDOWN])),
+    st.tuples(st.just("flush"), times, st.sampled_from([Expiry.FLUSH, Expiry.SHUTDOWN]),
+              st.one_of(st.none(), st.integers(0, 7))),  # the `most` oldest flows
     st.tuples(st.just("timeouts"), st.one_of(st.none(), st.integers(1, 4000)),
               st.one_of(st.none(), st.integers(1, 4000))),
     st.tuples(st.just("route"), st.integers(0, len(ROUTES) - 1), st.booleans()),
@@ -58,7 +60,8 @@ def _ms(most: int):  # small values often: scans then fall on the timeout bounda
 configs = st.builds(Config, inactive_ms=_ms(4000), active_ms=_ms(4000),
                     scan_ms=_ms(2500), max_flows=st.integers(1, 6),
                     engine_type=st.integers(0, 255), engine_id=st.integers(0, 255),
-                    icmp_ports=st.booleans(), export_version=st.sampled_from([5, 9]),
+                    icmp_ports=st.booleans(), outgoing=st.booleans(),
+                    export_version=st.sampled_from([5, 9]),
                     template_ms=_ms(4000),
                     template_packets=st.one_of(st.integers(1, 4), st.just(2**32 - 1)))
 TABLES = [{}, {"capacity": 1}, {"capacity": 1, "hash_mask": 0},
@@ -109,7 +112,7 @@ def test_same_datagrams_stats_and_flows(config, stream, table, with_routes, star
             p.both("handle_timer", now)
         elif kind == "flush":
             now = _step(now, ev[1], p)
-            p.both("flush", now, ev[2])
+            p.both("flush", now, ev[2], ev[3])
         elif kind == "timeouts":
             p.both("set_timeouts", ev[1], ev[2])
         elif routes is not None:  # a route appears or goes between two packets

@@ -21,8 +21,8 @@ class Twins:
         self.records: list = []  # every record compared so far
 
     def both(self, method: str, *args) -> None:
-        getattr(self.ref, method)(*args)
-        getattr(self.fast, method)(*args)
+        want = getattr(self.ref, method)(*args)
+        assert getattr(self.fast, method)(*args) == want  # (flush: whether flows remain)
         self.compare()
 
     def compare(self) -> None:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import shlex
 import sys
 import xml.etree.ElementTree as ET
+
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +32,7 @@ def test_each_kind_starts_restarts_and_flushes_through_a_lab_file(kind, tmp_path
         done = run_testbed("run", LIFECYCLE, "--exporter", kind, "--state-dir", state_dir, timeout=180)
     out = done.stdout
     assert done.returncode == 0, f"{out}\n{done.stderr}"
-    assert f"[probe] p1 ({kind}) on r1 (eth0, eth1)" in out and "[4/7] probe: probe p1 restart" in out
+    assert f"[probe] p1 ({kind}) on r1 (eth0, eth1)" in out and "[4/8] probe: probe p1 restart" in out
     assert "PASS  flushed-at-restart" in out and "PASS  flushed-at-the-end" in out
     assert f"n/a   masks               {kind} does not fill dst_mask" in out
     state = watch.states[run_id_of(out)]
@@ -94,17 +98,39 @@ def test_a_command_starts_and_stops_as_its_lab_says(tmp_path):
 
 
 def test_compare_prints_the_matrix_and_fails_on_a_required_cell(tmp_path):
+    """--format json for a bug report: versions, the exact argv, one cause for softflowd's three
+    FAILs, the files to attach, and per cell a command that runs that cell again."""
     quiet = TOPOLOGIES / "conformance" / "quiet-link.yaml"
+    art = tmp_path / "art"
     done = run_testbed("compare", quiet, "--exporter", "netflow-lab", "--exporter", "softflowd",
-                       "--json", tmp_path / "m.json", timeout=240)
+                       "--json", tmp_path / "m.json", "--format", "json", "--artifacts", art, timeout=240)
     assert done.returncode == 1, done.stdout + done.stderr
-    m = json.loads((tmp_path / "m.json").read_text())
+    m = json.loads(done.stdout)  # stdout is the document; progress went to stderr
+    assert m == json.loads((tmp_path / "m.json").read_text())
+    assert "[compare] 1 labs x 2 exporters: 2 runs" in done.stderr
     cells = {r["check"]: r["cells"] for r in m["rows"]}
     assert cells["every-packet-exported"]["netflow-lab"]["status"] == "PASS"
     sf = cells["every-packet-exported"]["softflowd"]
     assert sf["status"] == "FAIL" and sf["key"] == "1 flows, 5 packets sent; 0 of them exported"
-    assert "conformance-quiet-link / every-packet-exported" in done.stdout
-    assert "FAILED: netflow-lab 3 pass, 0 fail, 0 n/a; softflowd 0 pass, 3 fail, 0 n/a" in done.stdout
+    assert m["environment"]["kernel"] == platform.release() and m["environment"]["libpcap"][0].isdigit()
+    assert m["exporter_info"]["softflowd"]["tool"][0].isdigit()
+    assert m["exporter_info"]["softflowd"]["package"].startswith("softflowd ")
+    (cause,) = m["causes"]  # the three FAILs are one ring timeout: said once
+    assert cause["exporter"] == "softflowd" and "ring-block retire timeout" in cause["text"]
+    assert [c["check"] for c in cause["cells"]] == list(cells)
+    assert {c["softflowd"]["cause"] for c in cells.values()} == {1}
+    (run,) = [r for r in m["runs"] if r["exporter"] == "softflowd"]
+    (argv,) = run["commands"]["p1"]
+    assert argv[0] == "softflowd" and argv[argv.index("-n") + 1] == "10.255.0.2:2055"
+    assert all(Path(f).is_file() for f in sf["attach"]), sf["attach"]
+    assert {Path(f).name for f in sf["attach"]} == {"export-ref.pcap", "r1-eth0.pcap", "r1-eth1.pcap"}
+    command = shlex.split(sf["reproduce"])
+    assert command[:3] == ["python", "-m", "testbed"], command
+    again = run_testbed(*command[3:], timeout=120)
+    verdicts = [line for line in again.stdout.splitlines() if line[:6] in ("PASS  ", "FAIL  ", "n/a   ")]
+    assert again.returncode == 1 and len(verdicts) == 1, again.stdout + again.stderr
+    assert verdicts[0].split()[:2] == ["FAIL", "every-packet-exported"]
+    assert "0 of them exported" in verdicts[0]
 
 
 def test_compare_exits_0_when_the_only_other_cells_are_na(tmp_path):

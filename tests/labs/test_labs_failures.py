@@ -156,6 +156,29 @@ def test_an_export_address_nobody_listens_on_fails_the_run():
                      r"on UDP port 2055 in c2", done.stdout), done.stdout
 
 
+def test_artifacts_on_failure_keeps_only_the_labs_that_failed(tmp_path):
+    """CI uploads DIR when a job fails: it holds the failed lab's artifacts and nothing of the
+    lab that passed; when every lab passes DIR is not left behind at all."""
+    untimed = lambda checks: [c for c in checks if c["kind"] != "exported_within"]  # noqa: E731
+
+    def wrong(checks):
+        checks = untimed(checks)
+        checks[0]["dst_mask"] = 16
+        return checks
+
+    good, _ = quickstart_variant(tmp_path, "good", expect=untimed)
+    bad, _ = quickstart_variant(tmp_path, "bad", expect=wrong)
+    folder = tmp_path / "failed-labs"
+    done = run_testbed("run", good, bad, "-j", "2", "--artifacts-on-failure", folder, "--junit", tmp_path / "j.xml")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["bad"]
+    assert (folder / "bad" / "verdicts.json").is_file() and list((folder / "bad" / "pcap").glob("*.pcap"))
+    again = run_testbed("run", good, "--artifacts-on-failure", tmp_path / "none")
+    assert again.returncode == 0 and not (tmp_path / "none").exists(), again.stdout + again.stderr
+    refused = run_testbed("run", bad, "--artifacts-on-failure", folder)
+    assert refused.returncode == 2 and f"--artifacts-on-failure: {folder / 'bad'} is not empty" in refused.stderr
+
+
 def test_a_relative_artifacts_folder_is_where_the_command_ran(tmp_path):
     done = subprocess.run([sys.executable, "-m", "testbed", "run", str(TOPOLOGIES / "faults" / "drop-everything.yaml"),
                            "--artifacts", "art", "--state-dir", str(tmp_path / "state")], cwd=tmp_path,

@@ -9,7 +9,7 @@ import pytest
 from scapy.layers.inet import UDP
 from scapy.utils import rdpcap
 
-from labruns import TOPOLOGIES, run_testbed
+from labruns import TOPOLOGIES, run_id_of, run_testbed
 from testbed.topology import load
 
 pytestmark = pytest.mark.root
@@ -72,3 +72,15 @@ def test_artifacts_hold_records_stats_sequence_captures_and_logs(reported):
     for name in ("records-ref.jsonl", "probe-p1.stats.json", "sequence-ref.json", "pcap/r1-eth0.pcap",
                  "work/collector-ref.jsonl", "work/probe-p2.1.log", "sent-flows.jsonl"):
         assert f"\n{name} " in index, name
+
+
+def test_a_deep_artifacts_folder_gives_its_processes_a_short_path(tmp_path):
+    """A CI workspace puts --artifacts deep: the probe's control socket in it would not fit a
+    Unix socket path (107 bytes); the run hands its processes a short symlink, removes it after."""
+    deep = tmp_path / ("a-long-ci-workspace-directory-name" * 2) / "artifacts"
+    done = run_testbed("run", TOPOLOGIES / "quickstart.yaml", "--artifacts", deep, "--check", "udp-flow-counts")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = run_id_of(done.stdout)
+    assert (deep / "work" / "probe-p1.1.stats.json").is_file()
+    assert f"\nwork/probe-p1.1.log " in (deep / "INDEX.txt").read_text()
+    assert not os.path.lexists(f"/tmp/netflow-lab-{run}.link")

@@ -1,8 +1,9 @@
 """Signals a run meets in the field: Ctrl-C and SIGTERM to the whole process group (as a
 terminal or a CI runner sends them), a fork server that is killed or stopped, and SIGTERM
-to `run -j`. Each ends with one line or with verdicts, and nothing left behind."""
+to `run -j` and `compare`. Each ends with one line or with verdicts, and nothing left behind."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -106,26 +107,32 @@ def test_a_stopped_fork_server_does_not_block_the_stop(tmp_path):
     assert leftovers(state, state_dir) == []
 
 
-def test_sigterm_to_run_j_stops_every_child_and_cleans_up(tmp_path):
+@pytest.mark.parametrize("command, prefix", [(["run"], "netflow-lab-runs-"),
+                                             (["compare", "--exporter", "netflow-lab"], "netflow-lab-compare-")])
+def test_sigterm_to_many_runs_stops_every_child_and_cleans_up(tmp_path, command, prefix):
+    """run -j and compare: SIGTERM is the interrupt, and their scratch folder names its owner."""
     state_dir = tmp_path / "state"
     labs = [lab_file(tmp_path, f"many{i}", 60) for i in (1, 2)]
-    before = set(Path(tempfile.gettempdir()).glob("netflow-lab-runs-*"))
+    before = set(Path(tempfile.gettempdir()).glob(f"{prefix}*"))
     with StateWatch(state_dir) as watch:
-        proc = subprocess.Popen([sys.executable, "-m", "testbed", "run", *map(str, labs), "-j", "2",
-                                 "--state-dir", str(state_dir)], cwd=ROOT, text=True,
+        proc = subprocess.Popen([sys.executable, "-m", "testbed", command[0], *map(str, labs), *command[1:],
+                                 "-j", "2", "--state-dir", str(state_dir)], cwd=ROOT, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while sum(any("probe" in p["argv"] for p in s["processes"]) for s in watch.states.values()) < 2:
             assert time.monotonic() < deadline, "the two labs did not start"
             time.sleep(0.1)
+        owners = [json.loads((f / "owner.json").read_text())["pid"]
+                  for f in set(Path(tempfile.gettempdir()).glob(f"{prefix}*")) - before if (f / "owner.json").exists()]
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=90)
         states = list(watch.states.values())
+    assert owners == [proc.pid]  # `testbed clean` can tell whether its run is gone
     assert proc.returncode == 130, out + err
     assert "Traceback" not in err, err
     for state in states:
         assert leftovers(state, state_dir) == []
-    assert set(Path(tempfile.gettempdir()).glob("netflow-lab-runs-*")) <= before
+    assert set(Path(tempfile.gettempdir()).glob(f"{prefix}*")) <= before
 
 
 def test_clean_removes_scratch_folders_whose_run_is_gone(tmp_path):

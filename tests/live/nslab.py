@@ -2,6 +2,9 @@
 
 Every name starts with a per-run prefix (`nfl<4 hex>`), and cleanup deletes
 exactly the namespaces this Lab created, by name (their veths go with them).
+A Lab's owner file (OWNERS/<prefix>.json: its PID and namespaces) outlives a
+test process killed before its cleanup ran (SIGKILL, a timeout): the next Lab
+deletes the namespaces of every owner that is gone.
 `inside(ns)` switches the calling thread into a namespace for a moment, so a
 test can open sockets there (they stay in that namespace) without a process.
 """
@@ -9,12 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import socket
 import subprocess
+from pathlib import Path
+
+from testbed.lab import procs
 
 CLONE_NEWNET = 0x40000000
+OWNERS = Path("/run/netflow-lab-nslab")
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -58,16 +66,45 @@ def inside(ns: str):
         os.close(home)
 
 
+def clean_stale() -> list[str]:
+    """Delete the namespaces of Labs whose process is gone; returns their names."""
+    gone = []
+    for owner in sorted(OWNERS.glob("*.json")) if OWNERS.is_dir() else []:
+        try:
+            record = json.loads(owner.read_text())
+            if procs.alive(int(record["pid"]), record.get("start")):
+                continue
+            names = [n for n in record["namespaces"] if n.startswith(owner.stem + "-")]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # half-written by a live Lab, or not ours: leave it
+        for name in names:
+            sh("ip", "netns", "delete", name, check=False)
+        owner.unlink(missing_ok=True)
+        gone += names
+    return gone
+
+
 class Lab:
     def __init__(self, prefix: str | None = None) -> None:
         self.prefix = prefix or new_prefix()
         self.namespaces: list[str] = []
+        self.owner = OWNERS / f"{self.prefix}.json"
+        clean_stale()
+
+    def _record(self) -> None:
+        """Say whose namespaces these are (written whole, then renamed)."""
+        OWNERS.mkdir(exist_ok=True)
+        part = self.owner.with_suffix(".part")
+        part.write_text(json.dumps({"pid": os.getpid(), "start": procs.start_time(os.getpid()),
+                                    "namespaces": self.namespaces}))
+        part.replace(self.owner)
 
     def ns(self, short: str) -> str:
         """Create namespace PREFIX-short with lo up, IPv6 off (no ND noise)."""
         name = f"{self.prefix}-{short}"
-        sh("ip", "netns", "add", name)
+        sh("ip", "netns", "add", name)  # fails on a name that exists: never someone else's
         self.namespaces.append(name)
+        self._record()
         self.ip(name, "link", "set", "lo", "up")
         self.sysctl(name, "net.ipv6.conf.all.disable_ipv6=1",
                     "net.ipv6.conf.default.disable_ipv6=1")
@@ -106,6 +143,7 @@ class Lab:
         for name in reversed(self.namespaces):
             sh("ip", "netns", "delete", name, check=False)
         self.namespaces.clear()
+        self.owner.unlink(missing_ok=True)
 
     def __enter__(self) -> "Lab":
         return self

@@ -47,11 +47,12 @@ def relink(frame: bytes, linktype: int) -> bytes:
     raise ValueError(linktype)
 
 
-def pcap_bytes(records, linktype: int = 1, nanos: bool = False, endian: str = "<") -> bytes:
+def pcap_bytes(records, linktype: int = 1, nanos: bool = False, endian: str = "<",
+               snaplen: int = 65535) -> bytes:
     """A classic pcap of (ts_ns, data, length on the wire) records; `linktype` is
     the header's field (its upper 16 bits may carry FCS bits)."""
     out = [struct.pack(endian + "IHHiIII", 0xA1B23C4D if nanos else 0xA1B2C3D4, 2, 4, 0, 0,
-                       65535, linktype)]
+                       snaplen, linktype)]
     for ts_ns, data, wire_len in records:
         sec, frac = divmod(ts_ns, 10**9)
         frac = frac if nanos else frac // 1000

@@ -13,13 +13,15 @@ import pytest
 def test_bench_smoke(tmp_path):
     done = subprocess.run([sys.executable, "-m", "probe.bench", "--packets", "20000",
                            "--flows", "2000", "--memory-flows", "5000", "--top", "3",
-                           "--repeat", "1", "--live-seconds", "0", "--cache-dir", str(tmp_path)],
+                           "--repeat", "1", "--live-seconds", "0", "--cache-dir", str(tmp_path),
+                           "--paired-runs", "1"],
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     for needle in ("fast engine in-process", "reference engine in-process", "fast CLI",
                    "reference CLI", "softflowd -r", "ratio to softflowd",
                    "memory per cached flow", "whole-process peak RSS per flow",
+                   "target: fast CLI <= 100 B", "end to end vs softflowd, paired",
                    "start-to-ready", "hot spots", "decode"):
         assert needle in out, out
     rows = [line.split() for line in out.splitlines() if " end to end " in line]  # the table

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from capture_formats import pcap_bytes, pcapng_bytes, sll, sll2
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
@@ -71,7 +72,10 @@ def test_big_tcp_is_accounted_from_the_length_on_the_wire_as_linux_does():
     assert decode(cut, DLT_RAW, 1) == Skip.BAD_TOTAL_LENGTH  # no length on the wire: the frame's, 96
     udp = bytearray(bytes(IP() / UDP() / Raw(b"x" * 100)))
     udp[2:4] = b"\0\0"
-    assert decode(bytes(udp), DLT_RAW, 1) == Skip.BAD_TOTAL_LENGTH  # only TCP (GSO) does this
+    assert decode(bytes(udp), DLT_RAW, 1) == Skip.BAD_TOTAL_LENGTH  # a tunnel's UDP: past 64 KiB only
+    icmp = bytearray(bytes(IP() / ICMP()))
+    icmp[2:4] = b"\0\0"
+    assert decode(bytes(icmp), DLT_RAW, 1, wire_len=100_000) == Skip.BAD_TOTAL_LENGTH  # GSO: TCP, UDP
     # no larger than Linux's largest GSO packet (found by ci/fuzz: a record length of
     # 4 GB in a capture file made a flow's octets overflow the v5 field)
     assert decode(cut, DLT_RAW, 1, wire_len=GSO_MAX_SIZE).octets == GSO_MAX_SIZE == 8 * 65535
@@ -85,6 +89,27 @@ def test_big_tcp_is_accounted_from_the_length_on_the_wire_as_linux_does():
     damaged = bytearray(cut)
     damaged[2:4] = b"\0\x13"  # 19: shorter than the header but not 0: damage, not BIG TCP
     assert decode(bytes(damaged), DLT_RAW, 1, wire_len=len(pkt)) == Skip.BAD_TOTAL_LENGTH
+
+
+CAPTURES = Path(__file__).parent / "captures"  # tcpdump's (captures/README.md)
+TUNNELS = {  # file: the outer UDP ports and IPv4 length on the wire (tcpdump -v reads the same)
+    "bigtcp-ipv4-vxlan-ipv4.pcap": (47044, 4789, 80102),
+    "bigtcp-ipv4-geneve-ipv6.pcap": (60614, 6081, 80122),
+}
+
+
+@pytest.mark.parametrize("name", TUNNELS)
+def test_big_tcp_in_a_udp_tunnel_is_the_outer_packet_on_the_wire(name):
+    """VXLAN and Geneve carry BIG TCP in an outer IPv4 packet of total length 0
+    too (its GSO is TCP underneath): the outer UDP packet is accounted."""
+    sport, dport, octets = TUNNELS[name]
+    with open(CAPTURES / name, "rb") as f:
+        (fr,) = read(f)
+    assert fr.wire_len == len(fr.data) == 14 + octets and fr.data[16:18] == b"\0\0"
+    p = decode(fr.data, fr.linktype, 1, wire_len=fr.wire_len)
+    assert (p.key.proto, p.key.sport, p.key.dport, p.octets, p.truncated) == (17, sport, dport,
+                                                                              octets, False)
+    assert decode(fr.data[:96], fr.linktype, 1, wire_len=fr.wire_len) == p  # cut to a snap length
 
 
 def test_big_tcp_packets_split_a_flow_before_its_octet_counter_wraps():
@@ -112,7 +137,8 @@ def test_capture_files_give_the_length_on_the_wire():
     assert (probe.stats.packets, probe.stats.octets) == (1, 40 + 150_000)
 
 
-def _inputs(data: bytes, ifindex: InputIfindex | None = None) -> dict[int, int]:
+def _inputs(data: bytes, ifindex: InputIfindex | None = None,
+            config: Config = Config()) -> dict[int, int]:
     """Packets per input ifindex of the records an offline run exports."""
     got: dict[int, int] = {}
 
@@ -120,7 +146,7 @@ def _inputs(data: bytes, ifindex: InputIfindex | None = None) -> dict[int, int]:
         for r in d.records:
             got[r.input] = got.get(r.input, 0) + r.packets
 
-    run_file(io.BytesIO(data), lambda start: Probe(Config(), start_ms=start), send, ifindex)
+    run_file(io.BytesIO(data), lambda start: Probe(config, start_ms=start), send, ifindex)
     return got
 
 
@@ -150,6 +176,29 @@ def _router_any(linktype: int) -> bytes:
         frames = [sll(there), sll(there, OUTGOING), sll(back), sll(back, OUTGOING)]
     return pcapng_bytes([(linktype, "any", None)],
                         [(0, T0 + 10**6 * i, f, len(f)) for i, f in enumerate(frames * 5)])
+
+
+def _host_any(linktype: int) -> bytes:
+    """`tcpdump -i any` on a host (10.0.1.2) asking 10.0.2.2 on eth0 (ifindex 2):
+    each request once, outgoing; each answer once, incoming."""
+    ask = bytes(IP(src="10.0.1.2", dst="10.0.2.2") / UDP(sport=5, dport=6) / Raw(b"x" * 20))
+    answer = bytes(IP(src="10.0.2.2", dst="10.0.1.2") / UDP(sport=6, dport=5) / Raw(b"x" * 30))
+    if linktype == DLT_LINUX_SLL2:
+        frames = [sll2(ask, 2, OUTGOING), sll2(answer, 2)]
+    else:
+        frames = [sll(ask, OUTGOING), sll(answer)]
+    return pcapng_bytes([(linktype, "any", None)],
+                        [(0, T0 + 10**6 * i, f, len(f)) for i, f in enumerate(frames * 5)])
+
+
+@pytest.mark.parametrize("linktype", [DLT_LINUX_SLL, DLT_LINUX_SLL2])
+def test_tcpdump_any_of_a_host_counts_what_it_sent_with_direction_both(linktype):
+    both = Config(outgoing=True)
+    assert _inputs(_host_any(linktype)) == {2 if linktype == DLT_LINUX_SLL2 else 0: 5}
+    assert _inputs(_host_any(linktype), config=both) == {
+        2 if linktype == DLT_LINUX_SLL2 else 0: 10}  # SLL2: the interface it left by
+    assert _inputs(_router_any(linktype), config=both) == {  # a router's: every packet twice
+        **({2: 10, 3: 10} if linktype == DLT_LINUX_SLL2 else {0: 20})}
 
 
 def test_tcpdump_any_of_a_router_counts_each_forwarded_packet_once_at_its_input():
@@ -185,6 +234,28 @@ def test_cli_tcpdump_any_of_a_router(tmp_path, capsys, engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_cli_tcpdump_any_of_a_host_with_direction_both(tmp_path, capsys, engine):
+    records, stats, err = _cli(tmp_path, capsys, _host_any(DLT_LINUX_SLL2), engine)
+    assert [(r["src"], r["packets"]) for r in records] == [("10.0.2.2", 5)]
+    assert stats["skipped"] == {"outgoing": 5}
+    assert "skipped: 5 (outgoing=5)" in err  # --print: the summary goes to stderr
+    assert err.splitlines()[-1] == (
+        "python -m probe: note: 5 frames the capturing host sent were skipped (outgoing: on a "
+        "router, second copies of what it forwarded); --direction both counts them")
+    records, stats, err = _cli(tmp_path, capsys, _host_any(DLT_LINUX_SLL2), engine,
+                               "--direction", "both")
+    assert sorted((r["src"], r["input"], r["packets"]) for r in records) == [
+        ("10.0.1.2", 2, 5), ("10.0.2.2", 2, 5)]
+    assert stats["skipped"] == {} and "skipped: 0" in err and "note" not in err
+
+
+def test_cli_direction_both_is_offline_only(capsys):
+    with pytest.raises(SystemExit):
+        main(["-i", "lo", "--print", "--direction", "both"])
+    assert "--direction both is offline only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_cli_ifindex_names_and_the_warning_for_a_name_no_packet_came_from(tmp_path, capsys, engine):
     records, _, err = _cli(tmp_path, capsys, TWO_INTERFACES, engine,
                            "--ifindex", "eth1=7", "--ifindex", "eth9=3")
@@ -205,3 +276,12 @@ def test_cli_big_tcp_in_a_capture_cut_to_a_snap_length(tmp_path, capsys, engine,
     records, stats, _ = _cli(tmp_path, capsys, data, engine)
     assert [(r["packets"], r["octets"]) for r in records] == [(2, 40 + 70_000 + 40 + 150_000)]
     assert stats["skipped"] == {"bad_total_length": 1}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cli_big_tcp_in_udp_tunnels(tmp_path, capsys, engine):
+    for name, (sport, dport, octets) in TUNNELS.items():
+        records, stats, _ = _cli(tmp_path, capsys, (CAPTURES / name).read_bytes(), engine)
+        assert [(r["proto"], r["sport"], r["dport"], r["packets"], r["octets"]) for r in records] == [
+            (17, sport, dport, 1, octets)]
+        assert stats["skipped"] == {}

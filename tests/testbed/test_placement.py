@@ -76,7 +76,7 @@ def test_explicit_placement_and_the_tunnel_between_servers():
     text = "\n".join(explain(plan))
     assert "node r2 (router, line 8) on server b" in text
     assert "server b: ssh lab@10.250.2.2:2222" in text
-    assert "link 1: r1:eth1 - r2:eth0 between servers, vxlan" in text
+    assert "link 1 (line 12): r1:eth1 - r2:eth0 between servers, vxlan" in text
 
 
 def test_unknown_server_and_unplaced_nodes_name_their_lines():

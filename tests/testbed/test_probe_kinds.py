@@ -152,6 +152,22 @@ def test_a_command_that_exits_once_it_has_sent():
     assert not resolve(lab(command_probe())).exporters["p1"].launch().exits
 
 
+def test_a_runs_launches_come_back_whole_from_a_child_run():
+    """compare reads each child run's JSON: the exact argv, stop and config files it ran with."""
+    from pathlib import Path
+    from testbed.run.compare import ran_with
+    from testbed.run.many import result_from_json, result_json
+    extra = "stop: {signal: SIGINT, command: 'myctl stop', exits: [0, 130]}"
+    launch = resolve(lab(command_probe(extra=extra)), Path("/w")).exporters["p1"].launch()
+    launch = type(launch)(**{**{f: getattr(launch, f) for f in launch.__dataclass_fields__},
+                             "files": {"/w/p1.conf": "a: 1\n"}})
+    back = result_from_json(result_json(RunResult("lab", [], launches={"p1": [launch, launch]})))
+    assert back.launches == {"p1": [launch, launch]}
+    commands, configs = ran_with(back.launches)
+    assert commands == {"p1": [list(p.argv) for p in launch.processes] * 2}
+    assert configs == {"p1": {"p1.conf": "a: 1\n"}}
+
+
 @pytest.mark.parametrize("extra, error", [
     ("start: {exits: yes-please}", "lab.yaml:15: probes.p1.start.exits: expected true or false"),
     ("stop: {signal: STOP}", "lab.yaml:15: probes.p1.stop.signal: stop: unknown signal 'STOP' "

@@ -43,7 +43,9 @@ def test_the_quickstart_lab_runs_under_the_system_python():
 def test_a_checkout_without_its_venv_says_what_to_run(tmp_path):
     for package in ("probe", "testbed"):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
-    done = system("testbed", "validate", "x.yaml", cwd=tmp_path)
+    (tmp_path / "ci").mkdir()
+    shutil.copy(ROOT / "ci" / "setup", tmp_path / "ci" / "setup")  # what makes it a checkout
+    done = system("testbed", "run", "x.yaml", cwd=tmp_path)
     missing = [m for m in ("yaml", "scapy", "pyroute2", "netaddr", "mininet")
                if subprocess.run([SYSTEM_PYTHON, "-c", f"import {m}"], capture_output=True).returncode]
     if not missing:
@@ -51,3 +53,29 @@ def test_a_checkout_without_its_venv_says_what_to_run(tmp_path):
     assert done.returncode == 2 and done.stderr.splitlines() == [
         f"python -m testbed: {SYSTEM_PYTHON} has no {', '.join(missing)}: run ci/setup (as root) "
         f"in {tmp_path}, then this command again"]
+
+
+def test_an_installed_testbed_without_mininet_says_how_its_venv_reaches_it(tmp_path):
+    """Installed (no ci/setup beside the packages), with every PyPI dependency but without
+    Debian's dist-packages: the one line says how a venv reaches python3-mininet."""
+    for package in ("probe", "testbed"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    deps = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
+    debian = tmp_path / "debian-yaml"  # ci/setup's venv takes PyYAML from Debian: that alone
+    debian.mkdir()
+    for name in ("yaml", "_yaml"):
+        if (Path("/usr/lib/python3/dist-packages") / name).exists():
+            (debian / name).symlink_to(Path("/usr/lib/python3/dist-packages") / name)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "NETFLOW_LAB_REEXEC")}
+    env["PYTHONPATH"] = f"{tmp_path}:{deps}:{debian}"
+    run = lambda *argv: subprocess.run([SYSTEM_PYTHON, "-S", "-m", *argv], cwd=tmp_path, env=env,  # noqa: E731
+                                       capture_output=True, text=True, timeout=60)
+    done = run("testbed", "run", "x.yaml")  # -S: no site directories, no Debian dist-packages
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(
+        f"python -m testbed: {SYSTEM_PYTHON} cannot import mininet: it is Debian's python3-mininet: make this "
+        "venv with `python3 -m venv --system-site-packages`, or let it see /usr/lib/python3/dist-packages: "
+        "echo /usr/lib/python3/dist-packages > /") and line.endswith("/debian.pth"), line
+    done = run("testbed", "validate", str(ROOT / "topologies" / "quickstart.yaml"))
+    assert done.returncode == 0, done.stderr  # validate builds nothing: no Mininet needed

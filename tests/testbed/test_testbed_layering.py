@@ -13,7 +13,7 @@ ORDER = ("workdir", "logtail", "pcap", "forkserver", "hosts", "schema", "collect
 # Entry points may import late: a subcommand loads only what it runs (`testbed collect` no probe
 # module), the pytest plugin loads nothing until a test asks for a lab, and the HTML page only
 # when one is written (matplotlib).
-LATE_OK = {"__main__.py", "pytest_plugin.py", "run/cli.py", "run/compare.py", "replay/cli.py",
+LATE_OK = {"__main__.py", "pytest_plugin.py", "run/cli.py", "run/compare.py", "replay/cli.py", "plan/cli.py",
            "report/artifacts.py"}
 
 

@@ -22,6 +22,7 @@ from .flow import count_range
 @dataclass(frozen=True, kw_only=True)
 class ActiveSplit(Check):
     kind = "active_split"
+    explained_by = ("accounts_every_packet",)  # packets never read are never exported
     match: Match = spec(read_match)
     records: tuple[int, int | None] = spec(count_range("records"), (2, None))
     packets: tuple[int, int | None] | None = spec(count_range("packets"), None)

@@ -28,6 +28,7 @@ MARGIN_S = 0.5  # a run waits this long past the window for records still in fli
 @dataclass(frozen=True, kw_only=True)
 class ExportedWithin(Check):
     kind = "exported_within"
+    explained_by = ("accounts_every_packet",)  # packets never read are never exported
     match: Match = spec(read_match)
     window: tuple[float, float] | None = spec(WINDOW, None)
     by: str | None = spec(choice("inactive_timeout", "fin_rst", what="timer"), None)

@@ -2,6 +2,7 @@
 only these finding codes count)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from ...collector.checks import CODES
@@ -42,8 +43,6 @@ class Findings(Check):
             problems.append(f"{f.code}: {f.detail}{where}")
         if len(found) > SHOWN:
             problems.append(f"... and {len(found) - SHOWN} more")
-        by_code: dict[str, int] = {}
-        for f in found:
-            by_code[f.code] = by_code.get(f.code, 0) + 1
-        what = (", ".join(f"{n} {c}" for c, n in sorted(by_code.items())) if found else "no findings")
+        by_code = Counter(f.code for f in found)
+        what = ", ".join(f"{n} {c}" for c, n in sorted(by_code.items())) if found else "no findings"
         return self.verdict(not found, f"{len(observed.records)} records, {what}", problems)

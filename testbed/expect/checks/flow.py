@@ -34,8 +34,11 @@ def ifref(r, known, y, got) -> str | int | None:
 
 
 def next_hop(r, known, y, got) -> IPv4Address | None:
-    """A node (its address on the link it shares with the probe's router) or an address."""
+    """A node (its address on the link it shares with the probe's router), an interface
+    (`r3:eth0`, as in_if: names one: its address on that link) or an address."""
     text = y.value
+    if isinstance(text, str) and ":" in text and text.split(":", 1)[0] in known.nodes:
+        return _interface_hop(r, known, y, got)
     if isinstance(text, str) and text in known.nodes:
         probe = known.probes.get(got.get("probe") or "")
         if probe is None:
@@ -50,6 +53,22 @@ def next_hop(r, known, y, got) -> IPv4Address | None:
     except ValueError:
         r.error(y, f"next hop {text!r} is neither a node nor an IPv4 address")
         return None
+
+
+def _interface_hop(r, known, y, got) -> IPv4Address | None:
+    iface = known.interface(r, y)
+    probe = known.probes.get(got.get("probe") or "")
+    if iface is None or probe is None:
+        return None
+    link = known.topo.links[iface.link] if iface.link is not None else None
+    if link is None or probe.node not in link.nodes or iface.node == probe.node:
+        r.error(y, f"next hop {iface.ref} is not a neighbour of {probe.name}'s router {probe.node} "
+                   "(an interface on a link they share)")
+        return None
+    if len(iface.addresses) != 1:
+        r.error(y, f"next hop {iface.ref} has {len(iface.addresses) or 'no'} addresses: give one address")
+        return None
+    return iface.addresses[0].ip
 
 
 def count_range(what: str):

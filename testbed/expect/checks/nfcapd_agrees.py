@@ -4,6 +4,9 @@ and of sequence failures (as nfcapd counts them: flow_sequence is not the
 previous one plus its count), and when the probe is nfcapd's only exporter
 the same packets and bytes. When the referee received nothing of the probe
 there is nothing to compare: that fails, with what nfcapd counted.
+The probe's addresses are its router's: nfcapd's flows from them count even when
+the referee heard nothing from one of them (counting only the addresses the
+referee saw read such flows as 0).
 
 The referee stays the judge: this check says whether the tool operators trust
 tells the same story (it does not know the traffic that was sent)."""
@@ -60,24 +63,34 @@ class NfcapdAgrees(Check):
             ref_flows[r.exporter] += 1
         for e in observed.sequence:
             ref_fail[e.exporter] += e.nfcapd_failures
+        # the probe's addresses, whether the referee heard from them or not (it may have
+        # missed what nfcapd got: counting only the addresses it saw read such flows as 0)
+        mine = set(ref_flows) | set(ref_fail) | set(ctx.exporter.addresses)
         nf_flows, nf_fail = defaultdict(int), defaultdict(int)
         for e in n.exporters:
-            if e.address in ref_flows or e.address in ref_fail:
+            if e.address in mine:
                 nf_flows[e.address] += e.flows
                 nf_fail[e.address] += e.sequence_failures
         problems = []
-        for addr in sorted(set(ref_flows) | set(ref_fail)):
+        listed = sum(e.flows for e in n.exporters)
+        if listed != n.totals.flows:  # a line of `nfdump -E` not read would be a silent 0
+            problems.append(f"nfdump -E accounts for {listed} of the {n.totals.flows} flows of nfdump -I")
+        heard = sorted(a for a in mine if nf_flows[a] or nf_fail[a] or ref_flows[a] or ref_fail[a])
+        for addr in heard:
             if (nf_flows[addr], nf_fail[addr]) != (ref_flows[addr], ref_fail[addr]):
                 problems.append(f"{addr}: nfcapd {nf_flows[addr]} flows, {nf_fail[addr]} sequence failures; "
                                 f"referee {ref_flows[addr]} records, {ref_fail[addr]} failures as nfcapd counts them")
         packets, octets = sum(r.packets for r in records), sum(r.octets for r in records)
-        alone = {e.address for e in n.exporters} <= set(ref_flows) | set(ref_fail)
+        alone = {e.address for e in n.exporters} <= mine
         if alone and (n.totals.packets, n.totals.bytes) != (packets, octets):
             problems.append(f"nfcapd {n.totals.packets} packets / {n.totals.bytes} bytes, "
                             f"referee {packets} / {octets}")
         if problems and n.socket_drops:
             problems.append(f"nfcapd's socket dropped {n.socket_drops} datagrams (its buffer was full)")
-        text = (f"nfcapd {self.collector}: {sum(nf_flows.values())} flows, {n.totals.packets} packets, "
-                f"{sum(nf_fail.values())} sequence failures; referee: {len(records)} records, {packets} packets, "
-                f"{sum(ref_fail.values())} failures")
+        others = listed - sum(nf_flows.values())
+        packets_of = f"{n.totals.packets} packets, " if alone else ""  # nfdump -E has no packets per exporter
+        text = (f"nfcapd {self.collector}: {sum(nf_flows.values())} flows, {packets_of}"
+                f"{sum(nf_fail.values())} sequence failures from {', '.join(heard)}"
+                + (f" ({others} flows from other exporters)" if others else "")
+                + f"; referee: {len(records)} records, {packets} packets, {sum(ref_fail.values())} failures")
         return self.verdict(not problems, text, problems)

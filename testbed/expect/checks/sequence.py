@@ -52,6 +52,11 @@ def stream_text(e) -> str:
 @dataclass(frozen=True, kw_only=True)
 class Sequence(Check):
     kind = "sequence"
+    explained_by = ("accounts_every_packet",)
+
+    def explaining(self, observed) -> tuple[str, ...]:
+        """Packets never read explain an exporter that sent nothing, not a broken sequence."""
+        return self.explained_by if not observed.sequence and not observed.malformed else ()
 
     def evaluate(self, observed, ctx: Context) -> Verdict:
         report, path = observed.sequence, ctx.path
