@@ -115,7 +115,9 @@ class StreamCounter:
         self.earliest: tuple[int, int, int] | None = None  # position, uptime, export ms
         self.datagrams = self.records = 0
         self.lost = self.gaps_seen = self.duplicates = self.reordered = self.resets = 0
-        self.seen: dict[int, tuple[int, int | None]] = {}  # position -> (uptime, count)
+        # position -> (uptime, count, export ms): a duplicate repeats all three (a restarted
+        # exporter can send the same sequence, count and even uptime, never at the same time)
+        self.seen: dict[int, tuple[int, int | None, int]] = {}
         self.order: deque[int] = deque()
         self.next: int | None = 0  # None: the last datagram's count is unknown
         self.uptime = 0
@@ -132,14 +134,14 @@ class StreamCounter:
         if not self.started:  # starts the count, whatever its sequence (0 for a fresh probe)
             self.started, self.first_sequence = True, seq
             self.earliest = (seq, uptime, export_ms)
-            self._restart(seq, count, uptime)
+            self._restart(seq, count, uptime, export_ms)
             return SeqEvent(FIRST)
         if self.next is None:  # the last one's size is unknown: this one says where it ended
             base = self.order[-1] if self.order else 0
             self.next = base + max(0, signed32(seq - base))
         delta = signed32(seq - self.next)
         pos = self.next + delta
-        if self.seen.get(pos) == (uptime, count):
+        if self.seen.get(pos) == (uptime, count, export_ms):
             self.duplicates += 1
             return SeqEvent(DUPLICATE)
         if delta < 0 and count is not None:
@@ -147,20 +149,21 @@ class StreamCounter:
             if filled is not None:
                 self.reordered += 1
                 self.lost -= filled
-                self._remember(pos, uptime, count)
+                self._remember(pos, uptime, count, export_ms)
                 return SeqEvent(REORDERED, filled=filled)
             missing = self._precede(pos, seq, count, uptime, export_ms)
             if missing is not None:
                 self.reordered += 1
                 return SeqEvent(REORDERED, missing=missing)
         if signed32(uptime - self.uptime) < 0:
-            return self._reset(seq, count, uptime, f"sys_uptime went back from {self.uptime} to {uptime}")
+            why = f"sys_uptime went back from {self.uptime} to {uptime}"
+            return self._reset(seq, count, uptime, export_ms, why)
         if delta < 0:
             why = "sequence restarted at 0" if seq == 0 else f"sequence went back {-delta} records"
-            return self._reset(seq, count, uptime, why)
+            return self._reset(seq, count, uptime, export_ms, why)
         if seq == 0 and delta >= RESTART_JUMP:
-            return self._reset(seq, count, uptime, "sequence restarted at 0")
-        self._remember(pos, uptime, count)
+            return self._reset(seq, count, uptime, export_ms, "sequence restarted at 0")
+        self._remember(pos, uptime, count, export_ms)
         if delta:
             self.open.append([self.next, pos, self.uptime, uptime])
             del self.open[:-self.max_open_gaps]  # the oldest stay lost for good
@@ -169,15 +172,15 @@ class StreamCounter:
         self.next, self.uptime = (None if count is None else pos + count), uptime
         return SeqEvent(GAP, missing=delta) if delta else SeqEvent(IN_ORDER)
 
-    def _restart(self, seq: int, count: int | None, uptime: int) -> None:
+    def _restart(self, seq: int, count: int | None, uptime: int, export_ms: int) -> None:
         self.next, self.uptime = (None if count is None else seq + count), uptime
         self.open = []
         self.seen.clear()
         self.order.clear()
-        self._remember(seq, uptime, count)
+        self._remember(seq, uptime, count, export_ms)
 
-    def _remember(self, pos: int, uptime: int, count: int | None) -> None:
-        self.seen[pos] = (uptime, count)
+    def _remember(self, pos: int, uptime: int, count: int | None, export_ms: int) -> None:
+        self.seen[pos] = (uptime, count, export_ms)
         self.order.append(pos)
         if len(self.order) > self.max_seen:
             self.seen.pop(self.order.popleft(), None)
@@ -210,13 +213,13 @@ class StreamCounter:
             self.lost += missing
             self.gaps_seen += 1
         self.earliest, self.first_sequence = (pos, uptime, export_ms), seq
-        self._remember(pos, uptime, count)
+        self._remember(pos, uptime, count, export_ms)
         return missing
 
-    def _reset(self, seq: int, count: int | None, uptime: int, why: str) -> SeqEvent:
+    def _reset(self, seq: int, count: int | None, uptime: int, export_ms: int, why: str) -> SeqEvent:
         self.resets += 1
         self.earliest = None  # a new run of the exporter: nothing before it is late
-        self._restart(seq, count, uptime)  # open gaps stay counted as lost
+        self._restart(seq, count, uptime, export_ms)  # open gaps stay counted as lost
         return SeqEvent(RESET, reason=why)
 
 

@@ -117,6 +117,12 @@ CASES = {
         [dg(1000, 30, 50_000), dg(0, 30, 100, unix_ms=UNIX_MS + 60_000)],
         [("first", None), ("reset", "sys_uptime went back from 50000 to 100")],
         dict(datagrams=2, records=60, lost=0, gaps=0, duplicates=0, reordered=0, resets=1, nfcapd=1)),
+    # pmacctd stopped and started again by a flush: sequence 0, the same count and even the same
+    # sys_uptime (each run flushed as long after its start), seconds later by the wall clock
+    "a restart that repeats sequence, count and uptime at another time: a reset, not a duplicate": (
+        [dg(0, 1, 3376), dg(0, 1, 3376, unix_ms=UNIX_MS + 3_792)],
+        [("first", None), ("reset", "sequence restarted at 0")],
+        dict(datagrams=2, records=2, lost=0, gaps=0, duplicates=0, reordered=0, resets=1, nfcapd=1)),
     "2^32 wrap of sys_uptime is not a reset": (
         [dg(0, 30, W - 500), dg(30, 30, 500)],
         [("first", None), ("in-order", None)],

@@ -101,7 +101,7 @@ def test_the_command_line_spreads_an_unchanged_lab_over_three_servers(tmp_path):
         assert explain.returncode == 0, explain.stderr
         for line in ("node h1 (host, line 27) on server a", "node h2 (host, line 33) on server b",
                      "node r1 (router, line 39) on server c", "node c1 (host, line 45) on server a",
-                     "link 1: r1:eth1 - h2:eth0 between servers, vxlan"):
+                     "r1:eth1 - h2:eth0 between servers, vxlan"):
             assert line in explain.stdout
         got = cl.testbed("run", lab, "--servers", cl.servers_option(), "--place", "round-robin",
                          "--state-dir", cl.state_dir)
