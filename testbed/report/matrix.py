@@ -18,7 +18,7 @@ import shlex
 from dataclasses import asdict, dataclass, field
 
 from ..expect.verdict import NA, Status
-from ..exporters import KINDS
+from ..exporters import KINDS, parse_exporter
 from ..schema.printable import printable
 
 CELL = 44  # characters of a cell's text in the table
@@ -54,12 +54,23 @@ class LabRun:
 
 @dataclass(frozen=True)
 class Cause:
-    """One limit of an exporter that explains several FAILs: said once."""
+    """One limit of an exporter kind that explains several FAILs, in any of the columns
+    of that kind (softflowd, softflowd@9, softflowd@10): said once."""
 
     number: int
-    exporter: str
+    exporter: str  # the kind
     text: str
-    cells: tuple[tuple[str, str], ...]  # (lab, check)
+    cells: tuple[tuple[str, str, str], ...]  # (lab, check, column)
+
+    def where(self) -> list[tuple[str, list[str]]]:
+        """(lab / check, the columns it failed in), in row order."""
+        out: dict[str, list[str]] = {}
+        for lab, check, column in self.cells:
+            out.setdefault(f"{lab} / {check}", []).append(column)
+        return list(out.items())
+
+    def columns(self) -> list[str]:
+        return list(dict.fromkeys(column for _, _, column in self.cells))
 
 
 @dataclass
@@ -92,11 +103,12 @@ class Matrix:
         return not self.failed and not self.broken
 
     def causes(self) -> list[Cause]:
-        """FAILs grouped by the exporter limit that explains them, numbered in row order."""
+        """FAILs grouped by the limit of an exporter kind that explains them (whatever the
+        version of the column), numbered in row order."""
         groups: dict[tuple[str, str], list] = {}
         for r, e in self.failed:
             if r.cells[e].cause:
-                groups.setdefault((e, r.cells[e].cause), []).append((r.lab, r.check))
+                groups.setdefault((kind_of(e), r.cells[e].cause), []).append((r.lab, r.check, e))
         return [Cause(n, e, text, tuple(cells)) for n, ((e, text), cells) in enumerate(groups.items(), 1)]
 
     def reproduce(self, lab: str, check: str, exporter: str) -> str | None:
@@ -105,8 +117,16 @@ class Matrix:
 
     def notes_of(self, exporter: str) -> tuple[str, ...]:
         """What the exporter's kind says of itself (its claims' notes), kept in the code."""
-        k = KINDS.get(exporter)
+        k = KINDS.get(kind_of(exporter))
         return k.claims().notes if k else ()
+
+
+def kind_of(column: str) -> str:
+    """The kind of a column (softflowd@9: softflowd)."""
+    try:
+        return parse_exporter(column)[0]
+    except ValueError:
+        return column
 
 
 def key_figure(v) -> str:
@@ -135,11 +155,17 @@ def details(v, causes: dict | None = None) -> str:
 
 
 def cause_numbers(m: Matrix) -> dict[str, dict[str, int]]:
-    """exporter -> {cause text: number}."""
+    """column -> {cause text: number}."""
     out: dict[str, dict[str, int]] = {}
     for c in m.causes():
-        out.setdefault(c.exporter, {})[c.text] = c.number
+        for column in c.columns():
+            out.setdefault(column, {})[c.text] = c.number
     return out
+
+
+def placed(c: Cause, label: str, columns: list[str], quote: str = "") -> str:
+    """A cell list entry of a cause: its lab / check, with its columns when the cause spans several."""
+    return f"{quote}{label}{quote}" + (f" ({', '.join(columns)})" if len(c.columns()) > 1 else "")
 
 
 def whole_labs(m: Matrix) -> dict[tuple[str, str], str]:
@@ -168,9 +194,9 @@ def render(m: Matrix) -> str:
     if causes:
         lines += ["", "causes (each explains these FAILs; the exporter's kind states it):"]
         for c in causes:
-            lines.append(f"  [{c.number}] {c.exporter}, {len(c.cells)} FAIL{'s' if len(c.cells) > 1 else ''}: "
+            lines.append(f"  [{c.number}] {', '.join(c.columns())}, {len(c.cells)} FAIL{'s' if len(c.cells) > 1 else ''}: "
                          f"{c.text}")
-            lines.append("      " + ", ".join(f"{lab} / {check}" for lab, check in c.cells))
+            lines.append("      " + ", ".join(placed(c, label, columns) for label, columns in c.where()))
     notes, whole = [], whole_labs(m)
     for (lab, e), why in whole.items():
         notes.append(f"[{e}] {lab}: every check n/a: {why}")
@@ -247,7 +273,8 @@ def to_json(m: Matrix) -> str:
         "rows": [{"lab": r.lab, "check": r.check, "cells": {e: one(r, e, v) for e, v in r.cells.items()}}
                  for r in m.rows],
         "causes": [{"number": c.number, "exporter": c.exporter, "text": c.text,
-                    "cells": [{"lab": lab, "check": check} for lab, check in c.cells]} for c in m.causes()],
+                    "cells": [{"lab": lab, "check": check, "exporter": e} for lab, check, e in c.cells]}
+                   for c in m.causes()],
         "runs": [{"lab": run.lab, "path": run.path, "exporter": run.exporter, "ran": run.ran,
                   "reproduce": run.reproduce(), "commands": run.commands, "configs": run.configs,
                   "artifacts": run.artifacts} for run in m.runs.values()],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shlex
 
 from ..expect.verdict import Status
-from .matrix import NA, Matrix, cause_numbers, cell, details, whole_labs
+from .matrix import NA, Matrix, cause_numbers, cell, details, placed, whole_labs
 
 
 def esc(text: str) -> str:
@@ -27,7 +27,7 @@ def fence(text: str, info: str = "") -> list[str]:
 
 def render(m: Matrix) -> str:
     numbers = cause_numbers(m)
-    out = [f"# NetFlow v5 conformance: {', '.join(m.exporters)}", ""]
+    out = [f"# NetFlow conformance: {', '.join(m.exporters)}", ""]
     verdict = "every required cell passed" if m.passed else f"{len(m.failed)} cells failed"
     out += [f"**{'PASSED' if m.passed else 'FAILED'}**: {verdict}"
             + (f"; {len(m.broken)} runs did not run" if m.broken else "") + ".", ""]
@@ -42,8 +42,8 @@ def render(m: Matrix) -> str:
     if causes:
         out += ["## Causes", "", "Each explains every FAIL listed under it (as the exporter's kind states it):", ""]
         for c in causes:
-            out += [f"{c.number}. **{c.exporter}** ({len(c.cells)} FAIL{'s' if len(c.cells) > 1 else ''}): {c.text}",
-                    "   - " + ", ".join(f"`{lab} / {check}`" for lab, check in c.cells)]
+            out += [f"{c.number}. **{', '.join(c.columns())}** ({len(c.cells)} FAIL{'s' if len(c.cells) > 1 else ''}): "
+                    f"{c.text}", "   - " + ", ".join(placed(c, label, columns, "`") for label, columns in c.where())]
         out.append("")
     failed = m.failed
     if failed:

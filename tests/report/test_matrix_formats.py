@@ -56,14 +56,37 @@ def test_json_parses_and_carries_everything_a_program_needs():
     assert m["exporter_info"]["softflowd"]["package"] == "softflowd 1.1.0-1+b1"
     (cause,) = m["causes"]
     assert cause == {"number": 1, "exporter": "softflowd", "text": TAIL,
-                     "cells": [{"lab": "quiet", "check": "in-time"}, {"lab": "quiet", "check": "counted"},
-                               {"lab": "shutdown", "check": "flushed"}]}
+                     "cells": [{"lab": "quiet", "check": "in-time", "exporter": "softflowd"},
+                               {"lab": "quiet", "check": "counted", "exporter": "softflowd"},
+                               {"lab": "shutdown", "check": "flushed", "exporter": "softflowd"}]}
     counted = next(r for r in m["rows"] if r["check"] == "counted")["cells"]["softflowd"]
     assert counted["cause"] == 1 and counted["attach"] == ["art/quiet-softflowd/pcap/export-ref.pcap"]
     assert shlex.split(counted["reproduce"]) == ["python", "-m", "testbed", "run", "labs/quiet.yaml",
                                                  "--exporter", "softflowd", "--check", "counted"]
     run = next(r for r in m["runs"] if (r["lab"], r["exporter"]) == ("quiet", "softflowd"))
     assert run["commands"] == {"p1": [ARGV]} and run["configs"] == {"p1": {"p1.conf": "a: 1\n"}}
+
+
+def test_one_cause_of_a_kind_is_said_once_over_its_versions():
+    """softflowd, softflowd@9 and softflowd@10 fail for the same ring timeout: one cause,
+    its cells named with their columns, every column's cells numbered by it."""
+    m = Matrix(["softflowd", "softflowd@9", "softflowd@10", "fprobe"])
+    for e in m.exporters:
+        m.add("quiet", e, [Verdict("counted", "conservation", False, "0 exported",
+                                   cause=TAIL if e != "fprobe" else "its pending queue")])
+    first, second = m.causes()
+    assert (first.number, first.exporter, first.columns()) == (1, "softflowd", ["softflowd", "softflowd@9",
+                                                                                 "softflowd@10"])
+    assert (second.number, second.exporter, second.columns()) == (2, "fprobe", ["fprobe"])
+    text = render(m)
+    assert text.count(TAIL) == 1
+    assert "[1] softflowd, softflowd@9, softflowd@10, 3 FAILs: " + TAIL in text
+    assert "quiet / counted (softflowd, softflowd@9, softflowd@10)" in text
+    assert "[2] fprobe, 1 FAIL: its pending queue" in text and "\n      quiet / counted\n" in text
+    md = matrix_markdown.render(m)
+    cells = md.split("| quiet / counted |")[1].split("|")[:4]
+    assert md.count(TAIL) == 1 and ["FAIL [1]" in c for c in cells] == [True, True, True, False]
+    assert md.startswith("# NetFlow conformance: softflowd, softflowd@9, softflowd@10, fprobe")
 
 
 def test_markdown_tables_have_one_cell_per_column_and_escape_what_would_break_them():
