@@ -146,7 +146,7 @@ def _expand(word: str, values: dict[str, Any]) -> list[str]:
 
 
 _BOOLS = ("tos_in_key", "first_packet_flags", "expires_on_fin_rst", "later_fragments_ports_0", "exports_on_shutdown",
-          "accounts_every_packet", "engine_fields", "steady_uptime")
+          "accounts_every_packet", "engine_fields", "steady_uptime", "one_export")
 
 
 def claims_from_mapping(d: Mapping[str, Any]) -> Claims:

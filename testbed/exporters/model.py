@@ -40,6 +40,9 @@ BEHAVIOURS: dict[str, tuple] = {
     "exports_on_shutdown": (lambda c: c.exports_on_shutdown, lambda c: "does not export its cache when stopped"),
     "engine_fields": (lambda c: c.engine_fields, lambda c: "writes 0 into the v5 engine fields"),
     "steady_uptime": (lambda c: c.steady_uptime, lambda c: "restarts sys_uptime (a collector sees resets)"),
+    "one_export": (lambda c: c.one_export,
+                   lambda c: "sends each collector an export of its own (one plugin per collector): nfcapd and "
+                             "the referee decode different datagrams"),
 }
 CLAIMS = FIELDS + tuple(BEHAVIOURS)  # everything a check may need and a lab may require
 
@@ -129,6 +132,7 @@ class Claims:
     capture_delay_s: float = 0.0
     engine_fields: bool = True  # the header's engine_type/engine_id are the lab's
     steady_uptime: bool = True  # sys_uptime counts from one start (else a collector sees restarts)
+    one_export: bool = True  # every collector gets the same datagrams (not one cache and stream each)
     unsupported: Mapping[str, str] = field(default_factory=dict)  # spec setting -> why it cannot be honoured
     notes: tuple[str, ...] = ()
     # why a LIMITS entry does not hold, as measured (a FAIL it explains prints this once)

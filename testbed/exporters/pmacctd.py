@@ -65,6 +65,7 @@ def claims(spec: ExporterSpec | None = None) -> Claims:
         **ENGINE,
         later_fragments_ports_0=False,  # measured: topologies/conformance/fragments.yaml
         exports_on_shutdown=True,
+        one_export=False,  # one nfprobe plugin per collector: its own cache, sequence and datagrams
         accounts_every_packet=True,
         capture_delay_s=1.0,  # measured: a flow 0.5 s old at the stop was lost, 0.8 s old kept
         engine_fields=True,

@@ -82,3 +82,19 @@ def test_a_reading_that_loses_flows_is_a_failure():
     v = CHECK.evaluate(referee(2), ctx({"nf": NfcapdResult(NfdumpTotals(3, 9, 900, 0), n.exporters, 0)}))
     assert not v.passed
     assert any("nfdump -E accounts for 2 of the 3 flows of nfdump -I" in p for p in v.problems), v.problems
+
+
+def test_an_exporter_sending_each_collector_its_own_export_is_not_compared():
+    """pmacctd runs one nfprobe plugin per collector: nfcapd and the referee get two exports
+    (caches, sequences, datagrams of their own), so a difference may be pmacctd's, not a
+    decoder's - n/a with why, never a FAIL that blames one of the decoders."""
+    from testbed.exporters import pmacctd
+    from testbed.expect.check import judge
+    from testbed.expect.context import Exporter
+    from testbed.expect.verdict import NA
+
+    pm = Exporter("p1", "r1", pmacctd.name, pmacctd.claims(), active_timeout=60, inactive_timeout=15)
+    v = judge(CHECK, referee(2, 1), Context(pm, nfcapd=nfcapd_of((EXPORTER, 2))))
+    assert v.status == NA and v.na == ("pmacctd sends each collector an export of its own (one plugin per "
+                                       "collector): nfcapd and the referee decode different datagrams")
+    assert not judge(CHECK, referee(2, 1), ctx(nfcapd_of((EXPORTER, 2)))).passed  # ours: one export, compared

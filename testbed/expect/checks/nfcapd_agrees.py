@@ -9,7 +9,10 @@ the referee heard nothing from one of them (counting only the addresses the
 referee saw read such flows as 0).
 
 The referee stays the judge: this check says whether the tool operators trust
-tells the same story (it does not know the traffic that was sent)."""
+tells the same story (it does not know the traffic that was sent). It compares
+two decoders of the same datagrams: n/a for an exporter that sends each collector
+an export of its own (pmacctd's plugin per collector), where a difference may be
+the exporter's, not a decoder's."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -34,6 +37,9 @@ def _nfcapd(r, known, y, got) -> str | None:
 class NfcapdAgrees(Check):
     kind = "nfcapd_agrees"
     collector: str | None = spec(_nfcapd, None)  # default: the probe's only nfcapd collector
+
+    def claims_needed(self) -> tuple[str, ...]:
+        return (*self.needs, "one_export")
 
     @classmethod
     def finish(cls, r, known, y, values) -> bool:
