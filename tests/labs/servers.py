@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# the top folder of /tmp or /run the checkout lives in (a server's own /tmp shows it), or None
+_HIDDEN = next((ROOT.relative_to(top).parts[0] for top in ("/tmp", "/run") if ROOT.is_relative_to(top)), None)
 SUBNET = "10.250.0"
 BRIDGE = "nfcl0"
 MTU = 1600
@@ -115,10 +117,15 @@ class Cluster:
             p = server.pid
             # its own /run and /tmp; the test's folder (keys, sshd_config) as /run/nfcl; a quiet root login.
             # Never in this machine's mount namespace: the script checks it is in another one first
+            # A checkout under /tmp or /run (a CI runner's clone) stays at its own path on the
+            # server, as the project is on a real one: held on /mnt while those are replaced.
+            keep = _HIDDEN is not None
             script = ('[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] || exit 99; '
-                      "mount -t tmpfs tmpfs /run && mkdir -p /run/sshd /run/nfcl && "
+                      + (f"mount --bind {ROOT} /mnt && " if keep else "")
+                      + "mount -t tmpfs tmpfs /run && mkdir -p /run/sshd /run/nfcl && "
                       f"mount --bind {d} /run/nfcl && mount -t tmpfs tmpfs /tmp && "
-                      "for f in /root/.bashrc /root/.profile /root/.bash_profile; do "
+                      + (f"mkdir -p {ROOT} && mount --bind /mnt {ROOT} && " if keep else "")
+                      + "for f in /root/.bashrc /root/.profile /root/.bash_profile; do "
                       "[ -e $f ] && mount --bind /run/nfcl/empty $f; done; true")
             _sh("nsenter", "-t", p, "-m", "sh", "-c", script)
             veth = f"{self.tag}{name}"[:15]
@@ -220,9 +227,9 @@ class Cluster:
         return found
 
     def files(self, name: str) -> list[str]:
-        """What is in the server's own /tmp."""
+        """What is in the server's own /tmp (but the checkout, when it lives there)."""
         got = _sh("nsenter", "-t", self.servers[name].pid, "-m", "ls", "-A", "/tmp")
-        return got.stdout.split()
+        return [f for f in got.stdout.split() if not (f == _HIDDEN and ROOT.is_relative_to("/tmp"))]
 
     def links(self, name: str) -> list[str]:
         """Interfaces of the server's own network namespace."""
