@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import BinaryIO, Callable, Sized
 
-from .constants import FLUSH_FLOWS, Expiry
 from .decode import sll2_ifindex
-from .engine_api import ExportDatagram, FlowEngine
+from .engine_api import ExportDatagram, FlowEngine, flush_streamed
 from .input_ifindex import PER_FRAME, InputIfindex
 from .pcapfile import read
 
@@ -39,13 +38,3 @@ def run_file(f: BinaryIO, make_probe: Callable[[int], FlowEngine],
         flush_streamed(probe, now, send)
     return probe
 
-
-def flush_streamed(probe: FlowEngine, now: int, send: Callable[[ExportDatagram], None]) -> None:
-    """The end of the file: every flow expires, a few thousand at a time, each
-    batch's datagrams sent before the next is built (a million flows would
-    otherwise be 33,000 datagrams held at once). The same datagrams as one flush."""
-    done = False
-    while not done:
-        done = probe.flush(now, Expiry.SHUTDOWN, FLUSH_FLOWS)
-        for d in probe.datagrams_to_send():
-            send(d)

@@ -19,7 +19,7 @@ from typing import BinaryIO, Callable, Sized
 
 from ..decode import sll2_ifindex
 from ..input_ifindex import PER_FRAME, InputIfindex
-from ..offline import flush_streamed
+from ..engine_api import flush_streamed
 from ..pcapfile import (Interface, PcapError, PcapHeader, PcapngSection, is_pcapng, malformed,
                         read_head, read_pcap_header)
 from ._engine import PCAP_BAD_LENGTH, PCAPNG_MORE

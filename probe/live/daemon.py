@@ -26,7 +26,7 @@ from .. import options
 from .. import quirks as Q
 from .. import stats_file
 from ..constants import DLT_EN10MB, RING_BYTES, Expiry  # DLT_EN10MB: every frame a ring gives is Ethernet
-from ..engine_api import Config, FlowEngine
+from ..engine_api import Config, FlowEngine, flush_streamed
 from ..fast.choose import probe_class
 from ..output import Output, OutputOptions
 from .capture import Capture
@@ -183,15 +183,28 @@ class Daemon:
             if self.probe.stats.frames >= queued - dropped or time.monotonic() >= deadline:
                 break
             time.sleep(self.capture.retire_ms / 1000)
-        self.probe.flush(self.clock.now_ms(), Expiry.SHUTDOWN)
-        self.send()
+        self.expire_all(Expiry.SHUTDOWN)
         self.output.settle()
         self.report()
 
+    def expire_all(self, reason: Expiry) -> int:
+        """Every flow expires and is sent, a batch at a time (a full cache is 262,144
+        flows: 8,738 datagrams, never all held at once); the datagrams sent."""
+        sent = 0
+
+        def one(datagram) -> None:
+            nonlocal sent
+            self.output.emit(datagram)
+            sent += 1
+        flush_streamed(self.probe, self.clock.now_ms(), one, reason)
+        self.output.flush()
+        if sent and self.output.finished:  # `--print | head` and no collector
+            self.stopping = True
+        return sent
+
     def _last_gasp(self) -> None:
         try:
-            self.probe.flush(self.clock.now_ms(), Expiry.SHUTDOWN)
-            self.send()
+            self.expire_all(Expiry.SHUTDOWN)
             self.report()
         except Exception as exc:  # already failing: report, keep the first error
             self.log(f"probe: could not flush after the error: {exc}")
@@ -239,8 +252,7 @@ class Daemon:
             return {"active_s": active_ms / 1000, "inactive_s": inactive_ms / 1000}
         if cmd == "flush":
             flushed = len(self.probe.flows())
-            self.probe.flush(now, Expiry.FLUSH)
-            return {"flushed": flushed, "datagrams": self.send()}
+            return {"flushed": flushed, "datagrams": self.expire_all(Expiry.FLUSH)}
         raise ControlError(f"unknown command {cmd!r} (stats, show, timeouts, flush)")
 
     def close(self) -> None:
