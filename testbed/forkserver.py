@@ -29,6 +29,8 @@ import sys
 import time
 import traceback
 
+from .polled import PolledProc
+
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 ANSWER_TIMEOUT_S = 5.0  # a spawn or a status question
 CLOSE_TIMEOUT_S = 5.0
@@ -194,10 +196,8 @@ def _status(proc: subprocess.Popen) -> str:
     return "still running" if code is None else f"signal {-code}" if code < 0 else f"exit {code}"
 
 
-class Forked:
+class Forked(PolledProc):
     """A forked program as the lab uses a Popen: pid, poll, wait, signals, returncode."""
-
-    POLL_S = 0.01
 
     def __init__(self, server: ForkServer, pid: int) -> None:
         self.server, self.pid = server, pid
@@ -215,26 +215,12 @@ class Forked:
                 self.returncode = None if _exists(self.pid) else UNSEEN
         return self.returncode
 
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
-            time.sleep(self.POLL_S)
-        return self.returncode
-
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:  # not reaped yet: the pid is still ours
             try:
                 os.kill(self.pid, sig)
             except ProcessLookupError:
                 pass
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
 
 
 def _exists(pid: int) -> bool:

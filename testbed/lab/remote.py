@@ -37,6 +37,7 @@ from typing import Sequence
 from mininet.examples.cluster import RemoteNode
 
 from ..logtail import TAIL_BYTES, as_text
+from ..polled import PolledProc
 from ..topology.servers import Server
 from .node import LabError
 
@@ -292,8 +293,10 @@ class SshServer:
         return {int(p): tuple(v) for p, v in self.call("info", pids=pids).items()}
 
 
-class RemoteProc:
+class RemoteProc(PolledProc):
     """A process the agent started on a server, as the lab uses a Popen."""
+
+    POLL_S = POLL_S
 
     def __init__(self, server: SshServer, pid: int, start: int | None, args: list[str]) -> None:
         self.server, self.pid, self.start, self.args = server, pid, start, args
@@ -305,23 +308,12 @@ class RemoteProc:
             self.returncode = self.server.call("status", pids=[self.pid])[str(self.pid)]
         return self.returncode
 
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(f"pid {self.pid} on {self.server.name}", timeout)
-            time.sleep(POLL_S)
-        return self.returncode
+    def where(self) -> str:
+        return f"pid {self.pid} on {self.server.name}"
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:
             self.server.call("signal", pid=self.pid, sig=int(sig))
-
-    def terminate(self) -> None:
-        self.send_signal(15)
-
-    def kill(self) -> None:
-        self.send_signal(9)
 
 
 class RemoteForkServer:

@@ -8,7 +8,7 @@ from pathlib import Path
 TESTBED = Path(__file__).resolve().parents[2] / "testbed"
 
 # Bottom first: a package may import only those before it.
-ORDER = ("workdir", "logtail", "pcap", "forkserver", "hosts", "schema", "collector", "exporters", "faults", "traffic", "expect",
+ORDER = ("workdir", "logtail", "pcap", "polled", "forkserver", "hosts", "schema", "collector", "exporters", "faults", "traffic", "expect",
          "topology", "plan", "lab", "report", "run", "replay", "pytest_plugin", "__main__")
 # Entry points may import late: a subcommand loads only what it runs (`testbed collect` no probe
 # module), the pytest plugin loads nothing until a test asks for a lab, and the HTML page only
