@@ -67,6 +67,9 @@ class SshServer:
         self.lost: str | None = None  # why, once it stopped answering
         self.calls = 0  # round trips to the agent (docs/scale.md)
         self._lock = threading.Lock()
+        # the thread whose request may have gone out without its reply read yet: a call cut
+        # there (Ctrl-C) leaves the line out of step (and maybe held) for that thread
+        self._unanswered: int | None = None
         self._last = time.monotonic()
         self._pinger: threading.Thread | None = None
         self._closing = threading.Event()
@@ -122,6 +125,8 @@ class SshServer:
             raise ServerLost(self.lost)
         if self.agent is None:
             raise LabError(f"server {self.name}: not connected")
+        if self._unanswered == threading.get_ident():
+            raise LabError(f"server {self.name}: an earlier request was interrupted before its reply")
         self.send(op, **args)
         return self.receive()
 
@@ -133,18 +138,20 @@ class SshServer:
         self._lock.acquire()
         try:
             self.calls += 1
+            self._unanswered = threading.get_ident()  # until receive() has read its reply
             self.agent.stdin.write((json.dumps({"op": op, **args}) + "\n").encode())
             self.agent.stdin.flush()
         except (BrokenPipeError, ValueError, OSError):
             self._lock.release()
             self._lost()
-        except BaseException:
+        except BaseException:  # the request may have gone: its reply stays owed
             self._lock.release()
             raise
 
     def receive(self):
         try:
             line = self.agent.stdout.readline()
+            self._unanswered = None
         except (ValueError, OSError):
             line = b""
         finally:
@@ -184,7 +191,13 @@ class SshServer:
         self._closing.set()
         notes: list[str] = []
         try:
-            if self.agent is not None and not self.lost:
+            if self._unanswered == threading.get_ident():
+                # a call of this thread was cut (Ctrl-C) after its request may have gone and
+                # before its reply was read: the line is out of step (and held, if cut between
+                # send and receive). Closing the channel makes the agent tear its part down by
+                # itself before it exits (the wait below).
+                notes = ["a request was interrupted: the connection was closed, on which the agent tears down"]
+            elif self.agent is not None and not self.lost:
                 notes = self.call("teardown")
         finally:
             if self.agent is not None:
@@ -345,6 +358,11 @@ class ClusterNode(RemoteNode):
         # root), without keepalives or our control socket: the run's own command line
         self.sshcmd = self.ssh.ssh_argv(tty=True)
         return super().startShell(*args, **kwargs)
+
+    def finishInit(self):
+        # the remote tty can echo Mininet's `echo $$` before its `stty -echo` takes (seen once in
+        # the suite: 'echo $$\r\n7909\r\r\n'): the PID is the last word
+        self.pid = int(self.waitOutput().split()[-1])
 
     def _popen(self, cmd, sudo=True, tt=True, **params):
         return super()._popen(cmd, sudo=sudo and self.ssh.server.needs_sudo, tt=tt, **params)
